@@ -1,0 +1,40 @@
+// Typed user errors: one line a tired person can act on, and the exit code the CLI returns.
+
+/** Exit codes, one table for every command (documented in the README and `--help`). */
+export const EXIT = {
+  ok: 0,
+  /** A bug: the stack is shown. */
+  internal: 1,
+  /** Bad flags, a bad runbook or other bad input from the user. */
+  usage: 2,
+  /** The machine cannot record: not root, no BTF, libbpf or a tracepoint missing. */
+  environment: 3,
+  /** A key is wrong or missing: no identity matches the file. */
+  key: 4,
+  /** The session file is cut short (UNSEALED). */
+  unsealed: 5,
+  /** The session file was altered (TAMPERED). */
+  tampered: 6,
+  /** Not a session file at all. */
+  notSession: 7,
+  /** The disk filled up while recording; what fit was sealed. */
+  diskFull: 8,
+  /** The recording was interrupted by a second signal or a limit and ended early, but sealed. */
+  interrupted: 9,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error the user can cause and fix. The CLI prints `message` alone, no stack, and exits with `exitCode`. */
+export class UserError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UserError";
+    this.exitCode = exitCode;
+  }
+}
+
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError;
+}
