@@ -28,10 +28,13 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** An error the user can cause and fix. The CLI prints `message` alone, no stack, and exits with `exitCode`. */
 export class UserError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: { cause?: unknown }) {
+  /** Supporting text printed after the one-line message (e.g. the tail of a verifier log). */
+  readonly detail: string | undefined;
+  constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: { cause?: unknown; detail?: string }) {
     super(message, options);
     this.name = "UserError";
     this.exitCode = exitCode;
+    this.detail = options?.detail;
   }
 }
 

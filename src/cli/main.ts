@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isUserError(e)) {
       process.stderr.write(`sealtrace: ${e.message}\n`);
+      if (e.detail) process.stderr.write(`${e.detail.trimEnd()}\n`);
       return e.exitCode;
     }
     process.stderr.write(`sealtrace: internal error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);

@@ -1,0 +1,260 @@
+/* Every kernel->user record sealtrace emits: the one contract between bpf/ and src/.
+ * The TypeScript decoder is checked against the BTF of the compiled objects (test/kernel/layout.test.ts).
+ * Fixed-width types only, explicit padding, sizes asserted. Variable data (paths, argv) follows the
+ * fixed part of a record; its lengths are fields of the fixed part. */
+#ifndef SEALTRACE_EVENTS_H
+#define SEALTRACE_EVENTS_H
+
+#ifndef __KERNEL_TYPES_DEFINED
+#include <linux/types.h>
+#endif
+
+#define ST_COMM_LEN 16
+#define ST_ADDR_LEN 16 /* IPv4 in the first 4 bytes, or IPv6 */
+
+/* Record types. Values are part of the session format: never renumber, only add. */
+#define ST_EV_FORK 1
+#define ST_EV_EXEC 2
+#define ST_EV_EXIT 3
+#define ST_EV_TASK 4          /* start-of-recording process snapshot (task iterator) */
+#define ST_EV_CONNECT 10
+#define ST_EV_SOCK_STATE 11
+#define ST_EV_SOCK 12         /* start-of-recording TCP socket snapshot */
+#define ST_EV_RETRANSMIT 20
+#define ST_EV_SEND_RESET 21
+#define ST_EV_RECV_RESET 22
+#define ST_EV_FILE_OPEN 30    /* first write through an opened file: path and flags */
+#define ST_EV_FILE_WRITE 31   /* aggregate flushed out of the write map (eviction or map full) */
+#define ST_EV_UNLINK 32
+#define ST_EV_RENAME 33
+#define ST_EV_CHMOD 34
+#define ST_EV_RING_TEST 100   /* test-only: ring stress records */
+
+/* Header flags. */
+#define ST_HF_OWNER_FROM_SOCK 0x1 /* identity is the socket's owner (event fired in softirq/kernel context) */
+#define ST_HF_OWNER_UNKNOWN 0x2   /* no owner known for this socket: identity fields are zero */
+
+/* Common header of every record. `start_ns` is the thread-group leader's start_boottime:
+ * with tgid it identifies a process across pid reuse. Times are CLOCK_BOOTTIME ns. */
+struct st_hdr {
+	__u16 type;
+	__u16 flags;
+	__u32 cpu;
+	__u64 ts_ns;
+	__u32 tgid;
+	__u32 pid;
+	__u64 start_ns;
+	__u32 ppid;
+	__u32 uid;
+	__u64 cgroup_id;
+	char comm[ST_COMM_LEN];
+};
+_Static_assert(sizeof(struct st_hdr) == 64, "st_hdr size");
+
+/* fork: hdr is the parent; child identity follows. Only new thread groups (processes), not threads. */
+struct st_fork {
+	struct st_hdr hdr;
+	__u32 child_tgid;
+	__u32 clone_flags_lo; /* reserved: 0 */
+	__u64 child_start_ns;
+};
+_Static_assert(sizeof(struct st_fork) == 80, "st_fork size");
+
+#define ST_EXEC_ARGV_TRUNC 0x1  /* argv did not fit: args_len is the true length */
+#define ST_EXEC_FILE_TRUNC 0x2
+#define ST_EXEC_CWD_TRUNC 0x4   /* cwd deeper or longer than the walk's limits */
+#define ST_EXEC_CWD_UNREAD 0x8
+
+/* exec: followed by filename (filename_len bytes, no NUL), argv (argv_len bytes, NUL-separated
+ * as in the process's memory) and cwd (cwd_len bytes). */
+struct st_exec {
+	struct st_hdr hdr;
+	__u32 old_pid;   /* the pid that called execve (a non-leader thread's exec changes pid) */
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 argc;      /* from the new mm: the true argument count */
+	__u32 args_len;  /* true length of the argument area in bytes */
+	__u16 filename_len;
+	__u16 argv_len;  /* bytes of argv captured */
+	__u16 cwd_len;
+	__u16 trunc;     /* ST_EXEC_* */
+};
+_Static_assert(sizeof(struct st_exec) == 96, "st_exec size");
+
+#define ST_EXEC_MAX_FILENAME 512
+#define ST_EXEC_MAX_ARGV 8192
+#define ST_EXEC_MAX_CWD 1024
+
+/* exit of a thread-group leader. */
+struct st_exit {
+	struct st_hdr hdr;
+	__s32 exit_code; /* (status << 8) | signal, as wait(2) encodes it */
+	__u32 nr_threads_pad;
+	__u64 exit_ns;
+};
+_Static_assert(sizeof(struct st_exit) == 80, "st_exit size");
+
+/* Start-of-recording snapshot of one process, from the task iterator. Followed by exe path
+ * (exe_len) and argv (argv_len bytes, NUL-separated). */
+struct st_task {
+	struct st_hdr hdr; /* hdr.ts_ns is the snapshot time */
+	__u32 argc_pad;
+	__u32 args_len;
+	__u16 exe_len;
+	__u16 argv_len;
+	__u16 trunc;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct st_task) == 80, "st_task size");
+
+/* connect(2) completed (sys_exit). Socket addresses in network byte order, ports in host order. */
+struct st_connect {
+	struct st_hdr hdr;
+	__u64 sock_id;   /* kernel address of struct sock: joins state changes to this connect */
+	__u64 enter_ns;  /* when connect was called; hdr.ts_ns is when it returned */
+	__s32 ret;       /* 0 or -errno (-EINPROGRESS for non-blocking) */
+	__s32 fd;
+	__u16 family;    /* AF_INET / AF_INET6 */
+	__u16 sock_type; /* SOCK_STREAM / SOCK_DGRAM */
+	__u16 protocol;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u16 sport;
+	__u16 dport;
+	__u16 pad[3];
+	__u8 saddr[ST_ADDR_LEN];
+	__u8 daddr[ST_ADDR_LEN];
+};
+_Static_assert(sizeof(struct st_connect) == 136, "st_connect size");
+
+/* TCP state change (sock:inet_sock_set_state) and the socket snapshot share this layout.
+ * Identity: the process that owns the socket (socket map), or current for process-context changes. */
+struct st_sock_state {
+	struct st_hdr hdr;
+	__u64 sock_id;
+	__s32 oldstate;
+	__s32 newstate;
+	__u16 family;
+	__u16 protocol;
+	__u16 sport;
+	__u16 dport;
+	__u8 saddr[ST_ADDR_LEN];
+	__u8 daddr[ST_ADDR_LEN];
+};
+_Static_assert(sizeof(struct st_sock_state) == 120, "st_sock_state size");
+
+/* tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset. */
+struct st_tcp_event {
+	struct st_hdr hdr;
+	__u64 sock_id;
+	__s32 state;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad[3];
+	__u8 saddr[ST_ADDR_LEN];
+	__u8 daddr[ST_ADDR_LEN];
+};
+_Static_assert(sizeof(struct st_tcp_event) == 120, "st_tcp_event size");
+
+#define ST_PATH_TRUNC 0x1   /* deeper than ST_PATH_MAX_DEPTH or longer than the buffer */
+#define ST_PATH_MAX 4096
+#define ST_PATH_MAX_DEPTH 48
+
+/* First write through (process, dev, ino): followed by the path (path_len bytes). */
+struct st_file_open {
+	struct st_hdr hdr;
+	__u64 dev;
+	__u64 ino;
+	__u32 open_flags;
+	__u32 mode;
+	__u16 path_len;
+	__u16 path_flags;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct st_file_open) == 96, "st_file_open size");
+
+/* Write totals for one key, flushed to the ring when they could not stay in the map. */
+struct st_file_write {
+	struct st_hdr hdr;
+	__u64 dev;
+	__u64 ino;
+	__u64 bytes;
+	__u64 calls;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+_Static_assert(sizeof(struct st_file_write) == 112, "st_file_write size");
+
+/* unlink/rename/chmod: followed by path (path_len) and, for rename, the new path (path2_len). */
+struct st_file_op {
+	struct st_hdr hdr;
+	__s32 ret;
+	__u32 mode;       /* chmod: the new mode */
+	__u16 path_len;
+	__u16 path2_len;
+	__u16 path_flags;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct st_file_op) == 80, "st_file_op size");
+
+/* Aggregation map key and value for file writes (bundle filewrite, map `write_totals`). */
+struct st_write_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns;
+	__u64 dev;
+	__u64 ino;
+};
+struct st_write_val {
+	__u64 bytes;
+	__u64 calls;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+/* Per-flow retransmit/reset counters (bundle retransmit, map `flow_counters`). */
+struct st_flow_key {
+	__u8 saddr[ST_ADDR_LEN];
+	__u8 daddr[ST_ADDR_LEN];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 pad;
+};
+struct st_flow_val {
+	__u64 retransmits;
+	__u64 send_resets;
+	__u64 recv_resets;
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+/* Owner of a socket, recorded at connect/accept (map `sock_owners`, key: sock address). */
+struct st_owner {
+	__u32 tgid;
+	__u32 pid;
+	__u64 start_ns;
+	__u32 ppid;
+	__u32 uid;
+	__u64 cgroup_id;
+	char comm[ST_COMM_LEN];
+};
+
+/* Loss counters: one per-CPU array `losses` per bundle, indexed by these. */
+#define ST_LOSS_RING_FULL 0   /* bpf_ringbuf_reserve/output failed */
+#define ST_LOSS_MAP_FULL 1    /* an aggregation or tracking map was full */
+#define ST_LOSS_READ_FAIL 2   /* a probe read failed (data in the record may be partial) */
+#define ST_LOSS_MAX 4
+
+/* Test-only ring stress record. */
+struct st_ring_test {
+	__u64 seq;
+	__u64 cpu_seq;
+	__u32 cpu;
+	__u32 pad;
+	__u8 payload[40];
+};
+_Static_assert(sizeof(struct st_ring_test) == 64, "st_ring_test size");
+
+#endif

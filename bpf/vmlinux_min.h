@@ -1,0 +1,219 @@
+/* The kernel types sealtrace reads, and only those: a reviewer sees exactly which kernel data
+ * the probes touch. Fields are relocated at load time (CO-RE, preserve_access_index), so their
+ * order and offsets here need not match the running kernel; only names and types must. */
+#ifndef SEALTRACE_VMLINUX_MIN_H
+#define SEALTRACE_VMLINUX_MIN_H
+
+typedef unsigned char __u8;
+typedef signed char __s8;
+typedef unsigned short __u16;
+typedef short __s16;
+typedef unsigned int __u32;
+typedef int __s32;
+typedef unsigned long long __u64;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef _Bool bool;
+#define true 1
+#define false 0
+typedef int pid_t;
+typedef unsigned int uid_t;
+typedef unsigned int gid_t;
+typedef unsigned short umode_t;
+typedef unsigned int dev_t;
+typedef long long loff_t;
+typedef unsigned long size_t;
+#define __KERNEL_TYPES_DEFINED 1
+
+enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
+	BPF_MAP_TYPE_RINGBUF = 27,
+};
+enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2 };
+enum { BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2 };
+enum { BPF_F_NO_PREALLOC = 1 };
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct { int counter; } atomic_t;
+typedef struct { __s64 counter; } atomic64_t;
+
+struct pt_regs {
+	unsigned long di, si, dx, r10, r8, r9, ax, orig_ax;
+};
+
+struct kuid_t_s { uid_t val; };
+typedef struct kuid_t_s kuid_t;
+struct kgid_t_s { gid_t val; };
+typedef struct kgid_t_s kgid_t;
+
+struct cred {
+	kuid_t uid;
+	kgid_t gid;
+	kuid_t euid;
+	kgid_t egid;
+};
+
+struct qstr {
+	union {
+		struct { __u32 hash; __u32 len; };
+		__u64 hash_len;
+	};
+	const unsigned char *name;
+};
+
+struct super_block {
+	dev_t s_dev;
+};
+
+struct inode {
+	umode_t i_mode;
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
+struct vfsmount {
+	struct dentry *mnt_root;
+};
+
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+};
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+	unsigned int f_flags;
+	umode_t f_mode_pad;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+struct fs_struct {
+	struct path pwd;
+	struct path root;
+};
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+	struct file *exe_file;
+};
+
+struct signal_struct {
+	atomic_t live;
+	int nr_threads;
+};
+
+struct task_struct {
+	pid_t pid;
+	pid_t tgid;
+	unsigned int flags;
+	int exit_code;
+	__u64 start_time;
+	__u64 start_boottime;
+	struct task_struct *real_parent;
+	struct task_struct *parent;
+	struct task_struct *group_leader;
+	const struct cred *cred;
+	const struct cred *real_cred;
+	struct mm_struct *mm;
+	struct fs_struct *fs;
+	struct files_struct *files;
+	struct signal_struct *signal;
+	char comm[16];
+};
+
+struct linux_binprm {
+	struct mm_struct *mm;
+	struct file *file;
+	const char *filename;
+	const char *interp;
+	int argc;
+	int envc;
+};
+
+/* Networking. */
+typedef unsigned short sa_family_t;
+struct in6_addr { union { __u8 u6_addr8[16]; __be32 u6_addr32[4]; } in6_u; };
+
+struct sock_common {
+	union { struct { __be32 skc_daddr; __be32 skc_rcv_saddr; }; };
+	union { struct { __be16 skc_dport; __u16 skc_num; }; };
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_type;
+	__u16 sk_protocol;
+	struct socket *sk_socket;
+};
+
+struct socket {
+	short type;
+	struct file *file;
+	struct sock *sk;
+};
+
+struct sk_buff {
+	struct sock *sk;
+};
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+};
+
+struct sock_common;
+struct tcp_sock;
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	uid_t uid;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
+
+#pragma clang attribute pop
+
+#endif

@@ -1,0 +1,30 @@
+// age identity files (as age-keygen and `sealtrace keygen` write them): parse and read.
+import { readFile } from "node:fs/promises";
+import { EXIT, UserError } from "../cli/errors.js";
+
+/**
+ * Returns the `AGE-SECRET-KEY-…` lines of an identity file; `#` comments and blank lines are skipped.
+ * Throws UserError(EXIT.key) if any other line is present or no key is found, naming `source`.
+ */
+export function parseIdentities(text: string, source = "identity file"): string[] {
+  const keys: string[] = [];
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (!line.startsWith("AGE-SECRET-KEY-")) throw new UserError(`${source}:${i + 1}: not an age identity (expected AGE-SECRET-KEY-1…)`, EXIT.key);
+    keys.push(line);
+  }
+  if (keys.length === 0) throw new UserError(`${source}: no AGE-SECRET-KEY-1… line found`, EXIT.key);
+  return keys;
+}
+
+/** Reads and parses an identity file. Throws UserError(EXIT.key) if it cannot be read or holds no key. */
+export async function readIdentityFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read identity file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.key);
+  }
+  return parseIdentities(text, path);
+}
