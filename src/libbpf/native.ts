@@ -133,7 +133,7 @@ const LIBBPF_DEBUG = 2;
 function installPrintHook(): void {
   const lb = libbpfCache!;
   const c = libc();
-  const buf = new Uint8Array(8192);
+  const buf = new Uint8Array(4 << 20); // a verifier log arrives in one call
   printHook = koffi.register((level: number, fmt: string, args: Ptr) => {
     if (level === LIBBPF_DEBUG && !process.env.SEALTRACE_LIBBPF_DEBUG) return 0;
     const n = c.vsnprintf(buf, buf.length, fmt, args);

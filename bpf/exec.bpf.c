@@ -1,0 +1,234 @@
+/* exec bundle: process fork, exec (filename, argv, cwd, credentials) and exit, plus the
+ * start-of-recording task snapshot. Extends `followed` on fork so a target's descendants are traced. */
+#include "path.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 23);
+} events SEC(".maps");
+
+#define EXEC_DATA_MAX (ST_EXEC_MAX_FILENAME + 2 * ST_EXEC_MAX_ARGV + ST_EXEC_MAX_CWD)
+
+struct exec_scratch {
+	struct st_exec ev;
+	char data[EXEC_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+/* Make the record types visible in this object's BTF for the layout check. */
+struct st_fork *unused_fork __attribute__((unused));
+struct st_exit *unused_exit __attribute__((unused));
+struct st_task *unused_task __attribute__((unused));
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(exec_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != child_tgid)
+		return 0; /* a new thread, not a new process */
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	if (parent_tgid == cfg_self_tgid)
+		return 0;
+	if (cfg_follow) {
+		if (!bpf_map_lookup_elem(&followed, &parent_tgid))
+			return 0;
+		__u8 one = 1;
+		if (bpf_map_update_elem(&followed, &child_tgid, &one, BPF_ANY))
+			count_loss(ST_LOSS_MAP_FULL);
+	}
+	if (!current_wanted())
+		return 0;
+	struct st_fork *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	fill_hdr(&e->hdr, ST_EV_FORK);
+	e->child_tgid = child_tgid;
+	e->clone_flags_lo = 0;
+	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	bpf_ringbuf_submit(e, RB_FLAGS);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!current_wanted())
+		return 0;
+	__u32 zero = 0;
+	struct exec_scratch *s = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!s)
+		return 0;
+	struct st_exec *e = &s->ev;
+	fill_hdr(&e->hdr, ST_EV_EXEC);
+	const struct cred *cred = BPF_CORE_READ(p, real_cred);
+	e->old_pid = old_pid;
+	e->gid = BPF_CORE_READ(cred, gid.val);
+	e->euid = BPF_CORE_READ(cred, euid.val);
+	e->egid = BPF_CORE_READ(cred, egid.val);
+	e->argc = BPF_CORE_READ(bprm, argc);
+	e->trunc = 0;
+
+	/* filename, as given to execve (relative names stay relative: cwd follows) */
+	long n = bpf_probe_read_kernel_str(s->data, ST_EXEC_MAX_FILENAME, BPF_CORE_READ(bprm, filename));
+	__u32 fn_len = n > 0 ? n - 1 : 0;
+	if (n == ST_EXEC_MAX_FILENAME)
+		e->trunc |= ST_EXEC_FILE_TRUNC;
+	fn_len &= ST_EXEC_MAX_FILENAME - 1;
+	e->filename_len = fn_len;
+
+	/* argv: the new image's argument area, NUL-separated */
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
+	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+	__u32 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+	e->args_len = args_len;
+	__u32 cap = args_len;
+	if (cap > ST_EXEC_MAX_ARGV) {
+		cap = ST_EXEC_MAX_ARGV;
+		e->trunc |= ST_EXEC_ARGV_TRUNC;
+	}
+	cap &= 2 * ST_EXEC_MAX_ARGV - 1;
+	if (cap && bpf_probe_read_user(&s->data[fn_len], cap, (void *)arg_start)) {
+		count_loss(ST_LOSS_READ_FAIL);
+		cap = 0;
+		e->trunc |= ST_EXEC_ARGV_TRUNC;
+	}
+	e->argv_len = cap;
+
+	/* cwd: a bounded dentry walk of fs->pwd */
+	__u32 cwd_len = 0;
+	struct path_scratch *ps = path_scratch_get();
+	if (ps) {
+		struct fs_struct *fs = BPF_CORE_READ(p, fs);
+		__u16 pflags = 0;
+		__u32 start = resolve_path(ps, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &pflags);
+		__u32 off = (fn_len + cap) & (ST_EXEC_MAX_FILENAME + 2 * ST_EXEC_MAX_ARGV - 1);
+		cwd_len = copy_path(&s->data[off], ST_EXEC_MAX_CWD, ps, start, &pflags);
+		if (pflags & ST_PATH_TRUNC)
+			e->trunc |= ST_EXEC_CWD_TRUNC;
+	} else {
+		e->trunc |= ST_EXEC_CWD_UNREAD;
+	}
+	e->cwd_len = cwd_len;
+
+	__u64 size = sizeof(*e) + fn_len + cap + cwd_len;
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	if (bpf_ringbuf_output(&events, s, size, RB_FLAGS))
+		count_loss(ST_LOSS_RING_FULL);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(exec_exit, struct task_struct *p)
+{
+	/* Only the last thread of a group: that is when the process is gone. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	if (cfg_follow && !bpf_map_lookup_elem(&followed, &tgid))
+		return 0;
+	if (!current_wanted())
+		return 0;
+	struct st_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+	} else {
+		fill_hdr(&e->hdr, ST_EV_EXIT);
+		e->exit_code = BPF_CORE_READ(p, exit_code);
+		e->nr_threads_pad = 0;
+		e->exit_ns = e->hdr.ts_ns;
+		bpf_ringbuf_submit(e, RB_FLAGS);
+	}
+	if (cfg_follow)
+		bpf_map_delete_elem(&followed, &tgid);
+	return 0;
+}
+
+/* Start-of-recording snapshot: one st_task per process (thread-group leaders), written to the seq file. */
+struct task_iter_scratch {
+	struct st_task ev;
+	char data[ST_PATH_MAX + ST_EXEC_MAX_ARGV * 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_iter_scratch);
+} task_scratch SEC(".maps");
+
+SEC("iter.s/task")
+int exec_snapshot(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *t = ctx->task;
+	if (!t)
+		return 0;
+	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid))
+		return 0;
+	__u32 zero = 0;
+	struct task_iter_scratch *s = bpf_map_lookup_elem(&task_scratch, &zero);
+	if (!s)
+		return 0;
+	struct st_task *e = &s->ev;
+	fill_hdr_task(&e->hdr, ST_EV_TASK, t);
+	e->argc_pad = 0;
+	e->trunc = 0;
+	e->pad = 0;
+	e->exe_len = 0;
+	e->argv_len = 0;
+	e->args_len = 0;
+
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	if (mm) { /* kernel threads have no mm, exe or argv */
+		struct path_scratch *ps = path_scratch_get();
+		struct file *exe = BPF_CORE_READ(mm, exe_file);
+		__u32 exe_len = 0;
+		if (ps && exe) {
+			__u16 pflags = 0;
+			__u32 start = resolve_path(ps, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), &pflags);
+			exe_len = copy_path(s->data, ST_PATH_MAX, ps, start, &pflags);
+			if (pflags & ST_PATH_TRUNC)
+				e->trunc |= ST_EXEC_FILE_TRUNC;
+		}
+		exe_len &= ST_PATH_MAX - 1;
+		e->exe_len = exe_len;
+		unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
+		unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+		__u32 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+		e->args_len = args_len;
+		__u32 cap = args_len;
+		if (cap > ST_EXEC_MAX_ARGV) {
+			cap = ST_EXEC_MAX_ARGV;
+			e->trunc |= ST_EXEC_ARGV_TRUNC;
+		}
+		cap &= 2 * ST_EXEC_MAX_ARGV - 1;
+		/* Another process's memory: the sleepable-free way is bpf_copy_from_user_task, which needs a
+		 * sleepable iterator; read with probe_read_user only for our own mm, else leave argv to /proc. */
+		if (cap && bpf_copy_from_user_task(&s->data[exe_len], cap, (void *)arg_start, t, 0) == 0)
+			e->argv_len = cap;
+		else if (cap)
+			e->trunc |= ST_EXEC_ARGV_TRUNC;
+	}
+	__u64 size = sizeof(*e) + e->exe_len + e->argv_len;
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	/* The same framing as a ring record (u32 length, u32 reserved), so one reader serves both. */
+	__u32 framing[2] = { (__u32)size, 0 };
+	bpf_seq_write(seq, framing, sizeof(framing));
+	bpf_seq_write(seq, s, size);
+	__u64 zeros = 0;
+	__u32 pad = (8 - (size & 7)) & 7;
+	if (pad)
+		bpf_seq_write(seq, &zeros, pad & 7);
+	return 0;
+}

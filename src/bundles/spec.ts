@@ -1,0 +1,37 @@
+// What the recorder needs to know about a probe bundle: its object, ring, iterators and maps.
+import type { RodataValue } from "../libbpf/object.js";
+
+export type BundleName = "exec" | "connect" | "retransmit" | "filewrite";
+
+/** Runbook filters, as the recorder resolved them (pid → followed set, comm, cgroup, uid, ports). */
+export interface Filters {
+  pid?: number;
+  comm?: string;
+  cgroupId?: bigint;
+  uid?: number;
+  /** Remote ports of interest (connect/retransmit); empty: any. */
+  ports?: number[];
+  /** Remote addresses of interest, as text (IPv4 or IPv6); empty: any. */
+  addresses?: string[];
+  /** filewrite: also record pipes, sockets and ttys, not only regular files. */
+  allFileTypes?: boolean;
+}
+
+export interface BundleSpec {
+  name: BundleName;
+  /** One line for menus and `runbooks show`. */
+  description: string;
+  /** Object file name in bpf/. */
+  object: string;
+  /** Name of the ring buffer map, and its default size in bytes (a power of two, page multiple). */
+  ring: string;
+  ringBytes: number;
+  /** `iter/` programs run once at the start; their output is records in ring format (8-byte header each). */
+  startIterators: string[];
+  /** Maps dumped whole with every periodic snapshot (aggregates: write totals, flow counters). */
+  snapshotMaps: string[];
+  /** Tracepoints the bundle attaches to, for `doctor` ([category, name]). */
+  tracepoints: Array<[string, string]>;
+  /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
+  rodata?: (filters: Filters) => Record<string, RodataValue>;
+}
