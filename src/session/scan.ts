@@ -1,0 +1,164 @@
+// Keyless walk over a session file: header, frames and trailer checked for structure and chain, no decryption.
+import { open, type FileHandle } from "node:fs/promises";
+import { EXIT, UserError } from "../cli/errors.js";
+import { CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
+import { parseFramePrefix, chainStep, type FramePrefix } from "./frame.js";
+import { equalBytes, HEADER_PREAMBLE_BYTES, parseHeader, parseHeaderPreamble, type SessionHeader } from "./header.js";
+import { checkChainSignature, encodeSignerPublicKey } from "./signing.js";
+import { parseTrailer, type Trailer } from "./trailer.js";
+import { SessionDamage } from "./verdict.js";
+
+/** A frame whose prefix and chain hash checked out; its ciphertext is not yet authenticated. */
+export interface RawFrame {
+  readonly prefix: Uint8Array;
+  readonly parsed: FramePrefix;
+  readonly ciphertext: Uint8Array;
+  readonly previousChainHash: Uint8Array;
+  readonly chainHash: Uint8Array;
+}
+
+export interface ScanOptions {
+  /** Require the trailer to be signed by exactly this Ed25519 key (`verify --signer`). */
+  readonly requiredSigner?: Uint8Array;
+}
+
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await fh.read(out, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? out : out.subarray(0, filled);
+}
+
+/** Opens a file for scanning. Throws UserError(usage) if it cannot be opened. */
+export async function openForScan(path: string): Promise<{ fh: FileHandle; sizeBytes: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new UserError(`${path} is not a regular file`, EXIT.usage);
+  }
+  return { fh, sizeBytes: st.size };
+}
+
+/**
+ * Walks one session file front to back. `readHeader()` first, then `frames()`; both throw SessionDamage
+ * at the first problem, so everything yielded before that is a consistent prefix of the file.
+ * Memory is bounded by one frame.
+ */
+export class SessionScanner {
+  private header: SessionHeader | undefined;
+  private position = 0;
+  /** Set once the trailer checked out. */
+  trailer: Trailer | undefined;
+  /** Frames whose chain hash checked out so far. */
+  framesChained = 0;
+  /** The last chain hash that checked out (the header digest before frame 0). */
+  lastChainHash: Uint8Array | undefined;
+  signatureStatus: "unsigned" | "valid" | "invalid" | "not checked" = "not checked";
+  private closed = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly sizeBytes: number,
+    private readonly options: ScanOptions = {},
+  ) {}
+
+  async readHeader(): Promise<SessionHeader> {
+    const preamble = await readAt(this.fh, 0, HEADER_PREAMBLE_BYTES);
+    const total = parseHeaderPreamble(preamble);
+    const header = parseHeader(await readAt(this.fh, 0, total));
+    this.header = header;
+    this.position = total;
+    this.lastChainHash = header.digest;
+    return header;
+  }
+
+  async *frames(): AsyncGenerator<RawFrame> {
+    const header = this.header;
+    if (!header) throw new Error("readHeader() first");
+    let previous = header.digest;
+    let prefix = await readAt(this.fh, this.position, FRAME_PREFIX_BYTES);
+    for (let index = 0; ; index++) {
+      if (prefix.length === 0) throw new SessionDamage("UNSEALED", cutMessage(index, "after"));
+      if (prefix.length < FRAME_PREFIX_BYTES) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
+      const parsed = parseFramePrefix(prefix, index);
+      if (index === 0 && parsed.final) throw new SessionDamage("TAMPERED", "frame 0 (metadata) is marked final", 0);
+      // One read takes this frame's ciphertext and chain hash plus the next frame's prefix.
+      const bodyBytes = parsed.ciphertextBytes + CHAIN_HASH_BYTES;
+      const chunk = await readAt(this.fh, this.position + FRAME_PREFIX_BYTES, bodyBytes + FRAME_PREFIX_BYTES);
+      if (chunk.length < bodyBytes) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
+      const ciphertext = chunk.subarray(0, parsed.ciphertextBytes);
+      const stored = chunk.subarray(parsed.ciphertextBytes, bodyBytes);
+      const chainHash = chainStep(previous, prefix, ciphertext);
+      if (!equalBytes(chainHash, stored)) throw new SessionDamage("TAMPERED", `frame ${index}: chain hash does not match its bytes`, index);
+      const frame: RawFrame = { prefix, parsed, ciphertext, previousChainHash: previous, chainHash };
+      this.position += FRAME_PREFIX_BYTES + bodyBytes;
+      this.framesChained = index + 1;
+      this.lastChainHash = chainHash;
+      previous = chainHash;
+      prefix = chunk.subarray(bodyBytes);
+      yield frame;
+      if (parsed.final) {
+        await this.checkTrailer(header, index + 1, chainHash);
+        return;
+      }
+    }
+  }
+
+  private async checkTrailer(header: SessionHeader, frameCount: number, finalChainHash: Uint8Array): Promise<void> {
+    const remaining = this.sizeBytes - this.position;
+    const bytes = await readAt(this.fh, this.position, Math.min(remaining, TRAILER_BYTES));
+    if (bytes.length < TRAILER_BYTES) {
+      const magicSeen = Math.min(bytes.length, TRAILER_MAGIC.length);
+      for (let i = 0; i < magicSeen; i++) {
+        if (bytes[i] !== TRAILER_MAGIC[i]) throw new SessionDamage("TAMPERED", "bytes after the final frame are not a trailer", "trailer");
+      }
+      throw new SessionDamage("UNSEALED", `all ${frameCount} frames present but the trailer is cut (${bytes.length} of ${TRAILER_BYTES} bytes)`);
+    }
+    const trailer = parseTrailer(bytes);
+    if (trailer.frameCount !== frameCount) throw new SessionDamage("TAMPERED", `trailer counts ${trailer.frameCount} frames, file has ${frameCount}`, "trailer");
+    if (!equalBytes(trailer.finalChainHash, finalChainHash)) throw new SessionDamage("TAMPERED", "trailer chain hash does not match the frames", "trailer");
+    if (remaining > TRAILER_BYTES) throw new SessionDamage("TAMPERED", `${remaining - TRAILER_BYTES} bytes appended after the trailer`, "trailer");
+    this.checkSignature(header, trailer, frameCount);
+    this.trailer = trailer;
+  }
+
+  private checkSignature(header: SessionHeader, trailer: Trailer, frameCount: number): void {
+    const signer = header.signerPublicKey;
+    if (!signer) {
+      if (trailer.signature.some((b) => b !== 0)) throw new SessionDamage("TAMPERED", "unsigned session carries a signature", "trailer");
+      this.signatureStatus = "unsigned";
+      if (this.options.requiredSigner) throw new SessionDamage("TAMPERED", "session is not signed, but a signer was required", "trailer");
+      return;
+    }
+    const ok = checkChainSignature(signer, trailer.signature, header.sessionId, trailer.finalChainHash, frameCount);
+    this.signatureStatus = ok ? "valid" : "invalid";
+    if (!ok) throw new SessionDamage("TAMPERED", "trailer signature does not verify", "trailer");
+    const required = this.options.requiredSigner;
+    if (required && !equalBytes(required, signer)) {
+      throw new SessionDamage("TAMPERED", `signed by ${encodeSignerPublicKey(signer)}, not by the required signer`, "trailer");
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+function cutMessage(index: number, where: "after" | "inside"): string {
+  if (index === 0) return where === "after" ? "cut after the header; nothing is readable" : "cut inside frame 0; nothing is readable";
+  return where === "after"
+    ? `cut after frame ${index - 1}; frames 0..${index - 1} are readable`
+    : `cut inside frame ${index}; frames 0..${index - 1} are readable`;
+}

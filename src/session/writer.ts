@@ -1,0 +1,380 @@
+// Writes a sealed session file: metadata frame, record frames flushed by size or time, final frame, trailer.
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { randomBytes } from "node:crypto";
+import { dirname } from "node:path";
+import { promisify } from "node:util";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { EXIT, UserError } from "../cli/errors.js";
+import { sealFileKey } from "./envelope.js";
+import { ED25519_SIGNATURE_BYTES, FILE_KEY_BYTES, SESSION_ID_BYTES } from "./format.js";
+import { sealFrame, type SealedFrame } from "./frame.js";
+import { encodeHeader, parseHeader } from "./header.js";
+import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
+import { compressBody, encodeRecord } from "./records.js";
+import { parseSigningKeyFile, signChain, type SigningKey } from "./signing.js";
+import { encodeTrailer } from "./trailer.js";
+
+const fdatasyncAsync = promisify(fdatasync);
+
+export interface SessionWriterOptions {
+  /** age recipients (`age1…`); the file key is sealed to every one of them. */
+  readonly recipients: readonly string[];
+  /** Signs the final chain hash: a parsed key or the text of a `sealtrace keygen --signing` file. */
+  readonly signingKey?: SigningKey | string;
+  /** Longest time a record waits in memory before its frame is written and fdatasync'ed. */
+  readonly flushIntervalMs?: number;
+  /** A frame is written as soon as this many msgpack bytes are pending. */
+  readonly flushBytes?: number;
+  /** Stored alone in frame 0: host, boot id, kernel, tool version, runbook, schema… */
+  readonly metadata: unknown;
+  /** Called after every frame reaches the file, so an operator can anchor the chain off the host. */
+  readonly onCheckpoint?: (frameIndex: number, chainHashHex: string) => void;
+  /** Space kept aside (`PATH.reserve`) so a full disk still leaves room to seal; 0 disables it. */
+  readonly reserveBytes?: number;
+}
+
+export interface SessionCloseResult {
+  readonly path: string;
+  readonly sessionIdHex: string;
+  readonly frames: number;
+  readonly records: number;
+  readonly finalChainHashHex: string;
+  readonly bytes: number;
+}
+
+/** The one value in the final frame. */
+export interface SessionFinale {
+  readonly summary: unknown;
+  readonly writer: { readonly records: number; readonly droppedRecords: number; readonly diskFull: boolean };
+}
+
+const DEFAULT_FLUSH_BYTES = 1024 * 1024;
+const DEFAULT_RESERVE_BYTES = 256 * 1024;
+/** How many appends pass between clock reads; reading the clock on every append costs measurable time. */
+const APPENDS_PER_CLOCK_CHECK = 256;
+
+type WriterState = "open" | "closed" | "failed";
+
+export class SessionWriter {
+  private state: WriterState = "open";
+  private failure: Error | undefined;
+  private key: Uint8Array;
+  private index = 0;
+  private chainHash: Uint8Array;
+  private offsetBytes: number;
+  private pending: Buffer;
+  private pendingBytes = 0;
+  private pendingRecords = 0;
+  private oldestPendingMs = 0;
+  private appendsSinceClock = 0;
+  private recordsWritten = 0;
+  private syncing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private reservePresent: boolean;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly sessionId: Uint8Array,
+    private readonly headerDigest: Uint8Array,
+    firstKey: Uint8Array,
+    headerBytes: number,
+    private readonly signing: SigningKey | undefined,
+    private readonly flushIntervalMs: number,
+    private readonly flushBytes: number,
+    private readonly onCheckpoint: ((frameIndex: number, chainHashHex: string) => void) | undefined,
+    reservePresent: boolean,
+  ) {
+    this.key = firstKey;
+    this.chainHash = headerDigest;
+    this.offsetBytes = headerBytes;
+    this.pending = Buffer.alloc(flushBytes + 64 * 1024);
+    this.reservePresent = reservePresent;
+    // A quarter interval keeps the worst-case wait near flushIntervalMs without a timer per record.
+    this.timer = setInterval(() => this.onTimer(), Math.max(1, Math.floor(flushIntervalMs / 4)));
+    this.timer.unref();
+  }
+
+  /**
+   * Creates `path + ".partial"` (mode 0600), writes the header and the metadata frame, and fdatasyncs.
+   * Throws UserError(usage) if `path` or the partial file exists, a recipient is malformed or the directory
+   * is not writable; UserError(diskFull) if even the header does not fit.
+   */
+  static async create(path: string, options: SessionWriterOptions): Promise<SessionWriter> {
+    const flushIntervalMs = options.flushIntervalMs ?? 1000;
+    const flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
+    if (!(flushIntervalMs > 0) || !(flushBytes > 0)) throw new UserError("flush interval and flush size must be positive", EXIT.usage);
+    if (existsSync(path)) throw new UserError(`${path} already exists; choose another output name`, EXIT.usage);
+    const signing = typeof options.signingKey === "string" ? parseSigningKeyFile(options.signingKey) : options.signingKey;
+
+    const fileKey = randomBytes(FILE_KEY_BYTES);
+    const envelope = await sealFileKey(fileKey, options.recipients);
+    const sessionId = randomBytes(SESSION_ID_BYTES);
+    const macKey = deriveHeaderMacKey(fileKey);
+    const headerBytes = encodeHeader(
+      { sessionId, createdUnixMs: BigInt(Date.now()), signerPublicKey: signing?.publicKey ?? null, envelope },
+      macKey,
+    );
+    macKey.fill(0);
+    const header = parseHeader(headerBytes);
+    const firstKey = deriveFirstFrameKey(fileKey, header.digest);
+    fileKey.fill(0);
+
+    const partial = path + ".partial";
+    let fd: number;
+    try {
+      fd = openSync(partial, "wx", 0o600);
+    } catch (e) {
+      throw new UserError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+    }
+    const reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
+    let reservePresent = false;
+    try {
+      if (reserveBytes > 0) {
+        writeFileSync(path + ".reserve", randomBytes(reserveBytes), { mode: 0o600, flag: "w" });
+        reservePresent = true;
+      }
+      writeAll(fd, headerBytes, 0);
+    } catch (e) {
+      closeSync(fd);
+      for (const p of [partial, path + ".reserve"]) tryUnlink(p);
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC") throw new UserError(`disk full: no room to start ${partial}`, EXIT.diskFull);
+      throw e;
+    }
+    const writer = new SessionWriter(
+      path, fd, sessionId, header.digest, firstKey, headerBytes.length, signing,
+      flushIntervalMs, flushBytes, options.onCheckpoint, reservePresent,
+    );
+    writer.append(options.metadata);
+    await writer.flush();
+    return writer;
+  }
+
+  get sessionIdHex(): string {
+    return bytesToHex(this.sessionId);
+  }
+
+  /** Records in frames already written (not counting the metadata record). */
+  get records(): number {
+    return Math.max(0, this.recordsWritten - 1);
+  }
+
+  /**
+   * Buffers one msgpack-able record (objects, arrays, strings, numbers, bigint, Uint8Array…); cheap and
+   * synchronous, it writes a frame only when the buffer passes flushBytes or the interval elapsed.
+   * Throws the writer's failure (UserError(diskFull) after a full disk) once the writer has failed.
+   */
+  append(record: unknown): void {
+    if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.append after close");
+    const bytes = encodeRecord(record);
+    if (this.pendingBytes + bytes.length > this.pending.length) this.grow(bytes.length);
+    this.pending.set(bytes, this.pendingBytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingRecords++ === 0) this.oldestPendingMs = performance.now();
+    if (this.pendingBytes >= this.flushBytes) {
+      this.writePendingFrame();
+    } else if (++this.appendsSinceClock >= APPENDS_PER_CLOCK_CHECK) {
+      this.appendsSinceClock = 0;
+      if (performance.now() - this.oldestPendingMs >= this.flushIntervalMs) this.writePendingFrame();
+    }
+  }
+
+  /** Writes pending records as a frame and waits for fdatasync. Rejects with the writer's failure. */
+  async flush(): Promise<void> {
+    if (this.state === "failed") throw this.failure;
+    if (this.state === "open") this.writePendingFrame();
+    await this.syncing;
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Writes the pending records, the final frame holding `summary`, and the trailer; fsyncs and renames
+   * `PATH.partial` to `PATH`. Rejects with UserError(diskFull) if the disk filled (what fit is sealed).
+   */
+  async close(summary: unknown): Promise<SessionCloseResult> {
+    if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.close called twice");
+    clearInterval(this.timer);
+    this.writePendingFrame(summary);
+    await this.syncing;
+    if (this.failure) throw this.failure;
+    this.seal(summary, 0, false);
+    if (this.failure) throw this.failure;
+    return this.result();
+  }
+
+  private result(): SessionCloseResult {
+    return {
+      path: this.path,
+      sessionIdHex: this.sessionIdHex,
+      frames: this.index,
+      records: this.records,
+      finalChainHashHex: bytesToHex(this.chainHash),
+      bytes: this.offsetBytes,
+    };
+  }
+
+  private onTimer(): void {
+    if (this.state !== "open" || this.pendingRecords === 0) return;
+    if (performance.now() - this.oldestPendingMs < this.flushIntervalMs) return;
+    try {
+      this.writePendingFrame();
+    } catch {
+      // The failure is kept in this.failure and thrown by the next append, flush or close.
+    }
+  }
+
+  private grow(extraBytes: number): void {
+    const next = Buffer.alloc(Math.max(this.pending.length * 2, this.pendingBytes + extraBytes));
+    next.set(this.pending.subarray(0, this.pendingBytes));
+    this.pending.fill(0, 0, this.pendingBytes);
+    this.pending = next;
+  }
+
+  /** Seals `msgpack` as frame `this.index` under the current key; wipes the compressed plaintext. */
+  private sealBody(msgpack: Uint8Array, final: boolean): { sealed: SealedFrame; bytes: Uint8Array } {
+    const body = compressBody(msgpack);
+    const sealed = sealFrame(this.key, this.index, final, this.headerDigest, this.chainHash, body);
+    body.fill(0);
+    const bytes = Buffer.concat([sealed.prefix, sealed.ciphertext, sealed.chainHash]);
+    return { sealed, bytes };
+  }
+
+  private writePendingFrame(summaryIfDiskFull: unknown = { endReason: "disk-full" }): void {
+    if (this.pendingRecords === 0) return;
+    const records = this.pendingRecords;
+    const { sealed, bytes } = this.sealBody(this.pending.subarray(0, this.pendingBytes), false);
+    this.pending.fill(0, 0, this.pendingBytes);
+    this.pendingBytes = 0;
+    this.pendingRecords = 0;
+    this.appendsSinceClock = 0;
+    if (this.tryWrite(bytes)) {
+      this.commit(sealed, bytes.length, records, false);
+      return;
+    }
+    // Disk full: free the reserve, retry the identical bytes (same key, nonce and plaintext, so no nonce
+    // reuse), then seal with a disk-full summary whether or not the records made it.
+    this.releaseReserve();
+    let dropped = records;
+    if (this.tryWrite(bytes)) {
+      this.commit(sealed, bytes.length, records, false);
+      dropped = 0;
+    }
+    this.seal(summaryIfDiskFull, dropped, true);
+    throw this.failure;
+  }
+
+  /** Writes the final frame and trailer, fsyncs, renames. Sets this.failure on a full disk. */
+  private seal(summary: unknown, droppedRecords: number, diskFull: boolean): void {
+    clearInterval(this.timer);
+    const finale: SessionFinale = { summary, writer: { records: this.records, droppedRecords, diskFull } };
+    const { sealed, bytes } = this.sealBody(encodeRecord(finale), true);
+    let ok = this.tryWrite(bytes);
+    if (!ok && this.releaseReserve()) ok = this.tryWrite(bytes);
+    if (ok) this.commit(sealed, bytes.length, 0, true);
+    const signature = this.signing
+      ? signChain(this.signing.seed, this.sessionId, this.chainHash, this.index)
+      : new Uint8Array(ED25519_SIGNATURE_BYTES);
+    const trailer = encodeTrailer({ frameCount: this.index, finalChainHash: this.chainHash, signature });
+    ok = ok && (this.tryWrite(trailer) || (this.releaseReserve() && this.tryWrite(trailer)));
+    if (ok) this.offsetBytes += trailer.length;
+    this.key.fill(0);
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+    const partial = this.path + ".partial";
+    if (ok) {
+      renameSync(partial, this.path);
+      syncDirectory(this.path);
+    }
+    this.releaseReserve();
+    if (ok && !diskFull) {
+      this.state = "closed";
+      return;
+    }
+    this.state = "failed";
+    this.failure = ok
+      ? new UserError(`disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`, EXIT.diskFull)
+      : new UserError(`disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`, EXIT.diskFull);
+  }
+
+  private commit(sealed: SealedFrame, sizeBytes: number, records: number, final: boolean): void {
+    const frameIndex = this.index;
+    this.offsetBytes += sizeBytes;
+    this.chainHash = sealed.chainHash;
+    this.key = ratchetFrameKey(this.key);
+    this.index++;
+    this.recordsWritten += records;
+    // The final frame is followed by the trailer and one fsync covering both.
+    if (!final) this.scheduleDatasync();
+    this.onCheckpoint?.(frameIndex, bytesToHex(sealed.chainHash));
+  }
+
+  private scheduleDatasync(): void {
+    this.syncing = this.syncing.then(async () => {
+      if (this.state !== "open") return;
+      try {
+        await fdatasyncAsync(this.fd);
+      } catch (e) {
+        if (this.state !== "open") return;
+        const code = (e as NodeJS.ErrnoException).code;
+        this.failure = new UserError(`cannot sync ${this.path}.partial: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
+      }
+    });
+  }
+
+  /** Writes at the end of the last whole frame; on ENOSPC truncates back to it and returns false. */
+  private tryWrite(bytes: Uint8Array): boolean {
+    try {
+      writeAll(this.fd, bytes, this.offsetBytes);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+      ftruncateSync(this.fd, this.offsetBytes);
+      return false;
+    }
+  }
+
+  /** Deletes the reserve file; returns whether there was one to free. */
+  private releaseReserve(): boolean {
+    if (!this.reservePresent) return false;
+    this.reservePresent = false;
+    tryUnlink(this.path + ".reserve");
+    return true;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array, positionBytes: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, positionBytes + done);
+}
+
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone is fine: the reserve and partial files are best-effort clean-up.
+  }
+}
+
+/** Makes the rename durable: without it a crash can bring back the .partial name. */
+function syncDirectory(path: string): void {
+  const fd = openSync(dirname(path), "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
