@@ -23,6 +23,7 @@ function bind<T>(lib: Koffi.LibraryHandle, libName: string, pkg: string, decl: s
   }
 }
 
+koffi.struct("sealtrace_timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
 const PrintFn = koffi.proto("int sealtrace_libbpf_print_fn(int level, const char *fmt, void *args)");
 
 function makeLibbpf() {
@@ -85,6 +86,7 @@ function makeLibc() {
     vsnprintf: f<(buf: Uint8Array, n: number, fmt: string, ap: Ptr) => number>("int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)"),
     close: f<(fd: number) => number>("int close(int fd)"),
     sysconf: f<(name: number) => bigint>("long sysconf(int name)"),
+    clockGettime: f<(clock: number, ts: { tv_sec: bigint | number; tv_nsec: bigint | number }) => number>("int clock_gettime(int clk, _Out_ sealtrace_timespec *ts)"),
   };
 }
 

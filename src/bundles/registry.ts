@@ -1,0 +1,16 @@
+// Every probe bundle sealtrace ships, and where their compiled objects live.
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BundleName, BundleSpec } from "./spec.js";
+import { EXEC_BUNDLE } from "./exec.js";
+
+export const BUNDLES: ReadonlyMap<BundleName, BundleSpec> = new Map<BundleName, BundleSpec>([[EXEC_BUNDLE.name, EXEC_BUNDLE]]);
+
+/** bpf/ in the package (dist/src/bundles → ../../../bpf). */
+export function bpfDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bpf");
+}
+
+export function bundleObjectPath(spec: BundleSpec): string {
+  return join(bpfDir(), spec.object);
+}

@@ -1,0 +1,205 @@
+// `sealtrace record`: resolve the runbook and answers (flags, or prompts on a TTY), record, seal, report.
+import { statSync, existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { resolveRunbook, listRunbooks } from "../../runbook/catalog.js";
+import { parseDurationMs, formatBytes, formatDuration } from "../../runbook/units.js";
+import { BUNDLES } from "../../bundles/registry.js";
+import type { BundleSpec, Filters } from "../../bundles/spec.js";
+import { resolveRecipients } from "../../recorder/recipients.js";
+import { record, type RecordResult } from "../../recorder/recorder.js";
+import { checkPrivileges } from "../../doctor/checks.js";
+import { UserError, EXIT } from "../errors.js";
+import { StatusLine } from "../status.js";
+import * as prompts from "../prompts.js";
+import type { Runbook } from "../../runbook/runbook.js";
+
+interface RecordFlags {
+  runbook?: string;
+  recipient: string[];
+  recipientsFile: string[];
+  out?: string;
+  duration?: string;
+  pid?: string;
+  cgroup?: string;
+  comm?: string;
+  incident?: string;
+  signKey?: string;
+  yes?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerRecord(program: Command): void {
+  program
+    .command("record")
+    .description("record a sealed session with a runbook (asks on a TTY for anything missing; --yes runs unattended)")
+    .option("--runbook <name|file>", "a shipped runbook name (see `runbooks list`) or a runbook file")
+    .option("-r, --recipient <age1…>", "seal to this public key (repeatable)", collect, [])
+    .option("-R, --recipients-file <file>", "seal to every key in this file (repeatable)", collect, [])
+    .option("-o, --out <file>", "session file to write (default: ./sealtrace-HOST-RUNBOOK-TIME.sealed)")
+    .option("--duration <time>", "override the runbook's duration (e.g. 30s, 5m)")
+    .option("--pid <pid>", "follow this process and its descendants")
+    .option("--cgroup <path|id>", "only this cgroup (v2 path or id)")
+    .option("--comm <name>", "only processes whose comm starts with this")
+    .option("--incident <id>", "incident id for the chain of custody")
+    .option("--sign-key <file>", "sign the session with this key (sealtrace keygen --signing)")
+    .option("-y, --yes", "unattended: do not ask, do not confirm")
+    .addOption(new Option("-q, --quiet", "no status line"))
+    .action(async (flags: RecordFlags) => {
+      process.exitCode = await runRecord(flags);
+    });
+}
+
+function missing(flag: string, what: string): never {
+  throw new UserError(`${what}: pass ${flag} (no terminal to ask on)`, EXIT.usage);
+}
+
+/** Resolves a cgroup v2 path (or a numeric id) to its id: the cgroup directory's inode number. */
+function cgroupId(spec: string): bigint {
+  if (/^\d+$/.test(spec)) return BigInt(spec);
+  const path = spec.startsWith("/sys/fs/cgroup") ? spec : `/sys/fs/cgroup${spec.startsWith("/") ? "" : "/"}${spec}`;
+  if (!existsSync(path)) throw new UserError(`cgroup ${spec} does not exist (looked at ${path})`, EXIT.usage);
+  return BigInt(statSync(path, { bigint: true }).ino);
+}
+
+function positiveInt(v: string, flag: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${flag} takes a positive integer, not '${v}'`, EXIT.usage);
+  return Number(v);
+}
+
+async function runRecord(flags: RecordFlags): Promise<number> {
+  const interactive = !flags.yes && prompts.isInteractive();
+
+  // 1. The runbook.
+  let runbook: Runbook;
+  if (flags.runbook) runbook = resolveRunbook(flags.runbook);
+  else if (interactive) runbook = await prompts.pickRunbook(listRunbooks());
+  else missing("--runbook NAME|FILE", "no runbook chosen");
+
+  // 2. Filters: flags override the runbook.
+  const filters: Filters = { ports: runbook.filters.ports, addresses: runbook.filters.addresses, allFileTypes: runbook.filters.allFileTypes };
+  const pid = flags.pid !== undefined ? positiveInt(flags.pid, "--pid") : runbook.filters.pid;
+  if (pid !== undefined) filters.pid = pid;
+  const comm = flags.comm ?? runbook.filters.comm;
+  if (comm !== undefined) {
+    if (Buffer.byteLength(comm) > 15) throw new UserError("--comm is at most 15 bytes (the kernel's comm length)", EXIT.usage);
+    filters.comm = comm;
+  }
+  const cgroup = flags.cgroup ?? runbook.filters.cgroup;
+  if (cgroup !== undefined) filters.cgroupId = cgroupId(cgroup);
+  if (runbook.filters.uid !== undefined) filters.uid = runbook.filters.uid;
+  if (runbook.prompts.target && filters.pid === undefined) {
+    if (interactive) filters.pid = await prompts.pickProcess();
+    else missing("--pid PID", `runbook '${runbook.name}' follows one process`);
+  }
+  if (filters.pid !== undefined && !existsSync(`/proc/${filters.pid}`)) throw new UserError(`process ${filters.pid} does not exist`, EXIT.usage);
+
+  // 3. Duration.
+  let durationMs = runbook.durationMs;
+  if (flags.duration !== undefined) {
+    const d = parseDurationMs(flags.duration);
+    if (d === undefined || d < 100) throw new UserError(`--duration takes a time like 30s, 5m or 1h, not '${flags.duration}'`, EXIT.usage);
+    durationMs = d;
+  }
+
+  // 4. Recipients.
+  let { recipients, source } = resolveRecipients({ flags: flags.recipient, files: flags.recipientsFile, runbook: runbook.recipients });
+  if (recipients.length === 0) {
+    if (interactive) {
+      recipients = [await prompts.askRecipient()];
+      source = "prompt";
+    } else missing("-r age1… (or -R FILE, or set SEALTRACE_RECIPIENTS)", "no recipient to seal the session to");
+  }
+
+  // 5. Incident id.
+  let incident = flags.incident;
+  if (incident === undefined && runbook.prompts.incident && interactive) incident = (await prompts.askIncident()) || undefined;
+
+  // 6. Bundles: following a pid needs the exec bundle, whose fork probe extends the followed set.
+  const names = new Set(runbook.bundles);
+  if (filters.pid !== undefined) names.add("exec");
+  const bundles: BundleSpec[] = [];
+  for (const n of names) {
+    const spec = BUNDLES.get(n);
+    if (!spec) throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
+    bundles.push(spec);
+  }
+
+  const out = resolve(flags.out ?? `sealtrace-${hostname()}-${runbook.name}-${new Date().toISOString().replace(/[:.]/g, "").slice(0, 15)}Z.sealed`);
+  if (existsSync(out)) throw new UserError(`${out} already exists; choose another --out`, EXIT.usage);
+
+  const summary = `runbook ${runbook.name}: ${bundles.map((b) => b.name).join(", ")} for ${formatDuration(durationMs)}${filters.pid ? `, following pid ${filters.pid}` : ""}${filters.comm ? `, comm ${filters.comm}` : ""}\n  sealed to ${recipients.length} recipient${recipients.length > 1 ? "s" : ""} (${source}) → ${out}`;
+  if (interactive && !(await prompts.confirmStart(summary))) {
+    process.stderr.write("sealtrace: not started\n");
+    return EXIT.ok;
+  }
+
+  // 7. Privileges, checked before anything is created.
+  const priv = checkPrivileges();
+  if (!priv.ok) throw new UserError(`recording needs root or CAP_BPF+CAP_PERFMON (${priv.detail}); run with sudo`, EXIT.environment);
+
+  // 8. Record. The first SIGINT/SIGTERM/SIGHUP ends and seals; a second one seals faster.
+  const stop = new AbortController();
+  const hurry = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      process.stderr.write(`\nsealtrace: ${sig}: stopping and sealing (again to hurry)\n`);
+      stop.abort(sig);
+    } else hurry.abort(sig);
+  };
+  const sigs: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of sigs) process.on(s, onSignal);
+  const status = new StatusLine();
+  if (!flags.quiet) process.stderr.write(`sealtrace: ${summary}\n`);
+  let result: RecordResult;
+  try {
+    result = await record({
+      runbook, bundles, filters, out, recipients, durationMs, signal: stop.signal, hurry: hurry.signal,
+      ...(flags.signKey ?? runbook.signingKey ? { signingKey: readSigningKey(flags.signKey ?? runbook.signingKey!) } : {}),
+      ...(incident ? { incident } : {}),
+      onAttached: (ms) => {
+        if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms; recording (Ctrl-C stops and seals)\n`);
+      },
+      ...(flags.quiet ? {} : { onStatus: (s) => status.update(s) }),
+      onCheckpoint: (i, h) => {
+        if (!flags.quiet && i % 10 === 0 && !process.stderr.isTTY) process.stderr.write(`sealtrace: checkpoint frame ${i} chain ${h}\n`);
+      },
+    });
+  } finally {
+    status.end();
+    for (const s of sigs) process.off(s, onSignal);
+  }
+  printReport(result, out);
+  if (result.diskFull) return EXIT.diskFull;
+  if (result.endReason === "signal" && hurry.signal.aborted) return EXIT.interrupted;
+  return EXIT.ok;
+}
+
+function readSigningKey(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.key);
+  }
+}
+
+function printReport(r: RecordResult, out: string): void {
+  const lossTotal = Object.values(r.losses).reduce((s, c) => s + c.ringFull + c.mapFull + c.recursionMisses, 0n);
+  const lines = [
+    ``,
+    `sealed:    ${r.close.path}`,
+    `verdict:   ${r.diskFull ? "SEALED (disk full: recording cut short, what fit was sealed)" : "SEALED"}  end: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ""}`,
+    `session:   ${r.close.sessionIdHex}  frames ${r.close.frames}  ${formatBytes(r.close.bytes)}`,
+    `chain:     ${r.close.finalChainHashHex}`,
+    `attach:    ${r.attachMs.toFixed(0)} ms`,
+    `events:    ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+    `losses:    ${lossTotal === 0n ? "none" : Object.entries(r.losses).map(([b, c]) => `${b}: ring ${c.ringFull}, map ${c.mapFull}, recursion ${c.recursionMisses}`).join("; ")}`,
+    ``,
+    `verify:    sealtrace verify ${out}`,
+    `replay:    sealtrace replay ${out} -i IDENTITY_FILE`,
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,304 @@
+// The recording loop: load and attach bundles, drain rings on a short tick, snapshot maps, enforce
+// limits, and always end with every probe detached and the session sealed.
+import { statSync } from "node:fs";
+import { SessionWriter, type SessionCloseResult } from "../session/writer.js";
+import type { BundleSpec, Filters } from "../bundles/spec.js";
+import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
+import { buildMetadata } from "./metadata.js";
+import { compilePatterns, redactSpan } from "./redact.js";
+import { bootNs } from "../libbpf/clock.js";
+import { EV, LOSS } from "../events/layouts.js";
+import { RING_HEADER_BYTES } from "../libbpf/ring.js";
+import type { Runbook } from "../runbook/runbook.js";
+import { UserError, EXIT } from "../cli/errors.js";
+
+/** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
+export const DRAIN_TICK_MS = 10;
+
+export type EndReason = "duration" | "max-events" | "max-bytes" | "signal" | "disk-full" | "error";
+
+export interface RecordOptions {
+  runbook: Runbook;
+  bundles: BundleSpec[];
+  filters: Filters;
+  out: string;
+  recipients: string[];
+  signingKey?: string;
+  durationMs: number;
+  incident?: string;
+  /** Aborting ends the recording; `reason` is kept as the end reason detail (e.g. "SIGINT"). */
+  signal: AbortSignal;
+  /** A second abort asks for the fastest clean end: no final map snapshot. */
+  hurry?: AbortSignal;
+  onStatus?: (s: RecordStatus) => void;
+  onCheckpoint?: (frameIndex: number, chainHashHex: string) => void;
+  /** Called once every probe is attached. */
+  onAttached?: (attachMs: number) => void;
+}
+
+export interface BundleCounters {
+  events: number;
+  ringFull: bigint;
+  mapFull: bigint;
+  readFail: bigint;
+  recursionMisses: bigint;
+  /** Events read from the ring but not stored because a limit said "drop". */
+  dropped: number;
+}
+
+export interface RecordStatus {
+  elapsedMs: number;
+  leftMs: number;
+  bundles: Record<string, BundleCounters & { ratePerSec: number }>;
+  bytesOnDisk: number;
+  frames: number;
+}
+
+export interface RecordResult {
+  close: SessionCloseResult;
+  endReason: EndReason;
+  endDetail?: string;
+  attachMs: number;
+  counts: Record<string, number>;
+  losses: Record<string, BundleCounters>;
+  diskFull: boolean;
+}
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(EV).map(([k, v]) => [v, k]));
+
+/** Counts records per type in a ring-format span (one pass over the record headers). */
+function countTypes(span: Uint8Array, counts: Map<number, number>): void {
+  const v = new DataView(span.buffer, span.byteOffset, span.byteLength);
+  let off = 0;
+  while (off + RING_HEADER_BYTES <= span.length) {
+    const hdr = v.getUint32(off, true);
+    const len = hdr & 0x3fffffff;
+    if (!(hdr & 0x40000000) && len >= 2) {
+      const t = v.getUint16(off + RING_HEADER_BYTES, true);
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    off += (len + RING_HEADER_BYTES + 7) & ~7;
+  }
+}
+
+/**
+ * Records a session. Resolves when the session is sealed; the probes are detached before it resolves
+ * or rejects. Throws UserError when the probes cannot be loaded (nothing is left attached then).
+ */
+export async function record(opts: RecordOptions): Promise<RecordResult> {
+  const t0 = performance.now();
+  const redact = compilePatterns(opts.runbook.redact.argv);
+  // Objects are opened first so the metadata can name their hashes; attaching happens right after.
+  const startBoot = bootNs();
+  let bundles: LoadedBundle[] = [];
+  bundles = loadBundles(opts.bundles, opts.filters, process.pid);
+  const attachMs = performance.now() - t0;
+  opts.onAttached?.(attachMs);
+  const attachedBoot = bootNs();
+
+  let writer: SessionWriter;
+  try {
+    writer = await SessionWriter.create(opts.out, {
+      recipients: opts.recipients,
+      ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
+      flushIntervalMs: opts.runbook.flushIntervalMs,
+      metadata: buildMetadata({
+        runbook: opts.runbook,
+        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256 })),
+        filters: opts.filters,
+        ...(opts.incident ? { incident: opts.incident } : {}),
+        durationMs: opts.durationMs,
+      }),
+      ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}),
+    });
+  } catch (e) {
+    unloadBundles(bundles);
+    throw e;
+  }
+
+  const counters = new Map<string, BundleCounters>(bundles.map((b) => [b.spec.name, { events: 0, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 }]));
+  const typeCounts = new Map<number, number>();
+  let totalEvents = 0;
+  let endReason: EndReason = "duration";
+  let endDetail: string | undefined;
+  let dropping = false;
+  let diskFull = false;
+
+  const append = (record: unknown): boolean => {
+    try {
+      writer.append(record);
+      return true;
+    } catch (e) {
+      if (e instanceof UserError && e.exitCode === EXIT.diskFull) {
+        diskFull = true;
+        return false;
+      }
+      throw e;
+    }
+  };
+
+  try {
+    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames() })) });
+    for (const b of bundles) {
+      for (const it of b.spec.startIterators) {
+        const d = b.object.runIterator(it);
+        if (redact) redactSpan(d, redact);
+        append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
+      }
+    }
+
+    const drainAll = () => {
+      for (const b of bundles) {
+        for (;;) {
+          const span = b.ring.drain();
+          if (span.records === 0 && span.data.length === 0) break;
+          const c = counters.get(b.spec.name)!;
+          if (dropping) {
+            c.dropped += span.records;
+            continue;
+          }
+          if (redact && b.spec.name === "exec") redactSpan(span.data, redact);
+          countTypes(span.data, typeCounts);
+          c.events += span.records;
+          totalEvents += span.records;
+          if (!append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return;
+        }
+      }
+    };
+
+    const snapshot = () => {
+      const t = bootNs();
+      for (const b of bundles) {
+        const c = counters.get(b.spec.name)!;
+        c.ringFull = b.losses.sumPerCpuU64(LOSS.ringFull);
+        c.mapFull = b.losses.sumPerCpuU64(LOSS.mapFull);
+        c.readFail = b.losses.sumPerCpuU64(LOSS.readFail);
+        const stats = b.object.programStats();
+        c.recursionMisses = stats.reduce((s, p) => s + p.recursionMisses, 0n);
+        append({ k: "loss", b: b.spec.name, t, ringFull: c.ringFull, mapFull: c.mapFull, readFail: c.readFail, recursionMisses: c.recursionMisses, dropped: c.dropped });
+        append({ k: "stats", b: b.spec.name, t, progs: stats.map((p) => ({ name: p.name, runTimeNs: p.runTimeNs, runCount: p.runCount, recursionMisses: p.recursionMisses })) });
+        for (const m of b.spec.snapshotMaps) {
+          const map = b.object.map(m);
+          const entries = map.entries();
+          const rowBytes = map.keySize + map.lookupSize;
+          const d = new Uint8Array(entries.length * rowBytes);
+          entries.forEach((e, i) => {
+            d.set(e.key, i * rowBytes);
+            d.set(e.value, i * rowBytes + map.keySize);
+          });
+          append({ k: "maps", b: b.spec.name, m, t, keySize: map.keySize, valueSize: map.lookupSize, n: entries.length, d });
+        }
+      }
+      const cpu = process.cpuUsage();
+      append({ k: "stats", b: "recorder", t, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
+    };
+
+    snapshot();
+    const startMs = performance.now();
+    let lastSnapshotMs = startMs;
+    let lastStatusMs = startMs;
+    let lastStatusEvents = new Map<string, number>();
+    await new Promise<void>((resolve) => {
+      const stop = (reason: EndReason, detail?: string) => {
+        if (endReason === "duration" && reason !== "duration") endReason = reason;
+        if (detail) endDetail = detail;
+        clearInterval(timer);
+        opts.signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => stop("signal", String(opts.signal.reason ?? "abort"));
+      const tick = () => {
+        drainAll();
+        const now = performance.now();
+        if (diskFull) return stop("disk-full");
+        if (now - lastSnapshotMs >= opts.runbook.snapshotIntervalMs) {
+          snapshot();
+          lastSnapshotMs = now;
+        }
+        const limits = opts.runbook.limits;
+        if (!dropping && limits.maxEvents !== undefined && totalEvents >= limits.maxEvents) {
+          if (limits.onLimit === "stop") return stop("max-events");
+          dropping = true;
+        }
+        if (!dropping && limits.maxBytes !== undefined && now - lastStatusMs >= 250 && partialBytes(opts.out) >= limits.maxBytes) {
+          if (limits.onLimit === "stop") return stop("max-bytes");
+          dropping = true;
+        }
+        if (opts.onStatus && now - lastStatusMs >= 1000) {
+          const rates: RecordStatus["bundles"] = {};
+          for (const [name, c] of counters) {
+            rates[name] = { ...c, ratePerSec: ((c.events - (lastStatusEvents.get(name) ?? 0)) * 1000) / (now - lastStatusMs) };
+          }
+          lastStatusEvents = new Map([...counters].map(([n, c]) => [n, c.events]));
+          lastStatusMs = now;
+          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: partialBytes(opts.out), frames: 0 });
+        }
+        if (now - startMs >= opts.durationMs) stop("duration");
+      };
+      const timer = setInterval(tick, DRAIN_TICK_MS);
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener("abort", onAbort);
+    });
+
+    // Detach first, then drain what the probes emitted up to that moment.
+    for (const b of bundles) b.object.detachAll();
+    drainAll();
+    if (!opts.hurry?.aborted && !diskFull) snapshot();
+    else {
+      // Loss counters are always taken, even in a hurry: a silent drop is a bug.
+      const t = bootNs();
+      for (const b of bundles) {
+        const c = counters.get(b.spec.name)!;
+        c.ringFull = b.losses.sumPerCpuU64(LOSS.ringFull);
+        c.mapFull = b.losses.sumPerCpuU64(LOSS.mapFull);
+        c.readFail = b.losses.sumPerCpuU64(LOSS.readFail);
+        append({ k: "loss", b: b.spec.name, t, ringFull: c.ringFull, mapFull: c.mapFull, readFail: c.readFail, recursionMisses: c.recursionMisses, dropped: c.dropped });
+      }
+    }
+  } catch (e) {
+    endReason = "error";
+    endDetail = (e as Error).message;
+    unloadBundles(bundles);
+    await writer.close({ endReason, endDetail }).catch(() => undefined);
+    throw e;
+  }
+  unloadBundles(bundles);
+
+  const counts: Record<string, number> = {};
+  for (const [t, n] of typeCounts) counts[TYPE_NAMES.get(t) ?? `type${t}`] = n;
+  const losses = Object.fromEntries(counters);
+  const summary = {
+    endReason,
+    ...(endDetail ? { endDetail } : {}),
+    startBootNs: startBoot,
+    endBootNs: bootNs(),
+    endedAt: new Date().toISOString(),
+    attachMs,
+    counts,
+    losses,
+    events: totalEvents,
+  };
+  let close: SessionCloseResult;
+  try {
+    close = await writer.close(summary);
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode === EXIT.diskFull) {
+      diskFull = true;
+      throw e;
+    }
+    throw e;
+  }
+  return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses, diskFull };
+}
+
+function partialBytes(out: string): number {
+  try {
+    return statSync(`${out}.partial`).size;
+  } catch {
+    try {
+      return statSync(out).size;
+    } catch {
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,219 @@
+// Runbooks: YAML files naming bundles, filters, duration and limits. Parsed with file:line:col errors.
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node, type Document } from "yaml";
+import { UserError, EXIT } from "../cli/errors.js";
+import { parseDurationMs, parseSizeBytes } from "./units.js";
+import type { BundleName } from "../bundles/spec.js";
+
+export const BUNDLE_NAMES: readonly BundleName[] = ["exec", "connect", "retransmit", "filewrite"];
+export const ON_LIMIT = ["stop", "drop"] as const;
+
+export interface Runbook {
+  name: string;
+  description: string;
+  bundles: BundleName[];
+  durationMs: number;
+  filters: {
+    pid?: number;
+    comm?: string;
+    cgroup?: string;
+    uid?: number;
+    ports: number[];
+    addresses: string[];
+    allFileTypes: boolean;
+  };
+  limits: { maxBytes?: number; maxEvents?: number; onLimit: (typeof ON_LIMIT)[number] };
+  snapshotIntervalMs: number;
+  flushIntervalMs: number;
+  redact: { argv: string[] };
+  recipients: string[];
+  signingKey?: string;
+  prompts: { incident: boolean; target: boolean };
+  /** Where it came from, and the SHA-256 of its bytes (recorded in the session's metadata). */
+  source: { path: string; sha256: string; text: string };
+}
+
+/** A runbook error at a place in its file. */
+export class RunbookError extends UserError {
+  constructor(path: string, line: number, col: number, rule: string) {
+    super(`${path}:${line}:${col}: ${rule}`, EXIT.usage);
+  }
+}
+
+const TOP_KEYS = ["name", "description", "bundles", "duration", "filters", "limits", "snapshotInterval", "flushInterval", "redact", "recipients", "signingKey", "prompts"];
+const FILTER_KEYS = ["pid", "comm", "cgroup", "uid", "ports", "addresses", "allFileTypes"];
+const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit"];
+const REDACT_KEYS = ["argv"];
+const PROMPT_KEYS = ["incident", "target"];
+
+/** Reads and validates a runbook file. Throws RunbookError (file:line:col and the rule broken) or UserError. */
+export function loadRunbook(path: string): Runbook {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+  }
+  return parseRunbook(text, path);
+}
+
+/** Parses runbook text; `path` names it in errors. */
+export function parseRunbook(text: string, path: string): Runbook {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (node: Node | null | undefined, fallbackOffset = 0) => {
+    const off = node?.range?.[0] ?? fallbackOffset;
+    const p = lines.linePos(off);
+    return [p.line, p.col] as const;
+  };
+  const fail = (node: Node | null | undefined, rule: string): never => {
+    const [l, c] = at(node);
+    throw new RunbookError(path, l, c, rule);
+  };
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const p = firstError.linePos?.[0] ?? lines.linePos(firstError.pos[0]);
+    throw new RunbookError(path, p.line, p.col, `YAML syntax: ${firstError.message.split("\n")[0]}`);
+  }
+  const root = doc.contents;
+  if (!isMap(root)) return fail(root, "a runbook is a mapping of keys (name, bundles, duration, ...)");
+  const get = (map: Node, key: string): Node | undefined => (isMap(map) ? (map.get(key, true) as Node | undefined) : undefined);
+  checkKeys(root, TOP_KEYS, "runbook", fail);
+
+  const str = (node: Node | undefined, what: string, required: boolean): string | undefined => {
+    if (node === undefined || (isScalar(node) && node.value === null)) {
+      if (required) fail(root, `missing required key '${what}'`);
+      return undefined;
+    }
+    if (!isScalar(node) || typeof node.value !== "string" || node.value.trim() === "") return fail(node, `'${what}' must be a non-empty string`);
+    return node.value;
+  };
+  const int = (node: Node | undefined, what: string, min: number, max: number): number | undefined => {
+    if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
+    if (!isScalar(node) || typeof node.value !== "number" || !Number.isInteger(node.value) || node.value < min || node.value > max) {
+      return fail(node, `'${what}' must be an integer from ${min} to ${max}`);
+    }
+    return node.value;
+  };
+  const bool = (node: Node | undefined, what: string, dflt: boolean): boolean => {
+    if (node === undefined) return dflt;
+    if (!isScalar(node) || typeof node.value !== "boolean") return fail(node, `'${what}' must be true or false`);
+    return node.value;
+  };
+  const duration = (node: Node | undefined, what: string, dfltMs: number | undefined, minMs: number): number => {
+    if (node === undefined) {
+      if (dfltMs === undefined) return fail(root, `missing required key '${what}'`);
+      return dfltMs;
+    }
+    const v = isScalar(node) && (typeof node.value === "string" || typeof node.value === "number") ? parseDurationMs(node.value) : undefined;
+    if (v === undefined) return fail(node, `'${what}' must be a duration like 30s, 5m or 1h`);
+    if (v < minMs) return fail(node, `'${what}' must be at least ${minMs} ms`);
+    return v;
+  };
+  const list = (node: Node | undefined, what: string): Node[] => {
+    if (node === undefined) return [];
+    if (!isSeq(node)) return fail(node, `'${what}' must be a list`);
+    return node.items as Node[];
+  };
+
+  const name = str(get(root, "name"), "name", true)!;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) fail(get(root, "name"), "'name' must be lowercase letters, digits and dashes");
+  const description = str(get(root, "description"), "description", true)!;
+
+  const bundlesNode = get(root, "bundles");
+  if (bundlesNode === undefined) fail(root, "missing required key 'bundles'");
+  const bundles: BundleName[] = [];
+  for (const b of list(bundlesNode, "bundles")) {
+    if (!isScalar(b) || !BUNDLE_NAMES.includes(b.value as BundleName)) fail(b, `unknown bundle; expected one of ${BUNDLE_NAMES.join(", ")}`);
+    const v = (b as { value: BundleName }).value;
+    if (bundles.includes(v)) fail(b, `bundle '${v}' is listed twice`);
+    bundles.push(v);
+  }
+  if (bundles.length === 0) fail(bundlesNode, "'bundles' must name at least one bundle");
+
+  const durationMs = duration(get(root, "duration"), "duration", undefined, 100);
+
+  const filtersNode = get(root, "filters");
+  if (filtersNode !== undefined && !isMap(filtersNode)) fail(filtersNode, "'filters' must be a mapping");
+  if (filtersNode) checkKeys(filtersNode, FILTER_KEYS, "filters", fail);
+  const f = (k: string) => (filtersNode ? get(filtersNode, k) : undefined);
+  const ports = list(f("ports"), "filters.ports").map((p) => int(p, "filters.ports[]", 1, 65535)!);
+  const addresses = list(f("addresses"), "filters.addresses").map((a) => {
+    const s = str(a, "filters.addresses[]", true)!;
+    if (!/^[0-9a-fA-F:.]+$/.test(s)) fail(a, "an address must be an IPv4 or IPv6 literal");
+    return s;
+  });
+  const filters: Runbook["filters"] = { ports, addresses, allFileTypes: bool(f("allFileTypes"), "filters.allFileTypes", false) };
+  const pid = int(f("pid"), "filters.pid", 1, 4194304);
+  if (pid !== undefined) filters.pid = pid;
+  const comm = str(f("comm"), "filters.comm", false);
+  if (comm !== undefined) {
+    if (Buffer.byteLength(comm) > 15) fail(f("comm"), "'filters.comm' is at most 15 bytes (the kernel's comm length)");
+    filters.comm = comm;
+  }
+  const cgroup = str(f("cgroup"), "filters.cgroup", false);
+  if (cgroup !== undefined) filters.cgroup = cgroup;
+  const uid = int(f("uid"), "filters.uid", 0, 4294967294);
+  if (uid !== undefined) filters.uid = uid;
+
+  const limitsNode = get(root, "limits");
+  if (limitsNode !== undefined && !isMap(limitsNode)) fail(limitsNode, "'limits' must be a mapping");
+  if (limitsNode) checkKeys(limitsNode, LIMIT_KEYS, "limits", fail);
+  const l = (k: string) => (limitsNode ? get(limitsNode, k) : undefined);
+  const limits: Runbook["limits"] = { onLimit: "stop" };
+  const maxBytesNode = l("maxBytes");
+  if (maxBytesNode !== undefined) {
+    const v = isScalar(maxBytesNode) && (typeof maxBytesNode.value === "string" || typeof maxBytesNode.value === "number") ? parseSizeBytes(maxBytesNode.value) : undefined;
+    if (v === undefined || v < 65536) fail(maxBytesNode, "'limits.maxBytes' must be a size of at least 64KiB, like 512MiB or 2GB");
+    limits.maxBytes = v!;
+  }
+  const maxEvents = int(l("maxEvents"), "limits.maxEvents", 1, Number.MAX_SAFE_INTEGER);
+  if (maxEvents !== undefined) limits.maxEvents = maxEvents;
+  const onLimitNode = l("onLimit");
+  if (onLimitNode !== undefined) {
+    if (!isScalar(onLimitNode) || !ON_LIMIT.includes(onLimitNode.value as "stop")) fail(onLimitNode, `'limits.onLimit' must be one of ${ON_LIMIT.join(", ")}`);
+    limits.onLimit = (onLimitNode as { value: "stop" | "drop" }).value;
+  }
+
+  const snapshotIntervalMs = duration(get(root, "snapshotInterval"), "snapshotInterval", 5000, 100);
+  const flushIntervalMs = duration(get(root, "flushInterval"), "flushInterval", 1000, 50);
+  if (flushIntervalMs > 1000) fail(get(root, "flushInterval"), "'flushInterval' must be at most 1s: a crash may lose at most the last second");
+
+  const redactNode = get(root, "redact");
+  if (redactNode !== undefined && !isMap(redactNode)) fail(redactNode, "'redact' must be a mapping");
+  if (redactNode) checkKeys(redactNode, REDACT_KEYS, "redact", fail);
+  const argvPatterns = list(redactNode ? get(redactNode, "argv") : undefined, "redact.argv").map((p) => str(p, "redact.argv[]", true)!);
+
+  const recipients = list(get(root, "recipients"), "recipients").map((r) => {
+    const s = str(r, "recipients[]", true)!;
+    if (!/^age1[02-9ac-hj-np-z]{58}$/.test(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
+    return s;
+  });
+  const signingKey = str(get(root, "signingKey"), "signingKey", false);
+
+  const promptsNode = get(root, "prompts");
+  if (promptsNode !== undefined && !isMap(promptsNode)) fail(promptsNode, "'prompts' must be a mapping");
+  if (promptsNode) checkKeys(promptsNode, PROMPT_KEYS, "prompts", fail);
+  const p = (k: string) => (promptsNode ? get(promptsNode, k) : undefined);
+  const prompts = { incident: bool(p("incident"), "prompts.incident", true), target: bool(p("target"), "prompts.target", false) };
+
+  const rb: Runbook = {
+    name, description, bundles, durationMs, filters, limits, snapshotIntervalMs, flushIntervalMs,
+    redact: { argv: argvPatterns }, recipients, prompts,
+    source: { path, sha256: createHash("sha256").update(text).digest("hex"), text },
+  };
+  if (signingKey !== undefined) rb.signingKey = signingKey;
+  return rb;
+}
+
+function checkKeys(map: Node, allowed: readonly string[], where: string, fail: (n: Node | undefined, rule: string) => never): void {
+  if (!isMap(map)) return;
+  for (const pair of map.items) {
+    const key = pair.key as Node;
+    const k = isScalar(key) ? String(key.value) : "";
+    if (!allowed.includes(k)) fail(key, `unknown key '${k}' in ${where}; allowed: ${allowed.join(", ")}`);
+  }
+}
+
+export type { Document };
