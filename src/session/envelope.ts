@@ -1,4 +1,5 @@
 // The key envelope: the 32-byte session file key sealed as a complete age v1 file to every recipient.
+import { createHash } from "node:crypto";
 import { Decrypter, Encrypter } from "age-encryption";
 import { EXIT, UserError } from "../cli/errors.js";
 import { FILE_KEY_BYTES } from "./format.js";
@@ -27,23 +28,54 @@ export async function sealFileKey(fileKey: Uint8Array, recipients: readonly stri
 }
 
 /**
- * Opens the envelope with the first matching identity (`AGE-SECRET-KEY-1…` strings).
- * Throws UserError(EXIT.key) when no identity matches; returns null if the envelope opens but is
- * malformed, which can only mean the header was forged by a key holder (the caller reports TAMPERED).
+ * A set of age identities, parsed once. Opening many sessions with one KeyRing (replay merging files, a
+ * verify pass then a decode pass) skips re-deriving public keys, and an envelope opened before is not
+ * opened again: the ring keeps the file keys it found for as long as the caller keeps the ring.
  */
-export async function openFileKey(envelope: Uint8Array, identities: readonly string[]): Promise<Uint8Array | null> {
-  if (identities.length === 0) throw new UserError("no identities given: pass the age identity file that matches a recipient", EXIT.key);
-  const dec = new Decrypter();
-  for (const id of identities) dec.addIdentity(id);
-  let plain: Uint8Array;
-  try {
-    plain = await dec.decrypt(envelope);
-  } catch (e) {
-    const msg = (e as Error).message ?? "";
-    if (/no identity matched/i.test(msg)) {
-      throw new UserError(`no matching key: none of the ${identities.length} identities opens this session`, EXIT.key);
+export class KeyRing {
+  private readonly decrypter = new Decrypter();
+  private readonly opened = new Map<string, Uint8Array>();
+  readonly size: number;
+
+  /** Throws UserError(EXIT.key) for an empty list or a malformed identity string. */
+  constructor(identities: readonly string[]) {
+    if (identities.length === 0) throw new UserError("no identities given: pass the age identity file that matches a recipient", EXIT.key);
+    for (const id of identities) {
+      try {
+        this.decrypter.addIdentity(id);
+      } catch {
+        throw new UserError("malformed age identity: expected AGE-SECRET-KEY-1…", EXIT.key);
+      }
     }
-    return null;
+    this.size = identities.length;
   }
-  return plain.length === FILE_KEY_BYTES ? plain : null;
+
+  /**
+   * Opens the envelope with the first matching identity. Throws UserError(EXIT.key) when none matches;
+   * returns null if the envelope is malformed, which only a forged header can cause (the caller reports TAMPERED).
+   */
+  async openFileKey(envelope: Uint8Array): Promise<Uint8Array | null> {
+    const envelopeId = createHash("sha256").update(envelope).digest("hex");
+    const known = this.opened.get(envelopeId);
+    if (known) return known.slice();
+    let plain: Uint8Array;
+    try {
+      plain = await this.decrypter.decrypt(envelope);
+    } catch (e) {
+      const msg = (e as Error).message ?? "";
+      if (/no identity matched/i.test(msg)) {
+        throw new UserError(`no matching key: none of the ${this.size} identities opens this session`, EXIT.key);
+      }
+      return null;
+    }
+    if (plain.length !== FILE_KEY_BYTES) return null;
+    this.opened.set(envelopeId, plain.slice());
+    return plain;
+  }
+
+  /** Wipes the file keys this ring has opened. */
+  forget(): void {
+    for (const key of this.opened.values()) key.fill(0);
+    this.opened.clear();
+  }
 }

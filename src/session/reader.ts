@@ -1,7 +1,7 @@
 // Streaming reader: authenticates and decodes a session file frame by frame, stopping at the first damage.
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { UserError } from "../cli/errors.js";
-import { openFileKey } from "./envelope.js";
+import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
@@ -11,8 +11,8 @@ import type { SessionFinale } from "./writer.js";
 import { damageVerdict, formatVerdict, SessionDamage, verdictExitCode, type SessionVerdict } from "./verdict.js";
 
 export interface OpenSessionOptions {
-  /** age identities (`AGE-SECRET-KEY-1…` strings, e.g. from readIdentityFile). */
-  readonly identities: readonly string[];
+  /** age identities (`AGE-SECRET-KEY-1…` strings, e.g. from readIdentityFile), or a KeyRing reused across files. */
+  readonly identities: readonly string[] | KeyRing;
   /** Require the trailer signature to be by this Ed25519 public key. */
   readonly requiredSigner?: Uint8Array;
 }
@@ -147,11 +147,12 @@ function damageError(path: string, v: SessionVerdict): UserError {
  * the header or metadata frame is unreadable, EXIT.usage when the file cannot be opened.
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
-  const { fh, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(fh, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
+  const { fd, sizeBytes } = await openForScan(path);
+  const scanner = new SessionScanner(fd, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
   try {
     const header = await scanner.readHeader();
-    const fileKey = await openFileKey(header.envelope, options.identities);
+    const ring = options.identities instanceof KeyRing ? options.identities : new KeyRing(options.identities);
+    const fileKey = await ring.openFileKey(header.envelope);
     if (!fileKey) throw new SessionDamage("TAMPERED", "key envelope opens but does not hold a file key", "header");
     const macKey = deriveHeaderMacKey(fileKey);
     const macOk = checkHeaderMac(header, macKey);

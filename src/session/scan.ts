@@ -1,5 +1,5 @@
 // Keyless walk over a session file: header, frames and trailer checked for structure and chain, no decryption.
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { EXIT, UserError } from "../cli/errors.js";
 import { CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
 import { parseFramePrefix, chainStep, type FramePrefix } from "./frame.js";
@@ -22,11 +22,15 @@ export interface ScanOptions {
   readonly requiredSigner?: Uint8Array;
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
+/**
+ * Synchronous on purpose: a thread-pool round trip per frame cost more than the read itself, and a frame
+ * from the page cache takes well under a millisecond.
+ */
+function readAt(fd: number, position: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
-    const { bytesRead } = await fh.read(out, filled, length - filled, position + filled);
+    const bytesRead = readSync(fd, out, filled, length - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
@@ -34,19 +38,19 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
 }
 
 /** Opens a file for scanning. Throws UserError(usage) if it cannot be opened. */
-export async function openForScan(path: string): Promise<{ fh: FileHandle; sizeBytes: number }> {
-  let fh: FileHandle;
+export async function openForScan(path: string): Promise<{ fd: number; sizeBytes: number }> {
+  let fd: number;
   try {
-    fh = await open(path, "r");
+    fd = openSync(path, "r");
   } catch (e) {
     throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
   }
-  const st = await fh.stat();
+  const st = fstatSync(fd);
   if (!st.isFile()) {
-    await fh.close();
+    closeSync(fd);
     throw new UserError(`${path} is not a regular file`, EXIT.usage);
   }
-  return { fh, sizeBytes: st.size };
+  return { fd, sizeBytes: st.size };
 }
 
 /**
@@ -67,15 +71,15 @@ export class SessionScanner {
   private closed = false;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     private readonly sizeBytes: number,
     private readonly options: ScanOptions = {},
   ) {}
 
   async readHeader(): Promise<SessionHeader> {
-    const preamble = await readAt(this.fh, 0, HEADER_PREAMBLE_BYTES);
+    const preamble = readAt(this.fd, 0, HEADER_PREAMBLE_BYTES);
     const total = parseHeaderPreamble(preamble);
-    const header = parseHeader(await readAt(this.fh, 0, total));
+    const header = parseHeader(readAt(this.fd, 0, total));
     this.header = header;
     this.position = total;
     this.lastChainHash = header.digest;
@@ -86,7 +90,7 @@ export class SessionScanner {
     const header = this.header;
     if (!header) throw new Error("readHeader() first");
     let previous = header.digest;
-    let prefix = await readAt(this.fh, this.position, FRAME_PREFIX_BYTES);
+    let prefix = readAt(this.fd, this.position, FRAME_PREFIX_BYTES);
     for (let index = 0; ; index++) {
       if (prefix.length === 0) throw new SessionDamage("UNSEALED", cutMessage(index, "after"));
       if (prefix.length < FRAME_PREFIX_BYTES) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
@@ -94,7 +98,7 @@ export class SessionScanner {
       if (index === 0 && parsed.final) throw new SessionDamage("TAMPERED", "frame 0 (metadata) is marked final", 0);
       // One read takes this frame's ciphertext and chain hash plus the next frame's prefix.
       const bodyBytes = parsed.ciphertextBytes + CHAIN_HASH_BYTES;
-      const chunk = await readAt(this.fh, this.position + FRAME_PREFIX_BYTES, bodyBytes + FRAME_PREFIX_BYTES);
+      const chunk = readAt(this.fd, this.position + FRAME_PREFIX_BYTES, bodyBytes + FRAME_PREFIX_BYTES);
       if (chunk.length < bodyBytes) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
       const ciphertext = chunk.subarray(0, parsed.ciphertextBytes);
       const stored = chunk.subarray(parsed.ciphertextBytes, bodyBytes);
@@ -116,7 +120,7 @@ export class SessionScanner {
 
   private async checkTrailer(header: SessionHeader, frameCount: number, finalChainHash: Uint8Array): Promise<void> {
     const remaining = this.sizeBytes - this.position;
-    const bytes = await readAt(this.fh, this.position, Math.min(remaining, TRAILER_BYTES));
+    const bytes = readAt(this.fd, this.position, Math.min(remaining, TRAILER_BYTES));
     if (bytes.length < TRAILER_BYTES) {
       const magicSeen = Math.min(bytes.length, TRAILER_MAGIC.length);
       for (let i = 0; i < magicSeen; i++) {
@@ -152,7 +156,7 @@ export class SessionScanner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.fh.close();
+    closeSync(this.fd);
   }
 }
 

@@ -1,6 +1,6 @@
 // Keyless custody check of a session file: structure, chain, trailer, signature and whole-file digest.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { openForScan, SessionScanner } from "./scan.js";
 import { encodeSignerPublicKey } from "./signing.js";
@@ -32,8 +32,8 @@ export interface VerifyOptions {
  * Throws UserError(usage) only when the file cannot be opened; every damage is in `verdict`.
  */
 export async function verifySession(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const { fh, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(fh, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
+  const { fd, sizeBytes } = await openForScan(path);
+  const scanner = new SessionScanner(fd, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
   let verdict: SessionVerdict;
   let sessionIdHex: string | undefined;
   let createdUnixMs: bigint | undefined;
@@ -58,7 +58,7 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
     createdUnixMs,
     frames: scanner.framesChained,
     chainHashHex: scanner.lastChainHash ? bytesToHex(scanner.lastChainHash) : undefined,
-    fileSha256Hex: await fileSha256Hex(path),
+    fileSha256Hex: fileSha256Hex(path),
     fileBytes: sizeBytes,
     signer,
     signature: scanner.signatureStatus,
@@ -66,8 +66,18 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
   };
 }
 
-async function fileSha256Hex(path: string): Promise<string> {
+function fileSha256Hex(path: string): string {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const bytesRead = readSync(fd, buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    closeSync(fd);
+  }
   return h.digest("hex");
 }

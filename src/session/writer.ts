@@ -81,6 +81,7 @@ export class SessionWriter {
   private recordsWritten = 0;
   private syncing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
+  private readonly flushAgeMs: number;
   private reservePresent: boolean;
 
   private constructor(
@@ -91,7 +92,7 @@ export class SessionWriter {
     firstKey: Uint8Array,
     headerBytes: number,
     private readonly signing: SigningKey | undefined,
-    private readonly flushIntervalMs: number,
+    flushIntervalMs: number,
     private readonly flushBytes: number,
     private readonly onCheckpoint: ((frameIndex: number, chainHashHex: string) => void) | undefined,
     reservePresent: boolean,
@@ -101,7 +102,9 @@ export class SessionWriter {
     this.offsetBytes = headerBytes;
     this.pending = Buffer.alloc(flushBytes + 64 * 1024);
     this.reservePresent = reservePresent;
-    // A quarter interval keeps the worst-case wait near flushIntervalMs without a timer per record.
+    // Checking every quarter interval and flushing records older than three quarters bounds a record's
+    // wait in memory by flushIntervalMs, so a kill -9 loses at most that much.
+    this.flushAgeMs = flushIntervalMs * 0.75;
     this.timer = setInterval(() => this.onTimer(), Math.max(1, Math.floor(flushIntervalMs / 4)));
     this.timer.unref();
   }
@@ -186,7 +189,7 @@ export class SessionWriter {
       this.writePendingFrame();
     } else if (++this.appendsSinceClock >= APPENDS_PER_CLOCK_CHECK) {
       this.appendsSinceClock = 0;
-      if (performance.now() - this.oldestPendingMs >= this.flushIntervalMs) this.writePendingFrame();
+      if (performance.now() - this.oldestPendingMs >= this.flushAgeMs) this.writePendingFrame();
     }
   }
 
@@ -226,7 +229,7 @@ export class SessionWriter {
 
   private onTimer(): void {
     if (this.state !== "open" || this.pendingRecords === 0) return;
-    if (performance.now() - this.oldestPendingMs < this.flushIntervalMs) return;
+    if (performance.now() - this.oldestPendingMs < this.flushAgeMs) return;
     try {
       this.writePendingFrame();
     } catch {
