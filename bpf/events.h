@@ -157,6 +157,8 @@ struct st_tcp_event {
 _Static_assert(sizeof(struct st_tcp_event) == 120, "st_tcp_event size");
 
 #define ST_PATH_TRUNC 0x1   /* deeper than ST_PATH_MAX_DEPTH or longer than the buffer */
+#define ST_PATH_OPEN_SEEN 0x2 /* st_file_open: the open(2) was seen, so O_CREAT/O_EXCL/O_TRUNC are known */
+#define ST_PATH_BASE_UNREAD 0x4 /* st_file_op: relative path whose dirfd could not be resolved */
 #define ST_PATH_MAX 4096
 #define ST_PATH_MAX_DEPTH 48
 

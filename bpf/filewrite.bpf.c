@@ -1,0 +1,505 @@
+/* filewrite bundle: bytes written per (process, file), aggregated in the kernel, plus unlink, rename
+ * and chmod with full paths. Every hook is a syscall *exit* tracepoint: the arguments are read back
+ * from the task's saved user registers, so there is no enter program and no per-thread stash map. */
+#include "path.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* 0: regular files only (S_ISREG); 1: also pipes, sockets, ttys, devices (Filters.allFileTypes). */
+const volatile __u8 cfg_all_file_types = 0;
+
+/* Cumulative totals per (process identity, dev, ino). A plain HASH, not an LRU: an LRU evicts
+ * silently, and a silent drop is a bug (DESIGN.md, Loss). When it is full, the write goes to the
+ * ring as an st_file_write instead. User space dumps it with every snapshot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct st_write_key);
+	__type(value, struct st_write_val);
+} write_totals SEC(".maps");
+
+/* Open flags that the struct file no longer shows: do_dentry_open() clears O_CREAT, O_EXCL and
+ * O_TRUNC from f_flags. Keyed by the struct file's address, so dup2() and fork() inherit it;
+ * the inode number guards against the address being reused for another file. An LRU is right
+ * here: an eviction only loses the ST_PATH_OPEN_SEEN knowledge, never bytes. */
+struct open_seen {
+	__u32 flags;
+	__u32 pad;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct open_seen);
+} open_flags SEC(".maps");
+
+/* Keys whose st_file_open was already sent while write_totals was full: keeps the overflow path
+ * from sending a path with every write. An eviction here only repeats an st_file_open. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct st_write_key);
+	__type(value, __u8);
+} overflow_opens SEC(".maps");
+
+struct open_scratch {
+	struct st_file_open ev;
+	char path[ST_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_scratch);
+} open_scratch SEC(".maps");
+
+/* A path built for a file op: the base directory (at most OP_PART - 1 bytes), '/', then the user's
+ * string (at most OP_PART - 1 bytes). Two of them follow each other for rename. */
+#define OP_PART 4096
+#define OP_PATH_MASK (2 * OP_PART - 1)
+struct op_scratch {
+	struct st_file_op ev;
+	char data[5 * OP_PART]; /* room for the verifier's worst case of two masked offsets */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct op_scratch);
+} op_scratch SEC(".maps");
+
+/* Make the record types visible in this object's BTF for the layout check. */
+struct st_file_write *unused_file_write __attribute__((unused));
+struct st_write_val *unused_write_val __attribute__((unused));
+
+/* The classic syscall exit tracepoint's record (events/syscalls/sys_exit_write/format). Ours, not
+ * the kernel's: deliberately outside preserve_access_index. */
+struct sys_exit_ctx {
+	__u64 common;
+	__s64 nr;
+	__s64 ret;
+};
+
+#define S_IFMT 0170000
+#define S_IFREG 0100000
+#define O_ACCMODE 03
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_TRUNC 01000
+#define O_OPEN_ONLY (O_CREAT | O_EXCL | O_TRUNC)
+#define AT_FDCWD -100
+#define EEXIST 17
+
+/* The syscall's saved user registers: at exit they still hold the arguments (x86-64 ABI:
+ * di, si, dx, r10, r8, r9), only ax has become the return value. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* current->files->fdt->fd[fd], or NULL. */
+static __always_inline struct file *fd_file(long fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline void emit_file_open(const struct st_write_key *key, struct file *f, __u32 mode)
+{
+	__u32 zero = 0;
+	struct open_scratch *s = bpf_map_lookup_elem(&open_scratch, &zero);
+	struct path_scratch *ps = path_scratch_get();
+	if (!s || !ps)
+		return;
+	struct st_file_open *e = &s->ev;
+	fill_hdr(&e->hdr, ST_EV_FILE_OPEN);
+	e->dev = key->dev;
+	e->ino = key->ino;
+	e->mode = mode;
+	e->pad = 0;
+	e->path_flags = 0;
+	e->open_flags = BPF_CORE_READ(f, f_flags);
+	__u64 addr = (__u64)f;
+	struct open_seen *seen = bpf_map_lookup_elem(&open_flags, &addr);
+	if (seen && seen->ino == key->ino) {
+		e->open_flags |= seen->flags & O_OPEN_ONLY;
+		e->path_flags |= ST_PATH_OPEN_SEEN;
+	}
+	__u16 pflags = 0;
+	__u32 start = resolve_path(ps, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), &pflags);
+	__u32 len = copy_path(s->path, ST_PATH_MAX, ps, start, &pflags);
+	e->path_len = len;
+	e->path_flags |= pflags;
+	__u64 size = sizeof(*e) + (len & (ST_PATH_MAX - 1));
+	if (bpf_ringbuf_output(&events, s, size, RB_FLAGS))
+		count_loss(ST_LOSS_RING_FULL);
+}
+
+/* The totals of one write that could not stay in the map, sent to the ring instead. */
+static __always_inline void emit_file_write(const struct st_write_key *key, __u64 bytes, __u64 now)
+{
+	struct st_file_write *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return;
+	}
+	fill_hdr(&e->hdr, ST_EV_FILE_WRITE);
+	e->dev = key->dev;
+	e->ino = key->ino;
+	e->bytes = bytes;
+	e->calls = 1;
+	e->first_ns = now;
+	e->last_ns = now;
+	bpf_ringbuf_submit(e, RB_FLAGS);
+}
+
+static __always_inline void add_write(struct st_write_val *v, __u64 bytes, __u64 now)
+{
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->calls, 1);
+	v->last_ns = now; /* a plain store: two CPUs may race it by nanoseconds, never by more */
+}
+
+/* A write that returned `ret` bytes through fd `fd`. The hottest path in the product: the common
+ * case is one fd-table walk, one map lookup and two atomic adds. */
+static __always_inline int on_write(long ret, long fd)
+{
+	if (ret <= 0 || !current_wanted())
+		return 0;
+	struct file *f = fd_file(fd);
+	if (!f)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	__u32 mode = BPF_CORE_READ(inode, i_mode);
+	if (!cfg_all_file_types && (mode & S_IFMT) != S_IFREG)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct st_write_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.pad = 0,
+		.start_ns = BPF_CORE_READ(t, group_leader, start_boottime),
+		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
+		.ino = BPF_CORE_READ(inode, i_ino),
+	};
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct st_write_val *v = bpf_map_lookup_elem(&write_totals, &key);
+	if (v) {
+		add_write(v, ret, now);
+		return 0;
+	}
+	struct st_write_val first = { .bytes = ret, .calls = 1, .first_ns = now, .last_ns = now };
+	long err = bpf_map_update_elem(&write_totals, &key, &first, BPF_NOEXIST);
+	if (err == 0) {
+		emit_file_open(&key, f, mode);
+		return 0;
+	}
+	if (err == -EEXIST) { /* another thread inserted it first: it sent the st_file_open */
+		v = bpf_map_lookup_elem(&write_totals, &key);
+		if (v) {
+			add_write(v, ret, now);
+			return 0;
+		}
+	}
+	/* Full: the bytes go to the ring, with the path once per key. */
+	count_loss(ST_LOSS_MAP_FULL);
+	emit_file_write(&key, ret, now);
+	__u8 one = 1;
+	if (bpf_map_update_elem(&overflow_opens, &key, &one, BPF_NOEXIST) == 0)
+		emit_file_open(&key, f, mode);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int filewrite_write(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+SEC("tracepoint/syscalls/sys_exit_pwrite64")
+int filewrite_pwrite64(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int filewrite_writev(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+SEC("tracepoint/syscalls/sys_exit_pwritev")
+int filewrite_pwritev(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+SEC("tracepoint/syscalls/sys_exit_pwritev2")
+int filewrite_pwritev2(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+/* sendfile(out_fd, in_fd, offset, count): the bytes land in out_fd. */
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int filewrite_sendfile64(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->di);
+}
+
+/* copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): the bytes land in fd_out. */
+SEC("tracepoint/syscalls/sys_exit_copy_file_range")
+int filewrite_copy_file_range(struct sys_exit_ctx *ctx)
+{
+	return on_write(ctx->ret, syscall_regs()->dx);
+}
+
+/* An open for writing: remember the flags the file will not keep. Read-only opens stop here. */
+static __always_inline int on_open(long ret, __u32 flags)
+{
+	if (ret < 0 || (flags & O_ACCMODE) == 0 || !current_wanted())
+		return 0;
+	struct file *f = fd_file(ret);
+	if (!f)
+		return 0;
+	struct open_seen v = { .flags = flags, .pad = 0, .ino = BPF_CORE_READ(f, f_inode, i_ino) };
+	__u64 addr = (__u64)f;
+	bpf_map_update_elem(&open_flags, &addr, &v, BPF_ANY);
+	return 0;
+}
+
+/* open(filename, flags, mode) */
+SEC("tracepoint/syscalls/sys_exit_open")
+int filewrite_open(struct sys_exit_ctx *ctx)
+{
+	return on_open(ctx->ret, syscall_regs()->si);
+}
+
+/* openat(dfd, filename, flags, mode) */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int filewrite_openat(struct sys_exit_ctx *ctx)
+{
+	return on_open(ctx->ret, syscall_regs()->dx);
+}
+
+/* openat2(dfd, filename, struct open_how *how, size): how->flags is the first u64. */
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int filewrite_openat2(struct sys_exit_ctx *ctx)
+{
+	if (ctx->ret < 0)
+		return 0;
+	__u64 flags = 0;
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)syscall_regs()->dx);
+	return on_open(ctx->ret, flags);
+}
+
+/* creat(pathname, mode) is open(pathname, O_CREAT|O_WRONLY|O_TRUNC, mode). */
+SEC("tracepoint/syscalls/sys_exit_creat")
+int filewrite_creat(struct sys_exit_ctx *ctx)
+{
+	return on_open(ctx->ret, O_CREAT | 01 | O_TRUNC);
+}
+
+/* Builds the full path of a path argument at dst: when the user's string is relative, the cwd
+ * (dfd == AT_FDCWD) or dfd's path, '/', then the string as given (not normalized: "." and ".."
+ * stay, symlinks are not followed). Returns its length, at most 2 * OP_PART - 1. */
+static __always_inline __u32 build_path(char *dst, long dfd, const char *upath, __u16 *flags)
+{
+	char first = 0;
+	bpf_probe_read_user(&first, 1, upath);
+	__u32 base = 0;
+	if (first != '/') {
+		struct dentry *d = NULL;
+		struct vfsmount *m = NULL;
+		if ((int)dfd == AT_FDCWD) {
+			struct task_struct *t = bpf_get_current_task_btf();
+			struct fs_struct *fs = BPF_CORE_READ(t, fs);
+			d = BPF_CORE_READ(fs, pwd.dentry);
+			m = BPF_CORE_READ(fs, pwd.mnt);
+		} else {
+			struct file *f = fd_file((int)dfd);
+			if (f) {
+				d = BPF_CORE_READ(f, f_path.dentry);
+				m = BPF_CORE_READ(f, f_path.mnt);
+			}
+		}
+		struct path_scratch *ps = path_scratch_get();
+		if (d && ps) {
+			__u32 start = resolve_path(ps, d, m, flags);
+			base = copy_path(dst, OP_PART, ps, start, flags);
+			if (base != 1) /* the root is "/" already */
+				dst[base++ & (OP_PART - 1)] = '/';
+		} else {
+			*flags |= ST_PATH_BASE_UNREAD;
+		}
+	}
+	long n = bpf_probe_read_user_str(&dst[base & OP_PATH_MASK], OP_PART, upath);
+	if (n <= 0) {
+		count_loss(ST_LOSS_READ_FAIL);
+		*flags |= ST_PATH_TRUNC;
+		return base;
+	}
+	if (n == OP_PART)
+		*flags |= ST_PATH_TRUNC;
+	if (n == 1 && base > 1) /* an empty path (AT_EMPTY_PATH): the directory itself */
+		return base - 1;
+	return (base + n - 1) & OP_PATH_MASK;
+}
+
+static __always_inline struct op_scratch *op_begin(__u16 type, long ret, __u32 mode)
+{
+	__u32 zero = 0;
+	struct op_scratch *s = bpf_map_lookup_elem(&op_scratch, &zero);
+	if (!s)
+		return NULL;
+	fill_hdr(&s->ev.hdr, type);
+	s->ev.ret = ret;
+	s->ev.mode = mode;
+	s->ev.path_len = 0;
+	s->ev.path2_len = 0;
+	s->ev.path_flags = 0;
+	s->ev.pad = 0;
+	return s;
+}
+
+static __always_inline void op_send(struct op_scratch *s)
+{
+	__u64 size = sizeof(s->ev) + (s->ev.path_len & OP_PATH_MASK) + (s->ev.path2_len & OP_PATH_MASK);
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	if (bpf_ringbuf_output(&events, s, size, RB_FLAGS))
+		count_loss(ST_LOSS_RING_FULL);
+}
+
+/* One path argument. `mode`: chmod's new mode, unlinkat's flags. */
+static __always_inline int on_path_op(__u16 type, long ret, long dfd, const char *upath, __u32 mode)
+{
+	if (!current_wanted())
+		return 0;
+	struct op_scratch *s = op_begin(type, ret, mode);
+	if (!s)
+		return 0;
+	__u16 flags = 0;
+	s->ev.path_len = build_path(s->data, dfd, upath, &flags);
+	s->ev.path_flags = flags;
+	op_send(s);
+	return 0;
+}
+
+static __always_inline int on_rename(long ret, long olddfd, const char *oldp, long newdfd, const char *newp, __u32 flags)
+{
+	if (!current_wanted())
+		return 0;
+	struct op_scratch *s = op_begin(ST_EV_RENAME, ret, flags);
+	if (!s)
+		return 0;
+	__u16 pflags = 0;
+	__u32 len = build_path(s->data, olddfd, oldp, &pflags);
+	s->ev.path_len = len;
+	s->ev.path2_len = build_path(&s->data[len & OP_PATH_MASK], newdfd, newp, &pflags);
+	s->ev.path_flags = pflags;
+	op_send(s);
+	return 0;
+}
+
+/* unlink(pathname) */
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int filewrite_unlink(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_path_op(ST_EV_UNLINK, ctx->ret, AT_FDCWD, (const char *)r->di, 0);
+}
+
+/* unlinkat(dfd, pathname, flag): flag AT_REMOVEDIR (0x200) makes it an rmdir. */
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int filewrite_unlinkat(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_path_op(ST_EV_UNLINK, ctx->ret, r->di, (const char *)r->si, r->dx);
+}
+
+/* rename(oldname, newname) */
+SEC("tracepoint/syscalls/sys_exit_rename")
+int filewrite_rename(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_rename(ctx->ret, AT_FDCWD, (const char *)r->di, AT_FDCWD, (const char *)r->si, 0);
+}
+
+/* renameat(olddfd, oldname, newdfd, newname) */
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int filewrite_renameat(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_rename(ctx->ret, r->di, (const char *)r->si, r->dx, (const char *)r->r10, 0);
+}
+
+/* renameat2(olddfd, oldname, newdfd, newname, flags): RENAME_NOREPLACE 1, EXCHANGE 2, WHITEOUT 4. */
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int filewrite_renameat2(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_rename(ctx->ret, r->di, (const char *)r->si, r->dx, (const char *)r->r10, r->r8);
+}
+
+/* chmod(filename, mode) */
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int filewrite_chmod(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_path_op(ST_EV_CHMOD, ctx->ret, AT_FDCWD, (const char *)r->di, r->si);
+}
+
+/* fchmodat(dfd, filename, mode) */
+SEC("tracepoint/syscalls/sys_exit_fchmodat")
+int filewrite_fchmodat(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_path_op(ST_EV_CHMOD, ctx->ret, r->di, (const char *)r->si, r->dx);
+}
+
+/* fchmodat2(dfd, filename, mode, flags): Linux 6.6 and later (glibc uses it for AT_SYMLINK_NOFOLLOW). */
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int filewrite_fchmodat2(struct sys_exit_ctx *ctx)
+{
+	struct pt_regs *r = syscall_regs();
+	return on_path_op(ST_EV_CHMOD, ctx->ret, r->di, (const char *)r->si, r->dx);
+}
+
+/* fchmod(fd, mode): the path is the open file's, resolved from its dentry. */
+SEC("tracepoint/syscalls/sys_exit_fchmod")
+int filewrite_fchmod(struct sys_exit_ctx *ctx)
+{
+	if (!current_wanted())
+		return 0;
+	struct pt_regs *r = syscall_regs();
+	long fd = r->di;
+	__u32 mode = r->si;
+	struct op_scratch *s = op_begin(ST_EV_CHMOD, ctx->ret, mode);
+	struct path_scratch *ps = path_scratch_get();
+	if (!s || !ps)
+		return 0;
+	struct file *f = fd_file(fd);
+	__u16 flags = 0;
+	if (f) {
+		__u32 start = resolve_path(ps, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), &flags);
+		s->ev.path_len = copy_path(s->data, OP_PART, ps, start, &flags);
+	} else {
+		flags |= ST_PATH_BASE_UNREAD;
+	}
+	s->ev.path_flags = flags;
+	op_send(s);
+	return 0;
+}
