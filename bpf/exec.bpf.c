@@ -110,7 +110,7 @@ int BPF_PROG(exec_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		struct fs_struct *fs = BPF_CORE_READ(p, fs);
 		__u16 pflags = 0;
 		__u32 start = resolve_path(ps, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), &pflags);
-		__u32 off = (fn_len + cap) & (ST_EXEC_MAX_FILENAME + 2 * ST_EXEC_MAX_ARGV - 1);
+		__u32 off = fn_len + cap; /* both masked above: off + ST_EXEC_MAX_CWD fits in data */
 		cwd_len = copy_path(&s->data[off], ST_EXEC_MAX_CWD, ps, start, &pflags);
 		if (pflags & ST_PATH_TRUNC)
 			e->trunc |= ST_EXEC_CWD_TRUNC;
