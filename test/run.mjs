@@ -1,8 +1,8 @@
-// Runs every compiled test file with node:test, tier by tier: unit, kernel, e2e.
-// Usage: node test/run.mjs [unit|kernel|e2e ...]
+// Runs every compiled test file with node:test, tier by tier (unit, kernel, e2e), then checks that no
+// sealtrace BPF program outlived the suite. Usage: node test/run.mjs [unit|kernel|e2e ...]
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawnSync, execFileSync } from "node:child_process";
 
 const root = new URL("../dist/test/", import.meta.url).pathname;
 const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ["unit", "kernel", "e2e"];
@@ -16,10 +16,28 @@ function find(dir) {
   });
 }
 
+// Our programs are named <bundle>_<action> (bpf/*.bpf.c); the kernel keeps 15 characters of a name.
+const OURS = /^(exec|connect|retransmit|retrans|filewrite|ringtest|sock|tcp)_/;
+function ourPrograms() {
+  try {
+    const progs = JSON.parse(execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" }));
+    return new Map(progs.filter((p) => OURS.test(p.name ?? "")).map((p) => [p.id, p.name]));
+  } catch (e) {
+    console.error(`test/run.mjs: cannot list BPF programs with bpftool: ${e.message}`);
+    process.exit(1);
+  }
+}
+
 const files = tiers.flatMap((t) => find(join(root, t)));
 if (files.length === 0) {
   console.error("test/run.mjs: no test files found; run `npm run build` first");
   process.exit(1);
 }
+const before = ourPrograms();
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
+const left = [...ourPrograms()].filter(([id]) => !before.has(id));
+if (left.length) {
+  console.error(`test/run.mjs: ${left.length} sealtrace BPF program(s) outlived the suite: ${left.map(([id, n]) => `${id}:${n}`).join(", ")}`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);
