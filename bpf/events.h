@@ -20,6 +20,7 @@
 #define ST_EV_CONNECT 10
 #define ST_EV_SOCK_STATE 11
 #define ST_EV_SOCK 12         /* start-of-recording TCP socket snapshot */
+#define ST_EV_ACCEPT 13       /* accept(2)/accept4(2) returned a socket: st_connect layout */
 #define ST_EV_RETRANSMIT 20
 #define ST_EV_SEND_RESET 21
 #define ST_EV_RECV_RESET 22
@@ -145,12 +146,14 @@ _Static_assert(sizeof(struct st_sock_state) == 120, "st_sock_state size");
 /* tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset. */
 struct st_tcp_event {
 	struct st_hdr hdr;
-	__u64 sock_id;
+	__u64 sock_id;   /* 0 for a reset sent with no socket (e.g. a SYN to a closed port) */
 	__s32 state;
 	__u16 family;
 	__u16 sport;
 	__u16 dport;
-	__u16 pad[3];
+	__u16 segs;      /* retransmit: segments in the skb (tcp_skb_pcount), what TcpRetransSegs adds */
+	__u16 reason;    /* send reset: enum sk_rst_reason (v6.10+), else 0 */
+	__u16 err;       /* retransmit: errno of a failed retransmit (v6.13+), else 0 */
 	__u8 saddr[ST_ADDR_LEN];
 	__u8 daddr[ST_ADDR_LEN];
 };

@@ -103,6 +103,7 @@ struct file {
 	struct inode *f_inode;
 	unsigned int f_flags;
 	umode_t f_mode_pad;
+	void *private_data; /* struct socket * for socket files */
 };
 
 struct fdtable {
@@ -130,7 +131,20 @@ struct signal_struct {
 	int nr_threads;
 };
 
+struct kernfs_node {
+	__u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
+	struct css_set *cgroups;
 	pid_t pid;
 	pid_t tgid;
 	unsigned int flags;
@@ -162,11 +176,15 @@ struct linux_binprm {
 typedef unsigned short sa_family_t;
 struct in6_addr { union { __u8 u6_addr8[16]; __be32 u6_addr32[4]; } in6_u; };
 
+struct net;
+typedef struct { struct net *net; } possible_net_t;
+
 struct sock_common {
 	union { struct { __be32 skc_daddr; __be32 skc_rcv_saddr; }; };
 	union { struct { __be16 skc_dport; __u16 skc_num; }; };
 	unsigned short skc_family;
 	volatile unsigned char skc_state;
+	possible_net_t skc_net;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 };
@@ -186,6 +204,62 @@ struct socket {
 
 struct sk_buff {
 	struct sock *sk;
+	char cb[48]; /* struct tcp_skb_cb on the TCP output path */
+};
+
+/* Contexts of the classic tracepoints used (the per-event structs of include/trace/events/). */
+struct trace_entry {
+	unsigned short type;
+};
+
+struct trace_event_raw_sys_enter {
+	struct trace_entry ent;
+	long id;
+	unsigned long args[6];
+};
+
+struct trace_event_raw_sys_exit {
+	struct trace_entry ent;
+	long id;
+	long ret;
+};
+
+struct trace_event_raw_tcp_retransmit_skb {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+	int err; /* since v6.13; read only when the running kernel has it */
+};
+
+struct trace_event_raw_tcp_retransmit_synack {
+	struct trace_entry ent;
+	const void *skaddr; /* the listener */
+	const void *req;    /* the request sock whose SYN-ACK was resent */
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+};
+
+struct trace_event_raw_tcp_send_reset {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	unsigned int reason; /* enum sk_rst_reason, since v6.10 */
+	__u8 saddr[28];      /* struct sockaddr_in or sockaddr_in6 */
+	__u8 daddr[28];
 };
 
 struct bpf_iter_meta {

@@ -61,8 +61,8 @@ export const SOCK_STATE = layout("st_sock_state", 120, [
 ]);
 
 export const TCP_EVENT = layout("st_tcp_event", 120, [
-  ["hdr", "hdr"], ["sock_id", "u64"], ["state", "s32"], ["family", "u16"], ["sport", "u16"], ["dport", "u16"], ["pad", "pad", 6],
-  ["saddr", "bytes", 16], ["daddr", "bytes", 16],
+  ["hdr", "hdr"], ["sock_id", "u64"], ["state", "s32"], ["family", "u16"], ["sport", "u16"], ["dport", "u16"], ["segs", "u16"],
+  ["reason", "u16"], ["err", "u16"], ["saddr", "bytes", 16], ["daddr", "bytes", 16],
 ]);
 
 export const FILE_OPEN = layout("st_file_open", 96, [
@@ -89,7 +89,7 @@ export const RING_TEST = layout("st_ring_test", 64, [["seq", "u64"], ["cpu_seq",
 /** Record type numbers (ST_EV_* in bpf/events.h). Part of the session format: never renumber. */
 export const EV = {
   fork: 1, exec: 2, exit: 3, task: 4,
-  connect: 10, sockState: 11, sock: 12,
+  connect: 10, sockState: 11, sock: 12, accept: 13,
   retransmit: 20, sendReset: 21, recvReset: 22,
   fileOpen: 30, fileWrite: 31, unlink: 32, rename: 33, chmod: 34,
   ringTest: 100,
@@ -100,7 +100,7 @@ export type EventName = keyof typeof EV;
 /** The fixed layout of each record type. */
 export const LAYOUT_BY_TYPE: ReadonlyMap<number, Layout> = new Map<number, Layout>([
   [EV.fork, FORK], [EV.exec, EXEC], [EV.exit, EXIT], [EV.task, TASK],
-  [EV.connect, CONNECT], [EV.sockState, SOCK_STATE], [EV.sock, SOCK_STATE],
+  [EV.connect, CONNECT], [EV.sockState, SOCK_STATE], [EV.sock, SOCK_STATE], [EV.accept, CONNECT],
   [EV.retransmit, TCP_EVENT], [EV.sendReset, TCP_EVENT], [EV.recvReset, TCP_EVENT],
   [EV.fileOpen, FILE_OPEN], [EV.fileWrite, FILE_WRITE], [EV.unlink, FILE_OP], [EV.rename, FILE_OP], [EV.chmod, FILE_OP],
 ]);

@@ -1,0 +1,251 @@
+/* connect bundle: outbound connect(2) with its result, accept(2), every TCP state change attributed
+ * to the socket's owner, and the start-of-recording snapshot of TCP sockets with their owners. */
+#include "net.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+#define SOCKADDR_MAX 28 /* sizeof(struct sockaddr_in6) */
+
+/* connect(2) between sys_enter and sys_exit, per thread. */
+struct connect_call {
+	__u64 enter_ns;
+	__u64 sk;
+	__s32 fd;
+	__u16 family;
+	__u16 pad;
+	__u8 addr[SOCKADDR_MAX];
+	__u32 pad2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct connect_call);
+} connect_calls SEC(".maps");
+
+/* Make the record types visible in this object's BTF for the layout check. */
+struct st_connect *unused_connect __attribute__((unused));
+struct st_sock_state *unused_sock_state __attribute__((unused));
+struct st_owner *unused_owner __attribute__((unused));
+
+/* fd → struct sock of the current task (current->files->fdt->fd[fd]), or NULL if not a socket. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(so, sk);
+}
+
+/* The peer named in a sockaddr: address bytes and port (host order). */
+static __always_inline void sockaddr_peer(const __u8 *addr, __u16 family, __u8 *daddr, __u16 *dport)
+{
+	__u16 port_be;
+	__builtin_memcpy(&port_be, addr + 2, 2);
+	*dport = bpf_ntohs(port_be);
+	if (family == AF_INET6)
+		__builtin_memcpy(daddr, addr + 8, 16); /* sin6_addr */
+	else
+		__builtin_memcpy(daddr, addr + 4, 4);  /* sin_addr */
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!current_wanted())
+		return 0;
+	struct connect_call c = {};
+	c.enter_ns = bpf_ktime_get_boot_ns();
+	c.fd = BPF_CORE_READ(ctx, args[0]);
+	const void *uaddr = (const void *)BPF_CORE_READ(ctx, args[1]);
+	long len = BPF_CORE_READ(ctx, args[2]);
+	/* Fixed-size reads: sockaddr_in (16 bytes) first, then through sin6_addr (24) for IPv6. The
+	 * kernel rejects shorter lengths for these families, so nothing past the caller's buffer is read. */
+	if (len < 16 || bpf_probe_read_user(c.addr, 16, uaddr))
+		return 0;
+	__builtin_memcpy(&c.family, c.addr, 2);
+	/* Unix sockets and AF_UNSPEC (dissolve an association) are not network connections. */
+	if (c.family != AF_INET && c.family != AF_INET6)
+		return 0;
+	if (c.family == AF_INET6 && (len < 24 || bpf_probe_read_user(c.addr, 24, uaddr)))
+		return 0;
+	__u8 daddr[ST_ADDR_LEN] = {};
+	__u16 dport;
+	sockaddr_peer(c.addr, c.family, daddr, &dport);
+	if (!remote_wanted(c.family, daddr, dport))
+		return 0;
+	c.sk = (__u64)fd_sock(c.fd);
+	__u64 id = bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&connect_calls, &id, &c, BPF_ANY))
+		count_loss(ST_LOSS_MAP_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct connect_call *c = bpf_map_lookup_elem(&connect_calls, &id);
+	if (!c)
+		return 0;
+	struct st_connect *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		bpf_map_delete_elem(&connect_calls, &id);
+		return 0;
+	}
+	fill_hdr(&e->hdr, ST_EV_CONNECT);
+	struct sock *sk = (struct sock *)c->sk;
+	e->sock_id = c->sk;
+	e->enter_ns = c->enter_ns;
+	e->ret = BPF_CORE_READ(ctx, ret);
+	e->fd = c->fd;
+	e->family = c->family;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	sockaddr_peer(c->addr, c->family, e->daddr, &e->dport);
+	e->sock_type = sk ? BPF_CORE_READ(sk, sk_type) : 0;
+	e->protocol = sk ? BPF_CORE_READ(sk, sk_protocol) : 0;
+	/* The local end as the kernel chose it. A refused TCP connect has already released its
+	 * port (sport 0 here): the SYN_SENT state change carries it. */
+	e->sport = 0;
+	if (sk) {
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		if (c->family == AF_INET6)
+			BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		else
+			BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+	}
+	bpf_ringbuf_submit(e, RB_FLAGS);
+	bpf_map_delete_elem(&connect_calls, &id);
+	return 0;
+}
+
+/* accept(2)/accept4(2): the accepting process becomes the socket's owner, replacing the listener's. */
+static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	long fd = BPF_CORE_READ(ctx, ret);
+	if (fd < 0)
+		return 0; /* EAGAIN on every idle poll of a non-blocking listener: not worth a record */
+	struct sock *sk = fd_sock(fd);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	struct st_owner o = {};
+	owner_from_current(&o);
+	owner_store((__u64)sk, &o);
+	if (!current_wanted())
+		return 0;
+	struct st_connect *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+	if (!remote_wanted(e->family, e->daddr, e->dport)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	fill_hdr(&e->hdr, ST_EV_ACCEPT);
+	e->sock_id = (__u64)sk;
+	e->enter_ns = 0;
+	e->ret = fd;
+	e->fd = fd;
+	e->sock_type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = IPPROTO_TCP;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	bpf_ringbuf_submit(e, RB_FLAGS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int connect_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int connect_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx);
+}
+
+static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate)
+{
+	e->sock_id = (__u64)sk;
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	e->protocol = IPPROTO_TCP;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(connect_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0; /* MPTCP and SCTP fire here too */
+	owner_on_state(sk, oldstate, newstate);
+	struct st_sock_state *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	fill_sock_state(e, sk, oldstate, newstate);
+	if (!remote_wanted(e->family, e->daddr, e->dport) || !hdr_for_sock(&e->hdr, ST_EV_SOCK_STATE, sk)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	bpf_ringbuf_submit(e, RB_FLAGS);
+	return 0;
+}
+
+SEC("raw_tp/tcp_destroy_sock")
+int BPF_PROG(connect_destroy, const struct sock *sk)
+{
+	owner_on_destroy(sk);
+	return 0;
+}
+
+/* Start snapshot, step 1: owners of every existing TCP socket (see owners_from_file). */
+SEC("iter/task_file")
+int connect_owners(struct bpf_iter__task_file *ctx)
+{
+	return owners_from_file(ctx);
+}
+
+/* Start snapshot, step 2: one ST_EV_SOCK per TCP socket of the recorder's netns (full, time-wait
+ * and request sockets), framed like ring records (as exec_snapshot does). */
+SEC("iter/tcp")
+int connect_snapshot(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	const struct sock *sk = (const struct sock *)skc;
+	struct st_sock_state e = {};
+	int state = BPF_CORE_READ(skc, skc_state);
+	fill_sock_state(&e, sk, state, state);
+	if (!remote_wanted(e.family, e.daddr, e.dport) || !hdr_for_sock(&e.hdr, ST_EV_SOCK, sk))
+		return 0;
+	__u32 framing[2] = { sizeof(e), 0 };
+	bpf_seq_write(ctx->meta->seq, framing, sizeof(framing));
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e)); /* 120 bytes: already 8-aligned, no padding */
+	return 0;
+}

@@ -1,0 +1,207 @@
+/* retransmit bundle: TCP retransmits and resets attributed to the socket's owner (which BCC's
+ * tcpretrans cannot do: they fire in softirq), with per-flow counters aggregated in a map. */
+#include "net.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Per-flow totals, dumped with every map snapshot: the counts hold even when the ring overflows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_flow_key);
+	__type(value, struct st_flow_val);
+} flow_counters SEC(".maps");
+
+struct st_tcp_event *unused_tcp_event __attribute__((unused));
+struct st_owner *unused_owner __attribute__((unused));
+
+#define FLOW_RETRANSMIT 0
+#define FLOW_SEND_RESET 1
+#define FLOW_RECV_RESET 2
+
+static __always_inline void flow_count(const struct st_tcp_event *e, int what, __u64 n)
+{
+	struct st_flow_key k = {};
+	__builtin_memcpy(k.saddr, e->saddr, ST_ADDR_LEN);
+	__builtin_memcpy(k.daddr, e->daddr, ST_ADDR_LEN);
+	k.sport = e->sport;
+	k.dport = e->dport;
+	k.family = e->family;
+	struct st_flow_val *v = bpf_map_lookup_elem(&flow_counters, &k);
+	if (!v) {
+		struct st_flow_val init = {};
+		init.tgid = e->hdr.tgid;
+		init.start_ns = e->hdr.start_ns;
+		if (bpf_map_update_elem(&flow_counters, &k, &init, BPF_NOEXIST) == -7 /* E2BIG */) {
+			count_loss(ST_LOSS_MAP_FULL);
+			return;
+		}
+		v = bpf_map_lookup_elem(&flow_counters, &k);
+		if (!v)
+			return;
+	}
+	if (what == FLOW_RETRANSMIT)
+		__sync_fetch_and_add(&v->retransmits, n);
+	else if (what == FLOW_SEND_RESET)
+		__sync_fetch_and_add(&v->send_resets, n);
+	else
+		__sync_fetch_and_add(&v->recv_resets, n);
+}
+
+static __always_inline void tcp_event_init(struct st_tcp_event *e, __u64 sk, int state)
+{
+	e->sock_id = sk;
+	e->state = state;
+	e->segs = 0;
+	e->reason = 0;
+	e->err = 0;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+}
+
+/* Submits the event if its remote end and the owner of `sk` pass the filters, and counts its flow. */
+static __always_inline void tcp_event_emit(struct st_tcp_event *e, const struct sock *sk, int what, __u64 n)
+{
+	if (!remote_wanted(e->family, e->daddr, e->dport) || !hdr_for_sock(&e->hdr, e->hdr.type, sk)) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	flow_count(e, what, n);
+	bpf_ringbuf_submit(e, RB_FLAGS);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+	e->hdr.type = ST_EV_RETRANSMIT;
+	e->family = BPF_CORE_READ(ctx, family);
+	e->sport = BPF_CORE_READ(ctx, sport);
+	e->dport = BPF_CORE_READ(ctx, dport);
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
+	}
+	/* tcp_skb_pcount(): TCP_SKB_CB(skb)->tcp_gso_segs, a u16 at offset 4 of skb->cb (after seq). */
+	const struct sk_buff *skb = BPF_CORE_READ(ctx, skbaddr);
+	__u16 segs = 1;
+	bpf_probe_read_kernel(&segs, sizeof(segs), (const char *)skb + bpf_core_field_offset(struct sk_buff, cb) + 4);
+	e->segs = segs ? segs : 1;
+	int err = 0;
+	if (bpf_core_field_exists(ctx->err))
+		err = BPF_CORE_READ(ctx, err);
+	e->err = err < 0 ? -err : err;
+	/* Only a sent retransmit counts in TcpRetransSegs (__tcp_retransmit_skb), so only those count here. */
+	tcp_event_emit(e, (const struct sock *)e->sock_id, FLOW_RETRANSMIT, err ? 0 : e->segs);
+	return 0;
+}
+
+/* A SYN-ACK resent for a request sock (tcp_rtx_synack): also counted in TcpRetransSegs. sock_id is
+ * the request sock, the owner is the listener's; state is TCP_NEW_SYN_RECV. */
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, req), TCP_NEW_SYN_RECV);
+	e->hdr.type = ST_EV_RETRANSMIT;
+	e->segs = 1;
+	e->family = BPF_CORE_READ(ctx, family);
+	e->sport = BPF_CORE_READ(ctx, sport);
+	e->dport = BPF_CORE_READ(ctx, dport);
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
+	}
+	tcp_event_emit(e, (const struct sock *)BPF_CORE_READ(ctx, skaddr), FLOW_RETRANSMIT, 1);
+	return 0;
+}
+
+/* Addresses from a struct sockaddr_in/sockaddr_in6 as the tracepoint stored them (sk may be NULL). */
+static __always_inline __u16 sockaddr_read(const __u8 *sa, __u8 *addr, __u16 *port)
+{
+	__u16 family = 0, port_be = 0;
+	bpf_probe_read_kernel(&family, 2, sa);
+	bpf_probe_read_kernel(&port_be, 2, sa + 2);
+	*port = bpf_ntohs(port_be);
+	if (family == AF_INET6)
+		bpf_probe_read_kernel(addr, 16, sa + 8);
+	else
+		bpf_probe_read_kernel(addr, 4, sa + 4);
+	return family;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int retransmit_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+	e->hdr.type = ST_EV_SEND_RESET;
+	if (bpf_core_field_exists(ctx->reason))
+		e->reason = BPF_CORE_READ(ctx, reason);
+	e->family = sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->saddr), e->saddr, &e->sport);
+	sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->daddr), e->daddr, &e->dport);
+	tcp_event_emit(e, (const struct sock *)e->sock_id, FLOW_SEND_RESET, 1);
+	return 0;
+}
+
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(retransmit_recv_reset, const struct sock *sk)
+{
+	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	tcp_event_init(e, (__u64)sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+	e->hdr.type = ST_EV_RECV_RESET;
+	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+	tcp_event_emit(e, sk, FLOW_RECV_RESET, 1);
+	return 0;
+}
+
+/* Owner bookkeeping, so this bundle attributes on its own. With the connect bundle loaded and
+ * sock_owners shared, connect_state/connect_destroy do the same and these two may be left out
+ * (setAutoload false): they are idempotent, so keeping both only costs a second map update. */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(retransmit_owner_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+		owner_on_state(sk, oldstate, newstate);
+	return 0;
+}
+
+SEC("raw_tp/tcp_destroy_sock")
+int BPF_PROG(retransmit_owner_destroy, const struct sock *sk)
+{
+	owner_on_destroy(sk);
+	return 0;
+}
+
+/* Start snapshot: owners of sockets that existed before the recording (writes no records). */
+SEC("iter/task_file")
+int retransmit_owners(struct bpf_iter__task_file *ctx)
+{
+	return owners_from_file(ctx);
+}

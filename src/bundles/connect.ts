@@ -1,0 +1,21 @@
+// The connect bundle: connect(2) and accept(2) with results, TCP state changes attributed to the
+// socket's owner, and the start-of-recording TCP socket snapshot (docs/EVENTS.md, connect bundle).
+import type { BundleSpec } from "./spec.js";
+import { netRodata } from "./netfilters.js";
+
+export const CONNECT_BUNDLE: BundleSpec = {
+  name: "connect",
+  description: "every connect and accept (IPv4/IPv6, TCP/UDP) with its result, TCP state changes per process, and a snapshot of open TCP sockets",
+  object: "connect.bpf.o",
+  ring: "events",
+  ringBytes: 1 << 24,
+  // Order matters: connect_owners fills sock_owners (writing nothing), then connect_snapshot reads it.
+  startIterators: ["connect_owners", "connect_snapshot"],
+  snapshotMaps: [],
+  tracepoints: [
+    ["syscalls", "sys_enter_connect"], ["syscalls", "sys_exit_connect"],
+    ["syscalls", "sys_exit_accept"], ["syscalls", "sys_exit_accept4"],
+    ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"],
+  ],
+  rodata: netRodata,
+};

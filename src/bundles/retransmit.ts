@@ -1,0 +1,20 @@
+// The retransmit bundle: TCP retransmits and resets with their owning process, and per-flow
+// counters in `flow_counters` (docs/EVENTS.md, retransmit bundle).
+import type { BundleSpec } from "./spec.js";
+import { netRodata } from "./netfilters.js";
+
+export const RETRANSMIT_BUNDLE: BundleSpec = {
+  name: "retransmit",
+  description: "TCP retransmits and resets attributed to their process, with per-flow counters",
+  object: "retransmit.bpf.o",
+  ring: "events",
+  ringBytes: 1 << 22,
+  // Fills sock_owners for sockets opened before the recording; writes no records.
+  startIterators: ["retransmit_owners"],
+  snapshotMaps: ["flow_counters"],
+  tracepoints: [
+    ["tcp", "tcp_retransmit_skb"], ["tcp", "tcp_send_reset"], ["tcp", "tcp_receive_reset"],
+    ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"],
+  ],
+  rodata: netRodata,
+};
