@@ -4,6 +4,9 @@
 // contiguous. Each record has an 8-byte header: u32 length with BUSY and DISCARD bits, u32 page offset.
 import { libc, viewOf, address, type Ptr } from "./native.js";
 import type { BpfMap } from "./map.js";
+import { RING_HEADER_BYTES, forEachRecord } from "../events/framing.js";
+
+export { RING_HEADER_BYTES, forEachRecord };
 
 const PROT_READ = 1;
 const PROT_WRITE = 2;
@@ -12,7 +15,6 @@ const SC_PAGESIZE = 30;
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
 const LEN_MASK = 0x3fffffff;
-export const RING_HEADER_BYTES = 8;
 const BPF_MAP_TYPE_RINGBUF = 27;
 
 /** A copy of the records committed since the last drain, still in ring format (headers included). */
@@ -111,16 +113,4 @@ function roundUp8(n: number): number {
 function isMapFailed(p: Ptr | null): boolean {
   // MAP_FAILED is (void *)-1.
   return p === null || address(p) === 0xffffffffffffffffn;
-}
-
-/** Calls `fn(offset, length)` for each committed, non-discarded record of a span (offset of its payload). */
-export function forEachRecord(span: Uint8Array, fn: (offset: number, length: number) => void): void {
-  const v = new DataView(span.buffer, span.byteOffset, span.byteLength);
-  let off = 0;
-  while (off + RING_HEADER_BYTES <= span.length) {
-    const hdr = v.getUint32(off, true);
-    const len = hdr & LEN_MASK;
-    if (!(hdr & DISCARD_BIT)) fn(off + RING_HEADER_BYTES, len);
-    off += roundUp8(len + RING_HEADER_BYTES);
-  }
 }

@@ -1,0 +1,174 @@
+// Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
+import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
+
+/** Addressing facts of one kernel record about a socket. */
+export interface SockFacts {
+  sockId: bigint;
+  family: string;
+  protocol: string;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+}
+
+/** TCP states (include/net/tcp_states.h). */
+export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 10 } as const;
+
+const ECONNREFUSED = 111;
+const ETIMEDOUT = 110;
+const EINPROGRESS = 115;
+/** Individual mark times kept per connection for the timeline; the counts stay exact beyond it. */
+const MAX_MARKS = 256;
+
+export class ConnectionTable {
+  readonly all: Connection[] = [];
+  /** host:sock → the latest connection on that socket address (the kernel reuses addresses). */
+  private readonly bySock = new Map<string, Connection>();
+  private seq = 0;
+
+  private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
+    const c: Connection = {
+      id: `${host}:c${++this.seq}`, host, sockId: f.sockId, processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
+      protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
+      startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
+      retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false,
+    };
+    this.all.push(c);
+    if (f.sockId !== 0n) this.bySock.set(`${host}:${f.sockId}`, c);
+    return c;
+  }
+
+  private static fill(c: Connection, f: SockFacts): void {
+    if (f.sport !== 0 && c.sport === 0) { c.sport = f.sport; c.saddr = f.saddr; }
+    if (f.dport !== 0 && c.dport === 0) { c.dport = f.dport; c.daddr = f.daddr; }
+    if (c.protocol === "unknown") c.protocol = f.protocol;
+  }
+
+  private static own(c: Connection, owner: ProcessEntity | undefined): void {
+    if (!owner || c.processId !== undefined) return;
+    c.processId = owner.id;
+    c.pid = owner.pid;
+    c.comm = owner.comm;
+  }
+
+  /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
+  connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
+    const prev = f.sockId === 0n ? undefined : this.bySock.get(`${host}:${f.sockId}`);
+    // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
+    const joined = prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs);
+    const c = joined ? prev : this.create(host, f, "observed", "outbound", owner);
+    c.connectSeen = true;
+    c.direction = "outbound";
+    c.startNs = enterNs;
+    if (f.dport !== 0) { c.daddr = f.daddr; c.dport = f.dport; }
+    ConnectionTable.fill(c, f);
+    if (f.protocol !== "unknown") c.protocol = f.protocol;
+    ConnectionTable.own(c, owner);
+    if (ret === 0) {
+      c.establishedNs ??= timeNs;
+      if (c.outcome === "pending") c.outcome = c.protocol === "tcp" ? "established" : "connected";
+    } else if (ret === -EINPROGRESS) {
+      // Non-blocking: the state changes decide.
+    } else {
+      c.errno = -ret;
+      c.outcome = -ret === ECONNREFUSED ? "refused" : -ret === ETIMEDOUT ? "timed out" : "error";
+      c.endNs ??= timeNs;
+    }
+    return c;
+  }
+
+  /** accept(2) returned this socket to `owner`. */
+  accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Connection {
+    const prev = this.bySock.get(`${host}:${f.sockId}`);
+    const c = prev && prev.endNs === undefined && !prev.connectSeen ? prev : this.create(host, f, "observed", "inbound", undefined);
+    c.direction = "inbound";
+    c.startNs ??= timeNs;
+    ConnectionTable.fill(c, f);
+    // The accepting process owns it from now on, replacing the listener.
+    if (owner) { c.processId = owner.id; c.pid = owner.pid; c.comm = owner.comm; }
+    if (c.outcome === "pending") { c.outcome = "established"; c.establishedNs ??= timeNs; }
+    return c;
+  }
+
+  /** inet_sock_set_state. */
+  state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint): void {
+    let c = this.bySock.get(`${host}:${f.sockId}`);
+    const fresh = oldState === TCP.close && newState === TCP.synSent;
+    const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
+    if (!c || (c.endNs !== undefined && (fresh || inboundStart))) {
+      if (newState === TCP.close && !c) return; // closing something never seen open: nothing to add
+      c = this.create(host, f, "observed", fresh ? "outbound" : inboundStart ? "inbound" : "unknown", owner);
+      c.startNs = timeNs;
+    }
+    ConnectionTable.fill(c, f);
+    ConnectionTable.own(c, owner);
+    if (newState === TCP.established && c.establishedNs === undefined) {
+      c.establishedNs = timeNs;
+      if (c.outcome === "pending") c.outcome = "established";
+    }
+    if (newState === TCP.close) {
+      c.endNs ??= timeNs;
+      if (c.outcome === "pending") c.outcome = ConnectionTable.failure(c, oldState);
+    }
+  }
+
+  private static failure(c: Connection, oldState: number): Connection["outcome"] {
+    if (oldState !== TCP.synSent) return "aborted";
+    if (c.resetInSynSent) return "refused";
+    // A SYN that went unanswered until the socket gave up; a short life means the caller closed it.
+    const lifeNs = c.endNs !== undefined && c.startNs !== undefined ? c.endNs - c.startNs : 0n;
+    return lifeNs >= 1_000_000_000n ? "timed out" : "aborted";
+  }
+
+  /** The start-of-recording socket snapshot (ST_EV_SOCK): `state` is the socket's state then. */
+  snapshot(host: string, f: SockFacts, owner: ProcessEntity | undefined, state: number, timeNs: bigint): void {
+    const c = this.create(host, f, "snapshot", state === TCP.listen ? "listen" : "unknown", owner);
+    c.startNs = undefined;
+    c.outcome = state === TCP.listen ? "listening" : state === TCP.synSent ? "pending" : "established";
+    if (state === TCP.close) c.endNs = timeNs;
+  }
+
+  /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset. */
+  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: "retransmit" | "sendReset" | "recvReset", state: number, timeNs: bigint): void {
+    let c = f.sockId === 0n ? undefined : this.bySock.get(`${host}:${f.sockId}`);
+    c ??= this.byTuple(host, f, timeNs);
+    if (!c) {
+      c = this.create(host, f, "inferred", "unknown", owner);
+      c.startNs = timeNs;
+      c.outcome = "established";
+    }
+    ConnectionTable.own(c, owner);
+    if (kind === "retransmit") {
+      c.retransmits++;
+      if (c.retransmitTimes.length < MAX_MARKS) c.retransmitTimes.push(timeNs);
+    } else {
+      c.resets++;
+      if (c.resetTimes.length < MAX_MARKS) c.resetTimes.push(timeNs);
+      if (kind === "recvReset" && state === TCP.synSent) c.resetInSynSent = true;
+    }
+  }
+
+  /** The connection on this 4-tuple (either way round) closest before `atNs`. */
+  byTuple(host: string, f: SockFacts, atNs: bigint): Connection | undefined {
+    let best: Connection | undefined;
+    for (let i = this.all.length - 1; i >= 0; i--) {
+      const c = this.all[i]!;
+      if (c.host !== host) continue;
+      const same = (c.saddr === f.saddr && c.sport === f.sport && c.daddr === f.daddr && c.dport === f.dport)
+        || (c.saddr === f.daddr && c.sport === f.dport && c.daddr === f.saddr && c.dport === f.sport);
+      if (!same) continue;
+      if (c.startNs === undefined || c.startNs <= atNs) return c;
+      best ??= c;
+    }
+    return best;
+  }
+
+  /** Latest `flow_counters` totals: counts missed as events (lost) still reach the connection. */
+  flowTotals(host: string, f: SockFacts, retransmits: number, resets: number, atNs: bigint): void {
+    const c = this.byTuple(host, f, atNs);
+    if (!c) return;
+    if (retransmits > c.retransmits) c.retransmits = retransmits;
+    if (resets > c.resets) c.resets = resets;
+  }
+}

@@ -1,0 +1,117 @@
+// File activity per (process, file): paths from first-write records, exact totals from the kernel's
+// write map snapshots plus ring flushes, and unlink/rename/chmod.
+import type { FileActivity, FileOp, ProcessEntity } from "./model.js";
+
+export interface WriteTotals {
+  bytes: bigint;
+  calls: bigint;
+  firstNs: bigint;
+  lastNs: bigint;
+}
+
+interface Tally {
+  file: FileActivity;
+  /** Totals flushed to the ring (the map was full): they add up. */
+  flushed: WriteTotals | undefined;
+  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. */
+  live: WriteTotals | undefined;
+}
+
+export class FileTable {
+  private readonly byKey = new Map<string, Tally>();
+  private readonly byPath = new Map<string, FileActivity[]>();
+  private readonly all: FileActivity[] = [];
+  private seq = 0;
+
+  private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
+    const f: FileActivity = {
+      id: `${p.host}:f${++this.seq}`, host: p.host, processId: p.id, pid: p.pid, comm: p.comm, path, dev, ino,
+      bytes: 0n, writes: 0n, firstNs: undefined, lastNs: undefined, deleted: false, renamedTo: undefined, ops: [], pathTruncated: false,
+    };
+    this.all.push(f);
+    this.indexPath(f);
+    return f;
+  }
+
+  private indexPath(f: FileActivity): void {
+    const k = `${f.host}:${f.path}`;
+    const list = this.byPath.get(k);
+    if (list) list.push(f);
+    else this.byPath.set(k, [f]);
+  }
+
+  private tally(p: ProcessEntity, dev: bigint, ino: bigint): Tally {
+    const k = `${p.id}:${dev}:${ino}`;
+    let t = this.byKey.get(k);
+    if (!t) {
+      t = { file: this.create(p, `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
+      this.byKey.set(k, t);
+    }
+    return t;
+  }
+
+  /** ST_EV_FILE_OPEN: the path of (process, dev, ino). */
+  open(p: ProcessEntity, dev: bigint, ino: bigint, path: string, truncated: boolean): void {
+    const t = this.tally(p, dev, ino);
+    if (t.file.path.startsWith("<inode ")) {
+      const old = this.byPath.get(`${t.file.host}:${t.file.path}`);
+      if (old) old.splice(old.indexOf(t.file), 1);
+      t.file.path = path;
+      this.indexPath(t.file);
+    }
+    t.file.comm = p.comm;
+    t.file.pathTruncated ||= truncated;
+  }
+
+  /** ST_EV_FILE_WRITE: totals that went to the ring instead of the map. */
+  flush(p: ProcessEntity, dev: bigint, ino: bigint, w: WriteTotals): void {
+    const t = this.tally(p, dev, ino);
+    t.flushed = t.flushed ? add(t.flushed, w) : { ...w };
+    // A snapshot taken before this flush may hold the same entry's earlier totals only if the entry
+    // was since removed: the kernel flushes only keys absent from the map, so drop a live value older than it.
+    if (t.live && t.live.lastNs <= w.firstNs && t.live.firstNs < w.firstNs) t.live = undefined;
+  }
+
+  /** One `write_totals` row from a map snapshot (cumulative for its key). */
+  snapshot(p: ProcessEntity, dev: bigint, ino: bigint, w: WriteTotals): void {
+    const t = this.tally(p, dev, ino);
+    if (!t.live || w.calls >= t.live.calls || w.firstNs !== t.live.firstNs) t.live = { ...w };
+  }
+
+  /** unlink/rename/chmod by `p`; `ret` < 0 is a failed call (kept, marked). */
+  op(p: ProcessEntity, op: FileOp): void {
+    const list = this.byPath.get(`${p.host}:${op.path}`) ?? [];
+    let own = list.find((f) => f.processId === p.id);
+    own ??= this.create(p, op.path, 0n, 0n);
+    own.ops.push(op);
+    if (op.ret < 0) return;
+    // The path names one file on the host: every writer of it sees the delete or rename.
+    for (const f of [...(this.byPath.get(`${p.host}:${op.path}`) ?? [])]) {
+      if (op.kind === "delete") f.deleted = true;
+      if (op.kind === "rename") f.renamedTo = op.newPath;
+      if (f !== own && op.kind !== "chmod" && !f.ops.includes(op)) f.ops.push(op);
+    }
+  }
+
+  /** Every file with totals folded in. */
+  finish(): FileActivity[] {
+    for (const t of this.byKey.values()) {
+      const sum = t.flushed && t.live ? add(t.flushed, t.live) : t.flushed ?? t.live;
+      if (!sum) continue;
+      t.file.bytes = sum.bytes;
+      t.file.writes = sum.calls;
+      t.file.firstNs = sum.firstNs;
+      t.file.lastNs = sum.lastNs;
+    }
+    return this.all;
+  }
+}
+
+function add(a: WriteTotals, b: WriteTotals): WriteTotals {
+  return {
+    bytes: a.bytes + b.bytes,
+    calls: a.calls + b.calls,
+    firstNs: a.firstNs < b.firstNs ? a.firstNs : b.firstNs,
+    lastNs: a.lastNs > b.lastNs ? a.lastNs : b.lastNs,
+  };
+}

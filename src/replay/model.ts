@@ -1,0 +1,139 @@
+// The reconstructed entities replay keeps in memory: processes, connections, files, loss gaps, sessions.
+// Times are Unix-epoch nanoseconds (bigint): boot time plus the session's realtimeMinusBoottimeNs.
+
+/** How a fact is known: from an event, from the start-of-recording snapshot, or deduced by replay. */
+export type Origin = "observed" | "snapshot" | "inferred";
+
+export interface ExecImage {
+  timeNs: bigint;
+  filename: string;
+  argv: string[];
+  argvTruncated: boolean;
+  cwd: string | undefined;
+  origin: Origin;
+}
+
+export interface ProcessEntity {
+  /** Stable: host key, pid and start boot time. */
+  id: string;
+  host: string;
+  pid: number;
+  ppid: number;
+  parentId: string | undefined;
+  parentOrigin: Origin;
+  /** Set when the kernel re-parented this process (its parent exited first). */
+  reparentedFrom: string | undefined;
+  startNs: bigint;
+  startBootNs: bigint;
+  comm: string;
+  uid: number;
+  origin: Origin;
+  execs: ExecImage[];
+  exitNs: bigint | undefined;
+  /** The exit status (wait(2) WEXITSTATUS) and the killing signal, if any. */
+  exitCode: number | undefined;
+  exitSignal: number | undefined;
+  /** Fork seen: the time the parent forked it. */
+  forkNs: bigint | undefined;
+  lastSeenNs: bigint;
+}
+
+export type ConnectionOutcome = "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening";
+export type Direction = "outbound" | "inbound" | "listen" | "unknown";
+
+export interface Connection {
+  id: string;
+  host: string;
+  sockId: bigint;
+  processId: string | undefined;
+  pid: number;
+  comm: string;
+  protocol: string;
+  family: string;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  direction: Direction;
+  origin: Origin;
+  startNs: bigint | undefined;
+  establishedNs: bigint | undefined;
+  endNs: bigint | undefined;
+  outcome: ConnectionOutcome;
+  errno: number | undefined;
+  retransmits: number;
+  resets: number;
+  /** Times of individual retransmits and resets, capped (the counts are exact). */
+  retransmitTimes: bigint[];
+  resetTimes: bigint[];
+  connectSeen: boolean;
+  resetInSynSent: boolean;
+}
+
+export interface FileOp {
+  kind: "delete" | "rename" | "chmod";
+  timeNs: bigint;
+  path: string;
+  newPath: string | undefined;
+  mode: number | undefined;
+  ret: number;
+}
+
+export interface FileActivity {
+  id: string;
+  host: string;
+  processId: string;
+  pid: number;
+  comm: string;
+  path: string;
+  dev: bigint;
+  ino: bigint;
+  bytes: bigint;
+  writes: bigint;
+  firstNs: bigint | undefined;
+  lastNs: bigint | undefined;
+  deleted: boolean;
+  renamedTo: string | undefined;
+  ops: FileOp[];
+  pathTruncated: boolean;
+}
+
+export interface LossGap {
+  host: string;
+  sessionIndex: number;
+  bundle: string;
+  count: bigint;
+  fromNs: bigint;
+  toNs: bigint;
+}
+
+export interface SessionInfo {
+  index: number;
+  path: string;
+  sessionId: string;
+  host: string;
+  hostname: string;
+  bootId: string;
+  runbook: string;
+  bundles: string[];
+  realtimeMinusBoottimeNs: bigint;
+  startNs: bigint | undefined;
+  endNs: bigint | undefined;
+  /** The last record time actually read (the readable end of a cut-off session). */
+  lastRecordNs: bigint | undefined;
+  status: string;
+  verdictReason: string;
+  framesGood: number;
+  endReason: string | undefined;
+  events: number;
+  cutOff: boolean;
+}
+
+/** Everything a view needs. */
+export interface Replay {
+  sessions: SessionInfo[];
+  processes: ProcessEntity[];
+  connections: Connection[];
+  files: FileActivity[];
+  losses: LossGap[];
+}

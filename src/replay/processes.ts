@@ -1,0 +1,122 @@
+// Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
+import type { ExecImage, ProcessEntity } from "./model.js";
+
+/** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
+export interface HeaderIdentity {
+  tgid: number;
+  startBootNs: bigint;
+  ppid: number;
+  uid: number;
+  comm: string;
+}
+
+export function processId(host: string, pid: number, startBootNs: bigint): string {
+  return `${host}:${pid}:${startBootNs}`;
+}
+
+export class ProcessTable {
+  readonly byId = new Map<string, ProcessEntity>();
+  /** host:pid → every incarnation of that pid, in order of appearance. */
+  private readonly byPid = new Map<string, ProcessEntity[]>();
+
+  /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
+  ensure(host: string, h: HeaderIdentity, offsetNs: bigint, seenNs: bigint): ProcessEntity {
+    const id = processId(host, h.tgid, h.startBootNs);
+    let p = this.byId.get(id);
+    if (!p) {
+      p = {
+        id, host, pid: h.tgid, ppid: h.ppid, parentId: undefined, parentOrigin: "inferred", reparentedFrom: undefined,
+        startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, origin: "observed",
+        execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined, lastSeenNs: seenNs,
+      };
+      this.byId.set(id, p);
+      const k = `${host}:${h.tgid}`;
+      const list = this.byPid.get(k);
+      if (list) list.push(p);
+      else this.byPid.set(k, [p]);
+    } else if (seenNs > p.lastSeenNs) {
+      p.lastSeenNs = seenNs;
+    }
+    return p;
+  }
+
+  /** A record from the process itself (not a socket owner's copy): its ppid shows any re-parenting. */
+  noteParent(p: ProcessEntity, ppid: number, atNs: bigint): void {
+    if (ppid === 0 || ppid === p.ppid) return;
+    const parent = this.at(p.host, ppid, atNs);
+    if (p.parentId !== undefined && p.parentId !== parent?.id) p.reparentedFrom = p.parentId;
+    p.ppid = ppid;
+    p.parentId = parent?.id;
+    p.parentOrigin = "observed";
+  }
+
+  fork(parent: ProcessEntity, childPid: number, childStartBootNs: bigint, offsetNs: bigint, timeNs: bigint): ProcessEntity {
+    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm }, offsetNs, timeNs);
+    child.forkNs = timeNs;
+    child.ppid = parent.pid;
+    child.parentId = parent.id;
+    child.parentOrigin = "observed";
+    if (child.execs.length === 0) child.comm = parent.comm;
+    return child;
+  }
+
+  exec(p: ProcessEntity, image: ExecImage, comm: string): void {
+    p.execs.push(image);
+    p.comm = comm;
+  }
+
+  exit(p: ProcessEntity, timeNs: bigint, waitStatus: number): void {
+    p.exitNs = timeNs;
+    p.exitCode = (waitStatus >> 8) & 0xff;
+    const sig = waitStatus & 0x7f;
+    p.exitSignal = sig === 0 ? undefined : sig;
+  }
+
+  /** A start-of-recording snapshot entry: the process existed before the recording began. */
+  snapshot(p: ProcessEntity, image: ExecImage | undefined): void {
+    if (p.origin === "observed" && p.forkNs === undefined) p.origin = "snapshot";
+    if (image && p.execs.length === 0) p.execs.push(image);
+  }
+
+  /** The incarnation of `pid` alive at `atNs` (the latest started at or before it), if known. */
+  at(host: string, pid: number, atNs: bigint): ProcessEntity | undefined {
+    const list = this.byPid.get(`${host}:${pid}`);
+    if (!list) return undefined;
+    let best: ProcessEntity | undefined;
+    for (const p of list) if (p.startNs <= atNs && (!best || p.startNs > best.startNs)) best = p;
+    return best ?? list[0];
+  }
+
+  /**
+   * Links every process still without a parent to the incarnation of its ppid alive when it started
+   * (origin `snapshot` for snapshot roots, `inferred` otherwise), then re-parents orphans that outlived a
+   * parent without a later record saying where the kernel moved them: to init of that host (`inferred`).
+   */
+  resolve(): ProcessEntity[] {
+    const all = [...this.byId.values()];
+    for (const p of all) {
+      if (p.parentId !== undefined || p.ppid === 0) continue;
+      const parent = this.at(p.host, p.ppid, p.startNs);
+      if (parent && parent !== p) {
+        p.parentId = parent.id;
+        p.parentOrigin = p.origin === "snapshot" ? "snapshot" : "inferred";
+      }
+    }
+    for (const p of all) {
+      const parent = p.parentId === undefined ? undefined : this.byId.get(p.parentId);
+      if (!parent || parent.exitNs === undefined || p.reparentedFrom !== undefined) continue;
+      if (p.exitNs !== undefined) continue; // its exit record carried the real ppid (noteParent)
+      const init = this.at(p.host, 1, p.startNs);
+      if (!init || init === p) continue;
+      p.reparentedFrom = parent.id;
+      p.parentId = init.id;
+      p.ppid = 1;
+      p.parentOrigin = "inferred";
+    }
+    return all.sort(byStart);
+  }
+}
+
+export function byStart(a: ProcessEntity, b: ProcessEntity): number {
+  return a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.pid - b.pid;
+}

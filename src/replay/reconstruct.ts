@@ -1,0 +1,308 @@
+// Reconstruction: feeds each session's records, in file order, into the process, connection, file and
+// loss tables. Keeps entities only; the raw records are dropped as soon as they are read.
+import { forEachRecord } from "../events/framing.js";
+import { cString, splitArgs } from "../events/decode.js";
+import { familyName, formatAddr, protocolName } from "./addr.js";
+import { ConnectionTable, type SockFacts } from "./connections.js";
+import { FileTable } from "./files.js";
+import { LossTracker, lossTotal } from "./losses.js";
+import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import { ProcessTable, processId } from "./processes.js";
+import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
+
+const HF_OWNER_FROM_SOCK = 0x1;
+const HF_OWNER_UNKNOWN = 0x2;
+const EXEC_ARGV_TRUNC = 0x1;
+const PATH_TRUNC = 0x1;
+
+/** What replay reads of the stored metadata (docs/RECORDS.md, frame 0). */
+interface Metadata {
+  host?: { hostname?: string; bootId?: string };
+  runbook?: { name?: string };
+  bundles?: Array<{ name?: string }>;
+  clock?: { realtimeMinusBoottimeNs?: bigint | number };
+}
+
+interface Current {
+  info: SessionInfo;
+  host: string;
+  offsetNs: bigint;
+  schema: SessionSchema;
+  startBootNs: bigint | undefined;
+}
+
+function big(v: unknown): bigint | undefined {
+  return typeof v === "bigint" ? v : typeof v === "number" && Number.isFinite(v) ? BigInt(Math.trunc(v)) : undefined;
+}
+
+export class Reconstructor {
+  readonly processes = new ProcessTable();
+  readonly connections = new ConnectionTable();
+  readonly files = new FileTable();
+  readonly losses = new LossTracker();
+  readonly sessions: SessionInfo[] = [];
+  /** Kernel records decoded, all sessions. */
+  events = 0;
+  private cur: Current | undefined;
+
+  /** Starts a session: every record until endSession belongs to it. */
+  beginSession(path: string, sessionId: string, metadata: unknown): void {
+    const md = (metadata ?? {}) as Metadata;
+    const bootId = md.host?.bootId ?? "";
+    const hostname = md.host?.hostname ?? "unknown";
+    const host = bootId ? bootId.slice(0, 8) : hostname;
+    const offsetNs = big(md.clock?.realtimeMinusBoottimeNs) ?? 0n;
+    const info: SessionInfo = {
+      index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook?.name ?? "",
+      bundles: (md.bundles ?? []).map((b) => b.name ?? "?"), realtimeMinusBoottimeNs: offsetNs,
+      startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
+      endReason: undefined, events: 0, cutOff: false,
+    };
+    this.sessions.push(info);
+    this.cur = { info, host, offsetNs, schema: sessionSchema(metadata), startBootNs: undefined };
+  }
+
+  /** One msgpack record of the current session (attach, start, ring, maps, loss, stats). Unknown kinds are skipped. */
+  record(value: unknown): void {
+    const cur = this.cur;
+    if (!cur || typeof value !== "object" || value === null) return;
+    const r = value as Record<string, unknown>;
+    const t = big(r.t);
+    if (t !== undefined) {
+      const real = t + cur.offsetNs;
+      if (cur.info.lastRecordNs === undefined || real > cur.info.lastRecordNs) cur.info.lastRecordNs = real;
+    }
+    switch (r.k) {
+      case "attach": {
+        const start = big(r.startT) ?? t;
+        if (start !== undefined && cur.startBootNs === undefined) {
+          cur.startBootNs = start;
+          cur.info.startNs = start + cur.offsetNs;
+        }
+        return;
+      }
+      case "start":
+        if (r.d instanceof Uint8Array) this.kernel(cur, r.d, "snapshot");
+        return;
+      case "ring":
+        if (r.d instanceof Uint8Array) this.kernel(cur, r.d, "observed");
+        return;
+      case "maps":
+        if (r.d instanceof Uint8Array && typeof r.keySize === "number" && typeof r.valueSize === "number") {
+          this.map(cur, String(r.m), r.d, r.keySize, r.valueSize, t ?? 0n);
+        }
+        return;
+      case "loss":
+        this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Ends the current session with the reader's verdict and the summary, if the file had one. */
+  endSession(verdict: { status: string; reason: string; framesGood: number }, summary: unknown): void {
+    const cur = this.cur;
+    if (!cur) return;
+    const s = (summary ?? {}) as { endReason?: string; startBootNs?: unknown; endBootNs?: unknown };
+    cur.info.status = verdict.status;
+    cur.info.verdictReason = verdict.reason;
+    cur.info.framesGood = verdict.framesGood;
+    cur.info.cutOff = verdict.status !== "SEALED";
+    cur.info.endReason = s.endReason;
+    const start = big(s.startBootNs);
+    if (start !== undefined) cur.info.startNs = start + cur.offsetNs;
+    const end = big(s.endBootNs);
+    cur.info.endNs = end !== undefined ? end + cur.offsetNs : cur.info.lastRecordNs;
+    this.cur = undefined;
+  }
+
+  /** The reconstruction so far, with parents resolved and file totals folded in. */
+  finish(): Replay {
+    const processes = this.processes.resolve();
+    const files = this.files.finish();
+    return { sessions: this.sessions, processes, connections: this.connections.all, files, losses: this.losses.gaps };
+  }
+
+  private kernel(cur: Current, d: Uint8Array, origin: Origin): void {
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    forEachRecord(d, (off, len) => this.kernelRecord(cur, d, v, off, len, origin));
+  }
+
+  private kernelRecord(cur: Current, d: Uint8Array, v: DataView, off: number, len: number, origin: Origin): void {
+    if (len < 64 || off + len > d.length) return;
+    const type = v.getUint16(off, true);
+    const o = cur.schema.byType.get(type);
+    if (!o || len < o.$size!) return;
+    this.events++;
+    cur.info.events++;
+    const ev = cur.schema.ev;
+    const flags = v.getUint16(off + o.flags!, true);
+    const tsNs = v.getBigUint64(off + o.ts_ns!, true) + cur.offsetNs;
+    const tail = d.subarray(off + o.$size!, off + len);
+    const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsNs, (flags & HF_OWNER_FROM_SOCK) === 0);
+    if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
+    switch (type) {
+      case ev.fork: {
+        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid!, true), v.getBigUint64(off + o.child_start_ns!, true), cur.offsetNs, tsNs);
+        child.origin = "observed";
+        return;
+      }
+      case ev.exec: {
+        const fl = v.getUint16(off + o.filename_len!, true);
+        const al = v.getUint16(off + o.argv_len!, true);
+        const cl = v.getUint16(off + o.cwd_len!, true);
+        const trunc = v.getUint16(off + o.trunc!, true);
+        const filename = cString(tail.subarray(0, fl));
+        const argv = splitArgs(tail.subarray(fl, fl + al));
+        const cwd = cl > 0 ? cString(tail.subarray(fl + al, fl + al + cl)) : undefined;
+        this.processes.exec(owner!, { timeNs: tsNs, filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
+        return;
+      }
+      case ev.exit: {
+        const exitNs = v.getBigUint64(off + o.exit_ns!, true);
+        this.processes.exit(owner!, exitNs === 0n ? tsNs : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code!, true));
+        return;
+      }
+      case ev.task: {
+        const el = v.getUint16(off + o.exe_len!, true);
+        const al = v.getUint16(off + o.argv_len!, true);
+        const trunc = v.getUint16(off + o.trunc!, true);
+        const image = el + al > 0
+          ? { timeNs: tsNs, filename: cString(tail.subarray(0, el)), argv: splitArgs(tail.subarray(el, el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
+          : undefined;
+        this.processes.snapshot(owner!, image);
+        return;
+      }
+      case ev.connect:
+        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns!, true) + cur.offsetNs, tsNs, v.getInt32(off + o.ret!, true));
+        return;
+      case ev.accept:
+        this.connections.accept(cur.host, this.sock(d, v, off, o), owner, tsNs);
+        return;
+      case ev.sockState:
+        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate!, true), v.getInt32(off + o.newstate!, true), tsNs);
+        return;
+      case ev.sock:
+        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate!, true), tsNs);
+        return;
+      case ev.retransmit:
+      case ev.sendReset:
+      case ev.recvReset: {
+        const kind = type === ev.retransmit ? "retransmit" : type === ev.sendReset ? "sendReset" : "recvReset";
+        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state!, true), tsNs);
+        return;
+      }
+      case ev.fileOpen: {
+        if (!owner) return;
+        const pl = v.getUint16(off + o.path_len!, true);
+        const pf = v.getUint16(off + o.path_flags!, true);
+        this.files.open(owner, v.getBigUint64(off + o.dev!, true), v.getBigUint64(off + o.ino!, true), cString(tail.subarray(0, pl)), (pf & PATH_TRUNC) !== 0);
+        return;
+      }
+      case ev.fileWrite: {
+        if (!owner) return;
+        this.files.flush(owner, v.getBigUint64(off + o.dev!, true), v.getBigUint64(off + o.ino!, true), {
+          bytes: v.getBigUint64(off + o.bytes!, true), calls: v.getBigUint64(off + o.calls!, true),
+          firstNs: v.getBigUint64(off + o.first_ns!, true) + cur.offsetNs, lastNs: v.getBigUint64(off + o.last_ns!, true) + cur.offsetNs,
+        });
+        return;
+      }
+      case ev.unlink:
+      case ev.rename:
+      case ev.chmod: {
+        if (!owner) return;
+        const pl = v.getUint16(off + o.path_len!, true);
+        const p2 = v.getUint16(off + o.path2_len!, true);
+        this.files.op(owner, {
+          kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
+          timeNs: tsNs, path: cString(tail.subarray(0, pl)), newPath: type === ev.rename ? cString(tail.subarray(pl, pl + p2)) : undefined,
+          mode: type === ev.chmod ? v.getUint32(off + o.mode!, true) : undefined, ret: v.getInt32(off + o.ret!, true),
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The record's process; `own` records (not a socket owner's copy) also update its ppid and comm. */
+  private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsNs: bigint, own: boolean): ProcessEntity {
+    const tgid = v.getUint32(off + o.tgid!, true);
+    const startBootNs = v.getBigUint64(off + o.start_ns!, true);
+    const ppid = v.getUint32(off + o.ppid!, true);
+    let p = this.processes.byId.get(processId(cur.host, tgid, startBootNs));
+    if (!p) {
+      p = this.processes.ensure(cur.host, { tgid, startBootNs, ppid, uid: v.getUint32(off + o.uid!, true), comm: this.comm(d, off, o) }, cur.offsetNs, tsNs);
+    } else if (tsNs > p.lastSeenNs) {
+      p.lastSeenNs = tsNs;
+    }
+    if (own) this.processes.noteParent(p, ppid, tsNs);
+    return p;
+  }
+
+  private comm(d: Uint8Array, off: number, o: Offsets): string {
+    const c = off + o.comm!;
+    return cString(d.subarray(c, c + 16));
+  }
+
+  private sock(d: Uint8Array, v: DataView, off: number, o: Offsets): SockFacts {
+    const family = v.getUint16(off + o.family!, true);
+    const protocol = o.protocol === undefined ? 6 : v.getUint16(off + o.protocol, true);
+    return {
+      sockId: o.sock_id === undefined ? 0n : v.getBigUint64(off + o.sock_id, true),
+      family: familyName(family),
+      protocol: protocolName(protocol),
+      saddr: formatAddr(family, d, off + o.saddr!),
+      sport: v.getUint16(off + o.sport!, true),
+      daddr: formatAddr(family, d, off + o.daddr!),
+      dport: v.getUint16(off + o.dport!, true),
+    };
+  }
+
+  private map(cur: Current, name: string, d: Uint8Array, keySize: number, valueSize: number, tBoot: bigint): void {
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const row = keySize + valueSize;
+    if (name === "write_totals") {
+      const k = cur.schema.byStruct.get("st_write_key");
+      const w = cur.schema.byStruct.get("st_write_val");
+      if (!k || !w) return;
+      const cpus = Math.max(1, Math.floor(valueSize / w.$size!));
+      for (let at = 0; at + row <= d.length; at += row) {
+        const tgid = v.getUint32(at + k.tgid!, true);
+        const startBootNs = v.getBigUint64(at + k.start_ns!, true);
+        const p = this.processes.byId.get(processId(cur.host, tgid, startBootNs))
+          ?? this.processes.ensure(cur.host, { tgid, startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs, tBoot + cur.offsetNs);
+        let bytes = 0n, calls = 0n, first = -1n, last = 0n;
+        for (let c = 0; c < cpus; c++) {
+          const b = at + keySize + c * w.$size!;
+          bytes += v.getBigUint64(b + w.bytes!, true);
+          calls += v.getBigUint64(b + w.calls!, true);
+          const f = v.getBigUint64(b + w.first_ns!, true);
+          const l = v.getBigUint64(b + w.last_ns!, true);
+          if (f !== 0n && (first < 0n || f < first)) first = f;
+          if (l > last) last = l;
+        }
+        if (calls === 0n) continue;
+        this.files.snapshot(p, v.getBigUint64(at + k.dev!, true), v.getBigUint64(at + k.ino!, true), {
+          bytes, calls, firstNs: (first < 0n ? 0n : first) + cur.offsetNs, lastNs: last + cur.offsetNs,
+        });
+      }
+    } else if (name === "flow_counters") {
+      const k = cur.schema.byStruct.get("st_flow_key");
+      const w = cur.schema.byStruct.get("st_flow_val");
+      if (!k || !w) return;
+      for (let at = 0; at + row <= d.length; at += row) {
+        const family = v.getUint16(at + k.family!, true);
+        const b = at + keySize;
+        const facts: SockFacts = {
+          sockId: 0n, family: familyName(family), protocol: "tcp",
+          saddr: formatAddr(family, d, at + k.saddr!), sport: v.getUint16(at + k.sport!, true),
+          daddr: formatAddr(family, d, at + k.daddr!), dport: v.getUint16(at + k.dport!, true),
+        };
+        const resets = v.getBigUint64(b + w.send_resets!, true) + v.getBigUint64(b + w.recv_resets!, true);
+        this.connections.flowTotals(cur.host, facts, Number(v.getBigUint64(b + w.retransmits!, true)), Number(resets), tBoot + cur.offsetNs);
+      }
+    }
+  }
+}
