@@ -2,9 +2,8 @@
 import type { BundleSpec } from "./spec.js";
 import { WRITE_KEY, WRITE_VAL, type Layout } from "../events/layouts.js";
 
-/** Syscalls whose exit tracepoint the bundle attaches to (bpf/filewrite.bpf.c, one program each). */
+/** Syscalls with their own exit-tracepoint program (bpf/filewrite.bpf.c). The write family is read from raw sys_exit. */
 const SYSCALLS = [
-  "write", "pwrite64", "writev", "pwritev", "pwritev2", "sendfile64", "copy_file_range",
   "open", "openat", "openat2", "creat",
   "unlink", "unlinkat", "rename", "renameat", "renameat2", "chmod", "fchmodat", "fchmodat2", "fchmod",
 ] as const;
@@ -26,7 +25,8 @@ export const FILEWRITE_BUNDLE: BundleSpec = {
   startIterators: [],
   // Cumulative totals per (tgid, start_ns, dev, ino): the latest snapshot of a key supersedes earlier ones.
   snapshotMaps: ["write_totals"],
-  tracepoints: SYSCALLS.map((s): [string, string] => ["syscalls", `sys_exit_${s}`]),
+  // write, pwrite64, writev, pwritev, pwritev2, sendfile64, copy_file_range: one tp_btf program on raw sys_exit.
+  tracepoints: [["raw_syscalls", "sys_exit"], ...SYSCALLS.map((s): [string, string] => ["syscalls", `sys_exit_${s}`])],
   rodata: (filters) => ({ cfg_all_file_types: filters.allFileTypes ?? false }),
 };
 
