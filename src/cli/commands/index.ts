@@ -5,6 +5,7 @@ import { registerVerify } from "./verify.js";
 import { registerDoctor } from "./doctor.js";
 import { registerRunbooks } from "./runbooks.js";
 import { registerRecord } from "./record.js";
+import { registerReplay } from "./replay.js";
 
 export function registerCommands(program: Command): void {
   registerRecord(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerDoctor(program);
   registerKeygen(program);
   registerVerify(program);
+  registerReplay(program);
 }

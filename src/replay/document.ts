@@ -1,0 +1,72 @@
+// The JSON document (`--format json`): the contract in docs/REPLAY.md. Times ISO 8601, counts as numbers.
+import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import { isoFromNs } from "./time.js";
+
+const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
+
+export function sessionJson(s: SessionInfo) {
+  return {
+    path: s.path, sessionId: s.sessionId, host: s.host, hostname: s.hostname, bootId: s.bootId, runbook: s.runbook, bundles: s.bundles,
+    startTime: iso(s.startNs), endTime: iso(s.endNs), status: s.status, verdict: s.verdictReason, cutOff: s.cutOff,
+    readableUntil: s.cutOff ? iso(s.lastRecordNs) : null, endReason: s.endReason ?? null, events: s.events,
+  };
+}
+
+function execJson(e: ExecImage) {
+  return { time: isoFromNs(e.timeNs), filename: e.filename, argv: e.argv, argvTruncated: e.argvTruncated, cwd: e.cwd ?? null, origin: e.origin };
+}
+
+export function processJson(p: ProcessEntity) {
+  return {
+    id: p.id, host: p.host, pid: p.pid, ppid: p.ppid, parentId: p.parentId ?? null, parentOrigin: p.parentOrigin,
+    reparentedFrom: p.reparentedFrom ?? null, startTime: isoFromNs(p.startNs), exitTime: iso(p.exitNs), exitCode: p.exitCode ?? null,
+    exitSignal: p.exitSignal ?? null, comm: p.comm, uid: p.uid, origin: p.origin, execs: p.execs.map(execJson),
+  };
+}
+
+export function latencyMs(c: Connection): number | null {
+  if (c.startNs === undefined || c.establishedNs === undefined) return null;
+  return Number(c.establishedNs - c.startNs) / 1e6;
+}
+
+export function connectionJson(c: Connection) {
+  return {
+    id: c.id, host: c.host, processId: c.processId ?? null, pid: c.pid, comm: c.comm, protocol: c.protocol, family: c.family,
+    saddr: c.saddr, sport: c.sport, daddr: c.daddr, dport: c.dport, direction: c.direction, origin: c.origin,
+    startTime: iso(c.startNs), establishedTime: iso(c.establishedNs), endTime: iso(c.endNs), latencyMs: latencyMs(c),
+    outcome: c.outcome, errno: c.errno ?? null, retransmits: c.retransmits, resets: c.resets,
+  };
+}
+
+export function fileJson(f: FileActivity) {
+  return {
+    id: f.id, host: f.host, processId: f.processId, pid: f.pid, comm: f.comm, path: f.path, pathTruncated: f.pathTruncated,
+    bytes: Number(f.bytes), writes: Number(f.writes), firstTime: iso(f.firstNs), lastTime: iso(f.lastNs),
+    deleted: f.deleted, renamedTo: f.renamedTo ?? null,
+    chmods: f.ops.filter((o) => o.kind === "chmod").map((o) => ({ time: isoFromNs(o.timeNs), mode: modeText(o.mode ?? 0), ret: o.ret })),
+    ops: f.ops.map((o) => ({ kind: o.kind, time: isoFromNs(o.timeNs), path: o.path, newPath: o.newPath ?? null, mode: o.mode === undefined ? null : modeText(o.mode), ret: o.ret })),
+  };
+}
+
+export function lossJson(l: LossGap) {
+  return { host: l.host, bundle: l.bundle, count: Number(l.count), from: isoFromNs(l.fromNs), to: isoFromNs(l.toNs) };
+}
+
+export function modeText(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
+}
+
+/** The whole document; deterministic for a given input. */
+export function replayDocument(r: Replay) {
+  return {
+    sessions: r.sessions.map(sessionJson),
+    processes: r.processes.map(processJson),
+    connections: r.connections.map(connectionJson),
+    files: r.files.map(fileJson),
+    losses: r.losses.map(lossJson),
+  };
+}
+
+export function renderJson(r: Replay): string {
+  return JSON.stringify(replayDocument(r), null, 2) + "\n";
+}

@@ -1,0 +1,159 @@
+// `--format html`: one self-contained page (inline CSS and JS, no network): a swimlane per process with
+// exec/exit/connection/retransmit/file marks, hover details, search, loss gaps and the cut-off marked.
+import { timelineEvents, type EventKind } from "./events.js";
+import type { ProcessEntity, Replay } from "./model.js";
+import { byStart } from "./processes.js";
+import { formatDurationNs, isoFromNs } from "./time.js";
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+const MARK_CLASS: Partial<Record<EventKind, string>> = {
+  "process.start": "fork", "process.exec": "exec", "process.exit": "exit",
+  "connection.attempt": "connect", "connection.established": "connect", "connection.failed": "connfail", "connection.close": "close",
+  "connection.retransmit": "retransmit", "connection.reset": "reset",
+  "file.write": "file", "file.delete": "fileop", "file.rename": "fileop", "file.chmod": "fileop",
+};
+
+const CSS = `
+body{font:13px/1.4 system-ui,sans-serif;margin:0;background:#fafafa;color:#222}
+header{padding:10px 16px;background:#263238;color:#eee}
+header h1{font-size:16px;margin:0 0 4px}
+.session{font-size:12px;color:#cfd8dc}
+.banner{background:#b71c1c;color:#fff;padding:6px 16px;font-weight:600}
+.controls{padding:8px 16px}
+#search{width:320px;padding:4px}
+.legend span{display:inline-block;margin-left:12px}
+#lanes{position:relative;margin:0 16px 24px;border:1px solid #ccc;background:#fff}
+.axis{display:flex;height:20px;margin-left:260px;position:relative;font-size:11px;color:#666;border-bottom:1px solid #ddd}
+.axis span{position:absolute;transform:translateX(-50%)}
+.lane{display:flex;height:22px;border-bottom:1px solid #f0f0f0}
+.lane.hidden{display:none}
+.label{width:260px;flex:none;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;padding:2px 6px;box-sizing:border-box;font-family:monospace;font-size:12px}
+.track{position:relative;flex:1}
+.life{position:absolute;top:9px;height:4px;background:#90a4ae;border-radius:2px}
+.life.snapshot{background:#cfd8dc}
+.mark{position:absolute;top:4px;width:8px;height:14px;margin-left:-4px;border-radius:2px;cursor:pointer}
+.mark-fork{background:#78909c}.mark-exec{background:#1565c0}.mark-exit{background:#424242}
+.mark-connect{background:#2e7d32}.mark-connfail{background:#c62828}.mark-close{background:#a5d6a7}
+.mark-retransmit{background:#ef6c00;width:4px;margin-left:-2px}.mark-reset{background:#ad1457}
+.mark-file{background:#6a1b9a}.mark-fileop{background:#ab47bc}
+.mark.hit{outline:2px solid #fdd835}
+.overlay{position:absolute;top:20px;bottom:0;left:260px;right:0;pointer-events:none}
+.gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,rgba(255,152,0,.18),rgba(255,152,0,.18) 6px,rgba(255,152,0,.05) 6px,rgba(255,152,0,.05) 12px);border-left:1px dashed #ef6c00;border-right:1px dashed #ef6c00}
+.cutoff{position:absolute;top:0;bottom:0;right:0;background:rgba(183,28,28,.12);border-left:3px solid #b71c1c}
+#tip{position:fixed;display:none;max-width:520px;background:#263238;color:#fff;padding:6px 8px;border-radius:4px;font-size:12px;white-space:pre-wrap;pointer-events:none;z-index:9}
+`;
+
+const JS = `
+(function(){
+var tip=document.getElementById('tip');
+document.addEventListener('mouseover',function(e){var t=e.target;if(t&&t.getAttribute&&t.getAttribute('data-tip')){tip.textContent=t.getAttribute('data-tip');tip.style.display='block';}});
+document.addEventListener('mousemove',function(e){tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';});
+document.addEventListener('mouseout',function(e){var t=e.target;if(t&&t.getAttribute&&t.getAttribute('data-tip'))tip.style.display='none';});
+var box=document.getElementById('search'),count=document.getElementById('count');
+box.addEventListener('input',function(){
+  var q=box.value.toLowerCase(),n=0,lanes=document.querySelectorAll('.lane');
+  for(var i=0;i<lanes.length;i++){var l=lanes[i],show=!q||l.getAttribute('data-search').indexOf(q)>=0;
+    var marks=l.querySelectorAll('.mark');for(var j=0;j<marks.length;j++){var hit=!!q&&marks[j].getAttribute('data-tip').toLowerCase().indexOf(q)>=0;marks[j].classList.toggle('hit',hit);if(hit)show=true;}
+    l.classList.toggle('hidden',!show);if(show)n++;}
+  count.textContent=q?n+' of '+lanes.length+' processes':'';
+});
+})();
+`;
+
+/** Processes in tree order (parents before children), with depth. */
+function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntity; depth: number }> {
+  const ids = new Set(processes.map((p) => p.id));
+  const kids = new Map<string, ProcessEntity[]>();
+  const roots: ProcessEntity[] = [];
+  for (const p of processes) {
+    if (p.parentId !== undefined && ids.has(p.parentId)) {
+      const l = kids.get(p.parentId);
+      if (l) l.push(p);
+      else kids.set(p.parentId, [p]);
+    } else roots.push(p);
+  }
+  const out: Array<{ p: ProcessEntity; depth: number }> = [];
+  const stack = roots.sort(byStart).reverse().map((p) => ({ p, depth: 0 }));
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    out.push(x);
+    for (const k of (kids.get(x.p.id) ?? []).sort(byStart).reverse()) stack.push({ p: k, depth: x.depth + 1 });
+  }
+  return out;
+}
+
+export function renderHtml(r: Replay): string {
+  const events = timelineEvents(r);
+  let lo: bigint | undefined;
+  let hi: bigint | undefined;
+  const see = (t: bigint | undefined) => {
+    if (t === undefined) return;
+    if (lo === undefined || t < lo) lo = t;
+    if (hi === undefined || t > hi) hi = t;
+  };
+  for (const s of r.sessions) { see(s.startNs); see(s.endNs); see(s.lastRecordNs); }
+  for (const e of events) if (e.kind !== "process.snapshot" && e.kind !== "connection.snapshot") see(e.timeNs);
+  const from = lo ?? 0n;
+  const span = hi !== undefined && hi > from ? hi - from : 1n;
+  const pct = (t: bigint): string => {
+    const c = t < from ? from : t > from + span ? from + span : t;
+    return `${(Number(((c - from) * 1_000_000n) / span) / 10_000).toFixed(4)}%`;
+  };
+
+  const marks = new Map<string, string[]>();
+  for (const e of events) {
+    const cls = MARK_CLASS[e.kind];
+    if (!cls || e.processId === null) continue;
+    const tip = `${isoFromNs(e.timeNs)}  ${e.kind}\n${e.message}`;
+    const html = `<span class="mark mark-${cls}" data-kind="${e.kind}" style="left:${pct(e.timeNs)}" data-tip="${esc(tip)}" title="${esc(tip)}"></span>`;
+    const l = marks.get(e.processId);
+    if (l) l.push(html);
+    else marks.set(e.processId, [html]);
+  }
+
+  const lanes = treeOrder(r.processes).map(({ p, depth }) => {
+    const start = p.origin === "snapshot" ? from : p.forkNs ?? p.startNs;
+    const end = p.exitNs ?? from + span;
+    const left = pct(start);
+    const width = `${Math.max(0.2, parseFloat(pct(end)) - parseFloat(left)).toFixed(4)}%`;
+    const argv = p.execs.map((e) => e.argv.join(" ") || e.filename).join(" | ");
+    const exit = p.exitNs === undefined ? "running at end" : p.exitSignal !== undefined ? `killed by signal ${p.exitSignal}` : `exit ${p.exitCode}`;
+    const info = `${p.comm} [${p.pid}] ${p.origin}\nid ${p.id}\nparent ${p.parentId ?? "?"} (${p.parentOrigin})\nstarted ${isoFromNs(p.startNs)}\n${exit}${argv ? `\n${argv}` : ""}`;
+    const search = `${p.comm} ${p.pid} ${argv}`.toLowerCase();
+    return `<div class="lane" data-process-id="${esc(p.id)}" data-search="${esc(search)}"><div class="label" style="padding-left:${6 + depth * 12}px" data-tip="${esc(info)}">${esc(p.comm)} [${p.pid}]</div><div class="track"><div class="life${p.origin === "snapshot" ? " snapshot" : ""}" style="left:${left};width:${width}"></div>${(marks.get(p.id) ?? []).join("")}</div></div>`;
+  });
+
+  const gaps = r.losses.map((l) => {
+    const tip = `${l.count} ${l.bundle} events lost\n${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`;
+    return `<div class="gap" data-bundle="${esc(l.bundle)}" style="left:${pct(l.fromNs)};width:${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${esc(tip)}"></div>`;
+  });
+  const cut = r.sessions.filter((s) => s.cutOff && s.lastRecordNs !== undefined)
+    .map((s) => `<div class="cutoff" style="left:${pct(s.lastRecordNs!)}" title="${esc(`${s.path}: ${s.status}, unreadable after ${isoFromNs(s.lastRecordNs!)}`)}"></div>`);
+  const banners = r.sessions.filter((s) => s.cutOff)
+    .map((s) => `<div class="banner cutoff-banner">${esc(`${s.path}: ${s.status} — ${s.verdictReason}. Replayed up to its readable end, ${s.lastRecordNs === undefined ? "no records" : isoFromNs(s.lastRecordNs)}.`)}</div>`);
+  const lossBanner = r.losses.length > 0
+    ? `<div class="banner loss-banner" style="background:#ef6c00">${esc(`${r.losses.reduce((n, l) => n + l.count, 0n)} events lost in ${r.losses.length} gap(s): hatched bands below`)}</div>` : "";
+  const sessions = r.sessions.map((s) => `<div class="session">${esc(`${s.hostname} · session ${s.sessionId.slice(0, 16)} · ${s.startNs === undefined ? "?" : isoFromNs(s.startNs)} · ${s.status}`)}</div>`);
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = from + (span * BigInt(Math.round(f * 1000))) / 1000n;
+    return `<span style="left:${(f * 100).toFixed(0)}%">${f === 0 ? isoFromNs(t).slice(11, 23) : `+${formatDurationNs(t - from)}`}</span>`;
+  });
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>sealtrace replay</title><style>${CSS}</style></head>
+<body>
+<header><h1>sealtrace replay</h1>${sessions.join("")}</header>
+${banners.join("\n")}${lossBanner}
+<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
+<span class="legend"><span class="mark-exec">&nbsp;&nbsp;</span> exec <span class="mark-exit">&nbsp;&nbsp;</span> exit <span class="mark-connect">&nbsp;&nbsp;</span> connect <span class="mark-connfail">&nbsp;&nbsp;</span> failed <span class="mark-retransmit">&nbsp;&nbsp;</span> retransmit <span class="mark-file">&nbsp;&nbsp;</span> file write</span></div>
+<div id="lanes"><div class="axis">${ticks.join("")}</div>
+${lanes.join("\n")}
+<div class="overlay">${gaps.join("")}${cut.join("")}</div></div>
+<div id="tip"></div>
+<script>${JS}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,40 @@
+// Picks the renderer for a --view/--format pair. Text honours the view; the machine formats carry everything.
+import { EXIT, UserError } from "../cli/errors.js";
+import { renderJson } from "./document.js";
+import { renderHtml } from "./html.js";
+import { renderJsonl, renderTimesketch } from "./jsonl.js";
+import type { Replay } from "./model.js";
+import { renderConnections, renderFiles, renderTimeline } from "./text/lists.js";
+import { ANSI, PLAIN } from "./text/style.js";
+import { renderSummary } from "./text/summary.js";
+import { renderTree } from "./text/tree.js";
+
+export const VIEWS = ["summary", "tree", "timeline", "connections", "files"] as const;
+export const FORMATS = ["text", "json", "jsonl", "timesketch", "html"] as const;
+export type View = (typeof VIEWS)[number];
+export type Format = (typeof FORMATS)[number];
+
+/** Throws UserError(usage) for an unknown view or format. */
+export function parseViewFormat(view: string, format: string): { view: View; format: Format } {
+  if (!(VIEWS as readonly string[]).includes(view)) throw new UserError(`--view ${view}: choose one of ${VIEWS.join(", ")}`, EXIT.usage);
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format ${format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
+  return { view: view as View, format: format as Format };
+}
+
+export function render(r: Replay, view: View, format: Format, colour: boolean): string {
+  const st = colour ? ANSI : PLAIN;
+  switch (format) {
+    case "json": return renderJson(r);
+    case "jsonl": return renderJsonl(r);
+    case "timesketch": return renderTimesketch(r);
+    case "html": return renderHtml(r);
+    case "text":
+      switch (view) {
+        case "summary": return renderSummary(r, st);
+        case "tree": return renderTree(r, st);
+        case "timeline": return renderTimeline(r, st);
+        case "connections": return renderConnections(r, st);
+        case "files": return renderFiles(r, st);
+      }
+  }
+}
