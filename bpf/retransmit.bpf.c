@@ -93,10 +93,10 @@ int retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
 		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
 	}
-	/* tcp_skb_pcount(): TCP_SKB_CB(skb)->tcp_gso_segs, a u16 at offset 4 of skb->cb (after seq). */
+	/* tcp_skb_pcount(): TCP_SKB_CB(skb)->tcp_gso_segs, what __tcp_retransmit_skb adds to TcpRetransSegs. */
 	const struct sk_buff *skb = BPF_CORE_READ(ctx, skbaddr);
-	__u16 segs = 1;
-	bpf_probe_read_kernel(&segs, sizeof(segs), (const char *)skb + bpf_core_field_offset(struct sk_buff, cb) + 4);
+	const struct tcp_skb_cb *cb = (const void *)((const char *)skb + bpf_core_field_offset(struct sk_buff, cb));
+	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
 	e->segs = segs ? segs : 1;
 	int err = 0;
 	if (bpf_core_field_exists(ctx->err))

@@ -207,6 +207,19 @@ struct sk_buff {
 	char cb[48]; /* struct tcp_skb_cb on the TCP output path */
 };
 
+/* TCP's view of skb->cb (TCP_SKB_CB) on the output path. */
+struct tcp_skb_cb {
+	__u32 seq;
+	__u32 end_seq;
+	union {
+		__u32 tcp_tw_isn;
+		struct {
+			__u16 tcp_gso_segs; /* tcp_skb_pcount() */
+			__u16 tcp_gso_size;
+		};
+	};
+};
+
 /* Contexts of the classic tracepoints used (the per-event structs of include/trace/events/). */
 struct trace_entry {
 	unsigned short type;
@@ -252,12 +265,14 @@ struct trace_event_raw_tcp_retransmit_synack {
 	__u8 daddr_v6[16];
 };
 
+enum sk_rst_reason { SK_RST_REASON_NOT_SPECIFIED = 0, SK_RST_REASON_NO_SOCKET = 1 };
+
 struct trace_event_raw_tcp_send_reset {
 	struct trace_entry ent;
 	const void *skbaddr;
 	const void *skaddr;
 	int state;
-	unsigned int reason; /* enum sk_rst_reason, since v6.10 */
+	enum sk_rst_reason reason; /* since v6.10 */
 	__u8 saddr[28];      /* struct sockaddr_in or sockaddr_in6 */
 	__u8 daddr[28];
 };
