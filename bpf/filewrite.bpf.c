@@ -238,6 +238,14 @@ static __always_inline int on_write(long ret, long fd)
 #define NR_PWRITEV2 328
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
 
+/* x86 only, so kept here rather than in vmlinux_min.h; CO-RE ignores the ___fw suffix. */
+struct thread_info___fw {
+	__u32 status;
+} __attribute__((preserve_access_index));
+struct task_struct___fw {
+	struct thread_info___fw thread_info;
+} __attribute__((preserve_access_index));
+
 /* Every write-family syscall, from the raw sys_exit tracepoint with BTF arguments. Measured here
  * on a 64-byte write storm, one program on the raw tracepoint costs less than one classic
  * per-syscall tracepoint (no perf record is built) and reads regs with plain loads; the price is
@@ -265,7 +273,7 @@ int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
 	if (ret <= 0)
 		return 0;
 	/* int 0x80 / ia32: the same numbers mean other syscalls (classic tracepoints skip these too). */
-	if (bpf_get_current_task_btf()->thread_info.status & TS_COMPAT)
+	if (((struct task_struct___fw *)bpf_get_current_task_btf())->thread_info.status & TS_COMPAT)
 		return 0;
 	return on_write(ret, fd);
 }
