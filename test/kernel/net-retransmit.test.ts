@@ -162,3 +162,43 @@ test("a connect to a closed port: receive-reset on the client's socket, send-res
   assert.ok(flow, "flow counter for the refused flow");
   assert.equal(new DataView(flow.value.buffer, flow.value.byteOffset).getBigUint64(16, true), 1n, "recv_resets");
 });
+
+const OLD_THEN_ABORT = String.raw`
+import socket, json, sys, struct
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+c = socket.socket(); c.connect(l.getsockname()); a, _ = l.accept()
+print(json.dumps(dict(l=l.getsockname()[1], c=c.getsockname()[1])))
+sys.stdin.readline()
+a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); a.close()
+try:
+    c.recv(1)
+except OSError:
+    pass
+print(json.dumps(dict(done=1)))
+`;
+
+test("alone, the retransmit bundle attributes resets on a connection older than the recording (owners from its start iterator)", async (t) => {
+  const py = new Py(OLD_THEN_ABORT);
+  t.after(() => py.kill());
+  const out = await py.next();
+  const cap = new NetCapture([RETRANSMIT_BUNDLE], { follow: [py.pid] });
+  t.after(() => cap.close());
+  assert.deepEqual(cap.runIterators(RETRANSMIT_BUNDLE), [], "the owner iterator writes no records");
+  const records: DecodedRecord[] = [];
+  py.send();
+  await pumpWhile(cap, py.next(), records);
+  cap.drain((r) => records.push(r));
+  cap.close();
+  // SO_LINGER 0: the server socket sends a reset (process context) and the client receives it (softirq).
+  const sent = records.find((r) => r.type === EV.sendReset && r.sport === out.l && r.dport === out.c);
+  const recv = records.find((r) => r.type === EV.recvReset && r.sport === out.c && r.dport === out.l);
+  assert.ok(sent, "send-reset by the aborting socket");
+  assert.ok(recv, "receive-reset on the peer");
+  for (const r of [sent, recv]) {
+    assert.equal(r.tgid, py.pid);
+    assert.equal((r.flags as number) & OWNER_FROM_SOCK, OWNER_FROM_SOCK);
+  }
+  // tcp_close() moves to CLOSE before it sends the reset: owners live until tcp_destroy_sock, not CLOSE.
+  assert.equal(sent.state, TCP.CLOSE);
+  assert.equal(recv.state, TCP.ESTABLISHED);
+});
