@@ -181,6 +181,37 @@ int BPF_PROG(retransmit_recv_reset, const struct sock *sk)
 	return 0;
 }
 
+/* Packets the kernel dropped, per `enum skb_drop_reason` (include/net/dropreason-core.h; subsystem
+ * reasons keep their high bits). Host-wide: a dropped skb has no trustworthy owner, so no filter
+ * applies. Snapshotted with flow_counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_reasons SEC(".maps");
+
+/* skb:kfree_skb (v5.17+: the reason argument). consume_skb, the normal end of an skb, is another tracepoint. */
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(retransmit_drop, struct sk_buff *skb, void *location, __u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drop_reasons, &reason);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return 0;
+	}
+	__u64 one = 1;
+	long err = bpf_map_update_elem(&drop_reasons, &reason, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU inserted it first */) {
+		n = bpf_map_lookup_elem(&drop_reasons, &reason);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	} else if (err) {
+		count_loss(ST_LOSS_MAP_FULL);
+	}
+	return 0;
+}
+
 /* Owner bookkeeping, so this bundle attributes on its own. With the connect bundle loaded and
  * sock_owners shared, connect_state/connect_destroy do the same and these two may be left out
  * (setAutoload false): they are idempotent, so keeping both only costs a second map update. */

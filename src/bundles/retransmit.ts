@@ -1,5 +1,5 @@
 // The retransmit bundle: TCP retransmits and resets with their owning process, and per-flow
-// counters in `flow_counters` (docs/EVENTS.md, retransmit bundle).
+// counters in `flow_counters`, packet drops per reason in `drop_reasons` (docs/EVENTS.md, retransmit bundle).
 import type { BundleSpec } from "./spec.js";
 import { netRodata } from "./netfilters.js";
 
@@ -11,10 +11,11 @@ export const RETRANSMIT_BUNDLE: BundleSpec = {
   ringBytes: 1 << 22,
   // Fills sock_owners for sockets opened before the recording; writes no records.
   startIterators: ["retransmit_owners"],
-  snapshotMaps: ["flow_counters"],
+  snapshotMaps: ["flow_counters", "drop_reasons"],
   tracepoints: [
     ["tcp", "tcp_retransmit_skb"], ["tcp", "tcp_send_reset"], ["tcp", "tcp_receive_reset"],
-    ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"],
+    ["tcp", "tcp_retransmit_synack"],
+    ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"], ["skb", "kfree_skb"],
   ],
   rodata: netRodata,
 };

@@ -1,6 +1,7 @@
 // The retransmit bundle on the real kernel: retransmits under 20% loss in a private netns equal the
 // kernel's TcpRetransSegs and land on the sending process; resets from a closed port (issue 7: 3, 4).
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { RETRANSMIT_BUNDLE } from "../../src/bundles/retransmit.js";
@@ -12,6 +13,14 @@ const OWNER_FROM_SOCK = 0x1;
 const OWNER_UNKNOWN = 0x2;
 const PORT = 5001;
 const BYTES = 5 << 20;
+
+/** The value of SKB_DROP_REASON_<name> on this kernel: the enum is not an ABI, its numbers move. */
+function dropReason(name: string): number {
+  const c = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const m = new RegExp(`\\bSKB_DROP_REASON_${name} = (\\d+)`).exec(c);
+  if (!m) throw new Error(`SKB_DROP_REASON_${name} not in the kernel BTF`);
+  return Number(m[1]);
+}
 
 const RECEIVER = String.raw`
 import socket, json, sys
@@ -82,6 +91,7 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   const delta = ns.snmp("Tcp", "RetransSegs") - before;
   cap.drain((r) => records.push(r));
   const flows = cap.objects.get("retransmit")!.map("flow_counters").entries();
+  const drops = cap.objects.get("retransmit")!.map("drop_reasons").lookup(new Uint8Array(Uint32Array.of(dropReason("NETFILTER_DROP")).buffer));
   const losses = cap.losses();
   cap.close();
 
@@ -112,6 +122,8 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   const field = (name: string) => FLOW_VAL.fields.find((f) => f.name === name)!.offset;
   assert.equal(v.getBigUint64(field("retransmits"), true), delta);
   assert.equal(v.getUint32(field("tgid"), true), sender.pid);
+  // The nft drops, counted per drop reason (host-wide, so at least ours).
+  assert.ok(drops && new DataView(drops.buffer).getBigUint64(0, true) > 0n, "SKB_DROP_REASON_NETFILTER_DROP counted");
 });
 
 const REFUSED = String.raw`
