@@ -32,7 +32,7 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: f.sockId, processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false,
+      retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false, closedFromState: undefined,
     };
     this.all.push(c);
     if (f.sockId !== 0n) this.bySock.set(`${host}:${f.sockId}`, c);
@@ -109,7 +109,8 @@ export class ConnectionTable {
     }
     if (newState === TCP.close) {
       c.endNs ??= timeNs;
-      if (c.outcome === "pending") c.outcome = ConnectionTable.failure(c, oldState);
+      // Decided in finish(): a reset that explains it may sit in another bundle's ring, read later.
+      if (c.outcome === "pending") c.closedFromState = oldState;
     }
   }
 
@@ -119,6 +120,16 @@ export class ConnectionTable {
     // A SYN that went unanswered until the socket gave up; a short life means the caller closed it.
     const lifeNs = c.endNs !== undefined && c.startNs !== undefined ? c.endNs - c.startNs : 0n;
     return lifeNs >= 1_000_000_000n ? "timed out" : "aborted";
+  }
+
+  /** Settles outcomes that depended on records from other bundles; returns every connection. */
+  finish(): Connection[] {
+    for (const c of this.all) {
+      if (c.outcome === "pending" && c.closedFromState !== undefined) c.outcome = ConnectionTable.failure(c, c.closedFromState);
+      if (c.outcome === "refused") c.errno ??= ECONNREFUSED;
+      if (c.outcome === "timed out") c.errno ??= ETIMEDOUT;
+    }
+    return this.all;
   }
 
   /** The start-of-recording socket snapshot (ST_EV_SOCK): `state` is the socket's state then. */

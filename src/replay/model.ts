@@ -68,6 +68,8 @@ export interface Connection {
   resetTimes: bigint[];
   connectSeen: boolean;
   resetInSynSent: boolean;
+  /** The TCP state the socket closed from, when it closed before its outcome was known. */
+  closedFromState: number | undefined;
 }
 
 export interface FileOp {

@@ -121,7 +121,7 @@ export class Reconstructor {
   finish(): Replay {
     const processes = this.processes.resolve();
     const files = this.files.finish();
-    return { sessions: this.sessions, processes, connections: this.connections.all, files, losses: this.losses.gaps };
+    return { sessions: this.sessions, processes, connections: this.connections.finish(), files, losses: this.losses.gaps };
   }
 
   private kernel(cur: Current, d: Uint8Array, origin: Origin): void {

@@ -1,0 +1,156 @@
+// Reconstruction from synthetic sessions written through SessionWriter: identity across pid reuse, exec
+// chains, re-parenting, connections, files, losses, filters, and every output format.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EV } from "../../src/events/layouts.js";
+import { loadSessions } from "../../src/replay/load.js";
+import { applyFilter } from "../../src/replay/filter.js";
+import { render, VIEWS } from "../../src/replay/render.js";
+import { parseTimeBound } from "../../src/replay/time.js";
+import { tempDir, testKey, writeSession } from "./session-helpers.js";
+import * as E from "./replay-encode.js";
+
+const S = 1_000_000_000n;
+const init: E.Ident = { tgid: 1, start: 1n, ppid: 0, comm: "init" };
+const shell: E.Ident = { tgid: 100, start: 5n * S, ppid: 1, comm: "bash" };
+const a: E.Ident = { tgid: 200, start: 10n * S, ppid: 100, comm: "bash" };
+const a2: E.Ident = { tgid: 200, start: 20n * S, ppid: 100, comm: "bash" }; // pid 200 reused
+const grand: E.Ident = { tgid: 300, start: 11n * S, ppid: 200, comm: "a-child" };
+
+async function synthetic(extra: unknown[] = [], summary: unknown = { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S }) {
+  const { dir, cleanup } = tempDir("replay-syn");
+  const key = await testKey();
+  const path = join(dir, "s.sealed");
+  const records: unknown[] = [
+    { k: "attach", t: 9n * S, startT: 9n * S, attachMs: 1, bundles: [] },
+    { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S, d: E.frame([E.task(9n * S, init, "/sbin/init", ["init"]), E.task(9n * S, shell, "/bin/bash", ["bash"])]) },
+    { k: "loss", b: "exec", t: 9n * S, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 },
+    E.ring("exec", 12n * S, [
+      E.fork(10n * S, shell, 200, 10n * S),
+      E.exec(10n * S + 1000n, { ...a, comm: "dl" }, "/usr/bin/dl", ["dl", "http://x/s.sh"]),
+      E.exec(10n * S + 2000n, { ...a, comm: "sh" }, "/bin/sh", ["sh", "s.sh"]),
+      E.fork(11n * S, { ...a, comm: "sh" }, 300, 11n * S),
+      E.exit(12n * S, { ...a, comm: "sh" }, 3),
+    ]),
+    E.ring("connect", 13n * S, [
+      E.sockState(12n * S, { ...grand, flags: 1 }, 0xabcn, 7, 2, "192.0.2.7", 443, 0),
+      E.sockState(12n * S + 500_000n, { ...grand, flags: 1 }, 0xabcn, 2, 1, "192.0.2.7", 443, 40000),
+      E.connect(12n * S + 600_000n, grand, 0xabcn, 12n * S - 1000n, 0, "192.0.2.7", 443, 40000),
+      E.sockState(13n * S, { ...grand, flags: 1 }, 0xdefn, 7, 2, "192.0.2.9", 22, 0),
+      E.sockState(13n * S + 1000n, { ...grand, flags: 1 }, 0xdefn, 2, 7, "192.0.2.9", 22, 0),
+      E.connect(13n * S + 2000n, grand, 0xdefn, 13n * S - 10n, -115, "192.0.2.9", 22),
+    ]),
+    E.ring("retransmit", 14n * S, [
+      E.tcpEvent(EV.retransmit, 12n * S + 700_000n, grand, 0xabcn, 1, "192.0.2.7", 443, 40000),
+      E.tcpEvent(EV.recvReset, 13n * S + 900n, grand, 0xdefn, 2, "192.0.2.9", 22, 40001),
+    ]),
+    E.ring("filewrite", 14n * S, [
+      E.fileOpen(12n * S, grand, 8n, 77n, "/tmp/loot.bin"),
+      E.fileOp(EV.chmod, 12n * S + 5n, grand, "/tmp/loot.bin", { mode: 0o755 }),
+      E.fileOp(EV.rename, 12n * S + 6n, grand, "/tmp/loot.bin", { path2: "/tmp/.hidden" }),
+    ]),
+    { k: "maps", b: "filewrite", m: "write_totals", t: 14n * S, keySize: 32, valueSize: 32, n: 1, d: E.writeRow(grand, 8n, 77n, 1000n, 2n, 12n * S, 12n * S + 1n) },
+    { k: "maps", b: "filewrite", m: "write_totals", t: 15n * S, keySize: 32, valueSize: 32, n: 1, d: E.writeRow(grand, 8n, 77n, 12345n, 3n, 12n * S, 12n * S + 2n) },
+    { k: "loss", b: "exec", t: 16n * S, ringFull: 5n, mapFull: 0n, readFail: 0n, recursionMisses: 2n, dropped: 0 },
+    E.ring("exec", 22n * S, [E.fork(20n * S, shell, 200, 20n * S), E.exec(20n * S + 5n, { ...a2, comm: "true" }, "/bin/true", ["true"]), E.exit(21n * S, { ...a2, comm: "true" }, 0)]),
+    // grand's parent (200, first incarnation) died: its exit shows the kernel moved it to init.
+    E.ring("exec", 25n * S, [E.exit(25n * S, { ...grand, ppid: 1 }, 0, 9)]),
+    ...extra,
+  ];
+  await writeSession(path, [records], { recipients: [key.recipient], metadata: E.metadata() }, summary);
+  const loaded = await loadSessions([path], [key.identity]);
+  cleanup();
+  return loaded.replay;
+}
+
+test("pid reuse gives distinct processes; in-place exec extends one exec chain", async () => {
+  const r = await synthetic();
+  const twoHundreds = r.processes.filter((p) => p.pid === 200);
+  assert.equal(twoHundreds.length, 2);
+  assert.notEqual(twoHundreds[0]!.id, twoHundreds[1]!.id);
+  const first = twoHundreds.find((p) => p.startNs === E.OFFSET_NS + 10n * S)!;
+  assert.deepEqual(first.execs.map((e) => e.filename), ["/usr/bin/dl", "/bin/sh"]);
+  assert.equal(first.exitCode, 3);
+  assert.equal(first.origin, "observed");
+  const sh = r.processes.find((p) => p.pid === 100)!;
+  assert.equal(sh.origin, "snapshot");
+  assert.equal(first.parentId, sh.id);
+  assert.equal(sh.parentId, r.processes.find((p) => p.pid === 1)!.id);
+});
+
+test("an orphan is re-parented as its exit record shows, keeping where it came from", async () => {
+  const r = await synthetic();
+  const g = r.processes.find((p) => p.pid === 300)!;
+  const first200 = r.processes.find((p) => p.pid === 200 && p.startNs === E.OFFSET_NS + 10n * S)!;
+  assert.equal(g.parentId, r.processes.find((p) => p.pid === 1)!.id);
+  assert.equal(g.reparentedFrom, first200.id);
+  assert.equal(g.exitSignal, 9);
+});
+
+test("connections: latency, retransmits, refused by reset; files: exact totals, chmod and rename; losses as gaps", async () => {
+  const r = await synthetic();
+  const ok = r.connections.find((c) => c.dport === 443)!;
+  assert.equal(ok.outcome, "established");
+  assert.equal(ok.sport, 40000);
+  assert.equal(ok.retransmits, 1);
+  assert.equal(ok.pid, 300);
+  assert.equal(ok.establishedNs! - ok.startNs!, 500_000n + 1000n);
+  const bad = r.connections.find((c) => c.dport === 22)!;
+  assert.equal(bad.outcome, "refused");
+  assert.equal(bad.errno, 111);
+  const f = r.files.find((x) => x.path === "/tmp/loot.bin")!;
+  assert.equal(f.bytes, 12345n);
+  assert.equal(f.writes, 3n);
+  assert.equal(f.renamedTo, "/tmp/.hidden");
+  assert.ok(f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755));
+  assert.deepEqual(r.losses.map((l) => [l.bundle, l.count, l.fromNs - E.OFFSET_NS, l.toNs - E.OFFSET_NS]), [["exec", 7n, 9n * S, 16n * S]]);
+});
+
+test("filters: --pid takes descendants and the exec chain, --comm, --since/--until, --addr/--port", async () => {
+  const r = await synthetic();
+  const byPid = applyFilter(r, { pids: [200] });
+  assert.deepEqual(byPid.processes.map((p) => p.pid).sort(), [200, 200, 300]);
+  assert.equal(byPid.connections.length, 2);
+  assert.deepEqual(applyFilter(r, { comms: ["dl"] }).processes.map((p) => p.pid), [200]);
+  const start = r.sessions[0]!.startNs!;
+  const late = applyFilter(r, { sinceNs: parseTimeBound("+10s", start, "--since") });
+  assert.ok(late.processes.every((p) => p.exitNs === undefined || p.exitNs >= start + 10n * S));
+  assert.ok(!late.processes.some((p) => p.pid === 200 && p.exitNs === E.OFFSET_NS + 12n * S));
+  const port = applyFilter(r, { ports: [22] });
+  assert.deepEqual(port.connections.map((c) => c.dport), [22]);
+  assert.deepEqual(port.processes.map((p) => p.pid), [300]);
+  assert.deepEqual(applyFilter(r, { addrs: ["192.0.2.7"] }).connections.map((c) => c.dport), [443]);
+  assert.equal(applyFilter(r, { hosts: ["elsewhere"] }).processes.length, 0);
+  assert.equal(parseTimeBound("2026-01-01T00:00:00.5Z", 0n, "--since"), 1767225600500000000n);
+});
+
+test("every format: json has the contract keys, each jsonl line parses, timesketch lines carry the required fields", async () => {
+  const r = await synthetic();
+  const doc = JSON.parse(render(r, "summary", "json", false));
+  assert.deepEqual(Object.keys(doc), ["sessions", "processes", "connections", "files", "losses"]);
+  for (const k of ["id", "pid", "ppid", "parentId", "startTime", "exitTime", "exitCode", "execs", "comm", "origin"]) assert.ok(k in doc.processes[0], k);
+  for (const k of ["time", "filename", "argv", "argvTruncated"]) assert.ok(k in doc.processes.find((p: { execs: unknown[] }) => p.execs.length > 0).execs[0], k);
+  for (const k of ["processId", "pid", "comm", "protocol", "family", "saddr", "sport", "daddr", "dport", "direction", "startTime", "establishedTime", "endTime", "outcome", "errno", "retransmits", "resets"]) assert.ok(k in doc.connections[0], k);
+  for (const k of ["processId", "pid", "comm", "path", "bytes", "writes", "firstTime", "lastTime", "deleted", "renamedTo"]) assert.ok(k in doc.files[0], k);
+  for (const k of ["bundle", "count", "from", "to"]) assert.ok(k in doc.losses[0], k);
+  assert.match(doc.processes[0].startTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  const lines = render(r, "summary", "jsonl", false).trimEnd().split("\n");
+  assert.ok(lines.length > 10);
+  for (const l of lines) JSON.parse(l);
+  for (const l of render(r, "summary", "timesketch", false).trimEnd().split("\n")) {
+    const e = JSON.parse(l);
+    assert.equal(typeof e.message, "string");
+    assert.ok(e.message.length > 0);
+    assert.ok(!Number.isNaN(Date.parse(e.datetime)), e.datetime);
+    assert.equal(typeof e.timestamp_desc, "string");
+  }
+  for (const v of VIEWS) {
+    const text = render(r, v, "text", false);
+    assert.ok(!text.includes("\x1b["), `${v}: no colour off a TTY`);
+    for (const line of text.split("\n")) assert.ok(line.length <= 80, `${v}: ${line}`);
+  }
+  const html = render(r, "summary", "html", false);
+  assert.equal((html.match(/class="lane"/g) ?? []).length, r.processes.length);
+  assert.ok(!/https?:\/\//.test(html.replace(/http:\/\/x\/s\.sh/g, "")), "no network references");
+});
