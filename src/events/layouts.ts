@@ -111,3 +111,10 @@ export const ALL_LAYOUTS: readonly Layout[] = [HDR, FORK, EXEC, EXIT, TASK, CONN
 /** Loss counter indexes (ST_LOSS_*). */
 export const LOSS = { ringFull: 0, mapFull: 1, readFail: 2 } as const;
 export const LOSS_SLOTS = 4;
+
+/** Byte offset of a field in a layout. Throws on an unknown name (a bug). */
+export function offsetOf(layout: Layout, field: string): number {
+  const f = layout.fields.find((x) => x.name === field);
+  if (!f) throw new Error(`${layout.cName} has no field ${field}`);
+  return f.offset;
+}
