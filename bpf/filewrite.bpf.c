@@ -108,10 +108,9 @@ static __always_inline struct pt_regs *syscall_regs(void)
  * plain loads instead of one bpf_probe_read_kernel per field (~20 ns each here). Linux 6.2+. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-/* current->files->fdt->fd[fd], or NULL. */
-static __always_inline struct file *fd_file(long fd)
+/* t->files->fdt->fd[fd], or NULL (t: current, as a BTF pointer). */
+static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
 	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
@@ -121,6 +120,22 @@ static __always_inline struct file *fd_file(long fd)
 	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+static __always_inline struct file *fd_file(long fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
+}
+
+/* current_wanted() for the hot path: with no filter but the recorder's own tgid (the common
+ * case, decided by .rodata at load time), one load and one compare instead of helper calls. */
+static __always_inline bool writer_wanted(struct task_struct *t)
+{
+	if (t->tgid == cfg_self_tgid)
+		return false;
+	if (!cfg_follow && !cfg_cgroup_id && !cfg_uid_set && !cfg_comm_len)
+		return true;
+	return current_wanted();
 }
 
 static __always_inline void emit_file_open(const struct st_write_key *key, struct file *f, __u32 mode)
@@ -181,20 +196,19 @@ static __always_inline void add_write(struct st_write_val *v, __u64 bytes, __u64
 
 /* A write that returned `ret` bytes through fd `fd`. The hottest path in the product: the common
  * case is one fd-table walk, one map lookup and two atomic adds. */
-static __always_inline int on_write(long ret, long fd)
+static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 {
-	if (!current_wanted())
+	if (!writer_wanted(t))
 		return 0;
-	struct file *f = fd_file(fd);
+	struct file *f = task_fd_file(t, fd);
 	if (!f)
 		return 0;
 	struct inode *inode = f->f_inode;
 	__u32 mode = inode->i_mode;
 	if (!cfg_all_file_types && (mode & S_IFMT) != S_IFREG)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct st_write_key key = {
-		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.tgid = t->tgid,
 		.pad = 0,
 		.start_ns = t->group_leader->start_boottime,
 		.dev = inode->i_sb->s_dev,
@@ -273,9 +287,10 @@ int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
 	if (ret <= 0)
 		return 0;
 	/* int 0x80 / ia32: the same numbers mean other syscalls (classic tracepoints skip these too). */
-	if (((struct task_struct___fw *)bpf_get_current_task_btf())->thread_info.status & TS_COMPAT)
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (((struct task_struct___fw *)t)->thread_info.status & TS_COMPAT)
 		return 0;
-	return on_write(ret, fd);
+	return on_write(t, ret, fd);
 }
 
 /* An open for writing: remember the flags the file will not keep. Read-only opens stop here. */
