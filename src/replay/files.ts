@@ -29,7 +29,8 @@ export class FileTable {
       bytes: 0n, writes: 0n, firstNs: undefined, lastNs: undefined, deleted: false, renamedTo: undefined, ops: [], pathTruncated: false,
     };
     this.all.push(f);
-    this.indexPath(f);
+    // A placeholder path (no first-write record yet) names no file: unlink/rename cannot match it.
+    if (!path.startsWith("<inode ")) this.indexPath(f);
     return f;
   }
 
@@ -54,8 +55,6 @@ export class FileTable {
   open(p: ProcessEntity, dev: bigint, ino: bigint, path: string, truncated: boolean): void {
     const t = this.tally(p, dev, ino);
     if (t.file.path.startsWith("<inode ")) {
-      const old = this.byPath.get(`${t.file.host}:${t.file.path}`);
-      if (old) old.splice(old.indexOf(t.file), 1);
       t.file.path = path;
       this.indexPath(t.file);
     }
