@@ -35,13 +35,14 @@ struct st_owner *unused_owner __attribute__((unused));
 /* fd → struct sock of the current task (current->files->fdt->fd[fd]), or NULL if not a socket. */
 static __always_inline struct sock *fd_sock(int fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	__u64 fds = 0; /* the array as a number: no arithmetic on BTF pointers */
+	bpf_core_read(&fds, sizeof(fds), &fdt->fd);
 	struct file *f = NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+	if (bpf_probe_read_kernel(&f, sizeof(f), (const void *)(fds + (__u64)fd * sizeof(f))) || !f)
 		return NULL;
 	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
@@ -69,9 +70,9 @@ int connect_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	struct connect_call c = {};
 	c.enter_ns = bpf_ktime_get_boot_ns();
-	c.fd = BPF_CORE_READ(ctx, args[0]);
-	const void *uaddr = (const void *)BPF_CORE_READ(ctx, args[1]);
-	long len = BPF_CORE_READ(ctx, args[2]);
+	c.fd = ctx->args[0];
+	const void *uaddr = (const void *)ctx->args[1];
+	long len = ctx->args[2];
 	/* Fixed-size reads: sockaddr_in (16 bytes) first, then through sin6_addr (24) for IPv6. The
 	 * kernel rejects shorter lengths for these families, so nothing past the caller's buffer is read. */
 	if (len < 16 || bpf_probe_read_user(c.addr, 16, uaddr))
@@ -107,11 +108,13 @@ int connect_exit(struct trace_event_raw_sys_exit *ctx)
 		bpf_map_delete_elem(&connect_calls, &id);
 		return 0;
 	}
-	fill_hdr(&e->hdr, ST_EV_CONNECT);
+	struct st_owner me;
+	owner_from_current(&me);
+	fill_hdr_current(&e->hdr, ST_EV_CONNECT, &me);
 	struct sock *sk = (struct sock *)c->sk;
 	e->sock_id = c->sk;
 	e->enter_ns = c->enter_ns;
-	e->ret = BPF_CORE_READ(ctx, ret);
+	e->ret = ctx->ret;
 	e->fd = c->fd;
 	e->family = c->family;
 	e->pad[0] = e->pad[1] = e->pad[2] = 0;
@@ -138,7 +141,7 @@ int connect_exit(struct trace_event_raw_sys_exit *ctx)
 /* accept(2)/accept4(2): the accepting process becomes the socket's owner, replacing the listener's. */
 static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	long fd = BPF_CORE_READ(ctx, ret);
+	long fd = ctx->ret;
 	if (fd < 0)
 		return 0; /* EAGAIN on every idle poll of a non-blocking listener: not worth a record */
 	struct sock *sk = fd_sock(fd);
@@ -158,10 +161,10 @@ static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
 	if (!remote_wanted(e->family, e->daddr, e->dport)) {
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, RB_FLAGS);
 		return 0;
 	}
-	fill_hdr(&e->hdr, ST_EV_ACCEPT);
+	fill_hdr_current(&e->hdr, ST_EV_ACCEPT, &o);
 	e->sock_id = (__u64)sk;
 	e->enter_ns = 0;
 	e->ret = fd;
@@ -185,7 +188,7 @@ int connect_accept(struct trace_event_raw_sys_exit *ctx)
 	return accept_exit(ctx);
 }
 
-static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate)
+static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	e->sock_id = (__u64)sk;
 	e->oldstate = oldstate;
@@ -193,25 +196,34 @@ static __always_inline void fill_sock_state(struct st_sock_state *e, const struc
 	e->protocol = IPPROTO_TCP;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+	if (btf)
+		e->family = sk_addrs_btf(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+	else
+		e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
 }
 
-SEC("raw_tp/inet_sock_set_state")
+/* tp_btf, not raw_tp: the socket is a typed pointer, read with plain loads (this fires ~10 times per
+ * connection, so it is the bundle's hot path). */
+SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(connect_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0; /* MPTCP and SCTP fire here too */
 	owner_on_state(sk, oldstate, newstate);
+	struct st_owner *o;
+	if (!sock_wanted(sk, &o))
+		return 0;
 	struct st_sock_state *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_loss(ST_LOSS_RING_FULL);
 		return 0;
 	}
-	fill_sock_state(e, sk, oldstate, newstate);
-	if (!remote_wanted(e->family, e->daddr, e->dport) || !hdr_for_sock(&e->hdr, ST_EV_SOCK_STATE, sk)) {
-		bpf_ringbuf_discard(e, 0);
+	fill_sock_state(e, sk, oldstate, newstate, true);
+	if (remote_filter_set() && !remote_wanted(e->family, e->daddr, e->dport)) {
+		bpf_ringbuf_discard(e, RB_FLAGS);
 		return 0;
 	}
+	fill_hdr_sock(&e->hdr, ST_EV_SOCK_STATE, o);
 	bpf_ringbuf_submit(e, RB_FLAGS);
 	return 0;
 }
@@ -241,9 +253,13 @@ int connect_snapshot(struct bpf_iter__tcp *ctx)
 	const struct sock *sk = (const struct sock *)skc;
 	struct st_sock_state e = {};
 	int state = BPF_CORE_READ(skc, skc_state);
-	fill_sock_state(&e, sk, state, state);
-	if (!remote_wanted(e.family, e.daddr, e.dport) || !hdr_for_sock(&e.hdr, ST_EV_SOCK, sk))
+	struct st_owner *o;
+	if (!sock_wanted(sk, &o))
 		return 0;
+	fill_sock_state(&e, sk, state, state, false);
+	if (!remote_wanted(e.family, e.daddr, e.dport))
+		return 0;
+	fill_hdr_sock(&e.hdr, ST_EV_SOCK, o);
 	__u32 framing[2] = { sizeof(e), 0 };
 	bpf_seq_write(ctx->meta->seq, framing, sizeof(framing));
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e)); /* 120 bytes: already 8-aligned, no padding */

@@ -55,21 +55,43 @@ static __always_inline bool filters_active(void)
 	return cfg_follow || cfg_cgroup_id || cfg_uid_set || cfg_comm_len;
 }
 
-static __always_inline void owner_from_task(struct st_owner *o, struct task_struct *t)
+static __always_inline void owner_from_task_nocg(struct st_owner *o, struct task_struct *t)
 {
 	o->tgid = BPF_CORE_READ(t, tgid);
 	o->pid = BPF_CORE_READ(t, pid);
 	o->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
 	o->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	o->uid = BPF_CORE_READ(t, real_cred, uid.val);
-	o->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&o->comm, t, comm);
 }
 
+/* Another task's cgroup v2 id: task->cgroups->dfl_cgrp->kn->id, what bpf_get_current_cgroup_id reads. */
+static __always_inline void owner_from_task(struct st_owner *o, struct task_struct *t)
+{
+	owner_from_task_nocg(o, t);
+	o->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+/* The current task as an owner. Direct loads through the BTF task pointer, not probe reads: this
+ * runs at every connect, accept and listen, and a helper call per field is what costs (issue 7:
+ * the connect storm may slow by at most 5%). */
 static __always_inline void owner_from_current(struct st_owner *o)
 {
-	owner_from_task(o, (struct task_struct *)bpf_get_current_task());
+	struct task_struct *t = bpf_get_current_task_btf();
+	o->tgid = t->tgid;
+	o->pid = t->pid;
+	o->start_ns = t->group_leader->start_boottime;
+	o->ppid = t->real_parent->tgid;
+	o->uid = t->real_cred->uid.val;
 	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* fill_hdr() for the current task, from owner_from_current(): the same fields, fewer reads. */
+static __always_inline void fill_hdr_current(struct st_hdr *h, __u16 type, const struct st_owner *o)
+{
+	fill_hdr_owner(h, type, o);
+	h->flags = 0;
 }
 
 static __always_inline void owner_store(__u64 key, const struct st_owner *o)
@@ -78,9 +100,19 @@ static __always_inline void owner_store(__u64 key, const struct st_owner *o)
 		count_loss(ST_LOSS_MAP_FULL);
 }
 
+/* listener_key() for a BTF socket pointer (tp_btf arguments): direct loads. */
+static __always_inline __u64 listener_key_btf(const struct sock *sk)
+{
+	__u64 net = 0; /* read as a number: the verifier forbids arithmetic on a loaded BTF pointer */
+	bpf_core_read(&net, sizeof(net), &sk->__sk_common.skc_net.net);
+	__u64 port = sk->__sk_common.skc_num;
+	return (net & 0xffffffffffffULL) | (port << 48) | 1;
+}
+
 /* Keeps sock_owners current across a TCP state change. Only SYN_SENT (connect, sendmsg with
  * fastopen) and LISTEN (listen) happen in the owner's own process context: every other change
- * may run in softirq on behalf of any task, so `current` is never trusted there. */
+ * may run in softirq on behalf of any task, so `current` is never trusted there. `sk` is a BTF
+ * pointer (tp_btf/inet_sock_set_state). */
 static __always_inline void owner_on_state(const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
@@ -89,18 +121,18 @@ static __always_inline void owner_on_state(const struct sock *sk, int oldstate, 
 		owner_from_current(&o);
 		owner_store(key, &o);
 		if (newstate == TCP_LISTEN)
-			owner_store(listener_key(sk), &o);
+			owner_store(listener_key_btf(sk), &o);
 	} else if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN) {
 		/* A child cloned from its listener (inet_csk_clone_lock): inherit the listener's owner.
 		 * The address may be a freed socket's: never keep a stale owner. */
-		__u64 lkey = listener_key(sk);
+		__u64 lkey = listener_key_btf(sk);
 		struct st_owner *l = bpf_map_lookup_elem(&sock_owners, &lkey);
 		if (l)
 			owner_store(key, l);
 		else
 			bpf_map_delete_elem(&sock_owners, &key);
 	} else if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
-		__u64 lkey = listener_key(sk);
+		__u64 lkey = listener_key_btf(sk);
 		bpf_map_delete_elem(&sock_owners, &lkey);
 	}
 }
@@ -125,6 +157,24 @@ static __always_inline __u16 sk_addrs(const struct sock *sk, __u8 *saddr, __u8 *
 	}
 	*sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	*dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return family;
+}
+
+/* sk_addrs() for a BTF socket pointer (tp_btf arguments): direct loads instead of probe reads. */
+static __always_inline __u16 sk_addrs_btf(const struct sock *sk, __u8 *saddr, __u8 *daddr, __u16 *sport, __u16 *dport)
+{
+	const struct sock_common *c = &sk->__sk_common;
+	__u16 family = c->skc_family;
+	if (family == AF_INET6) {
+		__builtin_memcpy(saddr, c->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(daddr, c->skc_v6_daddr.in6_u.u6_addr8, 16);
+	} else {
+		__u32 s4 = c->skc_rcv_saddr, d4 = c->skc_daddr;
+		__builtin_memcpy(saddr, &s4, 4);
+		__builtin_memcpy(daddr, &d4, 4);
+	}
+	*sport = c->skc_num;
+	*dport = bpf_ntohs(c->skc_dport);
 	return family;
 }
 
@@ -178,27 +228,36 @@ static __always_inline bool remote_wanted(__u16 family, const __u8 *daddr, __u16
 	return true;
 }
 
-/* The header for an event on `sk` outside its owner's context. False: the event is filtered out.
- * An unknown owner is recorded (ST_HF_OWNER_UNKNOWN, zero identity) only when no process filter
- * is set: with a filter, it cannot be shown to belong to a wanted process. */
-static __always_inline bool hdr_for_sock(struct st_hdr *h, __u16 type, const struct sock *sk)
+/* Applies the process filters to the owner of `sk` (looked up once, before any ring space is
+ * reserved: most events of a filtered recording stop here). False: drop the event. `*o` is the
+ * owner, or NULL when unknown: such events are kept (ST_HF_OWNER_UNKNOWN, zero identity) only when
+ * no process filter is set, since they cannot be shown to belong to a wanted process. */
+static __always_inline bool sock_wanted(const struct sock *sk, struct st_owner **o)
 {
 	__u64 key = (__u64)sk;
-	struct st_owner *o = sk ? bpf_map_lookup_elem(&sock_owners, &key) : NULL;
+	*o = sk ? bpf_map_lookup_elem(&sock_owners, &key) : NULL;
+	if (*o)
+		return task_wanted((*o)->tgid, (*o)->uid, (*o)->cgroup_id, (*o)->comm);
+	return !filters_active();
+}
+
+/* The header for an event on a socket, from its owner as sock_wanted() returned it. */
+static __always_inline void fill_hdr_sock(struct st_hdr *h, __u16 type, const struct st_owner *o)
+{
 	if (o) {
-		if (!task_wanted(o->tgid, o->uid, o->cgroup_id, o->comm))
-			return false;
 		fill_hdr_owner(h, type, o);
-		return true;
+		return;
 	}
-	if (filters_active())
-		return false;
 	__builtin_memset(h, 0, sizeof(*h));
 	h->type = type;
 	h->flags = ST_HF_OWNER_UNKNOWN;
 	h->cpu = bpf_get_smp_processor_id();
 	h->ts_ns = bpf_ktime_get_boot_ns();
-	return true;
+}
+
+static __always_inline bool remote_filter_set(void)
+{
+	return cfg_port_count || cfg_addr_count;
 }
 
 /* Start snapshot, step 1 (iter/task_file): every task's TCP sockets enter sock_owners, first owner

@@ -65,10 +65,12 @@ static __always_inline void tcp_event_init(struct st_tcp_event *e, __u64 sk, int
 /* Submits the event if its remote end and the owner of `sk` pass the filters, and counts its flow. */
 static __always_inline void tcp_event_emit(struct st_tcp_event *e, const struct sock *sk, int what, __u64 n)
 {
-	if (!remote_wanted(e->family, e->daddr, e->dport) || !hdr_for_sock(&e->hdr, e->hdr.type, sk)) {
-		bpf_ringbuf_discard(e, 0);
+	struct st_owner *o;
+	if (!remote_wanted(e->family, e->daddr, e->dport) || !sock_wanted(sk, &o)) {
+		bpf_ringbuf_discard(e, RB_FLAGS);
 		return;
 	}
+	fill_hdr_sock(&e->hdr, e->hdr.type, o);
 	flow_count(e, what, n);
 	bpf_ringbuf_submit(e, RB_FLAGS);
 }
@@ -166,7 +168,7 @@ int retransmit_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	return 0;
 }
 
-SEC("raw_tp/tcp_receive_reset")
+SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(retransmit_recv_reset, const struct sock *sk)
 {
 	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -174,9 +176,9 @@ int BPF_PROG(retransmit_recv_reset, const struct sock *sk)
 		count_loss(ST_LOSS_RING_FULL);
 		return 0;
 	}
-	tcp_event_init(e, (__u64)sk, BPF_CORE_READ(sk, __sk_common.skc_state));
+	tcp_event_init(e, (__u64)sk, sk->__sk_common.skc_state);
 	e->hdr.type = ST_EV_RECV_RESET;
-	e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+	e->family = sk_addrs_btf(sk, e->saddr, e->daddr, &e->sport, &e->dport);
 	tcp_event_emit(e, sk, FLOW_RECV_RESET, 1);
 	return 0;
 }
@@ -215,10 +217,10 @@ int BPF_PROG(retransmit_drop, struct sk_buff *skb, void *location, __u32 reason)
 /* Owner bookkeeping, so this bundle attributes on its own. With the connect bundle loaded and
  * sock_owners shared, connect_state/connect_destroy do the same and these two may be left out
  * (setAutoload false): they are idempotent, so keeping both only costs a second map update. */
-SEC("raw_tp/inet_sock_set_state")
+SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(retransmit_owner_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+	if (sk->sk_protocol == IPPROTO_TCP)
 		owner_on_state(sk, oldstate, newstate);
 	return 0;
 }
