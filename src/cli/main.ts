@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText("after", EXIT_TABLE)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
-  registerCommands(program);
+  await registerCommands(program, argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
@@ -46,4 +46,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `sealtrace ... | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = await main(process.argv);

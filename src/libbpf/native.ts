@@ -53,6 +53,10 @@ function makeLibbpf() {
     mapKeySize: f<(map: Ptr) => number>("uint32_t bpf_map__key_size(void *map)"),
     mapValueSize: f<(map: Ptr) => number>("uint32_t bpf_map__value_size(void *map)"),
     mapMaxEntries: f<(map: Ptr) => number>("uint32_t bpf_map__max_entries(void *map)"),
+    mapFlags: f<(map: Ptr) => number>("uint32_t bpf_map__map_flags(void *map)"),
+    mapCreate: f<(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, opts: Uint8Array) => number>(
+      "int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const uint8_t *opts)",
+    ),
     mapSetMaxEntries: f<(map: Ptr, n: number) => number>("int bpf_map__set_max_entries(void *map, uint32_t n)"),
     mapReuseFd: f<(map: Ptr, fd: number) => number>("int bpf_map__reuse_fd(void *map, int fd)"),
     mapInitialValue: f<(map: Ptr, size: [number]) => Ptr | null>("void *bpf_map__initial_value(void *map, _Out_ size_t *psize)"),

@@ -9,6 +9,26 @@ import { constants as os } from "node:os";
 
 export type RodataValue = number | bigint | boolean | string | Uint8Array;
 
+export interface MapSpec {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+/** Creates a map outside any object (for maps shared between objects). Returns its fd; close it with libc close. */
+export function createMap(spec: MapSpec): number {
+  const opts = new Uint8Array(48);
+  const v = new DataView(opts.buffer);
+  v.setBigUint64(0, 48n, true); // sz
+  v.setUint32(28, spec.flags, true); // map_flags
+  const fd = libbpf().mapCreate(spec.type, spec.name.slice(0, 15), spec.keySize, spec.valueSize, spec.maxEntries, opts);
+  if (fd < 0) throw new UserError(`cannot create map ${spec.name}: ${errnoName(lastErrno())}`, EXIT.environment);
+  return fd;
+}
+
 export interface ProgramStats {
   name: string;
   id: number;
@@ -124,6 +144,13 @@ export class BpfObject {
     if (libbpf().mapReuseFd(this.rawMap(mapName), fd) !== 0) throw new Error(`reuse_fd ${mapName}: ${errnoName(lastErrno())}`);
   }
 
+  /** The definition of a map, readable before load (to create a shared map that several objects reuse). */
+  mapSpec(mapName: string): MapSpec {
+    const lb = libbpf();
+    const m = this.rawMap(mapName);
+    return { name: mapName, type: lb.mapType(m), keySize: lb.mapKeySize(m), valueSize: lb.mapValueSize(m), maxEntries: lb.mapMaxEntries(m), flags: lb.mapFlags(m) };
+  }
+
   setAutoload(programName: string, on: boolean): void {
     libbpf().programSetAutoload(this.rawProgram(programName), on);
   }
@@ -131,13 +158,33 @@ export class BpfObject {
   /** Loads every autoloaded program. A verifier rejection throws UserError with the verifier log as detail. */
   load(): void {
     takeLibbpfLog();
-    if (libbpf().objectLoad(this.handle()) !== 0) {
-      const errno = lastErrno();
-      const log = takeLibbpfLog();
-      const tail = log.split("\n").slice(-40).join("\n");
-      throw new UserError(`the kernel refused ${this.path.split("/").pop()}: ${errnoName(errno)} (verifier log follows)`, EXIT.environment, { detail: tail });
-    }
+    if (libbpf().objectLoad(this.handle()) !== 0) this.loadFailed(lastErrno());
     this.loaded = true;
+  }
+
+  /**
+   * Loads on a worker thread, so several objects verify in parallel (verification is most of the
+   * time to attach). Rejects like load().
+   */
+  loadAsync(): Promise<void> {
+    const obj = this.handle();
+    return new Promise((resolve, reject) => {
+      (libbpf().objectLoad as unknown as { async: (o: Ptr, cb: (err: unknown, rc: number) => void) => void }).async(obj, (err, rc) => {
+        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+        try {
+          if (rc !== 0) this.loadFailed(-rc);
+          this.loaded = true;
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  private loadFailed(errno: number): never {
+    const tail = takeLibbpfLog().split("\n").slice(-40).join("\n");
+    throw new UserError(`the kernel refused ${this.path.split("/").pop()}: ${errnoName(errno)} (verifier log follows)`, EXIT.environment, { detail: tail });
   }
 
   map(name: string): BpfMap {

@@ -1,7 +1,8 @@
 // Loads and attaches the runbook's bundles: open → configure (.rodata filters, shared maps) → load → attach.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { BpfObject, type RodataValue } from "../libbpf/object.js";
+import { BpfObject, createMap, type RodataValue } from "../libbpf/object.js";
+import { libc } from "../libbpf/native.js";
 import { RingReader } from "../libbpf/ring.js";
 import type { BpfMap } from "../libbpf/map.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
@@ -34,47 +35,52 @@ export function commonRodata(filters: Filters, selfTgid: number): Record<string,
 }
 
 /**
- * Opens, configures and loads every bundle, seeds the followed set, then attaches. On any failure
- * everything loaded so far is closed before the error propagates: no probe outlives a failed start.
+ * Opens and configures every bundle, creates the maps they share, verifies all objects in parallel
+ * (worker threads: verification is most of the time to attach), seeds the followed set, then attaches.
+ * On any failure everything loaded so far is closed before the error propagates: no probe outlives a
+ * failed start.
  */
-export function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): LoadedBundle[] {
-  const loaded: LoadedBundle[] = [];
-  const shared = new Map<string, number>();
+export async function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): Promise<LoadedBundle[]> {
+  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string }> = [];
+  const sharedFds: number[] = [];
+  let loaded: LoadedBundle[] = [];
   try {
     for (const spec of specs) {
       const path = bundleObjectPath(spec);
       const object = BpfObject.open(path);
-      const bundle = { spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
-      try {
-        object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
-        object.setMaxEntries(spec.ring, spec.ringBytes);
-        const maps = object.mapNames();
-        for (const name of SHARED_MAPS) {
-          const fd = shared.get(name);
-          if (fd !== undefined && maps.includes(name)) object.reuseMap(name, fd);
-        }
-        object.load();
-        for (const name of SHARED_MAPS) if (maps.includes(name) && !shared.has(name)) shared.set(name, object.map(name).fd);
-        loaded.push({ ...bundle, ring: new RingReader(object.map(spec.ring)), losses: object.map("losses") });
-      } catch (e) {
-        object.close();
-        throw e;
-      }
+      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex") });
+      object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
+      object.setMaxEntries(spec.ring, spec.ringBytes);
     }
-    const followedFd = shared.get("followed");
-    if (filters.pid !== undefined && followedFd !== undefined) {
-      const followed = loaded.find((b) => b.object.mapNames().includes("followed"))!.object.map("followed");
-      for (const pid of descendants(filters.pid)) {
-        const key = new Uint8Array(4);
-        new DataView(key.buffer).setUint32(0, pid, true);
-        followed.update(key, Uint8Array.of(1));
+    for (const name of SHARED_MAPS) {
+      const users = objects.filter((o) => o.object.mapNames().includes(name));
+      if (users.length < 2) continue;
+      const fd = createMap(users[0]!.object.mapSpec(name));
+      sharedFds.push(fd);
+      for (const u of users) u.object.reuseMap(name, fd);
+    }
+    await Promise.all(objects.map((o) => o.object.loadAsync()));
+    loaded = objects.map((o) => ({ ...o, ring: new RingReader(o.object.map(o.spec.ring)), losses: o.object.map("losses") }));
+    if (filters.pid !== undefined) {
+      const holder = loaded.find((b) => b.object.mapNames().includes("followed"));
+      if (holder) {
+        const followed = holder.object.map("followed");
+        for (const pid of descendants(filters.pid)) {
+          const key = new Uint8Array(4);
+          new DataView(key.buffer).setUint32(0, pid, true);
+          followed.update(key, Uint8Array.of(1));
+        }
       }
     }
     for (const b of loaded) b.object.attachAll();
     return loaded;
   } catch (e) {
     unloadBundles(loaded);
+    for (const o of objects) o.object.close();
     throw e;
+  } finally {
+    // Each object holds its own reference to a shared map once loaded.
+    for (const fd of sharedFds) libc().close(fd);
   }
 }
 

@@ -1,12 +1,14 @@
 // The recording loop: load and attach bundles, drain rings on a short tick, snapshot maps, enforce
 // limits, and always end with every probe detached and the session sealed.
 import { statSync } from "node:fs";
-import { SessionWriter, type SessionCloseResult } from "../session/writer.js";
+import type { SessionWriter, SessionCloseResult } from "../session/writer.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { buildMetadata } from "./metadata.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
+import { enableRunTimeStats } from "../libbpf/stats.js";
+import { snapshotCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { RING_HEADER_BYTES } from "../libbpf/ring.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -91,13 +93,19 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // Objects are opened first so the metadata can name their hashes; attaching happens right after.
   const startBoot = bootNs();
   let bundles: LoadedBundle[] = [];
-  bundles = loadBundles(opts.bundles, opts.filters, process.pid);
-  const attachMs = performance.now() - t0;
+  bundles = await loadBundles(opts.bundles, opts.filters, process.pid);
+  const loadMs = performance.now() - t0;
+  // From the moment the command started (process start), as the on-call engineer experiences it.
+  const attachMs = process.uptime() * 1000;
   opts.onAttached?.(attachMs);
   const attachedBoot = bootNs();
 
+  // BPF run-time accounting (kernel.bpf_stats_enabled) for as long as this recording holds the fd.
+  const stats = enableRunTimeStats();
   let writer: SessionWriter;
   try {
+    // Imported after attaching: the crypto and compression modules are not needed to start probing.
+    const { SessionWriter } = await import("../session/writer.js");
     writer = await SessionWriter.create(opts.out, {
       recipients: opts.recipients,
       ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
@@ -112,6 +120,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}),
     });
   } catch (e) {
+    stats.close();
     unloadBundles(bundles);
     throw e;
   }
@@ -138,7 +147,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   };
 
   try {
-    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames() })) });
+    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames() })) });
+    append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
       for (const it of b.spec.startIterators) {
         const d = b.object.runIterator(it);
@@ -258,10 +268,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   } catch (e) {
     endReason = "error";
     endDetail = (e as Error).message;
+    stats.close();
     unloadBundles(bundles);
     await writer.close({ endReason, endDetail }).catch(() => undefined);
     throw e;
   }
+  stats.close();
   unloadBundles(bundles);
 
   const counts: Record<string, number> = {};
