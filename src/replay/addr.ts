@@ -11,9 +11,20 @@ export function protocolName(protocol: number): string {
   return protocol === 6 ? "tcp" : protocol === 17 ? "udp" : protocol === 0 ? "unknown" : `ip${protocol}`;
 }
 
+const ipv4Text = new Map<number, string>();
+
 /** Dotted quad for IPv4; RFC 5952 text for IPv6 (v4-mapped shown as ::ffff:a.b.c.d). */
 export function formatAddr(family: number, bytes: Uint8Array, off: number): string {
-  if (family !== AF_INET6) return `${bytes[off]}.${bytes[off + 1]}.${bytes[off + 2]}.${bytes[off + 3]}`;
+  if (family !== AF_INET6) {
+    // Replay formats the same few addresses millions of times: remember them (bounded).
+    const n = ((bytes[off]! << 24) | (bytes[off + 1]! << 16) | (bytes[off + 2]! << 8) | bytes[off + 3]!) >>> 0;
+    let text = ipv4Text.get(n);
+    if (text === undefined) {
+      text = `${bytes[off]}.${bytes[off + 1]}.${bytes[off + 2]}.${bytes[off + 3]}`;
+      if (ipv4Text.size < 65536) ipv4Text.set(n, text);
+    }
+    return text;
+  }
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((bytes[off + 2 * i]! << 8) | bytes[off + 2 * i + 1]!);
   if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {

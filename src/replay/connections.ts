@@ -23,8 +23,8 @@ const MAX_MARKS = 256;
 
 export class ConnectionTable {
   readonly all: Connection[] = [];
-  /** host:sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly bySock = new Map<string, Connection>();
+  /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
+  private readonly socks = new Map<string, Map<bigint, Connection>>();
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -35,7 +35,11 @@ export class ConnectionTable {
       retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false, closedFromState: undefined,
     };
     this.all.push(c);
-    if (f.sockId !== 0n) this.bySock.set(`${host}:${f.sockId}`, c);
+    if (f.sockId !== 0n) {
+      let m = this.socks.get(host);
+      if (!m) this.socks.set(host, (m = new Map()));
+      m.set(f.sockId, c);
+    }
     return c;
   }
 
@@ -54,7 +58,7 @@ export class ConnectionTable {
 
   /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
   connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
-    const prev = f.sockId === 0n ? undefined : this.bySock.get(`${host}:${f.sockId}`);
+    const prev = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
     const joined = prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs);
     const c = joined ? prev : this.create(host, f, "observed", "outbound", owner);
@@ -80,7 +84,7 @@ export class ConnectionTable {
 
   /** accept(2) returned this socket to `owner`. */
   accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Connection {
-    const prev = this.bySock.get(`${host}:${f.sockId}`);
+    const prev = this.socks.get(host)?.get(f.sockId);
     const c = prev && prev.endNs === undefined && !prev.connectSeen ? prev : this.create(host, f, "observed", "inbound", undefined);
     c.direction = "inbound";
     c.startNs ??= timeNs;
@@ -93,7 +97,7 @@ export class ConnectionTable {
 
   /** inet_sock_set_state. */
   state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint): void {
-    let c = this.bySock.get(`${host}:${f.sockId}`);
+    let c = this.socks.get(host)?.get(f.sockId);
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
     if (!c || (c.endNs !== undefined && (fresh || inboundStart))) {
@@ -142,7 +146,7 @@ export class ConnectionTable {
 
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset. */
   tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: "retransmit" | "sendReset" | "recvReset", state: number, timeNs: bigint): void {
-    let c = f.sockId === 0n ? undefined : this.bySock.get(`${host}:${f.sockId}`);
+    let c = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
     c ??= this.byTuple(host, f, timeNs);
     if (!c) {
       c = this.create(host, f, "inferred", "unknown", owner);

@@ -18,7 +18,9 @@ interface Tally {
 }
 
 export class FileTable {
-  private readonly byKey = new Map<string, Tally>();
+  /** process → dev → ino → tally (no string keys on the hot path). */
+  private readonly byKey = new Map<ProcessEntity, Map<bigint, Map<bigint, Tally>>>();
+  private readonly tallies: Tally[] = [];
   private readonly byPath = new Map<string, FileActivity[]>();
   private readonly all: FileActivity[] = [];
   private seq = 0;
@@ -41,20 +43,24 @@ export class FileTable {
     else this.byPath.set(k, [f]);
   }
 
-  private tally(p: ProcessEntity, dev: bigint, ino: bigint): Tally {
-    const k = `${p.id}:${dev}:${ino}`;
-    let t = this.byKey.get(k);
+  private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
+    let devs = this.byKey.get(p);
+    if (!devs) this.byKey.set(p, (devs = new Map()));
+    let inos = devs.get(dev);
+    if (!inos) devs.set(dev, (inos = new Map()));
+    let t = inos.get(ino);
     if (!t) {
-      t = { file: this.create(p, `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
-      this.byKey.set(k, t);
+      t = { file: this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
+      inos.set(ino, t);
+      this.tallies.push(t);
     }
     return t;
   }
 
   /** ST_EV_FILE_OPEN: the path of (process, dev, ino). */
   open(p: ProcessEntity, dev: bigint, ino: bigint, path: string, truncated: boolean): void {
-    const t = this.tally(p, dev, ino);
-    if (t.file.path.startsWith("<inode ")) {
+    const t = this.tally(p, dev, ino, path);
+    if (t.file.path !== path && t.file.path.startsWith("<inode ")) {
       t.file.path = path;
       this.indexPath(t.file);
     }
@@ -94,7 +100,7 @@ export class FileTable {
 
   /** Every file with totals folded in. */
   finish(): FileActivity[] {
-    for (const t of this.byKey.values()) {
+    for (const t of this.tallies) {
       const sum = t.flushed && t.live ? add(t.flushed, t.live) : t.flushed ?? t.live;
       if (!sum) continue;
       t.file.bytes = sum.bytes;

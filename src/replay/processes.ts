@@ -18,18 +18,30 @@ export class ProcessTable {
   readonly byId = new Map<string, ProcessEntity>();
   /** host:pid → every incarnation of that pid, in order of appearance. */
   private readonly byPid = new Map<string, ProcessEntity[]>();
+  /** host → pid → start boot ns → process: the hot lookup, without building string keys. */
+  private readonly byIdentity = new Map<string, Map<number, Map<bigint, ProcessEntity>>>();
+
+  /** The process with this identity, if known. */
+  find(host: string, pid: number, startBootNs: bigint): ProcessEntity | undefined {
+    return this.byIdentity.get(host)?.get(pid)?.get(startBootNs);
+  }
 
   /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
   ensure(host: string, h: HeaderIdentity, offsetNs: bigint, seenNs: bigint): ProcessEntity {
-    const id = processId(host, h.tgid, h.startBootNs);
-    let p = this.byId.get(id);
+    let p = this.find(host, h.tgid, h.startBootNs);
     if (!p) {
+      const id = processId(host, h.tgid, h.startBootNs);
       p = {
         id, host, pid: h.tgid, ppid: h.ppid, parentId: undefined, parentOrigin: "inferred", reparentedFrom: undefined,
         startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, origin: "observed",
         execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined, lastSeenNs: seenNs,
       };
       this.byId.set(id, p);
+      let pids = this.byIdentity.get(host);
+      if (!pids) this.byIdentity.set(host, (pids = new Map()));
+      let starts = pids.get(h.tgid);
+      if (!starts) pids.set(h.tgid, (starts = new Map()));
+      starts.set(h.startBootNs, p);
       const k = `${host}:${h.tgid}`;
       const list = this.byPid.get(k);
       if (list) list.push(p);

@@ -1,14 +1,14 @@
 // Reconstruction: feeds each session's records, in file order, into the process, connection, file and
 // loss tables. Keeps entities only; the raw records are dropped as soon as they are read.
 import { forEachRecord } from "../events/framing.js";
-import { cString, splitArgs } from "../events/decode.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
 import { ConnectionTable, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
-import { ProcessTable, processId } from "./processes.js";
+import { ProcessTable } from "./processes.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
+import { argList, cText } from "./strings.js";
 
 const HF_OWNER_FROM_SOCK = 0x1;
 const HF_OWNER_UNKNOWN = 0x2;
@@ -133,78 +133,79 @@ export class Reconstructor {
     if (len < 64 || off + len > d.length) return;
     const type = v.getUint16(off, true);
     const o = cur.schema.byType.get(type);
-    if (!o || len < o.$size!) return;
+    if (!o || len < o.size) return;
     this.events++;
     cur.info.events++;
     const ev = cur.schema.ev;
-    const flags = v.getUint16(off + o.flags!, true);
-    const tsNs = v.getBigUint64(off + o.ts_ns!, true) + cur.offsetNs;
-    const tail = d.subarray(off + o.$size!, off + len);
+    const flags = v.getUint16(off + o.flags, true);
+    const tsNs = v.getBigUint64(off + o.ts_ns, true) + cur.offsetNs;
+    const tail = off + o.size; // the variable part: [tail, off + len)
     const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsNs, (flags & HF_OWNER_FROM_SOCK) === 0);
     if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
     switch (type) {
       case ev.fork: {
-        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid!, true), v.getBigUint64(off + o.child_start_ns!, true), cur.offsetNs, tsNs);
+        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, tsNs);
         child.origin = "observed";
         return;
       }
       case ev.exec: {
-        const fl = v.getUint16(off + o.filename_len!, true);
-        const al = v.getUint16(off + o.argv_len!, true);
-        const cl = v.getUint16(off + o.cwd_len!, true);
-        const trunc = v.getUint16(off + o.trunc!, true);
-        const filename = cString(tail.subarray(0, fl));
-        const argv = splitArgs(tail.subarray(fl, fl + al));
-        const cwd = cl > 0 ? cString(tail.subarray(fl + al, fl + al + cl)) : undefined;
+        const fl = v.getUint16(off + o.filename_len, true);
+        const al = v.getUint16(off + o.argv_len, true);
+        const cl = v.getUint16(off + o.cwd_len, true);
+        const trunc = v.getUint16(off + o.trunc, true);
+        const end = off + len;
+        const filename = cText(d, tail, Math.min(end, tail + fl));
+        const argv = argList(d, Math.min(end, tail + fl), Math.min(end, tail + fl + al));
+        const cwd = cl > 0 ? cText(d, Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)) : undefined;
         this.processes.exec(owner!, { timeNs: tsNs, filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
         return;
       }
       case ev.exit: {
-        const exitNs = v.getBigUint64(off + o.exit_ns!, true);
-        this.processes.exit(owner!, exitNs === 0n ? tsNs : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code!, true));
+        const exitNs = v.getBigUint64(off + o.exit_ns, true);
+        this.processes.exit(owner!, exitNs === 0n ? tsNs : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code, true));
         return;
       }
       case ev.task: {
-        const el = v.getUint16(off + o.exe_len!, true);
-        const al = v.getUint16(off + o.argv_len!, true);
-        const trunc = v.getUint16(off + o.trunc!, true);
+        const el = v.getUint16(off + o.exe_len, true);
+        const al = v.getUint16(off + o.argv_len, true);
+        const trunc = v.getUint16(off + o.trunc, true);
         const image = el + al > 0
-          ? { timeNs: tsNs, filename: cString(tail.subarray(0, el)), argv: splitArgs(tail.subarray(el, el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
+          ? { timeNs: tsNs, filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
           : undefined;
         this.processes.snapshot(owner!, image);
         return;
       }
       case ev.connect:
-        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns!, true) + cur.offsetNs, tsNs, v.getInt32(off + o.ret!, true));
+        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns, true) + cur.offsetNs, tsNs, v.getInt32(off + o.ret, true));
         return;
       case ev.accept:
         this.connections.accept(cur.host, this.sock(d, v, off, o), owner, tsNs);
         return;
       case ev.sockState:
-        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate!, true), v.getInt32(off + o.newstate!, true), tsNs);
+        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), tsNs);
         return;
       case ev.sock:
-        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate!, true), tsNs);
+        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate, true), tsNs);
         return;
       case ev.retransmit:
       case ev.sendReset:
       case ev.recvReset: {
         const kind = type === ev.retransmit ? "retransmit" : type === ev.sendReset ? "sendReset" : "recvReset";
-        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state!, true), tsNs);
+        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state, true), tsNs);
         return;
       }
       case ev.fileOpen: {
         if (!owner) return;
-        const pl = v.getUint16(off + o.path_len!, true);
-        const pf = v.getUint16(off + o.path_flags!, true);
-        this.files.open(owner, v.getBigUint64(off + o.dev!, true), v.getBigUint64(off + o.ino!, true), cString(tail.subarray(0, pl)), (pf & PATH_TRUNC) !== 0);
+        const pl = v.getUint16(off + o.path_len, true);
+        const pf = v.getUint16(off + o.path_flags, true);
+        this.files.open(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), cText(d, tail, Math.min(off + len, tail + pl)), (pf & PATH_TRUNC) !== 0);
         return;
       }
       case ev.fileWrite: {
         if (!owner) return;
-        this.files.flush(owner, v.getBigUint64(off + o.dev!, true), v.getBigUint64(off + o.ino!, true), {
-          bytes: v.getBigUint64(off + o.bytes!, true), calls: v.getBigUint64(off + o.calls!, true),
-          firstNs: v.getBigUint64(off + o.first_ns!, true) + cur.offsetNs, lastNs: v.getBigUint64(off + o.last_ns!, true) + cur.offsetNs,
+        this.files.flush(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), {
+          bytes: v.getBigUint64(off + o.bytes, true), calls: v.getBigUint64(off + o.calls, true),
+          firstNs: v.getBigUint64(off + o.first_ns, true) + cur.offsetNs, lastNs: v.getBigUint64(off + o.last_ns, true) + cur.offsetNs,
         });
         return;
       }
@@ -212,12 +213,12 @@ export class Reconstructor {
       case ev.rename:
       case ev.chmod: {
         if (!owner) return;
-        const pl = v.getUint16(off + o.path_len!, true);
-        const p2 = v.getUint16(off + o.path2_len!, true);
+        const pl = v.getUint16(off + o.path_len, true);
+        const p2 = v.getUint16(off + o.path2_len, true);
         this.files.op(owner, {
           kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
-          timeNs: tsNs, path: cString(tail.subarray(0, pl)), newPath: type === ev.rename ? cString(tail.subarray(pl, pl + p2)) : undefined,
-          mode: type === ev.chmod ? v.getUint32(off + o.mode!, true) : undefined, ret: v.getInt32(off + o.ret!, true),
+          timeNs: tsNs, path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
+          mode: type === ev.chmod ? v.getUint32(off + o.mode, true) : undefined, ret: v.getInt32(off + o.ret, true),
         });
         return;
       }
@@ -228,12 +229,12 @@ export class Reconstructor {
 
   /** The record's process; `own` records (not a socket owner's copy) also update its ppid and comm. */
   private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsNs: bigint, own: boolean): ProcessEntity {
-    const tgid = v.getUint32(off + o.tgid!, true);
-    const startBootNs = v.getBigUint64(off + o.start_ns!, true);
-    const ppid = v.getUint32(off + o.ppid!, true);
-    let p = this.processes.byId.get(processId(cur.host, tgid, startBootNs));
+    const tgid = v.getUint32(off + o.tgid, true);
+    const startBootNs = v.getBigUint64(off + o.start_ns, true);
+    const ppid = v.getUint32(off + o.ppid, true);
+    let p = this.processes.find(cur.host, tgid, startBootNs);
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs, ppid, uid: v.getUint32(off + o.uid!, true), comm: this.comm(d, off, o) }, cur.offsetNs, tsNs);
+      p = this.processes.ensure(cur.host, { tgid, startBootNs, ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs, tsNs);
     } else if (tsNs > p.lastSeenNs) {
       p.lastSeenNs = tsNs;
     }
@@ -242,21 +243,21 @@ export class Reconstructor {
   }
 
   private comm(d: Uint8Array, off: number, o: Offsets): string {
-    const c = off + o.comm!;
-    return cString(d.subarray(c, c + 16));
+    const c = off + o.comm;
+    return cText(d, c, c + 16);
   }
 
   private sock(d: Uint8Array, v: DataView, off: number, o: Offsets): SockFacts {
-    const family = v.getUint16(off + o.family!, true);
-    const protocol = o.protocol === undefined ? 6 : v.getUint16(off + o.protocol, true);
+    const family = v.getUint16(off + o.family, true);
+    const protocol = o.protocol < 0 ? 6 : v.getUint16(off + o.protocol, true);
     return {
-      sockId: o.sock_id === undefined ? 0n : v.getBigUint64(off + o.sock_id, true),
+      sockId: o.sock_id < 0 ? 0n : v.getBigUint64(off + o.sock_id, true),
       family: familyName(family),
       protocol: protocolName(protocol),
-      saddr: formatAddr(family, d, off + o.saddr!),
-      sport: v.getUint16(off + o.sport!, true),
-      daddr: formatAddr(family, d, off + o.daddr!),
-      dport: v.getUint16(off + o.dport!, true),
+      saddr: formatAddr(family, d, off + o.saddr),
+      sport: v.getUint16(off + o.sport, true),
+      daddr: formatAddr(family, d, off + o.daddr),
+      dport: v.getUint16(off + o.dport, true),
     };
   }
 
@@ -267,24 +268,24 @@ export class Reconstructor {
       const k = cur.schema.byStruct.get("st_write_key");
       const w = cur.schema.byStruct.get("st_write_val");
       if (!k || !w) return;
-      const cpus = Math.max(1, Math.floor(valueSize / w.$size!));
+      const cpus = Math.max(1, Math.floor(valueSize / w.size));
       for (let at = 0; at + row <= d.length; at += row) {
-        const tgid = v.getUint32(at + k.tgid!, true);
-        const startBootNs = v.getBigUint64(at + k.start_ns!, true);
-        const p = this.processes.byId.get(processId(cur.host, tgid, startBootNs))
+        const tgid = v.getUint32(at + k.tgid, true);
+        const startBootNs = v.getBigUint64(at + k.start_ns, true);
+        const p = this.processes.find(cur.host, tgid, startBootNs)
           ?? this.processes.ensure(cur.host, { tgid, startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs, tBoot + cur.offsetNs);
         let bytes = 0n, calls = 0n, first = -1n, last = 0n;
         for (let c = 0; c < cpus; c++) {
-          const b = at + keySize + c * w.$size!;
-          bytes += v.getBigUint64(b + w.bytes!, true);
-          calls += v.getBigUint64(b + w.calls!, true);
-          const f = v.getBigUint64(b + w.first_ns!, true);
-          const l = v.getBigUint64(b + w.last_ns!, true);
+          const b = at + keySize + c * w.size;
+          bytes += v.getBigUint64(b + w.bytes, true);
+          calls += v.getBigUint64(b + w.calls, true);
+          const f = v.getBigUint64(b + w.first_ns, true);
+          const l = v.getBigUint64(b + w.last_ns, true);
           if (f !== 0n && (first < 0n || f < first)) first = f;
           if (l > last) last = l;
         }
         if (calls === 0n) continue;
-        this.files.snapshot(p, v.getBigUint64(at + k.dev!, true), v.getBigUint64(at + k.ino!, true), {
+        this.files.snapshot(p, v.getBigUint64(at + k.dev, true), v.getBigUint64(at + k.ino, true), {
           bytes, calls, firstNs: (first < 0n ? 0n : first) + cur.offsetNs, lastNs: last + cur.offsetNs,
         });
       }
@@ -293,15 +294,15 @@ export class Reconstructor {
       const w = cur.schema.byStruct.get("st_flow_val");
       if (!k || !w) return;
       for (let at = 0; at + row <= d.length; at += row) {
-        const family = v.getUint16(at + k.family!, true);
+        const family = v.getUint16(at + k.family, true);
         const b = at + keySize;
         const facts: SockFacts = {
           sockId: 0n, family: familyName(family), protocol: "tcp",
-          saddr: formatAddr(family, d, at + k.saddr!), sport: v.getUint16(at + k.sport!, true),
-          daddr: formatAddr(family, d, at + k.daddr!), dport: v.getUint16(at + k.dport!, true),
+          saddr: formatAddr(family, d, at + k.saddr), sport: v.getUint16(at + k.sport, true),
+          daddr: formatAddr(family, d, at + k.daddr), dport: v.getUint16(at + k.dport, true),
         };
-        const resets = v.getBigUint64(b + w.send_resets!, true) + v.getBigUint64(b + w.recv_resets!, true);
-        this.connections.flowTotals(cur.host, facts, Number(v.getBigUint64(b + w.retransmits!, true)), Number(resets), tBoot + cur.offsetNs);
+        const resets = v.getBigUint64(b + w.send_resets, true) + v.getBigUint64(b + w.recv_resets, true);
+        this.connections.flowTotals(cur.host, facts, Number(v.getBigUint64(b + w.retransmits, true)), Number(resets), tBoot + cur.offsetNs);
       }
     }
   }

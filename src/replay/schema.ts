@@ -2,12 +2,34 @@
 // (metadata.schema, docs/RECORDS.md) so an old file replays with the layouts it was written with.
 import { ALL_LAYOUTS, EV, type Layout } from "../events/layouts.js";
 
-export type Offsets = Readonly<Record<string, number>>;
+const FIELDS = [
+  "type", "flags", "ts_ns", "tgid", "pid", "start_ns", "ppid", "uid", "comm",
+  "child_tgid", "child_start_ns", "filename_len", "argv_len", "cwd_len", "trunc", "exit_code", "exit_ns", "exe_len",
+  "sock_id", "enter_ns", "ret", "family", "protocol", "sport", "dport", "saddr", "daddr", "oldstate", "newstate", "state",
+  "dev", "ino", "path_len", "path_flags", "path2_len", "mode", "bytes", "calls", "first_ns", "last_ns",
+  "retransmits", "send_resets", "recv_resets",
+] as const;
+
+/**
+ * Byte offsets of one struct's fields (-1: absent) and its fixed `size`. One class, every field always
+ * present, so the hot decoder's property reads stay monomorphic whatever the record type.
+ */
+export class Offsets {
+  size = 0;
+  type = -1; flags = -1; ts_ns = -1; tgid = -1; pid = -1; start_ns = -1; ppid = -1; uid = -1; comm = -1;
+  child_tgid = -1; child_start_ns = -1; filename_len = -1; argv_len = -1; cwd_len = -1; trunc = -1; exit_code = -1; exit_ns = -1; exe_len = -1;
+  sock_id = -1; enter_ns = -1; ret = -1; family = -1; protocol = -1; sport = -1; dport = -1; saddr = -1; daddr = -1; oldstate = -1; newstate = -1; state = -1;
+  dev = -1; ino = -1; path_len = -1; path_flags = -1; path2_len = -1; mode = -1; bytes = -1; calls = -1; first_ns = -1; last_ns = -1;
+  retransmits = -1; send_resets = -1; recv_resets = -1;
+}
+
+type FieldName = (typeof FIELDS)[number];
+const KNOWN = new Set<string>(FIELDS);
 
 /** Offsets (and fixed sizes) per record type, plus the map layouts replay reads. */
 export interface SessionSchema {
   readonly ev: Readonly<Record<string, number>>;
-  /** Per record type number: field name → byte offset; `$size` is the fixed size. */
+  /** Per record type number: its struct's offsets. */
   readonly byType: ReadonlyMap<number, Offsets>;
   readonly byStruct: ReadonlyMap<string, Offsets>;
 }
@@ -22,14 +44,18 @@ const TYPE_STRUCT: ReadonlyArray<[string, string]> = [
 /** ST_EV_ACCEPT, for schemas written before `accept` joined EV. */
 const ACCEPT_TYPE = 13;
 
-function flatten(layout: Layout, all: ReadonlyMap<string, Layout>): Record<string, number> {
-  const out: Record<string, number> = { $size: layout.size };
+function flatten(layout: Layout, all: ReadonlyMap<string, Layout>): Offsets {
+  const out = new Offsets();
+  out.size = layout.size;
+  const set = (name: string, offset: number) => {
+    if (KNOWN.has(name)) out[name as FieldName] = offset;
+  };
   for (const f of layout.fields) {
     if (f.kind === "hdr") {
       const hdr = all.get("st_hdr");
-      if (hdr) for (const h of hdr.fields) out[h.name] = f.offset + h.offset;
+      if (hdr) for (const h of hdr.fields) set(h.name, f.offset + h.offset);
     } else {
-      out[f.name] = f.offset;
+      set(f.name, f.offset);
     }
   }
   return out;

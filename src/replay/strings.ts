@@ -1,0 +1,41 @@
+// Byte strings from kernel records to JS strings, fast for the common ASCII case: TextDecoder costs
+// about a microsecond per call, which dominates replay of short comm/path/argv strings.
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/** Text of bytes[from, to) up to the first NUL. */
+export function cText(bytes: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if (c === 0) return s;
+    if (c >= 0x80) {
+      let end = i;
+      while (end < to && bytes[end] !== 0) end++;
+      return s + utf8.decode(bytes.subarray(i, end));
+    }
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** A NUL-separated argument area as strings (a trailing NUL ends the last one), like decode.ts splitArgs. */
+export function argList(bytes: Uint8Array, from: number, to: number): string[] {
+  const out: string[] = [];
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    if (i === to || bytes[i] === 0) {
+      if (i === to && i === start) break;
+      out.push(start === i ? "" : plain(bytes, start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+function plain(bytes: Uint8Array, from: number, to: number): string {
+  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  let s = "";
+  for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
