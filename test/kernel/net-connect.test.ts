@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { EV } from "../../src/events/layouts.js";
 import type { DecodedRecord } from "../../src/events/decode.js";
+import type { Filters } from "../../src/bundles/spec.js";
 import { NetCapture, Py, pumpUntil, addrText, TCP } from "../helpers/net.js";
 
 const OWNER_FROM_SOCK = 0x1;
@@ -223,4 +224,42 @@ test(`${CYCLES} loopback connect/accept/close cycles: all captured, zero loss, a
     py.kill();
     cap.close();
   }
+});
+
+const TWO_PORTS = String.raw`
+import socket, json, sys
+ls = [socket.socket() for _ in range(2)]
+for l in ls: l.bind(("127.0.0.1", 0)); l.listen(4)
+print(json.dumps(dict(wanted=ls[0].getsockname()[1], other=ls[1].getsockname()[1])))
+sys.stdin.readline()
+for l in ls: socket.socket().connect(l.getsockname())
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.connect(("::1", ls[0].getsockname()[1]))
+`;
+
+/** Runs TWO_PORTS under the connect bundle loaded with `filters`; returns the ports and the connect records. */
+async function withFilters(filters: (ports: Record<string, number>) => Filters): Promise<{ out: Record<string, number>; connects: DecodedRecord[] }> {
+  const py = new Py(TWO_PORTS);
+  try {
+    const out = await py.next();
+    const cap = new NetCapture([CONNECT_BUNDLE], { follow: [py.pid], rodata: CONNECT_BUNDLE.rodata!(filters(out)) });
+    try {
+      const records: DecodedRecord[] = [];
+      py.send();
+      await pumpUntil(cap, py.exited, (r) => records.push(r));
+      return { out, connects: records.filter((r) => r.type === EV.connect) };
+    } finally {
+      cap.close();
+    }
+  } finally {
+    py.kill();
+  }
+}
+
+test("remote port and address filters: only connects to the wanted port or address are recorded", async () => {
+  const byPort = await withFilters((p) => ({ ports: [p.wanted!] }));
+  assert.deepEqual(byPort.connects.map((r) => [r.family, r.dport]).sort(), [[2, byPort.out.wanted], [10, byPort.out.wanted]].sort());
+  const byAddr = await withFilters(() => ({ addresses: ["::1"] }));
+  assert.deepEqual(byAddr.connects.map((r) => [r.family, r.dport]), [[10, byAddr.out.wanted]]);
+  const v4 = await withFilters(() => ({ addresses: ["127.0.0.1"] }));
+  assert.deepEqual(v4.connects.map((r) => r.dport).sort(), [v4.out.wanted, v4.out.other].sort());
 });
