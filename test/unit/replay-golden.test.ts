@@ -10,7 +10,8 @@ import { loadSessions } from "../../src/replay/load.js";
 import { render, VIEWS, FORMATS } from "../../src/replay/render.js";
 import { renderSummary } from "../../src/replay/text/summary.js";
 import { PLAIN } from "../../src/replay/text/style.js";
-import { frameSpans, tempDir } from "./session-helpers.js";
+import { frameSpans, tempDir, testKey } from "./session-helpers.js";
+import { EXIT, UserError } from "../../src/cli/errors.js";
 
 const ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const FIX = "fixtures/replay";
@@ -82,4 +83,16 @@ test("UNSEALED (cut) and TAMPERED (flipped byte) copies replay their readable pa
   } finally {
     cleanup();
   }
+});
+
+test("a wrong key gives one clear line and exit code 4", async () => {
+  process.chdir(ROOT);
+  const other = await testKey();
+  await assert.rejects(loadSessions([join(FIX, "chain.sealed")], [other.identity]), (e: unknown) => {
+    assert.ok(e instanceof UserError);
+    assert.equal(e.exitCode, EXIT.key);
+    assert.equal(e.exitCode, 4);
+    assert.ok(!e.message.includes("\n") && e.message.length < 120, e.message);
+    return true;
+  });
 });
