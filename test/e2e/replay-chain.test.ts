@@ -1,0 +1,82 @@
+// Replay end to end (root, real kernel): the recorder records a scripted download → chmod → run chain,
+// and a forced pid reuse; `sealtrace replay --format json` must rebuild them (issue 6, acceptance 2 and 3).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "../unit/session-helpers.js";
+
+const ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..");
+const CLI = join(ROOT, "dist/src/cli/main.js");
+const KEY = join(ROOT, "fixtures/replay/test-identity.key");
+const RECIPIENT = /age1[0-9a-z]+/.exec(readFileSync(KEY, "utf8"))![0];
+const notRoot = process.getuid?.() !== 0 ? "needs root: records with real BPF probes" : false;
+
+interface Doc {
+  processes: Array<{ id: string; pid: number; parentId: string | null; exitCode: number | null; origin: string; execs: Array<{ filename: string; argv: string[] }> }>;
+  connections: Array<{ processId: string | null; dport: number; outcome: string }>;
+  files: Array<{ processId: string; path: string; bytes: number; chmods: Array<{ mode: string }> }>;
+}
+
+function replayJson(file: string): Doc {
+  const r = spawnSync(process.execPath, [CLI, "replay", file, "-i", KEY, "--format", "json"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as Doc;
+}
+
+test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 60_000 }, () => {
+  const { dir, cleanup } = tempDir("replay-e2e");
+  try {
+    const out = join(dir, "chain.sealed");
+    const rec = spawnSync("sh", [join(ROOT, "fixtures/replay/make-chain.sh"), out], { encoding: "utf8", env: { ...process.env, PORT: "18732" } });
+    assert.equal(rec.status, 0, rec.stderr);
+    const work = /work dir (\S+)/.exec(rec.stdout)![1]!;
+    const doc = replayJson(out);
+    const byId = new Map(doc.processes.map((p) => [p.id, p]));
+    const stage = doc.processes.find((p) => p.execs.some((e) => e.filename === `${work}/stage.sh`))!;
+    assert.ok(stage, "the stage script ran");
+    assert.deepEqual(stage.execs.map((e) => e.filename.split("/").pop()), ["stage.sh", "curl"], "in-place exec: one process, two images");
+    assert.equal(stage.exitCode, 7, "curl to a closed port exits 7");
+    const downloader = doc.processes.find((p) => p.origin === "observed" && p.execs.some((e) => e.argv.includes(`http://127.0.0.1:18732/stage.sh`)))!;
+    const chmod = doc.processes.find((p) => p.execs.some((e) => e.argv[0] === "chmod"))!;
+    const runner = byId.get(stage.parentId!)!;
+    assert.equal(downloader.parentId, runner.id);
+    assert.equal(chmod.parentId, runner.id);
+    const writer = doc.processes.find((p) => p.parentId === stage.id && p.execs.some((e) => e.argv[0] === "head"));
+    assert.ok(writer, "head is the stage script's child");
+    assert.equal(doc.connections.find((c) => c.processId === downloader.id)?.outcome, "established");
+    const refused = doc.connections.find((c) => c.processId === stage.id);
+    assert.equal(refused?.dport, 9);
+    assert.equal(refused?.outcome, "refused");
+    const script = readFileSync(join(work, "stage.sh"));
+    assert.equal(doc.files.find((f) => f.processId === downloader.id && f.path === `${work}/stage.sh`)?.bytes, script.length);
+    assert.equal(doc.files.find((f) => f.processId === writer.id && f.path === `${work}/loot.bin`)?.bytes, 12345);
+    assert.ok(doc.files.some((f) => f.processId === chmod.id && f.chmods.some((c) => c.mode === "0755")));
+  } finally {
+    cleanup();
+  }
+});
+
+test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 60_000 }, () => {
+  const { dir, cleanup } = tempDir("replay-reuse");
+  try {
+    const out = join(dir, "reuse.sealed");
+    const note = join(dir, "pids");
+    // Fork, let it exit, point ns_last_pid just below its pid and fork again: the kernel hands out the same pid.
+    const script = `sleep 1.5; for i in 1 2 3 4 5 6 7 8; do /bin/true & P=$!; wait $P; echo $((P-1)) > /proc/sys/kernel/ns_last_pid; /bin/echo again >/dev/null & Q=$!; wait $Q; if [ "$P" = "$Q" ]; then echo "$P" > ${note}; break; fi; done`;
+    const runbook = join(dir, "rb.yaml");
+    spawnSync("sh", ["-c", `sh -c '${script}' >/dev/null 2>&1 &`]);
+    writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 4s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
+    const rec = spawnSync(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { encoding: "utf8" });
+    assert.equal(rec.status, 0, rec.stderr);
+    const reused = Number(readFileSync(note, "utf8").trim());
+    const same = replayJson(out).processes.filter((p) => p.pid === reused);
+    assert.equal(same.length, 2, "two incarnations of one pid");
+    assert.notEqual(same[0]!.id, same[1]!.id);
+    assert.deepEqual(same.map((p) => p.execs[0]?.filename).sort(), ["/bin/echo", "/bin/true"]);
+  } finally {
+    cleanup();
+  }
+});
