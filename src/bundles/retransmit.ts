@@ -17,5 +17,7 @@ export const RETRANSMIT_BUNDLE: BundleSpec = {
     ["tcp", "tcp_retransmit_synack"],
     ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"], ["skb", "kfree_skb"],
   ],
+  // With connect loaded, sock_owners is shared and connect keeps it: these would update it twice.
+  redundantWith: { bundle: "connect", programs: ["retransmit_owner_state", "retransmit_owner_destroy", "retransmit_owners"] },
   rodata: netRodata,
 };

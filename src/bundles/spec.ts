@@ -32,6 +32,12 @@ export interface BundleSpec {
   snapshotMaps: string[];
   /** Tracepoints the bundle attaches to, for `doctor` ([category, name]). */
   tracepoints: Array<[string, string]>;
+  /**
+   * Programs (and start iterators) that duplicate another bundle's work when both are loaded with
+   * their shared maps: they are not loaded then (e.g. retransmit's socket-owner bookkeeping, which
+   * the connect bundle already does into the same `sock_owners`).
+   */
+  redundantWith?: { bundle: BundleName; programs: string[] };
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

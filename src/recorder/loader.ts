@@ -14,6 +14,8 @@ const SHARED_MAPS = ["followed", "sock_owners"];
 
 export interface LoadedBundle {
   spec: BundleSpec;
+  /** Programs left out because another loaded bundle does their work (BundleSpec.redundantWith). */
+  disabled: ReadonlySet<string>;
   object: BpfObject;
   ring: RingReader;
   losses: BpfMap;
@@ -41,14 +43,17 @@ export function commonRodata(filters: Filters, selfTgid: number): Record<string,
  * failed start.
  */
 export async function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): Promise<LoadedBundle[]> {
-  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string }> = [];
+  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string> }> = [];
+  const names = new Set(specs.map((s) => s.name));
   const sharedFds: number[] = [];
   let loaded: LoadedBundle[] = [];
   try {
     for (const spec of specs) {
       const path = bundleObjectPath(spec);
       const object = BpfObject.open(path);
-      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex") });
+      const disabled = new Set(spec.redundantWith && names.has(spec.redundantWith.bundle) ? spec.redundantWith.programs : []);
+      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled });
+      for (const prog of disabled) object.setAutoload(prog, false);
       object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
       object.setMaxEntries(spec.ring, spec.ringBytes);
     }

@@ -150,7 +150,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames() })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
-      for (const it of b.spec.startIterators) {
+      for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {
         const d = b.object.runIterator(it);
         if (redact) redactSpan(d, redact);
         append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
