@@ -28,6 +28,11 @@ export class StatusLine {
     }
   }
 
+  /** Prints a line of its own above the status line (which the next update redraws). */
+  note(text: string): void {
+    this.out.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+  }
+
   end(): void {
     if (this.tty) this.out.write("\r\x1b[2K");
   }

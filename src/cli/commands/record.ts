@@ -164,8 +164,9 @@ async function runRecord(flags: RecordFlags): Promise<number> {
         if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms; recording (Ctrl-C stops and seals)\n`);
       },
       ...(flags.quiet ? {} : { onStatus: (s) => status.update(s) }),
+      // Periodic chain hashes, so an operator can anchor them off the host (docs/FORMAT.md).
       onCheckpoint: (i, h) => {
-        if (!flags.quiet && i % 10 === 0 && !process.stderr.isTTY) process.stderr.write(`sealtrace: checkpoint frame ${i} chain ${h}\n`);
+        if (!flags.quiet && i % 10 === 0) status.note(`sealtrace: checkpoint frame ${i} chain ${h}`);
       },
     });
   } finally {
