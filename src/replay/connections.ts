@@ -144,8 +144,8 @@ export class ConnectionTable {
     if (state === TCP.close) c.endNs = timeNs;
   }
 
-  /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset. */
-  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: "retransmit" | "sendReset" | "recvReset", state: number, timeNs: bigint): void {
+  /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */
+  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: "retransmit" | "sendReset" | "recvReset", state: number, timeNs: bigint, segs = 1): void {
     let c = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
     c ??= this.byTuple(host, f, timeNs);
     if (!c) {
@@ -155,7 +155,8 @@ export class ConnectionTable {
     }
     ConnectionTable.own(c, owner);
     if (kind === "retransmit") {
-      c.retransmits++;
+      // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
+      c.retransmits += Math.max(1, segs);
       if (c.retransmitTimes.length < MAX_MARKS) c.retransmitTimes.push(timeNs);
     } else {
       c.resets++;

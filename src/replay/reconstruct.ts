@@ -191,7 +191,8 @@ export class Reconstructor {
       case ev.sendReset:
       case ev.recvReset: {
         const kind = type === ev.retransmit ? "retransmit" : type === ev.sendReset ? "sendReset" : "recvReset";
-        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state, true), tsNs);
+        const segs = o.segs >= 0 ? v.getUint16(off + o.segs, true) : 1; // older sessions: one per event
+        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state, true), tsNs, segs);
         return;
       }
       case ev.fileOpen: {
