@@ -1,0 +1,151 @@
+// `npm run bench`: every workload, baseline alternating with each tracer, against ground truth; table to stdout, JSON in bench/results/.
+// Env: BENCH_REPS (default 3), BENCH_WORKLOADS / BENCH_TRACERS (comma lists, substring match) to run part of the matrix.
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { cpus, loadavg, totalmem, release } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { installPackages, buildWorkloads, makeKey, bpfProgramIds } from "./lib/setup.js";
+import { workloads, type Workload, type WorkloadName } from "./lib/workloads.js";
+import { Sealtrace } from "./lib/sealtrace.js";
+import { Bpftrace, LibbpfTool, Auditd, EXECSNOOP_COUNT, TCPLIFE_COUNT, probeLibbpfTools, auditCleanup } from "./lib/peers.js";
+import { summarize, table, checkTargets, type Row, type RunPair } from "./lib/report.js";
+import { spread, type Spread } from "./lib/stats.js";
+import { sleep, sh, Background } from "./lib/proc.js";
+import type { BenchContext, Tracer } from "./lib/tracer.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+/** After a tracer is ready, before the workload: its start-up work (snapshots, JIT) is not the steady state measured. */
+const SETTLE_MS = 1000;
+/** libbpf-tools tried for the record, with the workload each would cover. */
+const LIBBPF_TOOLS = ["execsnoop", "exitsnoop", "tcpconnect", "tcpconnlat", "tcplife", "tcpstates", "tcptracer", "filetop", "vfsstat", "fsslower", "opensnoop", "bindsnoop"];
+const MARKER = "st-marker";
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const pick = (env: string | undefined, name: string) => !env || env.split(",").some((p) => name.includes(p.trim()));
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("the bench loads BPF programs and creates a netns: run it as root");
+  const t0 = Date.now();
+  const buildDir = join(ROOT, "bench", "build");
+  const outDir = join(buildDir, "out");
+  const installed = installPackages(log);
+  buildWorkloads(ROOT, buildDir, MARKER);
+  mkdirSync(outDir, { recursive: true });
+  const key = makeKey(ROOT, buildDir);
+  const ctx: BenchContext = { root: ROOT, buildDir, outDir, rusageBin: join(buildDir, "rusage"), markerBin: join(buildDir, MARKER), markerComm: MARKER, ...key };
+  const conditions = { loadBefore: loadavg(), nodeProcs: countProcs("node"), start: new Date().toISOString() };
+  log(`load average ${conditions.loadBefore.map((x) => x.toFixed(2)).join(" ")}, ${conditions.nodeProcs} node processes`);
+  const progsBefore = bpfProgramIds();
+
+  const tools = probeLibbpfTools(LIBBPF_TOOLS);
+  log(`libbpf-tools: ${Object.entries(tools).map(([k, v]) => `${k}=${v === "works" ? "works" : "FAILS"}`).join(" ")}`);
+  const tracers: Tracer[] = [
+    new Sealtrace(ctx, "exec"), new Sealtrace(ctx, "connect"), new Sealtrace(ctx, "filewrite"), new Sealtrace(ctx, "retransmit"),
+    new Sealtrace(ctx, "triage"), new Bpftrace(ctx),
+    ...(tools.execsnoop === "works" ? [new LibbpfTool(ctx, "execsnoop", ["exec"], EXECSNOOP_COUNT, (f) => f[0] === MARKER)] : []),
+    ...(tools.tcplife === "works" ? [new LibbpfTool(ctx, "tcplife", ["connect"], TCPLIFE_COUNT)] : []),
+    new Auditd(ctx),
+  ].filter((t) => pick(process.env.BENCH_TRACERS, t.name));
+
+  const all = workloads(buildDir).filter((w) => pick(process.env.BENCH_WORKLOADS, w.name));
+  const rows: Row[] = [];
+  const first: Record<string, { ms: Spread; attachMs?: Spread; how: string; error?: string }> = {};
+  let marker: ReturnType<typeof spawn> | undefined;
+  try {
+    for (const w of all) rows.push(...(await measureWorkload(w, tracers.filter((t) => t.supports(w.name)))));
+    marker = spawn(ctx.markerBin.replace(MARKER, "marker"), [ctx.markerBin, "2000"], { stdio: "ignore" });
+    for (const t of tracers.filter((t) => t.firstEvent && (t.name.startsWith("sealtrace triage") || t.family !== "sealtrace"))) {
+      const ms: number[] = [];
+      const attach: number[] = [];
+      let how = "";
+      try {
+        for (let i = 0; i < REPS; i++) {
+          const f = await t.firstEvent!();
+          ms.push(f.ms);
+          if (f.attachMs !== undefined) attach.push(f.attachMs);
+          how = f.how;
+          log(`first event ${t.name}: ${f.ms.toFixed(1)} ms`);
+        }
+        first[t.name] = { ms: spread(ms), ...(attach.length ? { attachMs: spread(attach) } : {}), how };
+      } catch (e) {
+        first[t.name] = { ms: spread([]), how, error: (e as Error).message };
+      }
+    }
+  } finally {
+    if (marker?.pid) marker.kill("SIGKILL");
+    for (const bg of [...Background.live]) await bg.stop(10_000, "SIGTERM");
+    for (const w of all) w.tearDown();
+    auditCleanup();
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  await sleep(500);
+  const left = [...bpfProgramIds()].filter((id) => !progsBefore.has(id));
+  const leftOver = {
+    newBpfPrograms: left.map((id) => sh("bpftool", ["prog", "show", "id", String(id)], { allowFail: true }).split("\n")[0]),
+    auditd: countProcs("auditd"),
+    auditRules: sh("auditctl", ["-l"], { allowFail: true }).trim(),
+    netns: sh("ip", ["netns", "list"], { allowFail: true }).split("\n").filter((l) => l.startsWith("stbench")),
+  };
+  const targets = checkTargets(rows, first);
+  const machine = {
+    cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
+    bpftrace: sh("bpftrace", ["--version"], { allowFail: true }).trim(),
+  };
+  const conditionsAfter = { loadAfter: loadavg(), durationS: (Date.now() - t0) / 1000 };
+  const text = table(rows, first, targets);
+  process.stdout.write(`${text}\n\nmachine: ${JSON.stringify(machine)}\nconditions: ${JSON.stringify({ ...conditions, ...conditionsAfter })}\nlibbpf-tools: ${JSON.stringify(tools, null, 1)}\nleft over after the run: ${JSON.stringify(leftOver)}\n`);
+  const resultsDir = join(ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ machine, conditions: { ...conditions, ...conditionsAfter }, reps: REPS, installed, libbpfTools: tools, rows, first, targets, leftOver }, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 1));
+  log(`results in ${file} (${conditionsAfter.durationS.toFixed(0)} s)`);
+}
+
+async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {
+  log(`workload ${w.name}: ${w.label}`);
+  w.setUp();
+  const pairs = new Map<Tracer, RunPair[]>(tracers.map((t) => [t, []]));
+  const errors = new Map<Tracer, string>();
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const t of tracers) {
+        if (errors.has(t)) continue;
+        const base = await w.run();
+        try {
+          const running = await t.start(w);
+          await sleep(SETTLE_MS);
+          const traced = await w.run();
+          const capture = await running.finish(w, traced.run);
+          pairs.get(t)!.push({ baselineS: base.run.elapsedS, tracedS: traced.run.elapsedS, truth: traced.truth, capture });
+          log(`  ${w.name} / ${t.name}: ${(traced.run.elapsedS / base.run.elapsedS).toFixed(3)}x (${base.run.elapsedS.toFixed(3)} → ${traced.run.elapsedS.toFixed(3)} s), captured ${capture.captured}/${traced.truth.events}${capture.capturedBytes !== undefined ? ` (${capture.capturedBytes}/${traced.truth.bytes} B)` : ""}, lost ${capture.lost}, cpu ${capture.cpuS.toFixed(2)} s, ${capture.diskBytes} B on disk${capture.note ? `; ${capture.note}` : ""}`);
+        } catch (e) {
+          errors.set(t, (e as Error).message);
+          log(`  ${w.name} / ${t.name}: FAILED ${(e as Error).message}`);
+          auditCleanup();
+        }
+      }
+    }
+  } finally {
+    w.tearDown();
+  }
+  return tracers.map((t) => summarize(w.name as WorkloadName, t.name, t.family, pairs.get(t)!, errors.get(t)));
+}
+
+function countProcs(comm: string): number {
+  let n = 0;
+  for (const pid of sh("ls", ["/proc"]).split("\n").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm) n++;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
