@@ -26,6 +26,22 @@ struct st_fork *unused_fork __attribute__((unused));
 struct st_exit *unused_exit __attribute__((unused));
 struct st_task *unused_task __attribute__((unused));
 
+/* The argument area of `mm`: its start, its true length in *args_len, and how many bytes to copy
+ * (at most ST_EXEC_MAX_ARGV; ST_EXEC_ARGV_TRUNC in *trunc when that cuts it). */
+static __always_inline __u32 argv_extent(struct mm_struct *mm, unsigned long *start, __u32 *args_len, __u16 *trunc)
+{
+	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
+	__u32 len = arg_end > arg_start ? arg_end - arg_start : 0;
+	*start = arg_start;
+	*args_len = len;
+	if (len > ST_EXEC_MAX_ARGV) {
+		len = ST_EXEC_MAX_ARGV;
+		*trunc |= ST_EXEC_ARGV_TRUNC;
+	}
+	return len & (2 * ST_EXEC_MAX_ARGV - 1);
+}
+
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(exec_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -85,17 +101,12 @@ int BPF_PROG(exec_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	e->filename_len = fn_len;
 
 	/* argv: the new image's argument area, NUL-separated */
-	struct mm_struct *mm = BPF_CORE_READ(p, mm);
-	unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
-	unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
-	__u32 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+	unsigned long arg_start;
+	__u32 args_len;
+	__u16 trunc = e->trunc;
+	__u32 cap = argv_extent(BPF_CORE_READ(p, mm), &arg_start, &args_len, &trunc);
+	e->trunc = trunc;
 	e->args_len = args_len;
-	__u32 cap = args_len;
-	if (cap > ST_EXEC_MAX_ARGV) {
-		cap = ST_EXEC_MAX_ARGV;
-		e->trunc |= ST_EXEC_ARGV_TRUNC;
-	}
-	cap &= 2 * ST_EXEC_MAX_ARGV - 1;
 	if (cap && bpf_probe_read_user(&s->data[fn_len], cap, (void *)arg_start)) {
 		count_loss(ST_LOSS_READ_FAIL);
 		cap = 0;
@@ -202,18 +213,13 @@ int exec_snapshot(struct bpf_iter__task *ctx)
 		}
 		exe_len &= ST_PATH_MAX - 1;
 		e->exe_len = exe_len;
-		unsigned long arg_start = BPF_CORE_READ(mm, arg_start);
-		unsigned long arg_end = BPF_CORE_READ(mm, arg_end);
-		__u32 args_len = arg_end > arg_start ? arg_end - arg_start : 0;
+		unsigned long arg_start;
+		__u32 args_len;
+		__u16 trunc = e->trunc;
+		__u32 cap = argv_extent(mm, &arg_start, &args_len, &trunc);
+		e->trunc = trunc;
 		e->args_len = args_len;
-		__u32 cap = args_len;
-		if (cap > ST_EXEC_MAX_ARGV) {
-			cap = ST_EXEC_MAX_ARGV;
-			e->trunc |= ST_EXEC_ARGV_TRUNC;
-		}
-		cap &= 2 * ST_EXEC_MAX_ARGV - 1;
-		/* Another process's memory: the sleepable-free way is bpf_copy_from_user_task, which needs a
-		 * sleepable iterator; read with probe_read_user only for our own mm, else leave argv to /proc. */
+		/* Another process's memory: bpf_copy_from_user_task, which is why this iterator is sleepable. */
 		if (cap && bpf_copy_from_user_task(&s->data[exe_len], cap, (void *)arg_start, t, 0) == 0)
 			e->argv_len = cap;
 		else if (cap)

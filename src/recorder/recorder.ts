@@ -176,7 +176,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       }
     };
 
-    const snapshot = () => {
+    /** Loss counters always (a silent drop is a bug); with `full`, also program stats and aggregate maps. */
+    const snapshot = (full: boolean) => {
       const t = bootNs();
       for (const b of bundles) {
         const c = counters.get(b.spec.name)!;
@@ -186,6 +187,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
         const stats = b.object.programStats();
         c.recursionMisses = stats.reduce((s, p) => s + p.recursionMisses, 0n);
         append({ k: "loss", b: b.spec.name, t, ringFull: c.ringFull, mapFull: c.mapFull, readFail: c.readFail, recursionMisses: c.recursionMisses, dropped: c.dropped });
+        if (!full) continue;
         append({ k: "stats", b: b.spec.name, t, progs: stats.map((p) => ({ name: p.name, runTimeNs: p.runTimeNs, runCount: p.runCount, recursionMisses: p.recursionMisses })) });
         for (const m of b.spec.snapshotMaps) {
           const map = b.object.map(m);
@@ -199,11 +201,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           append({ k: "maps", b: b.spec.name, m, t, keySize: map.keySize, valueSize: map.lookupSize, n: entries.length, d });
         }
       }
+      if (!full) return;
       const cpu = process.cpuUsage();
       append({ k: "stats", b: "recorder", t, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
     };
 
-    snapshot();
+    snapshot(true);
     const startMs = performance.now();
     let lastSnapshotMs = startMs;
     let lastStatusMs = startMs;
@@ -222,7 +225,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
         const now = performance.now();
         if (diskFull) return stop("disk-full");
         if (now - lastSnapshotMs >= opts.runbook.snapshotIntervalMs) {
-          snapshot();
+          snapshot(true);
           lastSnapshotMs = now;
         }
         const limits = opts.runbook.limits;
@@ -253,18 +256,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // Detach first, then drain what the probes emitted up to that moment.
     for (const b of bundles) b.object.detachAll();
     drainAll();
-    if (!opts.hurry?.aborted && !diskFull) snapshot();
-    else {
-      // Loss counters are always taken, even in a hurry: a silent drop is a bug.
-      const t = bootNs();
-      for (const b of bundles) {
-        const c = counters.get(b.spec.name)!;
-        c.ringFull = b.losses.sumPerCpuU64(LOSS.ringFull);
-        c.mapFull = b.losses.sumPerCpuU64(LOSS.mapFull);
-        c.readFail = b.losses.sumPerCpuU64(LOSS.readFail);
-        append({ k: "loss", b: b.spec.name, t, ringFull: c.ringFull, mapFull: c.mapFull, readFail: c.readFail, recursionMisses: c.recursionMisses, dropped: c.dropped });
-      }
-    }
+    // The final snapshot comes after detaching, so aggregate maps hold their final totals.
+    snapshot(!opts.hurry?.aborted && !diskFull);
   } catch (e) {
     endReason = "error";
     endDetail = (e as Error).message;
