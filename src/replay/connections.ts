@@ -100,10 +100,16 @@ export class ConnectionTable {
     let c = this.socks.get(host)?.get(f.sockId);
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
-    if (!c || (c.endNs !== undefined && (fresh || inboundStart))) {
+    const listen = newState === TCP.listen;
+    if (!c || (c.endNs !== undefined && (fresh || inboundStart || listen))) {
       if (newState === TCP.close && !c) return; // closing something never seen open: nothing to add
-      c = this.create(host, f, "observed", fresh ? "outbound" : inboundStart ? "inbound" : "unknown", owner);
+      c = this.create(host, f, "observed", fresh ? "outbound" : listen ? "listen" : inboundStart ? "inbound" : "unknown", owner);
       c.startNs = timeNs;
+    }
+    if (listen) {
+      // listen(2): a listening socket, not a connection attempt that could fail.
+      c.direction = "listen";
+      c.outcome = "listening";
     }
     ConnectionTable.fill(c, f);
     ConnectionTable.own(c, owner);
