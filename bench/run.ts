@@ -111,7 +111,7 @@ async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {
   try {
     for (let rep = 0; rep < REPS; rep++) {
       for (const t of tracers) {
-        if (errors.has(t)) continue;
+        if (errors.has(t) || rep >= (t.maxReps?.(w.name) ?? Infinity)) continue;
         const base = await w.run();
         try {
           const running = await t.start(w);

@@ -46,6 +46,8 @@ export interface Tracer {
   readonly name: string;
   readonly family: "sealtrace" | "bpftrace" | "libbpf-tools" | "auditd";
   supports(w: WorkloadName): boolean;
+  /** Fewer repetitions than the bench's default, where one run takes minutes. */
+  maxReps?(w: WorkloadName): number;
   start(w: Workload): Promise<Running>;
   /** Launch-to-first-event of the marker exec loop (already running). */
   firstEvent?(): Promise<FirstEvent>;
