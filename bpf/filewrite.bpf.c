@@ -3,6 +3,8 @@
  * from the task's saved user registers, so there is no enter program and no per-thread stash map. */
 #include "path.bpf.h"
 
+#define BPF_MAP_TYPE_PERCPU_HASH 5 /* include/uapi/linux/bpf.h; kept out of the shared vmlinux_min.h */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
@@ -11,15 +13,43 @@ struct {
 /* 0: regular files only (S_ISREG); 1: also pipes, sockets, ttys, devices (Filters.allFileTypes). */
 const volatile __u8 cfg_all_file_types = 0;
 
-/* Cumulative totals per (process identity, dev, ino). A plain HASH, not an LRU: an LRU evicts
- * silently, and a silent drop is a bug (DESIGN.md, Loss). When it is full, the write goes to the
- * ring as an st_file_write instead. User space dumps it with every snapshot. */
+/* Cumulative totals per (process identity, dev, ino), one value per CPU: each CPU only ever
+ * writes its own value, so there are no atomics and no cache line moves between CPUs. Not an LRU:
+ * an LRU evicts silently, and a silent drop is a bug (DESIGN.md, Loss). When it is full, the write
+ * goes to the ring as an st_file_write instead. A CPU's value lags behind its write_cache slot while
+ * the key sits there (see below). User space dumps both maps with every snapshot. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct st_write_key);
 	__type(value, struct st_write_val);
 } write_totals SEC(".maps");
+
+/* The hot path's per-CPU cache: WRITE_CACHE_SLOTS keys per CPU, direct-mapped by a hash of the key.
+ * A slot holds the key's cumulative per-CPU totals, ahead of write_totals: the write hitting a slot
+ * costs no hash lookup. A key only enters a slot when it is in write_totals; when another key takes
+ * the slot, the slot's totals are first stored into the key's write_totals value of this CPU.
+ * So for one (key, CPU), the write_totals value and the slot are two readings of one cumulative
+ * series: the one with more calls is the newer (docs/EVENTS.md, filewrite bundle).
+ * head and tail guard against a torn read by user space while a slot changes keys: the program
+ * sets tail odd, rewrites key and totals, then sets head and tail to the same new even number.
+ * User space copies a slot from head to tail: head != tail means torn, ignore that slot. */
+struct write_slot {
+	__u64 head;
+	struct st_write_key key;
+	struct st_write_val val;
+	__u64 last_jiffies; /* jiffies when last_ns was stamped */
+	__u64 tail;
+};
+
+#define WRITE_CACHE_SLOTS 8
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WRITE_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct write_slot);
+} write_cache SEC(".maps");
 
 /* Open flags that the struct file no longer shows: do_dentry_open() clears O_CREAT, O_EXCL and
  * O_TRUNC from f_flags. Keyed by the struct file's address, so dup2() and fork() inherit it;
@@ -78,6 +108,7 @@ struct {
 /* Make the record types visible in this object's BTF for the layout check. */
 struct st_file_write *unused_file_write __attribute__((unused));
 struct st_write_val *unused_write_val __attribute__((unused));
+struct write_slot *unused_write_slot __attribute__((unused));
 
 /* The classic syscall exit tracepoint's record (events/syscalls/sys_exit_write/format). Ours, not
  * the kernel's: deliberately outside preserve_access_index. */
@@ -108,15 +139,22 @@ static __always_inline struct pt_regs *syscall_regs(void)
  * plain loads instead of one bpf_probe_read_kernel per field (~20 ns each here). Linux 6.2+. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-/* t->files->fdt->fd[fd], or NULL (t: current, as a BTF pointer). */
+/* Any kernel type whose first member is a pointer: CO-RE resolves it to the kernel's list_head. */
+struct list_head___fw {
+	struct list_head___fw *next;
+} __attribute__((preserve_access_index));
+
+/* t->files->fdt->fd[fd], or NULL (t: current, as a BTF pointer). The fd array holds plain pointers,
+ * which BTF cannot type: its slot is cast to a one-pointer struct and read with a plain load (a
+ * faulting load reads 0), ~40 ns cheaper here than bpf_probe_read_kernel. */
 static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
 {
 	struct fdtable *fdt = t->files->fdt;
 	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	struct file **fds = fdt->fd;
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	__u64 slot = (__u64)fdt->fd + fd * sizeof(void *);
+	struct list_head___fw *p = bpf_rdonly_cast((void *)slot, bpf_core_type_id_kernel(struct list_head___fw));
+	void *f = p->next;
 	if (!f)
 		return NULL;
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
@@ -169,8 +207,8 @@ static __always_inline void emit_file_open(const struct st_write_key *key, struc
 		count_loss(ST_LOSS_RING_FULL);
 }
 
-/* The totals of one write that could not stay in the map, sent to the ring instead. */
-static __always_inline void emit_file_write(const struct st_write_key *key, __u64 bytes, __u64 now)
+/* Totals that could not stay in the map, sent to the ring instead: one write when the map is full. */
+static __always_inline void emit_file_write(const struct st_write_key *key, const struct st_write_val *v)
 {
 	struct st_file_write *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -178,24 +216,46 @@ static __always_inline void emit_file_write(const struct st_write_key *key, __u6
 		return;
 	}
 	fill_hdr(&e->hdr, ST_EV_FILE_WRITE);
+	e->hdr.tgid = key->tgid; /* the key's process, even if not current (a slot's eviction) */
+	e->hdr.start_ns = key->start_ns;
 	e->dev = key->dev;
 	e->ino = key->ino;
-	e->bytes = bytes;
-	e->calls = 1;
-	e->first_ns = now;
-	e->last_ns = now;
+	e->bytes = v->bytes;
+	e->calls = v->calls;
+	e->first_ns = v->first_ns;
+	e->last_ns = v->last_ns;
 	bpf_ringbuf_submit(e, RB_FLAGS);
 }
 
-static __always_inline void add_write(struct st_write_val *v, __u64 bytes, __u64 now)
+#define barrier() asm volatile("" ::: "memory")
+
+/* Fills `slot` with `key`, whose totals on this CPU are `v` plus this write. Seen by user space
+ * as one change between two even sequence numbers (struct write_slot). */
+static __always_inline void slot_fill(struct write_slot *slot, const struct st_write_key *key, const struct st_write_val *v,
+				      __u64 bytes, __u64 now)
 {
-	__sync_fetch_and_add(&v->bytes, bytes);
-	__sync_fetch_and_add(&v->calls, 1);
-	v->last_ns = now; /* a plain store: two CPUs may race it by nanoseconds, never by more */
+	__u64 seq = slot->head + 2;
+	slot->tail = seq - 1;
+	barrier();
+	slot->key = *key;
+	slot->val.bytes = v->bytes + bytes;
+	slot->val.calls = v->calls + 1;
+	slot->val.first_ns = v->first_ns ? v->first_ns : now;
+	slot->val.last_ns = now;
+	slot->last_jiffies = bpf_jiffies64();
+	barrier();
+	slot->head = seq;
+	slot->tail = seq;
+}
+
+static __always_inline bool key_eq(const struct st_write_key *a, const struct st_write_key *b)
+{
+	return a->tgid == b->tgid && a->ino == b->ino && a->start_ns == b->start_ns && a->dev == b->dev;
 }
 
 /* A write that returned `ret` bytes through fd `fd`. The hottest path in the product: the common
- * case is one fd-table walk, one map lookup and two atomic adds. */
+ * case is one fd-table walk, a few loads, one inlined per-CPU array lookup and a compare; no
+ * hash lookup, no atomics, and the clock read once per tick. */
 static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 {
 	if (!writer_wanted(t))
@@ -214,28 +274,60 @@ static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 		.dev = inode->i_sb->s_dev,
 		.ino = inode->i_ino,
 	};
+	__u32 idx = (key.ino ^ (key.ino >> 3) ^ key.tgid) & (WRITE_CACHE_SLOTS - 1);
+	struct write_slot *slot = bpf_map_lookup_elem(&write_cache, &idx);
+	if (!slot)
+		return 0;
+	if (slot->val.calls && key_eq(&slot->key, &key)) {
+		/* Hit. The clock is read once per scheduler tick: last_ns is the first write of the
+		 * last tick with a write, at most one tick (1/HZ) before the true last write.
+		 * bpf_jiffies64() is inlined into one load. */
+		slot->val.bytes += ret;
+		slot->val.calls += 1;
+		__u64 j = bpf_jiffies64();
+		if (j != slot->last_jiffies) {
+			slot->last_jiffies = j;
+			slot->val.last_ns = bpf_ktime_get_boot_ns();
+		}
+		return 0;
+	}
 	__u64 now = bpf_ktime_get_boot_ns();
+	if (slot->val.calls) {
+		/* Evict: the slot's totals become the key's write_totals value on this CPU. */
+		struct st_write_val *old = bpf_map_lookup_elem(&write_totals, &slot->key);
+		if (old) {
+			*old = slot->val;
+		} else {
+			/* Cannot happen (keys enter a slot only from the map, which never deletes): flush
+			 * rather than lose, and count it. */
+			count_loss(ST_LOSS_MAP_FULL);
+			emit_file_write(&slot->key, &slot->val);
+		}
+		slot->val.calls = 0;
+	}
 	struct st_write_val *v = bpf_map_lookup_elem(&write_totals, &key);
 	if (v) {
-		add_write(v, ret, now);
+		slot_fill(slot, &key, v, ret, now);
 		return 0;
 	}
 	struct st_write_val first = { .bytes = ret, .calls = 1, .first_ns = now, .last_ns = now };
 	long err = bpf_map_update_elem(&write_totals, &key, &first, BPF_NOEXIST);
 	if (err == 0) {
+		struct st_write_val zero = {};
+		slot_fill(slot, &key, &zero, ret, now);
 		emit_file_open(&key, f, mode);
 		return 0;
 	}
-	if (err == -EEXIST) { /* another thread inserted it first: it sent the st_file_open */
+	if (err == -EEXIST) { /* another CPU inserted it first: it sent the st_file_open */
 		v = bpf_map_lookup_elem(&write_totals, &key);
 		if (v) {
-			add_write(v, ret, now);
+			slot_fill(slot, &key, v, ret, now);
 			return 0;
 		}
 	}
 	/* Full: the bytes go to the ring, with the path once per key. */
 	count_loss(ST_LOSS_MAP_FULL);
-	emit_file_write(&key, ret, now);
+	emit_file_write(&key, &first);
 	__u8 one = 1;
 	if (bpf_map_update_elem(&overflow_opens, &key, &one, BPF_NOEXIST) == 0)
 		emit_file_open(&key, f, mode);

@@ -9,7 +9,7 @@ import { BpfObject } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 import { EV, LOSS } from "../../src/events/layouts.js";
-import { FILEWRITE_BUNDLE, decodeWriteTotal, type WriteTotal } from "../../src/bundles/filewrite.js";
+import { FILEWRITE_BUNDLE, decodeWriteTotal, mergeWriteTotals, type WriteTotal } from "../../src/bundles/filewrite.js";
 import { bpfObject, loadedPrograms, sleep } from "../helpers/bpf.js";
 
 const O_CREAT = 0o100;
@@ -42,7 +42,10 @@ interface Recorded {
  * recorder's final snapshot does). `follow`: trace only this tgid (the followed map), to keep
  * other processes on the machine out of the numbers.
  */
-async function record(opts: { follow?: number; selfTgid?: number; maxTotals?: number }, body: (drain: () => void) => Promise<void>): Promise<Recorded> {
+async function record(
+  opts: { follow?: number; selfTgid?: number; maxTotals?: number },
+  body: (drain: () => void, snapshot: () => WriteTotal[]) => Promise<void>,
+): Promise<Recorded & { mapOnly: WriteTotal[] }> {
   const obj = BpfObject.open(bpfObject("filewrite"));
   let ring: RingReader | undefined;
   try {
@@ -66,13 +69,19 @@ async function record(opts: { follow?: number; selfTgid?: number; maxTotals?: nu
         if (rec) records.push({ ...rec, tail: rec.tail.slice() });
       });
     };
-    await body(drain);
+    // As the recorder does: write_cache dumped first, then write_totals, merged by replay's rule.
+    const snapshot = () => {
+      const cache = obj.map("write_cache").entries();
+      return mergeWriteTotals(obj.map("write_totals").entries(), cache);
+    };
+    await body(drain, snapshot);
     obj.detachAll();
     drain();
-    const totals = obj.map("write_totals").entries().map((e) => decodeWriteTotal(e.key, e.value));
+    const totals = snapshot();
+    const mapOnly = obj.map("write_totals").entries().map((e) => decodeWriteTotal(e.key, e.value));
     const losses = obj.map("losses");
     const lost = { ringFull: losses.sumPerCpuU64(LOSS.ringFull), mapFull: losses.sumPerCpuU64(LOSS.mapFull), readFail: losses.sumPerCpuU64(LOSS.readFail) };
-    return { records, totals, lost };
+    return { records, totals, lost, mapOnly };
   } finally {
     ring?.close();
     obj.close();
@@ -221,6 +230,68 @@ for i in range(20):
     assert.equal(rec.lost.mapFull, BigInt(flushes.length), "every flushed write is counted");
     assert.equal(flushes.length, 12 * 3);
     assert.equal(rec.lost.ringFull, 0n);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the per-CPU cache: 8 threads writing 40 files in turns stay exact; mid-run snapshots only grow", async () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "st-fw-")));
+  try {
+    // 40 files over 8 cache slots per CPU: most writes evict a slot; threads spread over the CPUs.
+    const w = workload(
+      `import os, threading
+fds = [os.open(os.path.join(sys.argv[1], "h%02d" % i), os.O_WRONLY | os.O_CREAT, 0o600) for i in range(40)]
+def run(t):
+    for r in range(300):
+        for i in range(40):
+            if (r + i + t) % 3 == 0:
+                os.write(fds[i], b"w" * (1 + (i + t) % 7))
+            else:
+                os.pwrite(fds[i], b"v" * 3, 0)
+ts = [threading.Thread(target=run, args=(t,)) for t in range(8)]
+[t.start() for t in ts]
+[t.join() for t in ts]`,
+      [dir],
+    );
+    const seen = new Map<bigint, bigint>();
+    let snapshots = 0;
+    const rec = await record({ follow: w.pid }, async (drain, snapshot) => {
+      let exited = false;
+      w.done.then(() => (exited = true), () => (exited = true));
+      w.go();
+      while (!exited) {
+        drain();
+        for (const t of snapshot().filter((x) => x.tgid === w.pid)) {
+          assert.ok(t.calls >= (seen.get(t.ino) ?? 0n), "a later snapshot never shows fewer calls");
+          seen.set(t.ino, t.calls);
+        }
+        snapshots++;
+        await sleep(5);
+      }
+      await w.done;
+    });
+    assert.ok(snapshots > 0);
+    for (let i = 0; i < 40; i++) {
+      const ino = BigInt(statSync(join(dir, `h${String(i).padStart(2, "0")}`)).ino);
+      let bytes = 0n;
+      let calls = 0n;
+      for (let t = 0; t < 8; t++)
+        for (let r = 0; r < 300; r++) {
+          bytes += (r + i + t) % 3 === 0 ? BigInt(1 + ((i + t) % 7)) : 3n;
+          calls++;
+        }
+      const mine = rec.totals.filter((x) => x.tgid === w.pid && x.ino === ino);
+      assert.equal(mine.length, 1);
+      assert.equal(mine[0]!.bytes, bytes, `h${i} bytes`);
+      assert.equal(mine[0]!.calls, calls, `h${i} calls`);
+      assert.ok(mine[0]!.firstNs > 0n && mine[0]!.firstNs <= mine[0]!.lastNs);
+      assert.ok((seen.get(ino) ?? 0n) <= calls);
+      const inMap = rec.mapOnly.find((x) => x.tgid === w.pid && x.ino === ino);
+      assert.ok(inMap && inMap.calls <= calls, "write_totals alone is a lower bound");
+    }
+    assert.equal(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).length, 40, "one first-write event per file");
+    assert.deepEqual(rec.lost, { ringFull: 0n, mapFull: 0n, readFail: 0n });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
