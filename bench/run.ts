@@ -92,6 +92,9 @@ async function main(): Promise<void> {
   const machine = {
     cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
     bpftrace: sh("bpftrace", ["--version"], { allowFail: true }).trim(),
+    commit: sh("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { allowFail: true }).trim(),
+    /** Tracked files changed in the tree measured (the bench runs the working tree, not the commit). */
+    dirty: sh("git", ["-C", ROOT, "status", "--short", "--untracked-files=no"], { allowFail: true }).trim().split("\n").filter(Boolean),
   };
   const conditionsAfter = { loadAfter: loadavg(), durationS: (Date.now() - t0) / 1000 };
   const text = table(rows, first, targets);

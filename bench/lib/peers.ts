@@ -53,10 +53,11 @@ export class Bpftrace implements Tracer {
           else if (w.name === "connect" && (f[0] === "C" || f[0] === "A") && Number(f[2]) === run.pid) captured++;
           else if (w.name === "retransmit" && f[0] === "R" && (Number(f[3]) === w.port || Number(f[4]) === w.port)) captured++;
           else if (w.name === "write" || w.name === "write-200") {
-            const b = /^@bytes\[(\d+), \d+\]: (\d+)/.exec(l);
-            if (b && Number(b[1]) === run.pid) bytes += Number(b[2]);
-            const c = /^@calls\[(\d+), \d+\]: (\d+)/.exec(l);
-            if (c && Number(c[1]) === run.pid) captured += Number(c[2]);
+            // Files only, as the filewrite bundle: the workload's own report on stdout/stderr is left out.
+            const b = /^@bytes\[(\d+), (\d+)\]: (\d+)/.exec(l);
+            if (b && Number(b[1]) === run.pid && Number(b[2]) > 2) bytes += Number(b[3]);
+            const c = /^@calls\[(\d+), (\d+)\]: (\d+)/.exec(l);
+            if (c && Number(c[1]) === run.pid && Number(c[2]) > 2) captured += Number(c[3]);
           }
         }
         rmSync(out, { force: true });
@@ -247,7 +248,7 @@ export class Auditd implements Tracer {
             const exit = Number(/ exit=(-?\d+)/.exec(l)?.[1]);
             if (w.name === "exec" && (sc === "execve" || sc === "execveat") && ppid === run.pid) captured++;
             else if (w.name === "connect" && pid === run.pid && (sc === "connect" || sc?.startsWith("accept"))) captured++;
-            else if ((w.name === "write" || w.name === "write-200") && pid === run.pid && sc?.includes("write")) {
+            else if ((w.name === "write" || w.name === "write-200") && pid === run.pid && sc?.includes("write") && parseInt(/ a0=([0-9a-f]+)/.exec(l)?.[1] ?? "0", 16) > 2) {
               captured++;
               if (exit > 0) bytes += exit;
             }
