@@ -7,6 +7,8 @@
 //   --dir DIR         where the storm's file lives (default /tmp; /dev/shm for tmpfs)
 //   --object PATH     the bundle object (default bpf/filewrite.bpf.o), e.g. an older build to compare
 //   --stats-runs N    traced storms with kernel.bpf_stats_enabled=1 for the per-call cost (default 3)
+//   --compare PATH    a second object run in the same rounds (baseline, object, PATH, order rotating)
+//   --hot-only        load only the write program (no open/unlink/rename/chmod tracepoints): diagnostics
 //   --json            one JSON line at the end
 //
 // The storm program is compiled from the C source below into bench/build/ (gitignored).
@@ -81,6 +83,7 @@ function attach(objectPath: string): Attached {
   const obj = BpfObject.open(objectPath);
   try {
     obj.setRodata({ cfg_self_tgid: process.pid, ...FILEWRITE_BUNDLE.rodata!({}) });
+    if (process.argv.includes("--hot-only")) for (const p of obj.programNames()) if (p !== HOT) obj.setAutoload(p, false);
     obj.load();
     obj.attachAll();
     return { obj, ring: new RingReader(obj.map(FILEWRITE_BUNDLE.ring)) };
@@ -123,31 +126,31 @@ function main(): void {
   const load0 = loadavg();
   storm(bin, file, writes / 4); // warm-up: page cache, binary, allocator
 
+  const compare = arg("compare", "");
   const base: number[] = [];
   const traced: number[] = [];
   const ratios: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let b = 0;
-    let t = 0;
-    const runTraced = () => {
-      const a = attach(objectPath);
-      try {
-        t = storm(bin, file, writes);
-      } finally {
-        detach(a);
-      }
-    };
-    if (i % 2 === 0) {
-      b = storm(bin, file, writes);
-      runTraced();
-    } else {
-      runTraced();
-      b = storm(bin, file, writes);
+  const cmpRatios: number[] = [];
+  const tracedRun = (path: string): number => {
+    const a = attach(path);
+    try {
+      return storm(bin, file, writes);
+    } finally {
+      detach(a);
     }
+  };
+  for (let i = 0; i < pairs; i++) {
+    const conds = compare ? ["base", "obj", "cmp"] : ["base", "obj"];
+    const order = conds.map((_, k) => conds[(k + i) % conds.length]!);
+    const got: Record<string, number> = {};
+    for (const c of order) got[c] = c === "base" ? storm(bin, file, writes) : tracedRun(c === "obj" ? objectPath : compare);
+    const b = got.base!;
+    const t = got.obj!;
     base.push(b);
     traced.push(t);
     ratios.push(t / b);
-    console.log(`pair ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}`);
+    if (compare) cmpRatios.push(got.cmp! / b);
+    console.log(`round ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}` + (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : ""));
   }
 
   // Per-call program cost: bpf stats add two clock reads per run, so they stay off for the ratios above.
@@ -185,6 +188,10 @@ function main(): void {
     ratioMedian: median(ratios),
     ratioMin: Math.min(...ratios),
     ratioMax: Math.max(...ratios),
+    compare: compare || undefined,
+    compareRatioMedian: compare ? median(cmpRatios) : undefined,
+    compareRatioMin: compare ? Math.min(...cmpRatios) : undefined,
+    compareRatioMax: compare ? Math.max(...cmpRatios) : undefined,
     nsPerWrite: perCall,
     otherSyscallsInStats: extra,
     loadavgBefore: load0.map((x) => +x.toFixed(2)),
@@ -193,6 +200,7 @@ function main(): void {
   console.log(
     `${dir}: ratio median ${summary.ratioMedian.toFixed(3)} (min ${summary.ratioMin.toFixed(3)}, max ${summary.ratioMax.toFixed(3)}), ` +
       `baseline ${summary.baselineMedianS.toFixed(3)} s, traced ${summary.tracedMedianS.toFixed(3)} s; ` +
+      (compare ? `compare ratio median ${median(cmpRatios).toFixed(3)} (min ${Math.min(...cmpRatios).toFixed(3)}, max ${Math.max(...cmpRatios).toFixed(3)}); ` : "") +
       `${HOT}: ${perCall.toFixed(1)} ns/call over ${statCnt} calls (${extra} not from the storm); ` +
       `load ${summary.loadavgBefore.join(" ")} → ${summary.loadavgAfter.join(" ")}`,
   );
