@@ -193,6 +193,10 @@ export class Auditd implements Tracer {
   maxReps(w: WorkloadName): number {
     return w === "write" || w === "write-200" ? 1 : Infinity;
   }
+  /** 2 M audited writes take 2–4 minutes here (a 3.6 GB log); stopped at 90 s to keep the bench under 20 minutes. */
+  workloadTimeoutMs(w: WorkloadName): number | undefined {
+    return w === "write" || w === "write-200" ? 90_000 : undefined;
+  }
 
   private async launch(rules: string[]) {
     const dir = join(this.ctx.outDir, `auditd-${++this.runs}`);

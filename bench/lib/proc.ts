@@ -34,8 +34,10 @@ export function sh(cmd: string, args: string[], opts: { input?: string; allowFai
 export interface WorkloadRun {
   pid: number;
   ops: number;
-  /** The workload's own timing of its loop. */
+  /** The workload's own timing of its loop; when stopped, the harness's wall time (a lower bound). */
   elapsedS: number;
+  /** Killed at `timeoutMs` before it finished: its ratio is a lower bound and its capture partial. */
+  stopped?: boolean;
 }
 
 /** Runs a workload binary (optionally prefixed, e.g. `ip netns exec NS`, which execs in place so the pid holds). */
@@ -46,9 +48,15 @@ export function runWorkload(argv: string[], timeoutMs = 600_000): Promise<Worklo
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const t0 = performance.now();
+    let stopped = false;
+    const timer = setTimeout(() => {
+      stopped = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
+      if (stopped) return resolve({ pid: child.pid!, ops: NaN, elapsedS: (performance.now() - t0) / 1000, stopped });
       const m = /ops=(\d+) elapsed_s=([\d.]+)/.exec(out);
       if (code !== 0 || !m) return reject(new Error(`${argv.join(" ")} failed (${code ?? signal}): ${err.trim()}`));
       resolve({ pid: child.pid!, ops: Number(m[1]), elapsedS: Number(m[2]) });

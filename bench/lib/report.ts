@@ -8,6 +8,8 @@ export interface RunPair {
   tracedS: number;
   truth: Truth;
   capture: Capture;
+  /** The traced run was stopped at the tracer's cap: its ratio is a lower bound. */
+  stopped?: boolean;
 }
 
 export interface Row {
@@ -113,7 +115,9 @@ export function table(rows: Row[], first: Record<string, { ms: Spread; attachMs?
       continue;
     }
     const cap = r.truthBytes !== undefined ? `${r.captured}/${r.truth} calls, ${r.capturedBytes}/${r.truthBytes} B` : `${r.captured}/${r.truth}`;
-    out.push(`| ${r.workload} | ${r.tracer} | ${ratioText(r.ratio)} | ${cap} | ${r.lostMax ?? "n/a"} | ${f2(r.cpuS.median)} | ${f1(r.bytesPerEvent.median)} |`);
+    const stopped = r.runs.some((p) => p.stopped) ? "≥ " : "";
+    const stopNote = stopped ? ` (stopped at ${f1(r.tracedS.max)} s)` : "";
+    out.push(`| ${r.workload} | ${r.tracer} | ${stopped}${ratioText(r.ratio)}${stopNote} | ${cap} | ${r.lostMax ?? "n/a"} | ${f2(r.cpuS.median)} | ${f1(r.bytesPerEvent.median)} |`);
   }
   out.push("");
   out.push("| tracer | launch to first marker exec, median (min–max) | how |");

@@ -48,6 +48,8 @@ export interface Tracer {
   supports(w: WorkloadName): boolean;
   /** Fewer repetitions than the bench's default, where one run takes minutes. */
   maxReps?(w: WorkloadName): number;
+  /** A cap on one traced run: past it the workload is killed and the ratio reported as a lower bound. */
+  workloadTimeoutMs?(w: WorkloadName): number | undefined;
   start(w: Workload): Promise<Running>;
   /** Launch-to-first-event of the marker exec loop (already running). */
   firstEvent?(): Promise<FirstEvent>;

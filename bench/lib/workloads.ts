@@ -21,7 +21,7 @@ export interface Workload {
   readonly port?: number;
   setUp(): void;
   /** Runs once; `truth` is exact for this run. */
-  run(): Promise<{ run: WorkloadRun; truth: Truth }>;
+  run(timeoutMs?: number): Promise<{ run: WorkloadRun; truth: Truth }>;
   tearDown(): void;
 }
 
@@ -42,8 +42,8 @@ export function workloads(buildDir: string): Workload[] {
     label: files === 1 ? `${WRITE_COUNT / 1e6} M × 64 B writes, 1 file` : `${WRITE_COUNT / 1e6} M × 64 B writes, ${files} files`,
     bundle: "filewrite",
     setUp: () => mkdirSync(writeDir, { recursive: true }),
-    run: async () => {
-      const run = await runWorkload([bin("writestorm"), String(WRITE_COUNT), String(files), writeDir]);
+    run: async (timeoutMs) => {
+      const run = await runWorkload([bin("writestorm"), String(WRITE_COUNT), String(files), writeDir], timeoutMs);
       return { run, truth: { events: WRITE_COUNT, bytes: WRITE_COUNT * WRITE_BYTES } };
     },
     tearDown: () => rmSync(writeDir, { recursive: true, force: true }),
@@ -86,15 +86,16 @@ function retransSegs(): number {
 function retransmitWorkload(binary: string): Workload {
   return {
     name: "retransmit",
-    label: `${RETRANS_BYTES >> 20} MB over loopback in a netns, nft drops ${DROP_PERCENT}% inbound`,
+    label: `${RETRANS_BYTES >> 20} MB over loopback in a netns, nft drops every ${100 / DROP_PERCENT}th inbound packet`,
     bundle: "retransmit",
     port: RETRANS_PORT,
     setUp: () => {
       sh("ip", ["netns", "add", NETNS]);
       sh("ip", ["-n", NETNS, "link", "set", "lo", "up"]);
       // Dropped on input, so the sender's skb left and must be retransmitted (an output drop is requeued silently).
+      // Every 5th packet (numgen inc), not a random 20%: the same drops each run, so runs compare.
       sh("ip", ["netns", "exec", NETNS, "nft", "-f", "-"], {
-        input: `table inet ${NFT_TABLE} {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${RETRANS_PORT} numgen random mod 100 < ${DROP_PERCENT} counter drop\n }\n}\n`,
+        input: `table inet ${NFT_TABLE} {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${RETRANS_PORT} numgen inc mod ${100 / DROP_PERCENT} == 0 counter drop\n }\n}\n`,
       });
     },
     run: async () => {
