@@ -5,7 +5,7 @@ import { cpus, loadavg, totalmem, release } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
-import { installPackages, buildWorkloads, makeKey, bpfProgramIds } from "./lib/setup.js";
+import { installPackages, buildWorkloads, makeKey, bpfProgramIds, bpfPrograms } from "./lib/setup.js";
 import { workloads, type Workload, type WorkloadName } from "./lib/workloads.js";
 import { Sealtrace } from "./lib/sealtrace.js";
 import { Bpftrace, LibbpfTool, Auditd, EXECSNOOP_COUNT, TCPLIFE_COUNT, probeLibbpfTools, auditCleanup } from "./lib/peers.js";
@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   try {
     for (const w of all) rows.push(...(await measureWorkload(w, tracers.filter((t) => t.supports(w.name)))));
     marker = spawn(ctx.markerBin.replace(MARKER, "marker"), [ctx.markerBin, "2000"], { stdio: "ignore" });
-    for (const t of tracers.filter((t) => t.firstEvent && (t.name.startsWith("sealtrace triage") || t.family !== "sealtrace"))) {
+    // The triage runbook for sealtrace (all bundles attached), and each peer that traces execs.
+    const marking = tracers.filter((t) => t.name.startsWith("sealtrace triage") || t.family === "bpftrace" || t.family === "auditd" || t.name === "execsnoop");
+    for (const t of marking) {
       const ms: number[] = [];
       const attach: number[] = [];
       let how = "";
@@ -81,9 +83,12 @@ async function main(): Promise<void> {
     rmSync(outDir, { recursive: true, force: true });
   }
   await sleep(500);
-  const left = [...bpfProgramIds()].filter((id) => !progsBefore.has(id));
+  // Programs loaded since the start and still there: the bench's own would have no live holder; others
+  // belong to whoever else is loading programs on this machine (their holder's pid and comm are named).
+  const left = bpfPrograms().filter((p) => !progsBefore.has(p.id));
   const leftOver = {
-    newBpfPrograms: left.map((id) => sh("bpftool", ["prog", "show", "id", String(id)], { allowFail: true }).split("\n")[0]),
+    bpfProgramsOfTheBench: left.filter((p) => p.holders.length === 0).map((p) => `${p.id} ${p.name}`),
+    bpfProgramsOfOthers: [...new Set(left.filter((p) => p.holders.length > 0).map((p) => p.holders.join(",")))],
     auditd: countProcs("auditd"),
     auditRules: sh("auditctl", ["-l"], { allowFail: true }).trim(),
     netns: sh("ip", ["netns", "list"], { allowFail: true }).split("\n").filter((l) => l.startsWith("stbench")),

@@ -50,3 +50,9 @@ export function bpfProgramIds(): Set<number> {
   const progs = JSON.parse(sh("bpftool", ["prog", "show", "--json"])) as Array<{ id: number }>;
   return new Set(progs.map((p) => p.id));
 }
+
+/** Loaded BPF programs with the processes holding them (pid:comm), from bpftool. */
+export function bpfPrograms(): Array<{ id: number; name: string; holders: string[] }> {
+  const progs = JSON.parse(sh("bpftool", ["prog", "show", "--json"])) as Array<{ id: number; name?: string; pids?: Array<{ pid: number; comm: string }> }>;
+  return progs.map((p) => ({ id: p.id, name: p.name ?? "", holders: (p.pids ?? []).map((h) => `${h.pid}:${h.comm}`) }));
+}
