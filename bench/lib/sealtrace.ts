@@ -87,6 +87,7 @@ export class Sealtrace implements Tracer {
         let captured = 0;
         let capturedBytes = 0n;
         let evicted = 0;
+        let failedRetransmits = 0;
         const latest = new Map<string, bigint>();
         const scan = await scanSession(
           out,
@@ -94,7 +95,11 @@ export class Sealtrace implements Tracer {
           (e) => {
             if (w.name === "exec" && e.type === EV.exec && e.ppid === run.pid) captured++;
             else if (w.name === "connect" && e.tgid === run.pid && ((e.type === EV.connect && e.dport === w.port) || e.type === EV.accept)) captured++;
-            else if (w.name === "retransmit" && e.type === EV.retransmit && (e.sport === w.port || e.dport === w.port)) captured += Math.max(1, Number(e.segs ?? 1));
+            else if (w.name === "retransmit" && e.type === EV.retransmit && (e.sport === w.port || e.dport === w.port)) {
+              // TcpRetransSegs counts the segments of retransmits that went out; a failed attempt (err) is not in it.
+              if (Number(e.err ?? 0) === 0) captured += Math.max(1, Number(e.segs ?? 1));
+              else failedRetransmits++;
+            }
             else if ((w.name === "write" || w.name === "write-200") && e.type === EV.fileWrite && e.tgid === run.pid) {
               evicted++;
               capturedBytes += e.bytes as bigint;
@@ -123,6 +128,7 @@ export class Sealtrace implements Tracer {
         if (isWrite) c.capturedBytes = Number(capturedBytes);
         const notes = [`verdict ${scan.verdict}`, `kernel records ${stored} (ring ${Number(scan.summary?.events ?? 0)})`];
         if (evicted) notes.push(`${evicted} LRU flushes`);
+        if (failedRetransmits) notes.push(`${failedRetransmits} failed retransmit attempts (err) not counted`);
         if (loss.lost) notes.push(`losses ${JSON.stringify(scan.summary?.losses, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}`);
         c.note = notes.join("; ");
         return c;
