@@ -33,7 +33,10 @@ struct {
  * series: the one with more calls is the newer (docs/EVENTS.md, filewrite bundle).
  * head and tail guard against a torn read by user space while a slot changes keys: the program
  * sets tail odd, rewrites key and totals, then sets head and tail to the same new even number.
- * User space copies a slot from head to tail: head != tail means torn, ignore that slot. */
+ * User space copies a slot from head to tail: head != tail means torn, ignore that slot.
+ * The plain read-modify-writes rely on one run at a time per CPU: the raw syscall tracepoint runs
+ * BPF with preemption disabled (include/trace/bpf_probe.h, __BPF_DECLARE_TRACE_SYSCALL, 6.13+), and
+ * the program's per-CPU recursion guard would skip (and count, recursion_misses) any nested run. */
 struct write_slot {
 	__u64 head;
 	struct st_write_key key;
