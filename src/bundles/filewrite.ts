@@ -138,3 +138,26 @@ export function mergeWriteTotals(totals: ReadonlyArray<{ key: Uint8Array; value:
   }
   return [...rows.values()].map((r) => ({ ...r.key, ...foldVals(r.perCpu.filter((x) => x !== undefined)) })).filter((t) => t.calls > 0n);
 }
+
+/** One recorded `maps` dump: `n` rows of key then value (the recorder's snapshot record). */
+export interface MapDump {
+  keySize: number;
+  valueSize: number;
+  d: Uint8Array;
+}
+
+function rows(m: MapDump): Array<{ key: Uint8Array; value: Uint8Array }> {
+  const row = m.keySize + m.valueSize;
+  const out = [];
+  for (let at = 0; at + row <= m.d.length; at += row) out.push({ key: m.d.subarray(at, at + m.keySize), value: m.d.subarray(at + m.keySize, at + row) });
+  return out;
+}
+
+/**
+ * mergeWriteTotals() on recorded dumps: the `write_cache` dump and the `write_totals` dump of one
+ * snapshot (same `t`; the recorder writes the cache first). `cache` undefined (a recording made
+ * before write_cache existed): the totals alone.
+ */
+export function mergeWriteDumps(cache: MapDump | undefined, totals: MapDump): WriteTotal[] {
+  return mergeWriteTotals(rows(totals), cache ? rows(cache) : []);
+}
