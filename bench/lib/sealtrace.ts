@@ -6,7 +6,7 @@ import { readIdentityFile } from "../../src/session/identity.js";
 import { forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 import { EV } from "../../src/events/layouts.js";
-import { decodeWriteTotal } from "../../src/bundles/filewrite.js";
+import { mergeWriteDumps, type MapDump } from "../../src/bundles/filewrite.js";
 import { Background, sleep } from "./proc.js";
 import type { BenchContext, Capture, FirstEvent, Running, Tracer } from "./tracer.js";
 import type { Workload, WorkloadName, BundleName } from "./workloads.js";
@@ -88,7 +88,9 @@ export class Sealtrace implements Tracer {
         let capturedBytes = 0n;
         let evicted = 0;
         let failedRetransmits = 0;
-        const latest = new Map<string, bigint>();
+        // The final snapshot (taken after detach) holds the exact totals: its write_cache dump, then its write_totals dump.
+        let lastCache: MapDump | undefined;
+        let lastTotals: MapDump | undefined;
         const scan = await scanSession(
           out,
           this.ctx.identity,
@@ -107,17 +109,16 @@ export class Sealtrace implements Tracer {
             }
           },
           (m) => {
-            if (m.m !== "write_totals" || (w.name !== "write" && w.name !== "write-200")) return;
-            const row = m.keySize + m.valueSize;
-            for (let i = 0; i < m.n; i++) {
-              const t = decodeWriteTotal(m.d.subarray(i * row, i * row + m.keySize), m.d.subarray(i * row + m.keySize, (i + 1) * row));
-              if (t.tgid === run.pid) latest.set(`${t.dev}:${t.ino}`, (t.bytes << 32n) | t.calls);
-            }
+            if (m.m === "write_cache") lastCache = m;
+            else if (m.m === "write_totals") lastTotals = m;
           },
         );
-        for (const v of latest.values()) {
-          capturedBytes += v >> 32n;
-          captured += Number(v & 0xffffffffn);
+        if ((w.name === "write" || w.name === "write-200") && lastTotals) {
+          for (const t of mergeWriteDumps(lastCache, lastTotals)) {
+            if (t.tgid !== run.pid) continue;
+            capturedBytes += t.bytes;
+            captured += Number(t.calls);
+          }
         }
         rmSync(out, { force: true });
         rmSync(`${out}.rusage`, { force: true });
