@@ -1,6 +1,7 @@
 // The filewrite bundle: bytes written per (process, file) aggregated in the kernel; unlink, rename, chmod.
 import type { BundleSpec } from "./spec.js";
 import { WRITE_KEY, WRITE_VAL, type Layout } from "../events/layouts.js";
+import { mergeWriteSnapshot, type WriteKeyOffsets, type WriteValOffsets } from "../events/writes.js";
 
 /** Syscalls with their own exit-tracepoint program (bpf/filewrite.bpf.c). The write family is read from raw sys_exit. */
 const SYSCALLS = [
@@ -99,44 +100,33 @@ export function decodeWriteTotal(key: Uint8Array, value: Uint8Array): WriteTotal
   return { ...readKey(k, 0), ...foldVals(vals) };
 }
 
-/** bpf/filewrite.bpf.c struct write_slot: head, st_write_key, st_write_val, last_jiffies, tail. */
-export const WRITE_SLOT = { head: 0, key: 8, val: 8 + WRITE_KEY.size, tail: 8 + WRITE_KEY.size + WRITE_VAL.size + 8, size: 8 + WRITE_KEY.size + WRITE_VAL.size + 16 };
+/** Field offsets of the current layouts, for mergeWriteSnapshot. */
+function offsets(layout: Layout, names: readonly string[]): Record<string, number> & { size: number } {
+  return Object.assign({ size: layout.size }, Object.fromEntries(names.map((n) => [n, field(layout, n)])));
+}
+const KEY_OFFSETS = offsets(WRITE_KEY, ["tgid", "start_ns", "dev", "ino"]) as unknown as WriteKeyOffsets;
+const VAL_OFFSETS = offsets(WRITE_VAL, ["bytes", "calls", "first_ns", "last_ns"]) as unknown as WriteValOffsets;
+
+function concat(entries: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): MapDump | undefined {
+  const first = entries[0];
+  if (!first) return undefined;
+  const row = first.key.length + first.value.length;
+  const d = new Uint8Array(entries.length * row);
+  entries.forEach((e, i) => {
+    d.set(e.key, i * row);
+    d.set(e.value, i * row + e.key.length);
+  });
+  return { keySize: first.key.length, valueSize: first.value.length, d };
+}
 
 /**
- * Totals from one snapshot of `write_cache` and one of `write_totals` read after it: for each key, between
- * its true totals when the cache was read and when the totals were read; exact once writes have stopped.
- * The rule, per key and CPU: a write_cache slot of that CPU holding the key (not torn: head == tail)
- * and the key's write_totals value of that CPU are two readings of one cumulative series; the one
- * with more calls is the newer and counts. Then bytes and calls add up over CPUs. Ring flushes
- * (ST_EV_FILE_WRITE) come on top, as before.
+ * Totals from one read of `write_cache` and one of `write_totals` after it (map entries as BpfMap.entries()
+ * returns them): the rule of src/events/writes.ts, exact once writes have stopped. Ring flushes
+ * (ST_EV_FILE_WRITE) come on top.
  */
 export function mergeWriteTotals(totals: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>, cache: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): WriteTotal[] {
-  const rows = new Map<string, { key: ReturnType<typeof readKey>; perCpu: Array<ReturnType<typeof readVal>> }>();
-  const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, WRITE_KEY.size).toString("hex");
-  for (const e of totals) {
-    if (e.key.length < WRITE_KEY.size || e.value.length < WRITE_VAL.size) throw new RangeError("write_totals entry shorter than its layout");
-    const k = new DataView(e.key.buffer, e.key.byteOffset, e.key.byteLength);
-    const v = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
-    const perCpu = [];
-    for (let at = 0; at + WRITE_VAL.size <= e.value.length; at += VAL_STRIDE) perCpu.push(readVal(v, at));
-    rows.set(hex(e.key), { key: readKey(k, 0), perCpu });
-  }
-  const slotStride = Math.ceil(WRITE_SLOT.size / 8) * 8;
-  for (const e of cache) {
-    const v = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
-    for (let cpu = 0, at = 0; at + WRITE_SLOT.size <= e.value.length; cpu++, at += slotStride) {
-      if (v.getBigUint64(at + WRITE_SLOT.head, true) !== v.getBigUint64(at + WRITE_SLOT.tail, true)) continue; // torn: a lower bound remains in write_totals
-      const val = readVal(v, at + WRITE_SLOT.val);
-      if (val.calls === 0n) continue;
-      const keyBytes = e.value.subarray(at + WRITE_SLOT.key, at + WRITE_SLOT.key + WRITE_KEY.size);
-      const id = hex(keyBytes);
-      let row = rows.get(id);
-      if (!row) rows.set(id, (row = { key: readKey(new DataView(keyBytes.buffer, keyBytes.byteOffset, WRITE_KEY.size), 0), perCpu: [] }));
-      const cur = row.perCpu[cpu];
-      if (!cur || val.calls > cur.calls) row.perCpu[cpu] = val;
-    }
-  }
-  return [...rows.values()].map((r) => ({ ...r.key, ...foldVals(r.perCpu.filter((x) => x !== undefined)) })).filter((t) => t.calls > 0n);
+  const t = concat(totals);
+  return mergeWriteDumps(concat(cache), t ?? { keySize: WRITE_KEY.size, valueSize: WRITE_VAL.size, d: new Uint8Array(0) });
 }
 
 /** One recorded `maps` dump: `n` rows of key then value (the recorder's snapshot record). */
@@ -146,18 +136,11 @@ export interface MapDump {
   d: Uint8Array;
 }
 
-function rows(m: MapDump): Array<{ key: Uint8Array; value: Uint8Array }> {
-  const row = m.keySize + m.valueSize;
-  const out = [];
-  for (let at = 0; at + row <= m.d.length; at += row) out.push({ key: m.d.subarray(at, at + m.keySize), value: m.d.subarray(at + m.keySize, at + row) });
-  return out;
-}
-
 /**
  * mergeWriteTotals() on recorded dumps: the `write_cache` dump and the `write_totals` dump of one
  * snapshot (same `t`; the recorder writes the cache first). `cache` undefined (a recording made
  * before write_cache existed): the totals alone.
  */
 export function mergeWriteDumps(cache: MapDump | undefined, totals: MapDump): WriteTotal[] {
-  return mergeWriteTotals(rows(totals), cache ? rows(cache) : []);
+  return mergeWriteSnapshot(totals.d, totals.keySize, totals.valueSize, cache, KEY_OFFSETS, VAL_OFFSETS).map((t) => ({ ...t, startNs: t.startBootNs }));
 }

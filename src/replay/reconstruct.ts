@@ -9,6 +9,7 @@ import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
 import { argList, cText } from "./strings.js";
+import { mergeWriteSnapshot } from "../events/writes.js";
 
 const HF_OWNER_FROM_SOCK = 0x1;
 const HF_OWNER_UNKNOWN = 0x2;
@@ -29,6 +30,8 @@ interface Current {
   offsetNs: bigint;
   schema: SessionSchema;
   startBootNs: bigint | undefined;
+  /** The `write_cache` dump of the snapshot in progress: the recorder writes it just before `write_totals`. */
+  writeCache?: { d: Uint8Array; keySize: number; valueSize: number };
 }
 
 function big(v: unknown): bigint | undefined {
@@ -265,30 +268,18 @@ export class Reconstructor {
   private map(cur: Current, name: string, d: Uint8Array, keySize: number, valueSize: number, tBoot: bigint): void {
     const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const row = keySize + valueSize;
-    if (name === "write_totals") {
+    if (name === "write_cache") {
+      cur.writeCache = { d, keySize, valueSize };
+    } else if (name === "write_totals") {
       const k = cur.schema.byStruct.get("st_write_key");
       const w = cur.schema.byStruct.get("st_write_val");
       if (!k || !w) return;
-      const cpus = Math.max(1, Math.floor(valueSize / w.size));
-      for (let at = 0; at + row <= d.length; at += row) {
-        const tgid = v.getUint32(at + k.tgid, true);
-        const startBootNs = v.getBigUint64(at + k.start_ns, true);
-        const p = this.processes.find(cur.host, tgid, startBootNs)
-          ?? this.processes.ensure(cur.host, { tgid, startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs, tBoot + cur.offsetNs);
-        let bytes = 0n, calls = 0n, first = -1n, last = 0n;
-        for (let c = 0; c < cpus; c++) {
-          const b = at + keySize + c * w.size;
-          bytes += v.getBigUint64(b + w.bytes, true);
-          calls += v.getBigUint64(b + w.calls, true);
-          const f = v.getBigUint64(b + w.first_ns, true);
-          const l = v.getBigUint64(b + w.last_ns, true);
-          if (f !== 0n && (first < 0n || f < first)) first = f;
-          if (l > last) last = l;
-        }
-        if (calls === 0n) continue;
-        this.files.snapshot(p, v.getBigUint64(at + k.dev, true), v.getBigUint64(at + k.ino, true), {
-          bytes, calls, firstNs: (first < 0n ? 0n : first) + cur.offsetNs, lastNs: last + cur.offsetNs,
-        });
+      const cache = cur.writeCache;
+      cur.writeCache = undefined;
+      for (const t of mergeWriteSnapshot(d, keySize, valueSize, cache, k, w)) {
+        const p = this.processes.find(cur.host, t.tgid, t.startBootNs)
+          ?? this.processes.ensure(cur.host, { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs, tBoot + cur.offsetNs);
+        this.files.snapshot(p, t.dev, t.ino, { bytes: t.bytes, calls: t.calls, firstNs: t.firstNs + cur.offsetNs, lastNs: t.lastNs + cur.offsetNs });
       }
     } else if (name === "flow_counters") {
       const k = cur.schema.byStruct.get("st_flow_key");

@@ -41,7 +41,7 @@ test("2 M small writes, 500 execs and 500 connects at once: every exec and conne
     await new Promise((r) => setTimeout(r, 300));
     rec.child.kill("SIGINT");
     const res = await rec.done;
-    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.code, 0, `signal ${res.signal}: ${res.stderr}`);
 
     const replay = cliSync(["replay", out, "-i", key.identity, "--format", "json"]);
     assert.equal(replay.status, 0, replay.stderr);

@@ -12,7 +12,7 @@ import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 
 export function cliSync(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, CI: "1", ...opts.env }, input: opts.input ?? "", cwd: opts.cwd ?? ROOT });
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, CI: "1", ...opts.env }, input: opts.input ?? "", cwd: opts.cwd ?? ROOT, maxBuffer: 1 << 30 });
 }
 
 export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
