@@ -102,7 +102,9 @@ test("two processes given the same pid have distinct identities (pid reuse force
     "        os.waitpid(pid, 0)",
     "        if pid == n: return pid",
     "    sys.exit(3)",
-    "n = os.getpid() + 5000",
+    "import random",
+    "pid_max = int(open('/proc/sys/kernel/pid_max').read())",
+    "n = next(c for c in (random.randrange(1000, pid_max - 1) for _ in range(1000)) if not os.path.exists('/proc/%d' % c))",
     "spawn_at(n); time.sleep(0.05); spawn_at(n)",
     "print(n)",
   ].join("\n");
