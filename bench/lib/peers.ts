@@ -209,8 +209,10 @@ export class Auditd implements Tracer {
     ].join("\n"), { mode: 0o600 });
     sh("auditctl", ["-D"], { allowFail: true });
     const lostBefore = auditLost();
+    // A registered daemon that is gone is stale (the kernel forgets it lazily); a live one is someone else's.
+    const other = auditPid();
+    if (other !== 0 && existsSync(`/proc/${other}`)) throw new Error(`another audit daemon (pid ${other}) is running: stop it first`);
     const bg = new Background(this.ctx.rusageBin, join(dir, "rusage"), ["auditd", "-n", "-c", dir]);
-    if (auditPid() !== 0) throw new Error(`another audit daemon (pid ${auditPid()}) is registered: stop it first`);
     await bg.waitFor(() => auditPid() === bg.child.pid || auditPidIsChildOf(bg.child.pid!), "auditd", 15_000);
     try {
       // Debian's shipped audit.rules raises the backlog to 8192; the kernel default (64) would throttle sooner.
