@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   const outDir = join(buildDir, "out");
   const installed = installPackages(log);
   buildWorkloads(ROOT, buildDir, MARKER);
+  // Whatever an interrupted run left (a session's .partial would stop sealtrace from starting) goes first.
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const key = makeKey(ROOT, buildDir);
   const ctx: BenchContext = { root: ROOT, buildDir, outDir, rusageBin: join(buildDir, "rusage"), markerBin: join(buildDir, MARKER), markerComm: MARKER, ...key };
