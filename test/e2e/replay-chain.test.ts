@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../unit/session-helpers.js";
 
@@ -64,10 +64,26 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
   try {
     const out = join(dir, "reuse.sealed");
     const note = join(dir, "pids");
-    // Fork, let it exit, point ns_last_pid just below its pid and fork again: the kernel hands out the same pid.
-    const script = `sleep 1.5; for i in 1 2 3 4 5 6 7 8; do /bin/true & P=$!; wait $P; echo $((P-1)) > /proc/sys/kernel/ns_last_pid; /bin/echo again >/dev/null & Q=$!; wait $Q; if [ "$P" = "$Q" ]; then echo "$P" > ${note}; break; fi; done`;
+    // Point ns_last_pid below a free pid, fork /bin/true there, let it exit, and do it again with
+    // /bin/echo: the kernel hands out the same pid twice. Retried, since any fork elsewhere can take it.
+    const script = [
+      "import os, random, time",
+      "time.sleep(1.5)",
+      "pid_max = int(open('/proc/sys/kernel/pid_max').read())",
+      "def at(n, argv):",
+      "    with open('/proc/sys/kernel/ns_last_pid', 'w') as f: f.write(str(n - 1))",
+      "    pid = os.fork()",
+      "    if pid == 0: os.execv(argv[0], argv)",
+      "    os.waitpid(pid, 0)",
+      "    return pid",
+      "for _ in range(500):",
+      "    n = random.randrange(1000, pid_max - 1)",
+      "    if os.path.exists('/proc/%d' % n) or at(n, ['/bin/true']) != n: continue",
+      "    if at(n, ['/bin/echo', 'again']) == n:",
+      `        open(${JSON.stringify(note)}, 'w').write(str(n)); break`,
+    ].join("\n");
+    spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore", detached: true }).unref();
     const runbook = join(dir, "rb.yaml");
-    spawnSync("sh", ["-c", `sh -c '${script}' >/dev/null 2>&1 &`]);
     writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 4s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
     const rec = spawnSync(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { encoding: "utf8" });
     assert.equal(rec.status, 0, rec.stderr);
