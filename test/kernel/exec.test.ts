@@ -79,6 +79,8 @@ test("2,000 short-lived processes: 2,000 fork/exec/exit triples with their exit 
   assert.equal(forks.length, 2000);
   const execs = ofType(cap.records, EV.exec).filter((r) => children.has(r.tgid));
   assert.equal(execs.length, 2000);
+  assert.ok(execs.every((e) => e.comm === "sh" && e.pid === e.tgid && e.ppid === p.pid), "tgid, comm and parent of every exec");
+  assert.equal(new Set(execs.map((e) => e.tgid)).size, 2000);
   const exits = ofType(cap.records, EV.exit).filter((r) => children.has(r.tgid));
   assert.equal(exits.length, 2000);
   // Exit codes in wait(2) encoding, in spawn order.
