@@ -7,7 +7,7 @@ export function formatStatus(s: RecordStatus): string {
     const lost = c.ringFull + c.mapFull + c.recursionMisses;
     return `${name} ${c.events} (${Math.round(c.ratePerSec)}/s${lost ? `, LOST ${lost}` : ""})`;
   });
-  return `● rec ${formatDuration(s.elapsedMs)} | left ${formatDuration(s.leftMs)} | ${parts.join(" | ")} | ${formatBytes(s.bytesOnDisk)}`;
+  return `● rec ${formatDuration(s.elapsedMs)} | left ${formatDuration(s.leftMs)} | ${parts.join(" | ")} | ${formatBytes(s.bytesOnDisk)} in ${s.frames} frames`;
 }
 
 export class StatusLine {

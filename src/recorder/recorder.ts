@@ -10,7 +10,7 @@ import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
 import { snapshotCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
-import { RING_HEADER_BYTES } from "../libbpf/ring.js";
+import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
 import { UserError, EXIT } from "../cli/errors.js";
 
@@ -53,6 +53,7 @@ export interface RecordStatus {
   leftMs: number;
   bundles: Record<string, BundleCounters & { ratePerSec: number }>;
   bytesOnDisk: number;
+  /** Frames sealed and synced so far. */
   frames: number;
 }
 
@@ -63,24 +64,18 @@ export interface RecordResult {
   attachMs: number;
   counts: Record<string, number>;
   losses: Record<string, BundleCounters>;
-  diskFull: boolean;
 }
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(EV).map(([k, v]) => [v, k]));
 
-/** Counts records per type in a ring-format span (one pass over the record headers). */
+/** Counts records per type in a ring-format span. */
 function countTypes(span: Uint8Array, counts: Map<number, number>): void {
   const v = new DataView(span.buffer, span.byteOffset, span.byteLength);
-  let off = 0;
-  while (off + RING_HEADER_BYTES <= span.length) {
-    const hdr = v.getUint32(off, true);
-    const len = hdr & 0x3fffffff;
-    if (!(hdr & 0x40000000) && len >= 2) {
-      const t = v.getUint16(off + RING_HEADER_BYTES, true);
-      counts.set(t, (counts.get(t) ?? 0) + 1);
-    }
-    off += (len + RING_HEADER_BYTES + 7) & ~7;
-  }
+  forEachRecord(span, (off, len) => {
+    if (len < 2) return;
+    const t = v.getUint16(off, true);
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+  });
 }
 
 /**
@@ -244,7 +239,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           }
           lastStatusEvents = new Map([...counters].map(([n, c]) => [n, c.events]));
           lastStatusMs = now;
-          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: partialBytes(opts.out), frames: 0 });
+          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: partialBytes(opts.out), frames: writer.frames });
         }
         if (now - startMs >= opts.durationMs) stop("duration");
       };
@@ -283,17 +278,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     losses,
     events: totalEvents,
   };
-  let close: SessionCloseResult;
-  try {
-    close = await writer.close(summary);
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === EXIT.diskFull) {
-      diskFull = true;
-      throw e;
-    }
-    throw e;
-  }
-  return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses, diskFull };
+  // After a full disk the writer has already sealed what fit; close() then rejects with UserError(diskFull).
+  const close = await writer.close(summary);
+  return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses };
 }
 
 function partialBytes(out: string): number {

@@ -168,6 +168,11 @@ export class SessionWriter {
     return bytesToHex(this.sessionId);
   }
 
+  /** Frames written so far (metadata frame included). */
+  get frames(): number {
+    return this.index;
+  }
+
   /** Records in frames already written (not counting the metadata record). */
   get records(): number {
     return Math.max(0, this.recordsWritten - 1);

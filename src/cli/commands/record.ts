@@ -11,6 +11,8 @@ import { resolveRecipients } from "../../recorder/recipients.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
 import { checkPrivileges } from "../../doctor/checks.js";
 import { UserError, EXIT } from "../errors.js";
+import type { VerifyReport } from "../../session/verify.js";
+import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
 import { StatusLine } from "../status.js";
 import * as prompts from "../prompts.js";
 import type { Runbook } from "../../runbook/runbook.js";
@@ -173,8 +175,13 @@ async function runRecord(flags: RecordFlags): Promise<number> {
     status.end();
     for (const s of sigs) process.off(s, onSignal);
   }
-  printReport(result, out);
-  if (result.diskFull) return EXIT.diskFull;
+  // The verdict printed is the keyless check of the file on disk, not an assumption.
+  const { verifySession } = await import("../../session/verify.js");
+  const custody = await verifySession(result.close.path);
+  printReport(result, custody, out);
+  if (custody.verdict.status !== "SEALED") return verdictExitCode(custody.verdict);
+  // Ended before its duration by a runbook limit, or hurried by a second signal: sealed, but say so.
+  if (result.endReason === "max-events" || result.endReason === "max-bytes") return EXIT.interrupted;
   if (result.endReason === "signal" && hurry.signal.aborted) return EXIT.interrupted;
   return EXIT.ok;
 }
@@ -187,12 +194,13 @@ function readSigningKey(path: string): string {
   }
 }
 
-function printReport(r: RecordResult, out: string): void {
+function printReport(r: RecordResult, custody: VerifyReport, out: string): void {
   const lossTotal = Object.values(r.losses).reduce((s, c) => s + c.ringFull + c.mapFull + c.recursionMisses, 0n);
   const lines = [
     ``,
     `sealed:    ${r.close.path}`,
-    `verdict:   ${r.diskFull ? "SEALED (disk full: recording cut short, what fit was sealed)" : "SEALED"}  end: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ""}`,
+    `verdict:   ${formatVerdict(custody.verdict)}  end: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ""}`,
+    `sha256:    ${custody.fileSha256Hex}`,
     `session:   ${r.close.sessionIdHex}  frames ${r.close.frames}  ${formatBytes(r.close.bytes)}`,
     `chain:     ${r.close.finalChainHashHex}`,
     `attach:    ${r.attachMs.toFixed(0)} ms`,
