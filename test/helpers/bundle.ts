@@ -82,3 +82,27 @@ export async function capture(spec: BundleSpec, workload: () => Promise<void>, o
 export function tailText(r: DecodedRecord, start: number, length: number): string {
   return Buffer.from(r.tail.subarray(start, start + length)).toString("utf8");
 }
+
+/**
+ * Loads `spec` (not attached) and runs its start iterators, in order, as the recorder does at the
+ * start of a recording; returns the decoded records. The object is always closed.
+ */
+export function startSnapshot(spec: BundleSpec, filters: Filters = {}): DecodedRecord[] {
+  const obj = BpfObject.open(bundleObjectPath(spec));
+  try {
+    obj.setRodata({ ...commonRodata(filters, process.pid), ...(spec.rodata?.(filters) ?? {}) });
+    obj.load();
+    const out: DecodedRecord[] = [];
+    for (const it of spec.startIterators) {
+      // Iterator output uses the ring's framing (u32 length, u32 reserved, record, padded to 8).
+      const data = obj.runIterator(it);
+      forEachRecord(data, (off, len) => {
+        const r = decodeRecord(data, off, len);
+        if (r) out.push(r);
+      });
+    }
+    return out;
+  } finally {
+    obj.close();
+  }
+}

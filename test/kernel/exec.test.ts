@@ -2,13 +2,14 @@
 // filters, and exact loss accounting under an exec storm.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { EXEC_BUNDLE } from "../../src/bundles/exec.js";
 import { EV } from "../../src/events/layouts.js";
 import { splitArgs, type DecodedRecord } from "../../src/events/decode.js";
-import { capture, tailText } from "../helpers/bundle.js";
+import { capture, startSnapshot, tailText } from "../helpers/bundle.js";
 import { paused } from "../helpers/proc.js";
+import { sleep } from "../helpers/bpf.js";
 
 const ofType = (rs: DecodedRecord[], t: number) => rs.filter((r) => r.type === t);
 const filename = (r: DecodedRecord) => tailText(r, 0, r.filename_len as number);
@@ -155,6 +156,144 @@ test("an undersized ring under a 20,000-exec storm: records received + loss coun
   const produced = 1 + 3 * 20000 + 1;
   assert.ok(cap.ringFull > 0n, "the 16 KiB ring should overflow");
   assert.equal(BigInt(cap.records.length) + cap.ringFull, BigInt(produced));
+});
+
+test("1,000 /bin/true spawned by the test: exactly 1,000 exec records through the mmap ring, their tgids exactly the spawned pids, comm 'true'", async () => {
+  const spawned: number[] = [];
+  const cap = await capture(
+    EXEC_BUNDLE,
+    async () => {
+      // Eight at a time, asynchronously, so the ring is drained while they run.
+      const one = async (): Promise<void> => {
+        while (spawned.length < 1000) {
+          const child = spawn("/bin/true", [], { stdio: "ignore" });
+          spawned.push(child.pid!);
+          const code = await new Promise<number | null>((r) => child.on("exit", r));
+          assert.equal(code, 0);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, one));
+    },
+    // No process filter (the test's own children are wanted); a large ring for the rest of the host.
+    { ringBytes: 1 << 26 },
+  );
+  assert.equal(cap.ringFull, 0n, "the ring overflowed: the count below would mean nothing");
+  assert.equal(spawned.length, 1000);
+  const execs = ofType(cap.records, EV.exec).filter((r) => r.ppid === process.pid);
+  assert.equal(execs.length, 1000);
+  // Compared as sorted lists, not sets: a pid reused among the 1,000 must appear twice.
+  const byNumber = (a: number, b: number) => a - b;
+  assert.deepEqual(execs.map((e) => e.tgid).sort(byNumber), [...spawned].sort(byNumber));
+  assert.deepEqual([...new Set(execs.map((e) => e.comm))], ["true"]);
+  assert.ok(execs.every((e) => e.pid === e.tgid && filename(e) === "/bin/true"));
+});
+
+/** Fields of /proc/PID/stat after the command (field 3, state, is index 0). */
+function procStat(pid: number): string[] {
+  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return s.slice(s.lastIndexOf(")") + 2).trim().split(" ");
+}
+
+test("start snapshot (exec_snapshot): a process started before it, with pid, ppid, start time, comm, exe and full argv", async () => {
+  const args = ["-c", "read _", "snapshot-marker", "alpha", "beta gamma", "", "δ-utf8"];
+  const child = spawn("/bin/sh", args, { stdio: ["pipe", "ignore", "ignore"] });
+  const pid = child.pid!;
+  const exited = new Promise((r) => child.on("exit", r));
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    assert.match(exe, /\/dash$/, "the child has not exec'd /bin/sh yet");
+    const records = startSnapshot(EXEC_BUNDLE);
+    assert.ok(records.length > 10 && records.every((r) => r.type === EV.task), "one st_task per process");
+    const mine = records.filter((r) => r.tgid === pid);
+    assert.equal(mine.length, 1);
+    const t = mine[0]!;
+    assert.equal(t.pid, pid);
+    assert.equal(t.ppid, process.pid);
+    assert.equal(t.comm, "sh");
+    // start_boottime in ns; /proc/PID/stat field 22 is the same clock in USER_HZ (100) ticks.
+    assert.equal(t.start_ns / 10_000_000n, BigInt(procStat(pid)[19]!));
+    assert.ok(t.ts_ns > t.start_ns, "snapshot time after the process start");
+    const exeLen = t.exe_len as number;
+    assert.equal(tailText(t, 0, exeLen), exe);
+    assert.deepEqual(splitArgs(t.tail.subarray(exeLen, exeLen + (t.argv_len as number))), ["/bin/sh", ...args]);
+    assert.equal(t.args_len, ["/bin/sh", ...args].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0));
+    assert.equal(t.trunc, 0);
+    // A kernel thread is there too, with no exe or argv.
+    const kthreadd = records.find((r) => r.tgid === 2)!;
+    assert.equal(kthreadd.comm, "kthreadd");
+    assert.equal(kthreadd.exe_len, 0);
+    assert.equal(kthreadd.argv_len, 0);
+  } finally {
+    child.stdin!.end("go\n");
+    await exited;
+  }
+});
+
+test("exit by signal: a child killed with SIGKILL has exit_code 9 (wait(2) encoding: signal, no status, no core)", async () => {
+  const p = paused("/bin/sleep", ["30"]);
+  let signal: NodeJS.Signals | null = null;
+  const exited = new Promise<void>((r) => p.child.on("exit", (_c, s) => ((signal = s), r())));
+  const cap = await capture(
+    EXEC_BUNDLE,
+    async () => {
+      void p.run();
+      for (let i = 0; i < 200 && readFileSync(`/proc/${p.pid}/comm`, "utf8") !== "sleep\n"; i++) await sleep(5);
+      p.child.kill("SIGKILL");
+      await exited;
+    },
+    { filters: { pid: p.pid }, follow: [p.pid] },
+  );
+  assert.equal(signal, "SIGKILL");
+  assert.equal(ofType(cap.records, EV.exec).find((r) => r.tgid === p.pid)?.comm, "sleep", "killed after its exec");
+  const exits = ofType(cap.records, EV.exit).filter((r) => r.tgid === p.pid);
+  assert.equal(exits.length, 1);
+  assert.equal(exits[0]!.exit_code, 9);
+});
+
+// Threads of a process that exit together (exit_group kills them all at once, on every CPU); one
+// process also has its leader exit first (raw SYS_exit), so the last thread to go is not the leader.
+const THREADS_PY = `
+import ctypes, os, sys, threading, time
+mode, n = sys.argv[1], int(sys.argv[2])
+if mode == "group":
+    ready = threading.Barrier(n + 1)
+    def spin():
+        ready.wait()
+        while True: pass
+    for _ in range(n): threading.Thread(target=spin, daemon=True).start()
+    ready.wait()
+    time.sleep(0.005)
+    os._exit(7)
+else:
+    def last():
+        time.sleep(0.2)
+        os._exit(5)
+    for _ in range(n): threading.Thread(target=lambda: time.sleep(30), daemon=True).start()
+    threading.Thread(target=last).start()
+    ctypes.CDLL(None).syscall(60, 0)  # SYS_exit (x86-64): only the leader thread exits
+`;
+
+test("a multithreaded process yields exactly one exit record, with the thread-group leader's identity, also when the leader exits first", async () => {
+  const procs = [...Array.from({ length: 24 }, () => ({ mode: "group", code: 7 })), { mode: "leader-first", code: 5 }].map((w) => ({
+    ...w,
+    p: paused("/usr/bin/python3", ["-c", THREADS_PY, w.mode, "16"]),
+  }));
+  // No process filter: with one, the first exit record's removal of the tgid from `followed` would
+  // hide a second one.
+  const cap = await capture(EXEC_BUNDLE, async () => {
+    for (let i = 0; i < procs.length; i += 4) await Promise.all(procs.slice(i, i + 4).map(({ p }) => p.run()));
+  }, { ringBytes: 1 << 26 });
+  assert.equal(cap.ringFull, 0n);
+  for (const { mode, code, p } of procs) {
+    const exec = ofType(cap.records, EV.exec).find((r) => r.tgid === p.pid);
+    assert.ok(exec, `exec of ${mode} ${p.pid}`);
+    const exits = ofType(cap.records, EV.exit).filter((r) => r.tgid === p.pid);
+    assert.equal(exits.length, 1, `exit records of ${mode} process ${p.pid}`);
+    const e = exits[0]!;
+    assert.equal(e.exit_code, code << 8);
+    assert.equal(e.start_ns, exec.start_ns, "the leader's start time: the process identity");
+    if (mode === "leader-first") assert.notEqual(e.pid, p.pid, "the last thread to exit was not the leader");
+  }
 });
 
 void writeFileSync;
