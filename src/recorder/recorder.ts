@@ -35,7 +35,8 @@ export interface RecordOptions {
   onStatus?: (s: RecordStatus) => void;
   onCheckpoint?: (frameIndex: number, chainHashHex: string) => void;
   /** Called once every probe is attached. */
-  onAttached?: (attachMs: number) => void;
+  /** Called once every probe is live: the last bundle's time, and each bundle's (ms since process start). */
+  onAttached?: (attachMs: number, bundles: ReadonlyArray<{ name: string; attachedMs: number }>) => void;
 }
 
 export interface BundleCounters {
@@ -92,7 +93,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const loadMs = performance.now() - t0;
   // From the moment the command started (process start), as the on-call engineer experiences it.
   const attachMs = process.uptime() * 1000;
-  opts.onAttached?.(attachMs);
+  opts.onAttached?.(attachMs, bundles.map((b) => ({ name: b.spec.name, attachedMs: b.attachedMs })));
   const attachedBoot = bootNs();
 
   // BPF run-time accounting (kernel.bpf_stats_enabled) for as long as this recording holds the fd.
@@ -142,7 +143,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   };
 
   try {
-    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames() })) });
+    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
       for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {

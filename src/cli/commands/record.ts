@@ -123,12 +123,11 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   // 6. Bundles: following a pid needs the exec bundle, whose fork probe extends the followed set.
   const names = new Set(runbook.bundles);
   if (filters.pid !== undefined) names.add("exec");
-  const bundles: BundleSpec[] = [];
   for (const n of names) {
-    const spec = BUNDLES.get(n);
-    if (!spec) throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
-    bundles.push(spec);
+    if (!BUNDLES.has(n)) throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
   }
+  // Registry order, exec first: the loader brings the first bundle live before the others.
+  const bundles: BundleSpec[] = [...BUNDLES.values()].filter((b) => names.has(b.name));
 
   const out = resolve(flags.out ?? `sealtrace-${hostname()}-${runbook.name}-${new Date().toISOString().replace(/[:.]/g, "").slice(0, 15)}Z.sealed`);
   if (existsSync(out)) throw new UserError(`${out} already exists; choose another --out`, EXIT.usage);
@@ -162,8 +161,9 @@ async function runRecord(flags: RecordFlags): Promise<number> {
       runbook, bundles, filters, out, recipients, durationMs, signal: stop.signal, hurry: hurry.signal,
       ...(flags.signKey ?? runbook.signingKey ? { signingKey: readSigningKey(flags.signKey ?? runbook.signingKey!) } : {}),
       ...(incident ? { incident } : {}),
-      onAttached: (ms) => {
-        if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms; recording (Ctrl-C stops and seals)\n`);
+      onAttached: (ms, live) => {
+        const each = live.length > 1 ? ` (${live.map((b) => `${b.name} ${b.attachedMs.toFixed(0)}`).join(", ")})` : "";
+        if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms${each}; recording (Ctrl-C stops and seals)\n`);
       },
       ...(flags.quiet ? {} : { onStatus: (s) => status.update(s) }),
       // Periodic chain hashes, so an operator can anchor them off the host (docs/FORMAT.md).
