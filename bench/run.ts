@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { installPackages, buildWorkloads, makeKey, bpfProgramIds, bpfPrograms } from "./lib/setup.js";
 import { workloads, type Workload, type WorkloadName } from "./lib/workloads.js";
 import { Sealtrace } from "./lib/sealtrace.js";
-import { Bpftrace, LibbpfTool, Auditd, EXECSNOOP_COUNT, TCPLIFE_COUNT, probeLibbpfTools, auditCleanup } from "./lib/peers.js";
+import { Bpftrace, LibbpfTool, Auditd, EXECSNOOP_COUNT, TCPLIFE_COUNT, probeLibbpfTools, auditCleanup, rememberAuditState } from "./lib/peers.js";
 import { summarize, table, checkTargets, type Row, type RunPair } from "./lib/report.js";
 import { spread, type Spread } from "./lib/stats.js";
 import { sleep, sh, Background } from "./lib/proc.js";
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const buildDir = join(ROOT, "bench", "build");
   const outDir = join(buildDir, "out");
   const installed = installPackages(log);
+  rememberAuditState();
   buildWorkloads(ROOT, buildDir, MARKER);
   // Whatever an interrupted run left (a session's .partial would stop sealtrace from starting) goes first.
   rmSync(outDir, { recursive: true, force: true });
@@ -111,6 +112,8 @@ async function main(): Promise<void> {
   const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(file, JSON.stringify({ machine, conditions: { ...conditions, ...conditionsAfter }, reps: REPS, installed, libbpfTools: tools, rows, first, targets, leftOver }, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 1));
   log(`results in ${file} (${conditionsAfter.durationS.toFixed(0)} s)`);
+  const ours = [...leftOver.bpfProgramsOfTheBench, ...leftOver.netns, ...(leftOver.auditRules && !/^No rules/.test(leftOver.auditRules) ? [`audit rules: ${leftOver.auditRules}`] : []), ...(leftOver.auditd ? [`${leftOver.auditd} auditd`] : [])];
+  if (ours.length) throw new Error(`left behind after the run: ${ours.join("; ")}`);
 }
 
 async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {

@@ -228,8 +228,7 @@ export class Auditd implements Tracer {
   private async halt(bg: Background): Promise<number> {
     sh("auditctl", ["-D"], { allowFail: true });
     const { cpuS } = await bg.stop(30_000, "SIGTERM");
-    sh("auditctl", ["-e", "0"], { allowFail: true });
-    sh("auditctl", ["-b", "64"], { allowFail: true });
+    restoreAudit();
     return cpuS;
   }
 
@@ -309,9 +308,22 @@ function auditPidIsChildOf(wrapperPid: number): boolean {
   }
 }
 
-/** After the run: audit rules deleted, auditing off, no auditd of ours left. */
+/** The kernel's audit switch and backlog before the bench touched them (`auditctl -s`). */
+let auditBefore: { enabled: string; backlog: string } | undefined;
+
+/** Call once before the first audit run: what restoreAudit() puts back. */
+export function rememberAuditState(): void {
+  const s = auditStatus();
+  auditBefore = { enabled: s.enabled ?? "0", backlog: s.backlog_limit ?? "64" };
+}
+
+function restoreAudit(): void {
+  sh("auditctl", ["-b", auditBefore?.backlog ?? "64"], { allowFail: true });
+  sh("auditctl", ["-e", auditBefore?.enabled ?? "0"], { allowFail: true });
+}
+
+/** After the run: audit rules deleted, the audit switch and backlog as they were, no auditd of ours left. */
 export function auditCleanup(): void {
   sh("auditctl", ["-D"], { allowFail: true });
-  sh("auditctl", ["-b", "64"], { allowFail: true });
-  sh("auditctl", ["-e", "0"], { allowFail: true });
+  restoreAudit();
 }
