@@ -10,19 +10,13 @@ import { EV } from "../../src/events/layouts.js";
 import { splitArgs } from "../../src/events/decode.js";
 import { CLI, cliAsync, cliSync, makeKey, readRecorded, tempDir, type Recorded } from "../helpers/cli.js";
 import { runWorkload, waitFor } from "../helpers/workload.js";
+import { assertNoProbes } from "../helpers/bpf.js";
 
 const dir = tempDir();
 const key = makeKey(dir);
 
 function execArgs(rec: Recorded): string[] {
   return rec.kernel.filter((e) => e.type === EV.exec).map((e) => splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(" "));
-}
-
-/** Waits until no sealtrace program is loaded (the kernel frees them shortly after their last fd closes). */
-async function assertNoProbes(): Promise<void> {
-  const ours = () => (JSON.parse(execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" })) as Array<{ name?: string }>).filter((p) => /^(exec|connect|retrans|filewrite|sock|tcp)_/.test(p.name ?? ""));
-  for (let i = 0; i < 50 && ours().length; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(ours().map((p) => p.name), [], "probes outlived the recorder");
 }
 
 for (const rb of listRunbooks()) {

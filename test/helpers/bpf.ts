@@ -20,3 +20,17 @@ export function loadedPrograms(): Map<number, string> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Names of sealtrace's programs: `<bundle>_<action>` (bpf/*.bpf.c), cut by the kernel to 15
+ * characters. test/run.mjs has its own copy; test/unit/program-names.test.ts checks both against the sources.
+ */
+export const OUR_PROGRAM = /^(exec|connect|retransmit|filewrite|ringtest)_/;
+
+/** Waits until no sealtrace program is loaded (the kernel frees them shortly after their last fd closes); throws naming the survivors. */
+export async function assertNoProbes(): Promise<void> {
+  const ours = () => [...loadedPrograms().values()].filter((n) => OUR_PROGRAM.test(n));
+  for (let i = 0; i < 50 && ours().length; i++) await sleep(100);
+  const left = ours();
+  if (left.length) throw new Error(`probes outlived the recorder: ${left.join(", ")}`);
+}
