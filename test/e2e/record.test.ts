@@ -22,20 +22,22 @@ function execArgs(rec: Recorded): string[] {
 for (const rb of listRunbooks()) {
   test(`runbook ${rb.name}: records a real workload unattended into a SEALED file with the workload's events`, async () => {
     const out = join(dir, `${rb.name}.sealed`);
-    const target = rb.prompts.target ? spawn("/bin/sh", ["-c", "read _; exec /usr/bin/python3 -c 'import time; time.sleep(0.3)'"], { stdio: ["pipe", "ignore", "ignore"] }) : undefined;
+    // suspicious-process follows the target: it forks a child, then execs in place.
+    const target = rb.prompts.target ? spawn("/bin/sh", ["-c", "read _; /bin/true child-of-target; exec /usr/bin/python3 -c 'import time; time.sleep(0.3)'"], { stdio: ["pipe", "ignore", "ignore"] }) : undefined;
     const args = ["record", "--runbook", rb.name, "--duration", "4s", "-r", key.recipient, "-o", out, "--yes", "--incident", `TEST-${rb.name}`];
     if (target) args.push("--pid", String(target.pid));
     const rec = cliAsync(args);
     await waitFor(rec.stderr, "probes attached");
     const marker = `marker-${rb.name}`;
     const file = join(dir, `${rb.name}.out`);
-    let port = 0;
+    let work: Awaited<ReturnType<typeof runWorkload>> | undefined;
     if (target) {
-      // suspicious-process follows the target: run the workload as its descendant.
       target.stdin!.end("go\n");
+      // Outside the followed tree: must not be recorded.
+      spawnSync("/bin/true", ["not-followed"]);
       await new Promise((r) => target.on("exit", r));
     } else {
-      port = (await runWorkload(marker, file)).port;
+      work = await runWorkload(marker, file);
     }
     const res = await rec.done;
     assert.equal(res.code, 0, res.stderr);
@@ -47,12 +49,27 @@ for (const rb of listRunbooks()) {
     assert.equal(got.verdict, "SEALED");
     assert.equal((got.metadata.runbook as { name: string }).name, rb.name);
     assert.equal(got.metadata.incident, `TEST-${rb.name}`);
+    const execs = got.kernel.filter((e) => e.type === EV.exec);
+    const argvs = execArgs(got);
     if (target) {
-      assert.ok(got.kernel.some((e) => e.type === EV.exec && e.tgid === target.pid), "the target's exec");
+      assert.ok(execs.some((e) => e.tgid === target.pid), "the target's in-place exec");
+      assert.ok(execs.some((e, i) => e.ppid === target.pid && argvs[i] === "/bin/true child-of-target"), "the target's child");
+      assert.ok(!argvs.includes("/bin/true not-followed"), "a process outside the followed tree");
     } else {
-      if (rb.bundles.includes("exec")) assert.ok(execArgs(got).includes(`/bin/true ${marker} 0`), "the workload's exec");
-      if (rb.bundles.includes("connect")) assert.ok(got.kernel.some((e) => e.type === EV.connect && e.dport === port), "the workload's connect");
-      if (rb.bundles.includes("filewrite")) assert.ok(got.kernel.some((e) => e.type === EV.fileOpen) || got.records.some((r) => r.k === "maps" && r.m === "write_totals"), "file activity");
+      const w = work!;
+      const r = cliSync(["replay", out, "-i", key.identity, "--format", "json"]);
+      assert.equal(r.status, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as { files: Array<{ pid: number; path: string; bytes: number }> };
+      if (rb.bundles.includes("exec")) assert.ok(execs.some((e, i) => e.ppid === w.pid && argvs[i] === `/bin/true ${marker} 0`), "the workload's exec");
+      if (rb.bundles.includes("connect")) assert.ok(got.kernel.some((e) => e.type === EV.connect && e.tgid === w.pid && e.dport === w.port), "the workload's connect");
+      if (rb.bundles.includes("retransmit")) {
+        assert.ok(got.kernel.some((e) => e.type === EV.recvReset && e.tgid === w.pid && e.dport === w.closedPort), "the reset the workload's refused connect received");
+      }
+      if (rb.bundles.includes("filewrite")) {
+        const f = doc.files.filter((x) => x.path === file && x.pid === w.pid);
+        assert.equal(f.length, 1, JSON.stringify(doc.files.filter((x) => x.pid === w.pid)));
+        assert.equal(f[0]!.bytes, 5 * 12345, "the workload's bytes, exactly");
+      }
     }
     await assertNoProbes();
   });
