@@ -1,0 +1,93 @@
+// bench/replay-memory: peak RSS and events/s of `sealtrace replay` on a sealed session of >= 1 GiB
+// (issue 6: under 500 MB RSS). A child process writes the session (bench/lib/session-mix.ts); then each
+// measurement runs in a fresh child, so its maxRSS is its own: the baseline (openSession + every frame
+// verified, decrypted and decoded, no reconstruction), and loadSessions + render for the `summary` view
+// and for `--format json`, as src/cli/commands/replay.ts does them. The file is deleted afterwards.
+// Usage: node dist/bench/replay-memory.js [--gib 1] [--keep] [--reuse FILE (its key in FILE.key)]
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateX25519Identity, identityToRecipient } from "age-encryption";
+import { openSession } from "../src/session/reader.js";
+import { loadSessions } from "../src/replay/load.js";
+import { render } from "../src/replay/render.js";
+import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
+
+const self = fileURLToPath(import.meta.url);
+const MiB = 2 ** 20;
+
+interface Measured { mode: string; events: number; loadMs: number; renderMs: number; outputBytes: number; maxRssMiB: number; entities?: string }
+
+const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
+
+async function child(mode: string, path: string): Promise<Measured> {
+  const identity = readFileSync(`${path}.key`, "utf8").trim();
+  const t0 = performance.now();
+  if (mode === "baseline") {
+    const reader = await openSession(path, { identities: [identity] });
+    let n = 0;
+    for await (const f of reader.frames()) n += f.records.length;
+    return { mode, events: n, loadMs: performance.now() - t0, renderMs: 0, outputBytes: 0, maxRssMiB: maxRssMiB() };
+  }
+  const { replay, events } = await loadSessions([path], [identity]);
+  const t1 = performance.now();
+  const text = render(replay, "summary", mode === "json" ? "json" : "text", false);
+  const t2 = performance.now();
+  const entities = `${replay.processes.length} processes, ${replay.connections.length} connections, ${replay.files.length} files`;
+  return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes: Buffer.byteLength(text), maxRssMiB: maxRssMiB(), entities };
+}
+
+function runChild(args: string[]): string {
+  const r = spawnSync(process.execPath, [self, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`child ${args.join(" ")} exited ${r.status ?? r.signal}`);
+  return r.stdout.trim().split("\n").pop()!;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "child") {
+    console.log(JSON.stringify(await child(argv[1]!, argv[2]!)));
+    return;
+  }
+  if (argv[0] === "generate") {
+    const identity = await generateX25519Identity();
+    writeFileSync(`${argv[1]!}.key`, identity + "\n", { mode: 0o600 });
+    const r = await writeMixSession(argv[1]!, await identityToRecipient(identity), { ...DEFAULT_MIX, targetBytes: Number(argv[2]) });
+    console.log(JSON.stringify({ ...r, maxRssMiB: maxRssMiB() }));
+    return;
+  }
+  const gib = Number(argv[argv.indexOf("--gib") + 1] ?? 1) || 1;
+  const reuse = argv.includes("--reuse") ? argv[argv.indexOf("--reuse") + 1] : undefined;
+  const keep = argv.includes("--keep") || reuse !== undefined;
+  const dir = reuse ? dirname(reuse) : mkdtempSync(join(tmpdir(), "sealtrace-bench-replay-mem-"));
+  const path = reuse ?? join(dir, "big.sealed");
+  try {
+    let gen: (MixResult & { maxRssMiB: number }) | undefined;
+    if (!reuse) {
+      const fs = statfsSync(dir);
+      const freeBytes = fs.bavail * fs.bsize;
+      if (freeBytes < gib * 2 ** 30 * 1.5) throw new Error(`${dir}: ${(freeBytes / 2 ** 30).toFixed(1)} GiB free, need ${(gib * 1.5).toFixed(1)}`);
+      gen = JSON.parse(runChild(["generate", path, String(gib * 2 ** 30)])) as MixResult & { maxRssMiB: number };
+    }
+    const bytes = statSync(path).size;
+    if (gen) {
+      console.log(`generated ${gen.events} events (${gen.churned} churned processes, ${gen.snapshots} map snapshots) in ${gen.seconds.toFixed(0)} s, generator RSS ${gen.maxRssMiB.toFixed(0)} MiB`);
+    }
+    console.log(`sealed file: ${(bytes / MiB).toFixed(0)} MiB (${(bytes / 2 ** 30).toFixed(2)} GiB)`);
+    console.log("| run | events | load s | render s | events/s (load) | output | peak RSS |");
+    console.log("|---|---|---|---|---|---|---|");
+    for (const mode of ["baseline", "summary", "json"]) {
+      const m = JSON.parse(runChild(["child", mode, path])) as Measured;
+      // The baseline counts msgpack records (one per ring drain or snapshot), not kernel events.
+      const events = mode === "baseline" ? `(${m.events} records)` : String(m.events);
+      const rate = mode === "baseline" ? "-" : `${(m.events / (m.loadMs / 1000) / 1e6).toFixed(2)} M`;
+      console.log(`| ${mode} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`);
+    }
+  } finally {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
