@@ -12,6 +12,15 @@ export interface SockFacts {
   dport: number;
 }
 
+type TcpEventKind = "retransmit" | "sendReset" | "recvReset";
+
+/** One key for a 4-tuple and its reverse: byTuple matches a connection either way round. */
+function flowKey(host: string, a: { saddr: string; sport: number; daddr: string; dport: number }): string {
+  const src = `${a.saddr}|${a.sport}`;
+  const dst = `${a.daddr}|${a.dport}`;
+  return src < dst ? `${host}|${src}|${dst}` : `${host}|${dst}|${src}`;
+}
+
 /** TCP states (include/net/tcp_states.h). */
 export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 10 } as const;
 
@@ -25,6 +34,14 @@ export class ConnectionTable {
   readonly all: Connection[] = [];
   /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
   private readonly socks = new Map<string, Map<bigint, Connection>>();
+  /**
+   * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
+   * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
+   * quadratic. Kept in step wherever a connection's addresses change (retuple).
+   */
+  private readonly flows = new Map<string, Connection[]>();
+  /** Creation order, to keep each `flows` list sorted when a connection moves to another tuple. */
+  private readonly order = new Map<Connection, number>();
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -35,6 +52,8 @@ export class ConnectionTable {
       retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false, closedFromState: undefined,
     };
     this.all.push(c);
+    this.order.set(c, this.seq);
+    this.flowList(flowKey(host, c), true).push(c);
     if (f.sockId !== 0n) {
       let m = this.socks.get(host);
       if (!m) this.socks.set(host, (m = new Map()));
@@ -43,9 +62,35 @@ export class ConnectionTable {
     return c;
   }
 
-  private static fill(c: Connection, f: SockFacts): void {
-    if (f.sport !== 0 && c.sport === 0) { c.sport = f.sport; c.saddr = f.saddr; }
-    if (f.dport !== 0 && c.dport === 0) { c.dport = f.dport; c.daddr = f.daddr; }
+  private flowList(key: string, create: boolean): Connection[] {
+    let list = this.flows.get(key);
+    if (!list && create) this.flows.set(key, (list = []));
+    return list ?? [];
+  }
+
+  /** Moves `c` to its tuple's list after its addresses changed from those in `oldKey`. */
+  private retuple(c: Connection, oldKey: string): void {
+    const key = flowKey(c.host, c);
+    if (key === oldKey) return;
+    const old = this.flowList(oldKey, false);
+    old.splice(old.indexOf(c), 1);
+    if (old.length === 0) this.flows.delete(oldKey);
+    const list = this.flowList(key, true);
+    const seq = this.order.get(c)!;
+    let i = list.length;
+    while (i > 0 && this.order.get(list[i - 1]!)! > seq) i--;
+    list.splice(i, 0, c);
+  }
+
+  private fill(c: Connection, f: SockFacts): void {
+    const fillSource = f.sport !== 0 && c.sport === 0;
+    const fillDest = f.dport !== 0 && c.dport === 0;
+    if (fillSource || fillDest) {
+      const oldKey = flowKey(c.host, c);
+      if (fillSource) { c.sport = f.sport; c.saddr = f.saddr; }
+      if (fillDest) { c.dport = f.dport; c.daddr = f.daddr; }
+      this.retuple(c, oldKey);
+    }
     if (c.protocol === "unknown") c.protocol = f.protocol;
   }
 
@@ -65,8 +110,13 @@ export class ConnectionTable {
     c.connectSeen = true;
     c.direction = "outbound";
     c.startNs = enterNs;
-    if (f.dport !== 0) { c.daddr = f.daddr; c.dport = f.dport; }
-    ConnectionTable.fill(c, f);
+    if (f.dport !== 0) {
+      const oldKey = flowKey(host, c);
+      c.daddr = f.daddr;
+      c.dport = f.dport;
+      this.retuple(c, oldKey);
+    }
+    this.fill(c, f);
     if (f.protocol !== "unknown") c.protocol = f.protocol;
     ConnectionTable.own(c, owner);
     if (ret === 0) {
@@ -88,7 +138,7 @@ export class ConnectionTable {
     const c = prev && prev.endNs === undefined && !prev.connectSeen ? prev : this.create(host, f, "observed", "inbound", undefined);
     c.direction = "inbound";
     c.startNs ??= timeNs;
-    ConnectionTable.fill(c, f);
+    this.fill(c, f);
     // The accepting process owns it from now on, replacing the listener.
     if (owner) { c.processId = owner.id; c.pid = owner.pid; c.comm = owner.comm; }
     if (c.outcome === "pending") { c.outcome = "established"; c.establishedNs ??= timeNs; }
@@ -111,7 +161,7 @@ export class ConnectionTable {
       c.direction = "listen";
       c.outcome = "listening";
     }
-    ConnectionTable.fill(c, f);
+    this.fill(c, f);
     ConnectionTable.own(c, owner);
     if (newState === TCP.established && c.establishedNs === undefined) {
       c.establishedNs = timeNs;
@@ -151,7 +201,7 @@ export class ConnectionTable {
   }
 
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */
-  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: "retransmit" | "sendReset" | "recvReset", state: number, timeNs: bigint, segs = 1): void {
+  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
     let c = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
     c ??= this.byTuple(host, f, timeNs);
     if (!c) {
@@ -159,6 +209,16 @@ export class ConnectionTable {
       c.startNs = timeNs;
       c.outcome = "established";
     }
+    this.tcpEventOn(c, owner, kind, state, timeNs, segs);
+  }
+
+  /** The latest connection on this socket, if any: lets the hot path skip formatting addresses it would not use. */
+  bySock(host: string, sockId: bigint): Connection | undefined {
+    return sockId === 0n ? undefined : this.socks.get(host)?.get(sockId);
+  }
+
+  /** tcpEvent on a connection already found (bySock). */
+  tcpEventOn(c: Connection, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
     ConnectionTable.own(c, owner);
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
@@ -174,12 +234,9 @@ export class ConnectionTable {
   /** The connection on this 4-tuple (either way round) closest before `atNs`. */
   byTuple(host: string, f: SockFacts, atNs: bigint): Connection | undefined {
     let best: Connection | undefined;
-    for (let i = this.all.length - 1; i >= 0; i--) {
-      const c = this.all[i]!;
-      if (c.host !== host) continue;
-      const same = (c.saddr === f.saddr && c.sport === f.sport && c.daddr === f.daddr && c.dport === f.dport)
-        || (c.saddr === f.daddr && c.sport === f.dport && c.daddr === f.saddr && c.dport === f.sport);
-      if (!same) continue;
+    const list = this.flowList(flowKey(host, f), false);
+    for (let i = list.length - 1; i >= 0; i--) {
+      const c = list[i]!;
       if (c.startNs === undefined || c.startNs <= atNs) return c;
       best ??= c;
     }

@@ -195,7 +195,11 @@ export class Reconstructor {
       case ev.recvReset: {
         const kind = type === ev.retransmit ? "retransmit" : type === ev.sendReset ? "sendReset" : "recvReset";
         const segs = o.segs >= 0 ? v.getUint16(off + o.segs, true) : 1; // older sessions: one per event
-        this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, v.getInt32(off + o.state, true), tsNs, segs);
+        const state = v.getInt32(off + o.state, true);
+        // The high-rate case: a socket already known by id needs no addresses formatted.
+        const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getBigUint64(off + o.sock_id, true));
+        if (known) this.connections.tcpEventOn(known, owner, kind, state, tsNs, segs);
+        else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, tsNs, segs);
         return;
       }
       case ev.fileOpen: {
