@@ -5,18 +5,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 /** Text of bytes[from, to) up to the first NUL. */
 export function cText(bytes: Uint8Array, from: number, to: number): string {
-  let s = "";
-  for (let i = from; i < to; i++) {
-    const c = bytes[i]!;
-    if (c === 0) return s;
-    if (c >= 0x80) {
-      let end = i;
-      while (end < to && bytes[end] !== 0) end++;
-      return s + utf8.decode(bytes.subarray(i, end));
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
+  let end = from;
+  while (end < to && bytes[end] !== 0) end++;
+  return plain(bytes, from, end);
 }
 
 /** A NUL-separated argument area as strings (a trailing NUL ends the last one), like decode.ts splitArgs. */
@@ -33,8 +24,15 @@ export function argList(bytes: Uint8Array, from: number, to: number): string[] {
   return out;
 }
 
+/**
+ * Below this length `+=` gives a flat string; from it on V8 makes a cons-string node per character, and
+ * replay keeps such strings (paths, argv) for every process: ~32 bytes a character instead of one.
+ */
+const CONS_MIN_LENGTH = 13;
+
 function plain(bytes: Uint8Array, from: number, to: number): string {
   for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  if (to - from >= CONS_MIN_LENGTH) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
   let s = "";
   for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
   return s;
