@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { openSession } from "../src/session/reader.js";
 import { loadSessions } from "../src/replay/load.js";
-import { render } from "../src/replay/render.js";
+import { renderChunks } from "../src/replay/render.js";
 import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -33,10 +33,12 @@ async function child(mode: string, path: string): Promise<Measured> {
   }
   const { replay, events } = await loadSessions([path], [identity]);
   const t1 = performance.now();
-  const text = render(replay, "summary", mode === "json" ? "json" : "text", false);
+  // As the CLI writes it: chunk by chunk (counted here, not written).
+  let outputBytes = 0;
+  for (const chunk of renderChunks(replay, "summary", mode === "json" ? "json" : "text", false)) outputBytes += Buffer.byteLength(chunk);
   const t2 = performance.now();
   const entities = `${replay.processes.length} processes, ${replay.connections.length} connections, ${replay.files.length} files`;
-  return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes: Buffer.byteLength(text), maxRssMiB: maxRssMiB(), entities };
+  return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes, maxRssMiB: maxRssMiB(), entities };
 }
 
 function runChild(args: string[]): string {

@@ -1,6 +1,6 @@
 // Picks the renderer for a --view/--format pair. Text honours the view; the machine formats carry everything.
 import { EXIT, UserError } from "../cli/errors.js";
-import { renderJson } from "./document.js";
+import { renderJson, renderJsonChunks } from "./document.js";
 import { renderHtml } from "./html.js";
 import { renderJsonl, renderTimesketch } from "./jsonl.js";
 import type { Replay } from "./model.js";
@@ -37,4 +37,9 @@ export function render(r: Replay, view: View, format: Format, colour: boolean): 
         case "files": return renderFiles(r, st);
       }
   }
+}
+
+/** render() in pieces, for writing as it goes: `--format json` is produced one entity at a time. */
+export function renderChunks(r: Replay, view: View, format: Format, colour: boolean): Iterable<string> {
+  return format === "json" ? renderJsonChunks(r) : [render(r, view, format, colour)];
 }

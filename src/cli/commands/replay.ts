@@ -1,11 +1,12 @@
 // `sealtrace replay FILE... -i IDENTITY`: offline reconstruction of what ran, talked and wrote (docs/REPLAY.md).
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { once } from "node:events";
 import type { Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
 import { loadSessions } from "../../replay/load.js";
-import { parseViewFormat, render } from "../../replay/render.js";
+import { parseViewFormat, renderChunks } from "../../replay/render.js";
 import { parseTimeBound } from "../../replay/time.js";
 
 interface ReplayOptions {
@@ -28,6 +29,29 @@ function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
   return n;
+}
+
+/** Chunks are batched to about this size before each write. */
+const WRITE_BATCH_CHARS = 1 << 20;
+
+/** Writes rendered text as it is produced, so a large document is never one string in memory. */
+async function writeChunks(chunks: Iterable<string>, output: string | undefined): Promise<void> {
+  const fd = output === undefined ? undefined : openSync(output, "w", 0o600);
+  try {
+    let batch = "";
+    const flush = async (): Promise<void> => {
+      if (fd !== undefined) writeSync(fd, batch);
+      else if (!process.stdout.write(batch)) await once(process.stdout, "drain"); // a slow reader must not make us buffer it all
+      batch = "";
+    };
+    for (const chunk of chunks) {
+      batch += chunk;
+      if (batch.length >= WRITE_BATCH_CHARS) await flush();
+    }
+    if (batch.length > 0) await flush();
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export function registerReplay(program: Command): void {
@@ -62,9 +86,7 @@ export function registerReplay(program: Command): void {
       };
       const filtered = applyFilter(replay, filter);
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      const text = render(filtered, view, format, colour);
-      if (opts.output === undefined) process.stdout.write(text);
-      else writeFileSync(opts.output, text, { mode: 0o600 });
+      await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
       for (const s of replay.sessions) if (s.cutOff) process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
       const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
