@@ -1,4 +1,5 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
+import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
 
 /** Addressing facts of one kernel record about a socket. */
@@ -27,8 +28,6 @@ export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 1
 const ECONNREFUSED = 111;
 const ETIMEDOUT = 110;
 const EINPROGRESS = 115;
-/** Individual mark times kept per connection for the timeline; the counts stay exact beyond it. */
-const MAX_MARKS = 256;
 
 export class ConnectionTable {
   readonly all: Connection[] = [];
@@ -49,7 +48,7 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: f.sockId, processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: [], resetTimes: [], connectSeen: false, resetInSynSent: false, closedFromState: undefined,
+      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined,
     };
     this.all.push(c);
     this.order.set(c, this.seq);
@@ -223,10 +222,10 @@ export class ConnectionTable {
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
       c.retransmits += Math.max(1, segs);
-      if (c.retransmitTimes.length < MAX_MARKS) c.retransmitTimes.push(timeNs);
+      c.retransmitTimes.push(timeNs);
     } else {
       c.resets++;
-      if (c.resetTimes.length < MAX_MARKS) c.resetTimes.push(timeNs);
+      c.resetTimes.push(timeNs);
       if (kind === "recvReset" && state === TCP.synSent) c.resetInSynSent = true;
     }
   }

@@ -1,5 +1,6 @@
 // The reconstructed entities replay keeps in memory: processes, connections, files, loss gaps, sessions.
 // Times are Unix-epoch nanoseconds (bigint): boot time plus the session's realtimeMinusBoottimeNs.
+import type { TimeMarks } from "./marks.js";
 
 /** How a fact is known: from an event, from the start-of-recording snapshot, or deduced by replay. */
 export type Origin = "observed" | "snapshot" | "inferred";
@@ -64,8 +65,8 @@ export interface Connection {
   retransmits: number;
   resets: number;
   /** Times of individual retransmits and resets, capped (the counts are exact). */
-  retransmitTimes: bigint[];
-  resetTimes: bigint[];
+  retransmitTimes: TimeMarks;
+  resetTimes: TimeMarks;
   connectSeen: boolean;
   resetInSynSent: boolean;
   /** The TCP state the socket closed from, when it closed before its outcome was known. */
