@@ -17,9 +17,21 @@ interface Tally {
   live: WriteTotals | undefined;
 }
 
+/** Tallies of one process searched in a list before they get a Map by inode. */
+const SCAN_MAX = 8;
+
+function addTo(byIno: Map<bigint, Tally[]>, t: Tally): void {
+  const list = byIno.get(t.file.ino);
+  if (list) list.push(t);
+  else byIno.set(t.file.ino, [t]);
+}
+
 export class FileTable {
-  /** process → dev → ino → tally (no string keys on the hot path). */
-  private readonly byKey = new Map<ProcessEntity, Map<bigint, Map<bigint, Tally>>>();
+  /**
+   * process → its tallies; past SCAN_MAX of them, ino → tallies. No string keys on the hot path, and no
+   * Map per process for the many that write a file or two (two Maps each were ~340 bytes a process).
+   */
+  private readonly byKey = new Map<ProcessEntity, Tally[] | Map<bigint, Tally[]>>();
   private readonly tallies: Tally[] = [];
   private readonly byPath = new Map<string, FileActivity[]>();
   private readonly all: FileActivity[] = [];
@@ -44,15 +56,20 @@ export class FileTable {
   }
 
   private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
-    let devs = this.byKey.get(p);
-    if (!devs) this.byKey.set(p, (devs = new Map()));
-    let inos = devs.get(dev);
-    if (!inos) devs.set(dev, (inos = new Map()));
-    let t = inos.get(ino);
-    if (!t) {
-      t = { file: this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
-      inos.set(ino, t);
-      this.tallies.push(t);
+    const e = this.byKey.get(p);
+    const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(ino);
+    if (list) for (const t of list) if (t.file.ino === ino && t.file.dev === dev) return t;
+    const t: Tally = { file: this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
+    this.tallies.push(t);
+    if (e === undefined) {
+      this.byKey.set(p, [t]);
+    } else if (Array.isArray(e) && e.length < SCAN_MAX) {
+      e.push(t);
+    } else {
+      const byIno = Array.isArray(e) ? new Map<bigint, Tally[]>() : e;
+      if (Array.isArray(e)) for (const x of e) addTo(byIno, x);
+      addTo(byIno, t);
+      this.byKey.set(p, byIno);
     }
     return t;
   }

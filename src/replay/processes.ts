@@ -16,14 +16,17 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
 
 export class ProcessTable {
   readonly byId = new Map<string, ProcessEntity>();
-  /** host:pid → every incarnation of that pid, in order of appearance. */
-  private readonly byPid = new Map<string, ProcessEntity[]>();
-  /** host → pid → start boot ns → process: the hot lookup, without building string keys. */
-  private readonly byIdentity = new Map<string, Map<number, Map<bigint, ProcessEntity>>>();
+  /**
+   * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
+   * order of appearance. The hot lookup builds no string keys, and the common case holds no Map per pid.
+   */
+  private readonly byIdentity = new Map<string, Map<number, ProcessEntity | Map<bigint, ProcessEntity>>>();
 
   /** The process with this identity, if known. */
   find(host: string, pid: number, startBootNs: bigint): ProcessEntity | undefined {
-    return this.byIdentity.get(host)?.get(pid)?.get(startBootNs);
+    const e = this.byIdentity.get(host)?.get(pid);
+    if (e === undefined || e instanceof Map) return e?.get(startBootNs);
+    return e.startBootNs === startBootNs ? e : undefined;
   }
 
   /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
@@ -39,17 +42,20 @@ export class ProcessTable {
       this.byId.set(id, p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
-      let starts = pids.get(h.tgid);
-      if (!starts) pids.set(h.tgid, (starts = new Map()));
-      starts.set(h.startBootNs, p);
-      const k = `${host}:${h.tgid}`;
-      const list = this.byPid.get(k);
-      if (list) list.push(p);
-      else this.byPid.set(k, [p]);
+      const e = pids.get(h.tgid);
+      if (e === undefined) pids.set(h.tgid, p);
+      else if (e instanceof Map) e.set(h.startBootNs, p);
+      else pids.set(h.tgid, new Map([[e.startBootNs, e], [h.startBootNs, p]]));
     } else if (seenNs > p.lastSeenNs) {
       p.lastSeenNs = seenNs;
     }
     return p;
+  }
+
+  /** Every incarnation of `pid`, in order of appearance. */
+  private incarnations(host: string, pid: number): Iterable<ProcessEntity> | undefined {
+    const e = this.byIdentity.get(host)?.get(pid);
+    return e === undefined ? undefined : e instanceof Map ? e.values() : [e];
   }
 
   /** A record from the process itself (not a socket owner's copy): its ppid shows any re-parenting. */
@@ -73,7 +79,7 @@ export class ProcessTable {
   }
 
   exec(p: ProcessEntity, image: ExecImage, comm: string): void {
-    p.execs.push(image);
+    addExec(p, image);
     p.comm = comm;
   }
 
@@ -87,16 +93,20 @@ export class ProcessTable {
   /** A start-of-recording snapshot entry: the process existed before the recording began. */
   snapshot(p: ProcessEntity, image: ExecImage | undefined): void {
     if (p.origin === "observed" && p.forkNs === undefined) p.origin = "snapshot";
-    if (image && p.execs.length === 0) p.execs.push(image);
+    if (image && p.execs.length === 0) addExec(p, image);
   }
 
   /** The incarnation of `pid` alive at `atNs` (the latest started at or before it), if known. */
   at(host: string, pid: number, atNs: bigint): ProcessEntity | undefined {
-    const list = this.byPid.get(`${host}:${pid}`);
+    const list = this.incarnations(host, pid);
     if (!list) return undefined;
+    let first: ProcessEntity | undefined;
     let best: ProcessEntity | undefined;
-    for (const p of list) if (p.startNs <= atNs && (!best || p.startNs > best.startNs)) best = p;
-    return best ?? list[0];
+    for (const p of list) {
+      first ??= p;
+      if (p.startNs <= atNs && (!best || p.startNs > best.startNs)) best = p;
+    }
+    return best ?? first;
   }
 
   /**
@@ -127,6 +137,12 @@ export class ProcessTable {
     }
     return all.sort(byStart);
   }
+}
+
+/** The first image as a one-element literal: push on [] reserves 16 slots, kept for every process. */
+function addExec(p: ProcessEntity, image: ExecImage): void {
+  if (p.execs.length === 0) p.execs = [image];
+  else p.execs.push(image);
 }
 
 export function byStart(a: ProcessEntity, b: ProcessEntity): number {
