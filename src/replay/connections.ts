@@ -52,7 +52,7 @@ export class ConnectionTable {
     };
     this.all.push(c);
     this.order.set(c, this.seq);
-    this.flowList(flowKey(host, c), true).push(c);
+    this.addToFlow(flowKey(host, c), c);
     if (f.sockId !== 0n) {
       let m = this.socks.get(host);
       if (!m) this.socks.set(host, (m = new Map()));
@@ -61,24 +61,34 @@ export class ConnectionTable {
     return c;
   }
 
-  private flowList(key: string, create: boolean): Connection[] {
-    let list = this.flows.get(key);
-    if (!list && create) this.flows.set(key, (list = []));
-    return list ?? [];
+  private flowList(key: string): Connection[] {
+    return this.flows.get(key) ?? [];
+  }
+
+  /** Appends `c` to its tuple's list; a new list is made as a one-element literal (push on [] reserves 16). */
+  private addToFlow(key: string, c: Connection): Connection[] {
+    const list = this.flows.get(key);
+    if (list) list.push(c);
+    else this.flows.set(key, [c]);
+    return list ?? [c];
   }
 
   /** Moves `c` to its tuple's list after its addresses changed from those in `oldKey`. */
   private retuple(c: Connection, oldKey: string): void {
     const key = flowKey(c.host, c);
     if (key === oldKey) return;
-    const old = this.flowList(oldKey, false);
+    const old = this.flowList(oldKey);
     old.splice(old.indexOf(c), 1);
     if (old.length === 0) this.flows.delete(oldKey);
-    const list = this.flowList(key, true);
+    const list = this.addToFlow(key, c);
+    // Back to creation order: `c` may be older than connections already on this tuple.
     const seq = this.order.get(c)!;
-    let i = list.length;
-    while (i > 0 && this.order.get(list[i - 1]!)! > seq) i--;
-    list.splice(i, 0, c);
+    let i = list.length - 1;
+    while (i > 0 && this.order.get(list[i - 1]!)! > seq) {
+      list[i] = list[i - 1]!;
+      i--;
+    }
+    list[i] = c;
   }
 
   private fill(c: Connection, f: SockFacts): void {
@@ -233,7 +243,7 @@ export class ConnectionTable {
   /** The connection on this 4-tuple (either way round) closest before `atNs`. */
   byTuple(host: string, f: SockFacts, atNs: bigint): Connection | undefined {
     let best: Connection | undefined;
-    const list = this.flowList(flowKey(host, f), false);
+    const list = this.flowList(flowKey(host, f));
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
       if (c.startNs === undefined || c.startNs <= atNs) return c;

@@ -6,21 +6,30 @@
 export const MAX_MARKS = 256;
 
 export class TimeMarks implements Iterable<bigint> {
-  private times: BigUint64Array | undefined;
+  /** The first mark, kept without an array: most connections see one retransmit or none. */
+  private first: bigint | undefined;
+  private rest: BigUint64Array | undefined;
   length = 0;
 
   /** Keeps `timeNs` unless MAX_MARKS are kept already. */
   push(timeNs: bigint): void {
     if (this.length >= MAX_MARKS) return;
-    if (!this.times || this.length === this.times.length) {
-      const grown = new BigUint64Array(Math.min(MAX_MARKS, Math.max(4, this.length * 2)));
-      if (this.times) grown.set(this.times);
-      this.times = grown;
+    if (this.length === 0) {
+      this.first = timeNs;
+    } else {
+      const i = this.length - 1;
+      if (!this.rest || i === this.rest.length) {
+        const grown = new BigUint64Array(Math.min(MAX_MARKS - 1, Math.max(4, i * 2)));
+        if (this.rest) grown.set(this.rest);
+        this.rest = grown;
+      }
+      this.rest[i] = timeNs;
     }
-    this.times[this.length++] = timeNs;
+    this.length++;
   }
 
   *[Symbol.iterator](): Iterator<bigint> {
-    for (let i = 0; i < this.length; i++) yield this.times![i]!;
+    if (this.length > 0) yield this.first!;
+    for (let i = 0; i < this.length - 1; i++) yield this.rest![i]!;
   }
 }

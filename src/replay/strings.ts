@@ -21,7 +21,8 @@ export function argList(bytes: Uint8Array, from: number, to: number): string[] {
       start = i + 1;
     }
   }
-  return out;
+  // Exact length: replay keeps every argv, and push on [] reserves 16 slots.
+  return out.slice();
 }
 
 /**
