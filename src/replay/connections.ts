@@ -48,7 +48,7 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: f.sockId, processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined,
+      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined,
     };
     this.all.push(c);
     this.order.set(c, this.seq);
@@ -205,6 +205,7 @@ export class ConnectionTable {
   snapshot(host: string, f: SockFacts, owner: ProcessEntity | undefined, state: number, timeNs: bigint): void {
     const c = this.create(host, f, "snapshot", state === TCP.listen ? "listen" : "unknown", owner);
     c.startNs = undefined;
+    c.snapshotNs = timeNs;
     c.outcome = state === TCP.listen ? "listening" : state === TCP.synSent ? "pending" : "established";
     if (state === TCP.close) c.endNs = timeNs;
   }

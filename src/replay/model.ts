@@ -71,6 +71,8 @@ export interface Connection {
   resetInSynSent: boolean;
   /** The TCP state the socket closed from, when it closed before its outcome was known. */
   closedFromState: number | undefined;
+  /** When the start-of-recording snapshot saw it (origin "snapshot"): its place on the timeline. */
+  snapshotNs: bigint | undefined;
 }
 
 export interface FileOp {

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EV } from "../../src/events/layouts.js";
+import { EV, SOCK_STATE } from "../../src/events/layouts.js";
+import { timelineEvents } from "../../src/replay/events.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { applyFilter } from "../../src/replay/filter.js";
 import { render, VIEWS } from "../../src/replay/render.js";
@@ -105,6 +106,15 @@ test("connections: latency, retransmits, refused by reset; files: exact totals, 
   assert.equal(f.renamedTo, "/tmp/.hidden");
   assert.ok(f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755));
   assert.deepEqual(r.losses.map((l) => [l.bundle, l.count, l.fromNs - E.OFFSET_NS, l.toNs - E.OFFSET_NS]), [["exec", 7n, 9n * S, 16n * S]]);
+});
+
+test("a socket from the start snapshot sits on the timeline at the snapshot, not at the epoch", async () => {
+  const sock = E.rec(SOCK_STATE, EV.sock, 9n * S, { ...shell, flags: 1 }, { sock_id: 0x5eedn, oldstate: 1, newstate: 1, family: 2, protocol: 6, sport: 40100, dport: 5432, saddr: E.ip4("10.0.0.1"), daddr: E.ip4("192.0.2.5") });
+  const r = await synthetic([{ k: "start", b: "connect", it: "connect_snapshot", t: 9n * S, d: E.frame([sock]) }]);
+  const c = r.connections.find((x) => x.dport === 5432)!;
+  assert.equal(c.origin, "snapshot");
+  const snap = timelineEvents(r).find((e) => e.kind === "connection.snapshot")!;
+  assert.equal(snap.timeNs - E.OFFSET_NS, 9n * S);
 });
 
 test("filters: --pid takes descendants and the exec chain, --comm, --since/--until, --addr/--port", async () => {
