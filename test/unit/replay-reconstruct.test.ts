@@ -117,6 +117,38 @@ test("a socket from the start snapshot sits on the timeline at the snapshot, not
   assert.equal(snap.timeNs - E.OFFSET_NS, 9n * S);
 });
 
+test("several sessions from two hosts merge into one timeline on realtime; the same pid on each host stays two processes", async () => {
+  const { dir, cleanup } = tempDir("replay-merge");
+  const key = await testKey();
+  const same: E.Ident = { tgid: 4242, start: 2n * S, ppid: 1, comm: "job" };
+  // db-1 booted 5 s before web-1: boot time 7 s there is realtime 12 s on web-1's scale.
+  const hosts = [
+    { name: "web-1", bootId: "aaaa0000-0000-0000-0000-000000000001", offsetNs: E.OFFSET_NS, execAt: 10n * S },
+    { name: "db-1", bootId: "bbbb0000-0000-0000-0000-000000000002", offsetNs: E.OFFSET_NS + 5n * S, execAt: 7n * S },
+  ];
+  const paths: string[] = [];
+  for (const h of hosts) {
+    const path = join(dir, `${h.name}.sealed`);
+    const records = [
+      { k: "attach", t: 1n * S, startT: 1n * S, attachMs: 1, bundles: [] },
+      E.ring("exec", h.execAt, [E.exec(h.execAt, same, `/usr/bin/on-${h.name}`, [`on-${h.name}`])]),
+    ];
+    await writeSession(path, [records], { recipients: [key.recipient], metadata: { ...E.metadata(h.name, h.bootId), clock: { realtimeMinusBoottimeNs: h.offsetNs } } }, { endReason: "duration", startBootNs: 1n * S, endBootNs: 20n * S });
+    paths.push(path);
+  }
+  // Given in the "wrong" order: the merge orders by realtime, not by file.
+  const r = (await loadSessions([paths[1]!, paths[0]!], [key.identity])).replay;
+  cleanup();
+  assert.deepEqual(r.sessions.map((x) => x.hostname).sort(), ["db-1", "web-1"]);
+  const jobs = r.processes.filter((p) => p.pid === 4242);
+  assert.equal(jobs.length, 2, "same pid and start time on two hosts are two processes");
+  assert.notEqual(jobs[0]!.id, jobs[1]!.id);
+  const execs = timelineEvents(r).filter((e) => e.kind === "process.exec");
+  assert.deepEqual(execs.map((e) => [e.host === r.sessions.find((x) => x.hostname === "web-1")!.host ? "web-1" : "db-1", e.timeNs - E.OFFSET_NS]), [["web-1", 10n * S], ["db-1", 12n * S]]);
+  const onlyDb = applyFilter(r, { hosts: ["db-1"] });
+  assert.deepEqual(onlyDb.processes.filter((p) => p.pid === 4242).map((p) => p.execs[0]?.filename), ["/usr/bin/on-db-1"]);
+});
+
 test("filters: --pid takes descendants and the exec chain, --comm, --since/--until, --addr/--port", async () => {
   const r = await synthetic();
   const byPid = applyFilter(r, { pids: [200] });
