@@ -184,8 +184,17 @@ test("every format: json has the contract keys, each jsonl line parses, timesket
     const e = JSON.parse(l);
     assert.equal(typeof e.message, "string");
     assert.ok(e.message.length > 0);
-    assert.ok(!Number.isNaN(Date.parse(e.datetime)), e.datetime);
+    // Timesketch's required fields: message, datetime (ISO 8601), timestamp_desc; timestamp in µs agrees.
+    assert.match(e.datetime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     assert.equal(typeof e.timestamp_desc, "string");
+    assert.ok(e.timestamp_desc.length > 0);
+    assert.equal(e.timestamp, Date.parse(e.datetime) * 1000 + Number(e.datetime.slice(23, 26)));
+    // Process keys on every event a process made.
+    if (e.pid) {
+      assert.equal(typeof e.process_id, "string");
+      assert.equal(typeof e.comm, "string");
+      assert.equal(typeof e.hostname, "string");
+    }
   }
   for (const v of VIEWS) {
     const text = render(r, v, "text", false);
