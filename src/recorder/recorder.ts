@@ -250,7 +250,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     });
 
     // Detach first, then drain what the probes emitted up to that moment.
-    for (const b of bundles) b.object.detachAll();
+    await Promise.all(bundles.map((b) => b.object.detachAllAsync()));
     drainAll();
     // The final snapshot comes after detaching, so aggregate maps hold their final totals.
     snapshot(!opts.hurry?.aborted && !diskFull);
