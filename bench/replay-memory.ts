@@ -60,8 +60,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ ...r, maxRssMiB: maxRssMiB() }));
     return;
   }
-  const gib = Number(argv[argv.indexOf("--gib") + 1] ?? 1) || 1;
-  const reuse = argv.includes("--reuse") ? argv[argv.indexOf("--reuse") + 1] : undefined;
+  const option = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const gib = Number(option("--gib") ?? 1);
+  if (!(gib > 0)) throw new Error("--gib: expected a positive number");
+  const reuse = option("--reuse");
   const keep = argv.includes("--keep") || reuse !== undefined;
   const dir = reuse ? dirname(reuse) : mkdtempSync(join(tmpdir(), "sealtrace-bench-replay-mem-"));
   const path = reuse ?? join(dir, "big.sealed");

@@ -160,6 +160,8 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
       const cpu = rand() < 0.5 ? 0 : 1;
       const r = rand();
       if (r < 0.2) {
+        // A write flush (the kernel's map was full). Its file is in write_totals too, which the kernel would
+        // not do; replay does the same work either way, and this keeps the generator simple.
         const f = files[Math.floor(rand() * files.length)]!;
         const b = BigInt(1 + Math.floor(rand() * 65536));
         const calls = BigInt(1 + Math.floor(rand() * 64));
