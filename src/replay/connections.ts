@@ -1,10 +1,14 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
+import { SockIndex } from "./sock-index.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
   sockId: bigint;
+  /** sockId's low and high u32, for the index (0 and 0: no socket id). */
+  sockLo: number;
+  sockHi: number;
   family: string;
   protocol: string;
   saddr: string;
@@ -32,7 +36,7 @@ const EINPROGRESS = 115;
 export class ConnectionTable {
   readonly all: Connection[] = [];
   /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly socks = new Map<string, Map<bigint, Connection>>();
+  private readonly socks = new Map<string, SockIndex<Connection>>();
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
@@ -55,10 +59,15 @@ export class ConnectionTable {
     this.addToFlow(flowKey(host, c), c);
     if (f.sockId !== 0n) {
       let m = this.socks.get(host);
-      if (!m) this.socks.set(host, (m = new Map()));
-      m.set(f.sockId, c);
+      if (!m) this.socks.set(host, (m = new SockIndex()));
+      m.set(f.sockLo, f.sockHi, c);
     }
     return c;
+  }
+
+  /** The latest connection on this socket, if any (none for socket id 0). */
+  bySock(host: string, sockLo: number, sockHi: number): Connection | undefined {
+    return (sockLo | sockHi) === 0 ? undefined : this.socks.get(host)?.get(sockLo, sockHi);
   }
 
   private flowList(key: string): Connection[] {
@@ -112,7 +121,7 @@ export class ConnectionTable {
 
   /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
   connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
-    const prev = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
+    const prev = this.bySock(host, f.sockLo, f.sockHi);
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
     const joined = prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs);
     const c = joined ? prev : this.create(host, f, "observed", "outbound", owner);
@@ -143,7 +152,7 @@ export class ConnectionTable {
 
   /** accept(2) returned this socket to `owner`. */
   accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Connection {
-    const prev = this.socks.get(host)?.get(f.sockId);
+    const prev = this.bySock(host, f.sockLo, f.sockHi);
     const c = prev && prev.endNs === undefined && !prev.connectSeen ? prev : this.create(host, f, "observed", "inbound", undefined);
     c.direction = "inbound";
     c.startNs ??= timeNs;
@@ -156,7 +165,7 @@ export class ConnectionTable {
 
   /** inet_sock_set_state. */
   state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint): void {
-    let c = this.socks.get(host)?.get(f.sockId);
+    let c = this.bySock(host, f.sockLo, f.sockHi);
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
     const listen = newState === TCP.listen;
@@ -212,7 +221,7 @@ export class ConnectionTable {
 
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */
   tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
-    let c = f.sockId === 0n ? undefined : this.socks.get(host)?.get(f.sockId);
+    let c = this.bySock(host, f.sockLo, f.sockHi);
     c ??= this.byTuple(host, f, timeNs);
     if (!c) {
       c = this.create(host, f, "inferred", "unknown", owner);
@@ -222,21 +231,21 @@ export class ConnectionTable {
     this.tcpEventOn(c, owner, kind, state, timeNs, segs);
   }
 
-  /** The latest connection on this socket, if any: lets the hot path skip formatting addresses it would not use. */
-  bySock(host: string, sockId: bigint): Connection | undefined {
-    return sockId === 0n ? undefined : this.socks.get(host)?.get(sockId);
+  /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */
+  keepsTime(c: Connection, kind: TcpEventKind): boolean {
+    return !(kind === "retransmit" ? c.retransmitTimes : c.resetTimes).full;
   }
 
-  /** tcpEvent on a connection already found (bySock). */
-  tcpEventOn(c: Connection, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
+  /** tcpEvent on a connection already found (bySock); `timeNs` may be undefined only when keepsTime() is false. */
+  tcpEventOn(c: Connection, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint | undefined, segs = 1): void {
     ConnectionTable.own(c, owner);
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
       c.retransmits += Math.max(1, segs);
-      c.retransmitTimes.push(timeNs);
+      if (timeNs !== undefined) c.retransmitTimes.push(timeNs);
     } else {
       c.resets++;
-      c.resetTimes.push(timeNs);
+      if (timeNs !== undefined) c.resetTimes.push(timeNs);
       if (kind === "recvReset" && state === TCP.synSent) c.resetInSynSent = true;
     }
   }

@@ -11,6 +11,11 @@ export class TimeMarks implements Iterable<bigint> {
   private rest: BigUint64Array | undefined;
   length = 0;
 
+  /** No further push() is kept. */
+  get full(): boolean {
+    return this.length >= MAX_MARKS;
+  }
+
   /** Keeps `timeNs` unless MAX_MARKS are kept already. */
   push(timeNs: bigint): void {
     if (this.length >= MAX_MARKS) return;

@@ -36,7 +36,6 @@ export interface ProcessEntity {
   exitSignal: number | undefined;
   /** Fork seen: the time the parent forked it. */
   forkNs: bigint | undefined;
-  lastSeenNs: bigint;
 }
 
 export type ConnectionOutcome = "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening";

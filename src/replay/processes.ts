@@ -29,15 +29,25 @@ export class ProcessTable {
     return e.startBootNs === startBootNs ? e : undefined;
   }
 
+  /**
+   * find() with the start time as an exact number (below 2^53, see u64.ts): the per-record lookup makes no
+   * bigint unless the pid was reused. Number() of a bigint at or above 2^53 cannot equal such a number.
+   */
+  findByNumber(host: string, pid: number, startBootNs: number): ProcessEntity | undefined {
+    const e = this.byIdentity.get(host)?.get(pid);
+    if (e === undefined || e instanceof Map) return e?.get(BigInt(startBootNs));
+    return Number(e.startBootNs) === startBootNs ? e : undefined;
+  }
+
   /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
-  ensure(host: string, h: HeaderIdentity, offsetNs: bigint, seenNs: bigint): ProcessEntity {
+  ensure(host: string, h: HeaderIdentity, offsetNs: bigint): ProcessEntity {
     let p = this.find(host, h.tgid, h.startBootNs);
     if (!p) {
       const id = processId(host, h.tgid, h.startBootNs);
       p = {
         id, host, pid: h.tgid, ppid: h.ppid, parentId: undefined, parentOrigin: "inferred", reparentedFrom: undefined,
         startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, origin: "observed",
-        execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined, lastSeenNs: seenNs,
+        execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined,
       };
       this.byId.set(id, p);
       let pids = this.byIdentity.get(host);
@@ -46,8 +56,6 @@ export class ProcessTable {
       if (e === undefined) pids.set(h.tgid, p);
       else if (e instanceof Map) e.set(h.startBootNs, p);
       else pids.set(h.tgid, new Map([[e.startBootNs, e], [h.startBootNs, p]]));
-    } else if (seenNs > p.lastSeenNs) {
-      p.lastSeenNs = seenNs;
     }
     return p;
   }
@@ -69,7 +77,7 @@ export class ProcessTable {
   }
 
   fork(parent: ProcessEntity, childPid: number, childStartBootNs: bigint, offsetNs: bigint, timeNs: bigint): ProcessEntity {
-    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm }, offsetNs, timeNs);
+    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm }, offsetNs);
     child.forkNs = timeNs;
     child.ppid = parent.pid;
     child.parentId = parent.id;

@@ -10,6 +10,7 @@ import { ProcessTable } from "./processes.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
 import { argList, cText } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
+import { exactU64 } from "./u64.js";
 
 const HF_OWNER_FROM_SOCK = 0x1;
 const HF_OWNER_UNKNOWN = 0x2;
@@ -141,13 +142,14 @@ export class Reconstructor {
     cur.info.events++;
     const ev = cur.schema.ev;
     const flags = v.getUint16(off + o.flags, true);
-    const tsNs = v.getBigUint64(off + o.ts_ns, true) + cur.offsetNs;
+    // The record's time as a bigint is made only where it is kept: most high-rate records keep none.
+    const tsAt = off + o.ts_ns;
     const tail = off + o.size; // the variable part: [tail, off + len)
-    const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsNs, (flags & HF_OWNER_FROM_SOCK) === 0);
+    const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsAt, (flags & HF_OWNER_FROM_SOCK) === 0);
     if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
     switch (type) {
       case ev.fork: {
-        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, tsNs);
+        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, this.time(cur, v, tsAt));
         child.origin = "observed";
         return;
       }
@@ -160,12 +162,12 @@ export class Reconstructor {
         const filename = cText(d, tail, Math.min(end, tail + fl));
         const argv = argList(d, Math.min(end, tail + fl), Math.min(end, tail + fl + al));
         const cwd = cl > 0 ? cText(d, Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)) : undefined;
-        this.processes.exec(owner!, { timeNs: tsNs, filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
+        this.processes.exec(owner!, { timeNs: this.time(cur, v, tsAt), filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
         return;
       }
       case ev.exit: {
         const exitNs = v.getBigUint64(off + o.exit_ns, true);
-        this.processes.exit(owner!, exitNs === 0n ? tsNs : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code, true));
+        this.processes.exit(owner!, exitNs === 0n ? this.time(cur, v, tsAt) : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code, true));
         return;
       }
       case ev.task: {
@@ -173,22 +175,22 @@ export class Reconstructor {
         const al = v.getUint16(off + o.argv_len, true);
         const trunc = v.getUint16(off + o.trunc, true);
         const image = el + al > 0
-          ? { timeNs: tsNs, filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
+          ? { timeNs: this.time(cur, v, tsAt), filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
           : undefined;
         this.processes.snapshot(owner!, image);
         return;
       }
       case ev.connect:
-        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns, true) + cur.offsetNs, tsNs, v.getInt32(off + o.ret, true));
+        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns, true) + cur.offsetNs, this.time(cur, v, tsAt), v.getInt32(off + o.ret, true));
         return;
       case ev.accept:
-        this.connections.accept(cur.host, this.sock(d, v, off, o), owner, tsNs);
+        this.connections.accept(cur.host, this.sock(d, v, off, o), owner, this.time(cur, v, tsAt));
         return;
       case ev.sockState:
-        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), tsNs);
+        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt));
         return;
       case ev.sock:
-        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate, true), tsNs);
+        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt));
         return;
       case ev.retransmit:
       case ev.sendReset:
@@ -197,9 +199,9 @@ export class Reconstructor {
         const segs = o.segs >= 0 ? v.getUint16(off + o.segs, true) : 1; // older sessions: one per event
         const state = v.getInt32(off + o.state, true);
         // The high-rate case: a socket already known by id needs no addresses formatted.
-        const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getBigUint64(off + o.sock_id, true));
-        if (known) this.connections.tcpEventOn(known, owner, kind, state, tsNs, segs);
-        else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, tsNs, segs);
+        const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getUint32(off + o.sock_id, true), v.getUint32(off + o.sock_id + 4, true));
+        if (known) this.connections.tcpEventOn(known, owner, kind, state, this.connections.keepsTime(known, kind) ? this.time(cur, v, tsAt) : undefined, segs);
+        else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, this.time(cur, v, tsAt), segs);
         return;
       }
       case ev.fileOpen: {
@@ -225,7 +227,7 @@ export class Reconstructor {
         const p2 = v.getUint16(off + o.path2_len, true);
         this.files.op(owner, {
           kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
-          timeNs: tsNs, path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
+          timeNs: this.time(cur, v, tsAt), path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
           mode: type === ev.chmod ? v.getUint32(off + o.mode, true) : undefined, ret: v.getInt32(off + o.ret, true),
         });
         return;
@@ -235,18 +237,23 @@ export class Reconstructor {
     }
   }
 
-  /** The record's process; `own` records (not a socket owner's copy) also update its ppid and comm. */
-  private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsNs: bigint, own: boolean): ProcessEntity {
+  /** The record's time (epoch ns) from its boot-time field at `at`. */
+  private time(cur: Current, v: DataView, at: number): bigint {
+    return v.getBigUint64(at, true) + cur.offsetNs;
+  }
+
+  /** The record's process; `own` records (not a socket owner's copy) also update its ppid. */
+  private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsAt: number, own: boolean): ProcessEntity {
     const tgid = v.getUint32(off + o.tgid, true);
-    const startBootNs = v.getBigUint64(off + o.start_ns, true);
+    const startAt = off + o.start_ns;
+    const start = exactU64(v, startAt);
     const ppid = v.getUint32(off + o.ppid, true);
-    let p = this.processes.find(cur.host, tgid, startBootNs);
+    let p = Number.isNaN(start) ? this.processes.find(cur.host, tgid, v.getBigUint64(startAt, true)) : this.processes.findByNumber(cur.host, tgid, start);
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs, ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs, tsNs);
-    } else if (tsNs > p.lastSeenNs) {
-      p.lastSeenNs = tsNs;
+      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs);
     }
-    if (own) this.processes.noteParent(p, ppid, tsNs);
+    // noteParent's own test, first: the time is made only when the ppid changed.
+    if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;
   }
 
@@ -260,6 +267,8 @@ export class Reconstructor {
     const protocol = o.protocol < 0 ? 6 : v.getUint16(off + o.protocol, true);
     return {
       sockId: o.sock_id < 0 ? 0n : v.getBigUint64(off + o.sock_id, true),
+      sockLo: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id, true),
+      sockHi: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true),
       family: familyName(family),
       protocol: protocolName(protocol),
       saddr: formatAddr(family, d, off + o.saddr),
@@ -282,7 +291,7 @@ export class Reconstructor {
       cur.writeCache = undefined;
       for (const t of mergeWriteSnapshot(d, keySize, valueSize, cache, k, w)) {
         const p = this.processes.find(cur.host, t.tgid, t.startBootNs)
-          ?? this.processes.ensure(cur.host, { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs, tBoot + cur.offsetNs);
+          ?? this.processes.ensure(cur.host, { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs);
         this.files.snapshot(p, t.dev, t.ino, { bytes: t.bytes, calls: t.calls, firstNs: t.firstNs + cur.offsetNs, lastNs: t.lastNs + cur.offsetNs });
       }
     } else if (name === "flow_counters") {
@@ -293,7 +302,7 @@ export class Reconstructor {
         const family = v.getUint16(at + k.family, true);
         const b = at + keySize;
         const facts: SockFacts = {
-          sockId: 0n, family: familyName(family), protocol: "tcp",
+          sockId: 0n, sockLo: 0, sockHi: 0, family: familyName(family), protocol: "tcp",
           saddr: formatAddr(family, d, at + k.saddr), sport: v.getUint16(at + k.sport, true),
           daddr: formatAddr(family, d, at + k.daddr), dport: v.getUint16(at + k.dport, true),
         };

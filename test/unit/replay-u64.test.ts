@@ -1,0 +1,71 @@
+// The replay hot path's number keys: u64 fields read as exact numbers below 2^53 (bigint past it), and the
+// socket index keyed by two u32 halves. Boot times past 2^53 ns (~104 days of uptime) must replay the same.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { EV } from "../../src/events/layouts.js";
+import { loadSessions } from "../../src/replay/load.js";
+import { SockIndex } from "../../src/replay/sock-index.js";
+import { exactU64 } from "../../src/replay/u64.js";
+import { tempDir, testKey, writeSession } from "./session-helpers.js";
+import * as E from "./replay-encode.js";
+
+test("exactU64: the value below 2^53, NaN from 2^53 on", () => {
+  const v = new DataView(new ArrayBuffer(8));
+  for (const x of [0n, 1n, 0xffff_ffffn, 0x1_0000_0005n, (1n << 53n) - 1n]) {
+    v.setBigUint64(0, x, true);
+    assert.equal(exactU64(v, 0), Number(x));
+  }
+  for (const x of [1n << 53n, (1n << 53n) + 1n, 0xffff_8880_0000_1000n, (1n << 64n) - 1n]) {
+    v.setBigUint64(0, x, true);
+    assert.ok(Number.isNaN(exactU64(v, 0)));
+  }
+});
+
+test("SockIndex: keys that share a half stay apart, through growth and replacement", () => {
+  const ix = new SockIndex<string>();
+  const keys: Array<[number, number]> = [];
+  for (let i = 0; i < 3000; i++) keys.push([0x1000 + (i % 100) * 64, 0xffff8880 + Math.floor(i / 100)]);
+  for (const [lo, hi] of keys) ix.set(lo, hi, `${lo}:${hi}`);
+  for (const [lo, hi] of keys) assert.equal(ix.get(lo, hi), `${lo}:${hi}`);
+  assert.equal(ix.get(0x1000, 0xffff0000), undefined);
+  assert.equal(ix.get(0x1001, 0xffff8880), undefined);
+  ix.set(0x1000, 0xffff8880, "again");
+  assert.equal(ix.get(0x1000, 0xffff8880), "again");
+  assert.equal(ix.get(0x1000, 0xffff8881), `${0x1000}:${0xffff8881}`);
+});
+
+test("boot times past 2^53 ns: one process per pid + start time, pid reuse apart, sockets found by id", async () => {
+  const B = 1n << 54n; // ~208 days of uptime
+  const init: E.Ident = { tgid: 1, start: 1n, ppid: 0, comm: "init" };
+  const a: E.Ident = { tgid: 200, start: B + 10n, ppid: 1, comm: "a" };
+  const a2: E.Ident = { tgid: 200, start: B + 11n, ppid: 1, comm: "a2" }; // differs from `a` only below the double's precision
+  const { dir, cleanup } = tempDir("replay-u64");
+  const key = await testKey();
+  const path = join(dir, "s.sealed");
+  const sock = 0xffff_8880_0000_1000n;
+  const records: unknown[] = [
+    { k: "attach", t: B, startT: B, attachMs: 1, bundles: [] },
+    E.ring("exec", B + 100n, [
+      E.fork(B + 10n, init, 200, B + 10n),
+      E.exec(B + 12n, a, "/bin/a", ["a"]),
+      E.sockState(B + 13n, { ...a, flags: 1 }, sock, 7, 2, "192.0.2.1", 443, 0),
+      E.sockState(B + 14n, { ...a, flags: 1 }, sock, 2, 1, "192.0.2.1", 443, 40000),
+      E.tcpEvent(EV.retransmit, B + 15n, a, sock, 1, "192.0.2.1", 443, 40000),
+      E.tcpEvent(EV.retransmit, B + 16n, a, sock + (1n << 32n), 1, "192.0.2.2", 443, 40001),
+      E.exit(B + 20n, a, 0),
+      E.fork(B + 11n, init, 200, B + 11n),
+      E.exec(B + 21n, a2, "/bin/a2", ["a2"]),
+      E.exit(B + 22n, a2, 1),
+    ]),
+  ];
+  await writeSession(path, [records], { recipients: [key.recipient], metadata: E.metadata() }, { endReason: "duration" });
+  const { replay: r } = await loadSessions([path], [key.identity]);
+  cleanup();
+  const two = r.processes.filter((p) => p.pid === 200);
+  assert.deepEqual(two.map((p) => [p.startBootNs - B, p.execs.map((e) => e.filename), p.exitCode]), [[10n, ["/bin/a"], 0], [11n, ["/bin/a2"], 1]]);
+  const c = r.connections.find((x) => x.daddr === "192.0.2.1")!;
+  assert.equal(c.retransmits, 1);
+  assert.deepEqual([...c.retransmitTimes].map((t) => t - E.OFFSET_NS - B), [15n]);
+  assert.equal(r.connections.find((x) => x.daddr === "192.0.2.2")!.origin, "inferred");
+});
