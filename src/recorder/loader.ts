@@ -61,15 +61,14 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     }
     for (const name of SHARED_MAPS) {
       const users = objects.filter((o) => o.object.mapNames().includes(name));
-      // `followed` is created here even for one user, so it is seeded before that object attaches.
-      if (users.length < 2 && !(name === "followed" && users.length === 1 && filters.pid !== undefined)) continue;
+      // `followed` is created here even for one user when there is a pid to seed before anything attaches.
+      const seed = name === "followed" && filters.pid !== undefined;
+      if (users.length === 0 || (users.length < 2 && !seed)) continue;
       const spec = users[0]!.object.mapSpec(name);
       const fd = createMap(spec);
       sharedFds.push(fd);
       for (const u of users) u.object.reuseMap(name, fd);
-      if (name === "followed" && filters.pid !== undefined) {
-        seedFollowed(new BpfMap(name, fd, spec.keySize, spec.valueSize, spec.maxEntries, spec.type), filters.pid);
-      }
+      if (seed) seedFollowed(new BpfMap(name, fd, spec.keySize, spec.valueSize, spec.maxEntries, spec.type), filters.pid!);
     }
     // The first object verifies alone, the rest in parallel after it: on two cores, four verifiers at
     // once left the first bundle waiting ~4x longer than alone, for no gain in total time.
