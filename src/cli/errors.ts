@@ -23,6 +23,21 @@ export const EXIT = {
   interrupted: 9,
 } as const;
 
+/** The exit-code table for --help (the README has the same table). */
+export const EXIT_TABLE = `
+Exit codes:
+  0  success (verify: SEALED)
+  1  internal error (a bug: a stack trace is printed)
+  2  bad usage or bad input (flags, runbook file:line)
+  3  this machine cannot record (not root, no BTF, libbpf or tracepoint missing)
+  4  no matching key / wrong key
+  5  session file cut short (UNSEALED)
+  6  session file altered (TAMPERED)
+  7  not a sealtrace session file
+  8  disk full while recording (what fit was sealed)
+  9  recording ended early by a limit or a second signal (sealed)
+`;
+
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** An error the user can cause and fix. The CLI prints `message` alone, no stack, and exits with `exitCode`. */

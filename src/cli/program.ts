@@ -1,22 +1,9 @@
 // The sealtrace command line: wires subcommands to modules, and maps typed errors to exit codes.
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
-import { EXIT, isUserError } from "./errors.js";
+import { EXIT, EXIT_TABLE, isUserError } from "./errors.js";
 import { registerCommands } from "./commands/index.js";
 
-const EXIT_TABLE = `
-Exit codes:
-  0  success (verify: SEALED)
-  1  internal error (a bug: a stack trace is printed)
-  2  bad usage or bad input (flags, runbook file:line)
-  3  this machine cannot record (not root, no BTF, libbpf or tracepoint missing)
-  4  no matching key / wrong key
-  5  session file cut short (UNSEALED)
-  6  session file altered (TAMPERED)
-  7  not a sealtrace session file
-  8  disk full while recording (what fit was sealed)
-  9  recording ended early by a limit or a second signal (sealed)
-`;
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();

@@ -10,7 +10,7 @@ import type { BundleSpec, Filters } from "../../bundles/spec.js";
 import { resolveRecipients } from "../../recorder/recipients.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
 import { checkPrivileges } from "../../doctor/checks.js";
-import { UserError, EXIT } from "../errors.js";
+import { UserError, EXIT, EXIT_TABLE } from "../errors.js";
 import type { VerifyReport } from "../../session/verify.js";
 import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
 import { StatusLine } from "../status.js";
@@ -50,6 +50,7 @@ export function registerRecord(program: Command): void {
     .option("--sign-key <file>", "sign the session with this key (sealtrace keygen --signing)")
     .option("-y, --yes", "unattended: do not ask, do not confirm")
     .addOption(new Option("-q, --quiet", "no status line"))
+    .addHelpText("after", EXIT_TABLE)
     .action(async (flags: RecordFlags) => {
       process.exitCode = await runRecord(flags);
     });
