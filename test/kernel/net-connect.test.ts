@@ -1,12 +1,13 @@
 // The connect bundle on the real kernel: outcomes of connect/accept over loopback, the start
-// snapshot of older sockets with their owners, and a 20,000-cycle storm with zero loss (issue 7: 1, 2, 5).
+// snapshot of older sockets with their owners, unreachable and timed-out connects in a private netns,
+// and a 20,000-cycle storm with zero loss (issue 7: 1, 2, 5).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { EV } from "../../src/events/layouts.js";
 import type { DecodedRecord } from "../../src/events/decode.js";
 import type { Filters } from "../../src/bundles/spec.js";
-import { NetCapture, Py, pumpUntil, addrText, TCP } from "../helpers/net.js";
+import { NetCapture, Netns, Py, pumpUntil, addrText, TCP } from "../helpers/net.js";
 
 const OWNER_FROM_SOCK = 0x1;
 const ECONNREFUSED = 111;
@@ -111,6 +112,55 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   assert.ok(accepts.some((r) => r.sport === out.l6 && r.family === 10), "IPv6 accept recorded");
   // Closes are recorded for every TCP socket.
   for (const c of [c4, c6, a4]) assert.ok(states.some((r) => r.sock_id === c.sock_id && r.newstate === TCP.CLOSE), "close recorded");
+});
+
+const UNREACHABLE = String.raw`
+import socket, json, sys
+sys.stdin.readline()
+out = {}
+# No route at all in this namespace (only lo): the kernel refuses before any packet is sent.
+try:
+    socket.socket().connect(("192.0.2.1", 80)); out["unreach"] = 0
+except OSError as e:
+    out["unreach"] = e.errno
+# The namespace's nft rule drops SYNs to this port on lo, and tcp_syn_retries is 1: ETIMEDOUT in ~3 s.
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1]))); out["timedout"] = 0
+except OSError as e:
+    out["timedout"] = e.errno
+print(json.dumps(out))
+`;
+
+test("connect outcomes in a private netns: ENETUNREACH without a route, ETIMEDOUT when every SYN is dropped", async () => {
+  const ENETUNREACH = 101;
+  const ETIMEDOUT = 110;
+  const PORT = 47099;
+  const ns = new Netns("st-cto");
+  let py: Py | undefined;
+  try {
+    ns.exec("sysctl", ["-q", "-w", "net.ipv4.tcp_syn_retries=1"]);
+    ns.exec("nft", ["-f", "-"], `table inet st_syn {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} tcp flags syn drop\n }\n}\n`);
+    py = new Py(UNREACHABLE.replace("int(sys.argv[1])", String(PORT)), ns.name);
+    const { records, losses } = await recordPy(py);
+    const out = await py.next();
+    assert.equal(losses, 0n);
+    assert.deepEqual(out, { unreach: ENETUNREACH, timedout: ETIMEDOUT });
+    const connects = records.filter((r) => r.type === EV.connect);
+    const unreach = connects.find((r) => r.dport === 80)!;
+    assert.ok(unreach, "the unreachable connect is recorded");
+    assert.equal(unreach.ret, -ENETUNREACH);
+    assert.equal(addrText(2, unreach.daddr as Uint8Array), "192.0.2.1");
+    const timedOut = connects.find((r) => r.dport === PORT)!;
+    assert.ok(timedOut, "the timed-out connect is recorded");
+    assert.equal(timedOut.ret, -ETIMEDOUT);
+    assert.ok((timedOut.ts_ns as bigint) - (timedOut.enter_ns as bigint) > 2_000_000_000n, "it returned after the SYN retries");
+    const states = records.filter((r) => r.type === EV.sockState && r.sock_id === timedOut.sock_id).map((r) => r.newstate);
+    assert.deepEqual(states.slice(0, 2), [TCP.SYN_SENT, TCP.CLOSE]);
+  } finally {
+    py?.kill();
+    ns.delete();
+  }
 });
 
 const LONG_LIVED = String.raw`
