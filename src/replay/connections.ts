@@ -1,7 +1,7 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
-import { SockIndex } from "./sock-index.js";
+import { KeyIndex } from "./key-index.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
@@ -36,7 +36,7 @@ const EINPROGRESS = 115;
 export class ConnectionTable {
   readonly all: Connection[] = [];
   /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly socks = new Map<string, SockIndex<Connection>>();
+  private readonly socks = new Map<string, KeyIndex<Connection>>();
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
@@ -59,15 +59,15 @@ export class ConnectionTable {
     this.addToFlow(flowKey(host, c), c);
     if (f.sockId !== 0n) {
       let m = this.socks.get(host);
-      if (!m) this.socks.set(host, (m = new SockIndex()));
-      m.set(f.sockLo, f.sockHi, c);
+      if (!m) this.socks.set(host, (m = new KeyIndex()));
+      m.set(f.sockLo, f.sockHi, 0, c);
     }
     return c;
   }
 
   /** The latest connection on this socket, if any (none for socket id 0). */
   bySock(host: string, sockLo: number, sockHi: number): Connection | undefined {
-    return (sockLo | sockHi) === 0 ? undefined : this.socks.get(host)?.get(sockLo, sockHi);
+    return (sockLo | sockHi) === 0 ? undefined : this.socks.get(host)?.get(sockLo, sockHi, 0);
   }
 
   private flowList(key: string): Connection[] {
@@ -128,7 +128,8 @@ export class ConnectionTable {
     c.connectSeen = true;
     c.direction = "outbound";
     c.startNs = enterNs;
-    if (f.dport !== 0) {
+    // Usually the state changes already gave these: then no tuple keys are built.
+    if (f.dport !== 0 && (c.dport !== f.dport || c.daddr !== f.daddr)) {
       const oldKey = flowKey(host, c);
       c.daddr = f.daddr;
       c.dport = f.dport;

@@ -11,6 +11,9 @@ export interface WriteTotals {
 
 interface Tally {
   file: FileActivity;
+  /** Number(file.dev) and Number(file.ino), held inline: a match reads no bigint (see sameFile). */
+  devKey: number;
+  inoKey: number;
   /** Totals flushed to the ring (the map was full): they add up. */
   flushed: WriteTotals | undefined;
   /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. */
@@ -20,10 +23,16 @@ interface Tally {
 /** Tallies of one process searched in a list before they get a Map by inode. */
 const SCAN_MAX = 8;
 
-function addTo(byIno: Map<bigint, Tally[]>, t: Tally): void {
-  const list = byIno.get(t.file.ino);
+function addTo(byIno: Map<number, Tally[]>, t: Tally): void {
+  const list = byIno.get(t.inoKey);
   if (list) list.push(t);
-  else byIno.set(t.file.ino, [t]);
+  else byIno.set(t.inoKey, [t]);
+}
+
+/** Equal keys below 2^53 are equal numbers; from 2^53 on Number() rounds, so the bigints decide. */
+function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bigint): boolean {
+  if (t.inoKey !== inoKey || t.devKey !== devKey) return false;
+  return (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) || (t.file.ino === ino && t.file.dev === dev);
 }
 
 export class FileTable {
@@ -31,7 +40,7 @@ export class FileTable {
    * process → its tallies; past SCAN_MAX of them, ino → tallies. No string keys on the hot path, and no
    * Map per process for the many that write a file or two (two Maps each were ~340 bytes a process).
    */
-  private readonly byKey = new Map<ProcessEntity, Tally[] | Map<bigint, Tally[]>>();
+  private readonly byKey = new Map<ProcessEntity, Tally[] | Map<number, Tally[]>>();
   private readonly tallies: Tally[] = [];
   private readonly byPath = new Map<string, FileActivity[]>();
   private readonly all: FileActivity[] = [];
@@ -56,17 +65,20 @@ export class FileTable {
   }
 
   private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
+    const devKey = Number(dev);
+    const inoKey = Number(ino);
     const e = this.byKey.get(p);
-    const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(ino);
-    if (list) for (const t of list) if (t.file.ino === ino && t.file.dev === dev) return t;
-    const t: Tally = { file: this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino), flushed: undefined, live: undefined };
+    const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
+    if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
+    const file = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
+    const t: Tally = { file, devKey, inoKey, flushed: undefined, live: undefined };
     this.tallies.push(t);
     if (e === undefined) {
       this.byKey.set(p, [t]);
     } else if (Array.isArray(e) && e.length < SCAN_MAX) {
       e.push(t);
     } else {
-      const byIno = Array.isArray(e) ? new Map<bigint, Tally[]>() : e;
+      const byIno = Array.isArray(e) ? new Map<number, Tally[]>() : e;
       if (Array.isArray(e)) for (const x of e) addTo(byIno, x);
       addTo(byIno, t);
       this.byKey.set(p, byIno);

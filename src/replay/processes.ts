@@ -1,4 +1,5 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
+import { KeyIndex } from "./key-index.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
 /** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
@@ -14,29 +15,26 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
   return `${host}:${pid}:${startBootNs}`;
 }
 
+const U32 = 0xffff_ffffn;
+
 export class ProcessTable {
   readonly byId = new Map<string, ProcessEntity>();
+  /** host → (pid, start boot ns low and high u32) → the process: the lookup every kernel record makes. */
+  private readonly byKey = new Map<string, KeyIndex<ProcessEntity>>();
   /**
    * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
-   * order of appearance. The hot lookup builds no string keys, and the common case holds no Map per pid.
+   * order of appearance (for parents by pid). The common case holds no Map per pid.
    */
   private readonly byIdentity = new Map<string, Map<number, ProcessEntity | Map<bigint, ProcessEntity>>>();
 
   /** The process with this identity, if known. */
   find(host: string, pid: number, startBootNs: bigint): ProcessEntity | undefined {
-    const e = this.byIdentity.get(host)?.get(pid);
-    if (e === undefined || e instanceof Map) return e?.get(startBootNs);
-    return e.startBootNs === startBootNs ? e : undefined;
+    return this.findByHalves(host, pid, Number(startBootNs & U32), Number(startBootNs >> 32n));
   }
 
-  /**
-   * find() with the start time as an exact number (below 2^53, see u64.ts): the per-record lookup makes no
-   * bigint unless the pid was reused. Number() of a bigint at or above 2^53 cannot equal such a number.
-   */
-  findByNumber(host: string, pid: number, startBootNs: number): ProcessEntity | undefined {
-    const e = this.byIdentity.get(host)?.get(pid);
-    if (e === undefined || e instanceof Map) return e?.get(BigInt(startBootNs));
-    return Number(e.startBootNs) === startBootNs ? e : undefined;
+  /** find() with the start time as the kernel record holds it, two u32 halves: no bigint made. */
+  findByHalves(host: string, pid: number, startLo: number, startHi: number): ProcessEntity | undefined {
+    return this.byKey.get(host)?.get(pid, startLo, startHi);
   }
 
   /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
@@ -50,6 +48,9 @@ export class ProcessTable {
         execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined,
       };
       this.byId.set(id, p);
+      let index = this.byKey.get(host);
+      if (!index) this.byKey.set(host, (index = new KeyIndex()));
+      index.set(h.tgid, Number(h.startBootNs & U32), Number(h.startBootNs >> 32n), p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
       const e = pids.get(h.tgid);

@@ -10,7 +10,6 @@ import { ProcessTable } from "./processes.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
 import { argList, cText } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
-import { exactU64 } from "./u64.js";
 
 const HF_OWNER_FROM_SOCK = 0x1;
 const HF_OWNER_UNKNOWN = 0x2;
@@ -246,9 +245,8 @@ export class Reconstructor {
   private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsAt: number, own: boolean): ProcessEntity {
     const tgid = v.getUint32(off + o.tgid, true);
     const startAt = off + o.start_ns;
-    const start = exactU64(v, startAt);
     const ppid = v.getUint32(off + o.ppid, true);
-    let p = Number.isNaN(start) ? this.processes.find(cur.host, tgid, v.getBigUint64(startAt, true)) : this.processes.findByNumber(cur.host, tgid, start);
+    let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
       p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs);
     }

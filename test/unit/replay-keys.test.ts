@@ -1,38 +1,26 @@
-// The replay hot path's number keys: u64 fields read as exact numbers below 2^53 (bigint past it), and the
-// socket index keyed by two u32 halves. Boot times past 2^53 ns (~104 days of uptime) must replay the same.
+// The replay hot path's keys: processes and sockets in KeyIndex by u32 words, files matched by numbers.
+// Boot times past 2^53 ns (~104 days of uptime), inode numbers past 2^53 and sockets sharing a half replay exactly.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EV } from "../../src/events/layouts.js";
 import { loadSessions } from "../../src/replay/load.js";
-import { SockIndex } from "../../src/replay/sock-index.js";
-import { exactU64 } from "../../src/replay/u64.js";
+import { KeyIndex } from "../../src/replay/key-index.js";
 import { tempDir, testKey, writeSession } from "./session-helpers.js";
 import * as E from "./replay-encode.js";
 
-test("exactU64: the value below 2^53, NaN from 2^53 on", () => {
-  const v = new DataView(new ArrayBuffer(8));
-  for (const x of [0n, 1n, 0xffff_ffffn, 0x1_0000_0005n, (1n << 53n) - 1n]) {
-    v.setBigUint64(0, x, true);
-    assert.equal(exactU64(v, 0), Number(x));
-  }
-  for (const x of [1n << 53n, (1n << 53n) + 1n, 0xffff_8880_0000_1000n, (1n << 64n) - 1n]) {
-    v.setBigUint64(0, x, true);
-    assert.ok(Number.isNaN(exactU64(v, 0)));
-  }
-});
-
-test("SockIndex: keys that share a half stay apart, through growth and replacement", () => {
-  const ix = new SockIndex<string>();
-  const keys: Array<[number, number]> = [];
-  for (let i = 0; i < 3000; i++) keys.push([0x1000 + (i % 100) * 64, 0xffff8880 + Math.floor(i / 100)]);
-  for (const [lo, hi] of keys) ix.set(lo, hi, `${lo}:${hi}`);
-  for (const [lo, hi] of keys) assert.equal(ix.get(lo, hi), `${lo}:${hi}`);
-  assert.equal(ix.get(0x1000, 0xffff0000), undefined);
-  assert.equal(ix.get(0x1001, 0xffff8880), undefined);
-  ix.set(0x1000, 0xffff8880, "again");
-  assert.equal(ix.get(0x1000, 0xffff8880), "again");
-  assert.equal(ix.get(0x1000, 0xffff8881), `${0x1000}:${0xffff8881}`);
+test("KeyIndex: keys that share words stay apart, through growth and replacement", () => {
+  const ix = new KeyIndex<string>();
+  const keys: Array<[number, number, number]> = [];
+  for (let i = 0; i < 3000; i++) keys.push([i % 7, 0x1000 + (i % 100) * 64, 0xffff8880 + Math.floor(i / 100)]);
+  for (const [a, b, c] of keys) ix.set(a, b, c, `${a}:${b}:${c}`);
+  for (let pass = 0; pass < 2; pass++) for (const [a, b, c] of keys) assert.equal(ix.get(a, b, c), `${a}:${b}:${c}`); // the second from recent hits
+  assert.equal(ix.get(0, 0x1000, 0xffff0000), undefined);
+  assert.equal(ix.get(0, 0x1001, 0xffff8880), undefined);
+  assert.equal(ix.get(1, 0x1000, 0xffff8880), undefined);
+  ix.set(0, 0x1000, 0xffff8880, "again");
+  assert.equal(ix.get(0, 0x1000, 0xffff8880), "again");
+  assert.equal(ix.get(2, 0x1080, 0xffff8880), `2:${0x1080}:${0xffff8880}`);
 });
 
 test("boot times past 2^53 ns: one process per pid + start time, pid reuse apart, sockets found by id", async () => {
