@@ -5,10 +5,10 @@
 
 const MIN_SLOTS = 1024;
 /**
- * Slots of the direct-mapped copy of recent hits (64 KiB): it stays in cache while the table, which holds
+ * Slots of the direct-mapped copy of recent hits (256 KiB): it stays in cache while the table, which holds
  * every process or socket ever seen, does not. Most records are about a few long-lived ones.
  */
-const RECENT_SLOTS = 4096;
+const RECENT_SLOTS = 16384;
 /** Words per slot: the three key words and 1 + the value's index, 16 bytes, so a probe reads one cache line. */
 const STRIDE = 4;
 
