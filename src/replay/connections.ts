@@ -1,7 +1,7 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
-import { KeyIndex } from "./key-index.js";
+import { RecentCache } from "./recent.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
@@ -36,7 +36,9 @@ const EINPROGRESS = 115;
 export class ConnectionTable {
   readonly all: Connection[] = [];
   /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly socks = new Map<string, KeyIndex<Connection>>();
+  private readonly socks = new Map<string, Map<bigint, Connection>>();
+  /** sock id halves → `socks`' connection, for the per-record lookup; the host is checked on a hit. */
+  private readonly recent = new RecentCache<Connection>();
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
@@ -59,15 +61,21 @@ export class ConnectionTable {
     this.addToFlow(flowKey(host, c), c);
     if (f.sockId !== 0n) {
       let m = this.socks.get(host);
-      if (!m) this.socks.set(host, (m = new KeyIndex()));
-      m.set(f.sockLo, f.sockHi, 0, c);
+      if (!m) this.socks.set(host, (m = new Map()));
+      m.set(f.sockId, c);
+      this.recent.set(f.sockLo, f.sockHi, 0, c); // a key has one slot: this replaces any stale entry of the socket
     }
     return c;
   }
 
   /** The latest connection on this socket, if any (none for socket id 0). */
   bySock(host: string, sockLo: number, sockHi: number): Connection | undefined {
-    return (sockLo | sockHi) === 0 ? undefined : this.socks.get(host)?.get(sockLo, sockHi, 0);
+    if ((sockLo | sockHi) === 0) return undefined;
+    const hit = this.recent.get(sockLo, sockHi, 0);
+    if (hit !== undefined && hit.host === host) return hit;
+    const c = this.socks.get(host)?.get((BigInt(sockHi) << 32n) | BigInt(sockLo));
+    if (c) this.recent.set(sockLo, sockHi, 0, c);
+    return c;
   }
 
   private flowList(key: string): Connection[] {

@@ -1,5 +1,5 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
-import { KeyIndex } from "./key-index.js";
+import { RecentCache } from "./recent.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
 /** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
@@ -15,26 +15,30 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
   return `${host}:${pid}:${startBootNs}`;
 }
 
-const U32 = 0xffff_ffffn;
-
 export class ProcessTable {
   readonly byId = new Map<string, ProcessEntity>();
-  /** host → (pid, start boot ns low and high u32) → the process: the lookup every kernel record makes. */
-  private readonly byKey = new Map<string, KeyIndex<ProcessEntity>>();
   /**
    * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
-   * order of appearance (for parents by pid). The common case holds no Map per pid.
+   * order of appearance. The common case holds no Map per pid.
    */
   private readonly byIdentity = new Map<string, Map<number, ProcessEntity | Map<bigint, ProcessEntity>>>();
+  /** (pid, start boot ns halves) → process, for the lookup every kernel record makes; the host is checked on a hit. */
+  private readonly recent = new RecentCache<ProcessEntity>();
 
   /** The process with this identity, if known. */
   find(host: string, pid: number, startBootNs: bigint): ProcessEntity | undefined {
-    return this.findByHalves(host, pid, Number(startBootNs & U32), Number(startBootNs >> 32n));
+    const e = this.byIdentity.get(host)?.get(pid);
+    if (e === undefined || e instanceof Map) return e?.get(startBootNs);
+    return e.startBootNs === startBootNs ? e : undefined;
   }
 
-  /** find() with the start time as the kernel record holds it, two u32 halves: no bigint made. */
+  /** find() with the start time as the kernel record holds it, two u32 halves: a recent hit makes no bigint. */
   findByHalves(host: string, pid: number, startLo: number, startHi: number): ProcessEntity | undefined {
-    return this.byKey.get(host)?.get(pid, startLo, startHi);
+    const hit = this.recent.get(pid, startLo, startHi);
+    if (hit !== undefined && hit.host === host) return hit;
+    const p = this.find(host, pid, (BigInt(startHi) << 32n) | BigInt(startLo));
+    if (p) this.recent.set(pid, startLo, startHi, p); // a process identity never changes entity
+    return p;
   }
 
   /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
@@ -48,9 +52,6 @@ export class ProcessTable {
         execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined,
       };
       this.byId.set(id, p);
-      let index = this.byKey.get(host);
-      if (!index) this.byKey.set(host, (index = new KeyIndex()));
-      index.set(h.tgid, Number(h.startBootNs & U32), Number(h.startBootNs >> 32n), p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
       const e = pids.get(h.tgid);
