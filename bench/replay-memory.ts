@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { openSession } from "../src/session/reader.js";
 import { loadSessions } from "../src/replay/load.js";
+import { boundHeapGrowth } from "../src/replay/heap.js";
 import { renderChunks } from "../src/replay/render.js";
 import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
 
@@ -24,6 +25,7 @@ const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS
 
 async function child(mode: string, path: string): Promise<Measured> {
   const identity = readFileSync(`${path}.key`, "utf8").trim();
+  boundHeapGrowth(); // as src/cli/commands/replay.ts does
   const t0 = performance.now();
   if (mode === "baseline") {
     const reader = await openSession(path, { identities: [identity] });

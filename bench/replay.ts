@@ -11,6 +11,7 @@ import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { SessionWriter } from "../src/session/writer.js";
 import { openSession } from "../src/session/reader.js";
 import { loadSessions } from "../src/replay/load.js";
+import { boundHeapGrowth } from "../src/replay/heap.js";
 import { EV, FILE_WRITE } from "../src/events/layouts.js";
 import * as E from "../test/unit/replay-encode.js";
 
@@ -80,6 +81,7 @@ async function full(): Promise<{ ms: number; events: number; rssMb: number }> {
   return { ms: performance.now() - start, events: r.events, rssMb: process.memoryUsage.rss() / 2 ** 20 };
 }
 
+boundHeapGrowth(); // as src/cli/commands/replay.ts does
 await baseline();
 const baseMs = await baseline();
 const run = await full();

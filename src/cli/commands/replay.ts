@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
+import { boundHeapGrowth } from "../../replay/heap.js";
 import { loadSessions } from "../../replay/load.js";
 import { parseViewFormat, renderChunks } from "../../replay/render.js";
 import { parseTimeBound } from "../../replay/time.js";
@@ -73,6 +74,7 @@ export function registerReplay(program: Command): void {
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
+      boundHeapGrowth();
       const { replay } = await loadSessions(files, identities);
       const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
       const filter: ReplayFilter = {
