@@ -5,8 +5,7 @@ import { RecentCache } from "./recent.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
-  sockId: bigint;
-  /** sockId's low and high u32, for the index (0 and 0: no socket id). */
+  /** The socket id's low and high u32 (0 and 0: no socket id). */
   sockLo: number;
   sockHi: number;
   family: string;
@@ -24,6 +23,11 @@ function flowKey(host: string, a: { saddr: string; sport: number; daddr: string;
   const src = `${a.saddr}|${a.sport}`;
   const dst = `${a.daddr}|${a.dport}`;
   return src < dst ? `${host}|${src}|${dst}` : `${host}|${dst}|${src}`;
+}
+
+/** A socket id from its u32 halves: made only where a connection is created or the cache misses. */
+function sockKey(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** TCP states (include/net/tcp_states.h). */
@@ -51,7 +55,7 @@ export class ConnectionTable {
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
     const c: Connection = {
-      id: `${host}:c${++this.seq}`, host, sockId: f.sockId, processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
+      id: `${host}:c${++this.seq}`, host, sockId: sockKey(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
       retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined,
@@ -59,10 +63,10 @@ export class ConnectionTable {
     this.all.push(c);
     this.order.set(c, this.seq);
     this.addToFlow(flowKey(host, c), c);
-    if (f.sockId !== 0n) {
+    if ((f.sockLo | f.sockHi) !== 0) {
       let m = this.socks.get(host);
       if (!m) this.socks.set(host, (m = new Map()));
-      m.set(f.sockId, c);
+      m.set(c.sockId, c);
       this.recent.set(f.sockLo, f.sockHi, 0, c); // a key has one slot: this replaces any stale entry of the socket
     }
     return c;
@@ -73,7 +77,7 @@ export class ConnectionTable {
     if ((sockLo | sockHi) === 0) return undefined;
     const hit = this.recent.get(sockLo, sockHi, 0);
     if (hit !== undefined && hit.host === host) return hit;
-    const c = this.socks.get(host)?.get((BigInt(sockHi) << 32n) | BigInt(sockLo));
+    const c = this.socks.get(host)?.get(sockKey(sockLo, sockHi));
     if (c) this.recent.set(sockLo, sockHi, 0, c);
     return c;
   }

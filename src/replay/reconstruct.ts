@@ -264,7 +264,6 @@ export class Reconstructor {
     const family = v.getUint16(off + o.family, true);
     const protocol = o.protocol < 0 ? 6 : v.getUint16(off + o.protocol, true);
     return {
-      sockId: o.sock_id < 0 ? 0n : v.getBigUint64(off + o.sock_id, true),
       sockLo: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id, true),
       sockHi: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true),
       family: familyName(family),
@@ -300,7 +299,7 @@ export class Reconstructor {
         const family = v.getUint16(at + k.family, true);
         const b = at + keySize;
         const facts: SockFacts = {
-          sockId: 0n, sockLo: 0, sockHi: 0, family: familyName(family), protocol: "tcp",
+          sockLo: 0, sockHi: 0, family: familyName(family), protocol: "tcp",
           saddr: formatAddr(family, d, at + k.saddr), sport: v.getUint16(at + k.sport, true),
           daddr: formatAddr(family, d, at + k.daddr), dport: v.getUint16(at + k.dport, true),
         };
