@@ -21,6 +21,23 @@ struct {
 	__type(value, struct exec_scratch);
 } exec_scratch SEC(".maps");
 
+/* Processes whose exit record is out, keyed by identity (tgid, leader start time). `signal->live`
+ * alone cannot pick the last thread: two threads exiting together both decrement it before either
+ * reaches the tracepoint, so both can read 0. The first to insert here emits; the other finds the
+ * key. Entries are never needed after that instant, so an LRU of a few thousand suffices. */
+struct exit_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} exited SEC(".maps");
+
 /* Make the record types visible in this object's BTF for the layout check. */
 struct st_fork *unused_fork __attribute__((unused));
 struct st_exit *unused_exit __attribute__((unused));
@@ -148,6 +165,10 @@ int BPF_PROG(exec_exit, struct task_struct *p)
 	if (cfg_follow && !bpf_map_lookup_elem(&followed, &tgid))
 		return 0;
 	if (!current_wanted())
+		return 0;
+	struct exit_key k = { .tgid = tgid, .start_ns = BPF_CORE_READ(p, group_leader, start_boottime) };
+	__u8 one = 1;
+	if (bpf_map_update_elem(&exited, &k, &one, BPF_NOEXIST))
 		return 0;
 	struct st_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
