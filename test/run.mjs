@@ -35,7 +35,13 @@ if (files.length === 0) {
 }
 const before = ourPrograms();
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
-const left = [...ourPrograms()].filter(([id]) => !before.has(id));
+// A detached program is freed after an RCU grace period: give the kernel up to 5 s before calling it a leak.
+const survivors = () => [...ourPrograms()].filter(([id]) => !before.has(id));
+let left = survivors();
+for (let i = 0; i < 50 && left.length; i++) {
+  await new Promise((r) => setTimeout(r, 100));
+  left = survivors();
+}
 if (left.length) {
   console.error(`test/run.mjs: ${left.length} sealtrace BPF program(s) outlived the suite: ${left.map(([id, n]) => `${id}:${n}`).join(", ")}`);
   process.exit(1);

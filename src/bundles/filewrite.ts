@@ -3,20 +3,6 @@ import type { BundleSpec } from "./spec.js";
 import { WRITE_KEY, WRITE_VAL, type Layout } from "../events/layouts.js";
 import { mergeWriteSnapshot, type WriteKeyOffsets, type WriteValOffsets } from "../events/writes.js";
 
-/** Syscalls with their own exit-tracepoint program (bpf/filewrite.bpf.c). The write family is read from raw sys_exit. */
-const SYSCALLS = [
-  "open", "openat", "openat2", "creat",
-  "unlink", "unlinkat", "rename", "renameat", "renameat2", "chmod", "fchmodat", "fchmodat2", "fchmod",
-] as const;
-
-/**
- * Programs whose tracepoint an older kernel may lack; the rest of the bundle works without them.
- * fchmodat2 appeared in Linux 6.6. A loader may `setAutoload(program, false)` when the tracepoint is missing.
- */
-export const FILEWRITE_OPTIONAL: ReadonlyArray<{ program: string; tracepoint: [string, string] }> = [
-  { program: "filewrite_fchmodat2", tracepoint: ["syscalls", "sys_exit_fchmodat2"] },
-];
-
 export const FILEWRITE_BUNDLE: BundleSpec = {
   name: "filewrite",
   description: "bytes each process wrote to each file (exact, aggregated in the kernel), and every unlink, rename and chmod",
@@ -28,8 +14,10 @@ export const FILEWRITE_BUNDLE: BundleSpec = {
   // totals per (tgid, start_ns, dev, ino) and CPU. The order matters: the cache is read first, then the
   // totals (a key evicted in between is then in the totals). mergeWriteTotals() combines the pair.
   snapshotMaps: ["write_cache", "write_totals"],
-  // write, pwrite64, writev, pwritev, pwritev2, sendfile64, copy_file_range: one tp_btf program on raw sys_exit.
-  tracepoints: [["raw_syscalls", "sys_exit"], ...SYSCALLS.map((s): [string, string] => ["syscalls", `sys_exit_${s}`])],
+  // One tp_btf program on raw sys_exit: the write family (write, pwrite64, writev, pwritev, pwritev2,
+  // sendfile, copy_file_range) and open/openat/openat2/creat, unlink/unlinkat, rename/renameat/renameat2,
+  // chmod/fchmod/fchmodat/fchmodat2, told apart by syscall number.
+  tracepoints: [["raw_syscalls", "sys_exit"]],
   rodata: (filters) => ({ cfg_all_file_types: filters.allFileTypes ?? false }),
 };
 
