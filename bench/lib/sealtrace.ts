@@ -71,8 +71,9 @@ export class Sealtrace implements Tracer {
   private launch(): { bg: Background; out: string } {
     const out = join(this.ctx.outDir, `sealtrace-${this.bundle}-${++this.runs}.sealed`);
     const runbook = this.bundle === "triage" ? "triage" : join(this.ctx.root, "bench", "runbooks", `${this.bundle}.yaml`);
-    const cli = join(this.ctx.root, "dist", "src", "cli", "main.js");
-    const bg = new Background(this.ctx.rusageBin, `${out}.rusage`, [process.execPath, cli, "record", "--runbook", runbook, "-r", this.ctx.recipient, "-o", out, "--yes", "--duration", "30m"]);
+    // The command a user runs (what npm links as `sealtrace`), so its start-up is measured too.
+    const cli = join(this.ctx.root, "bin", "sealtrace");
+    const bg = new Background(this.ctx.rusageBin, `${out}.rusage`, [cli, "record", "--runbook", runbook, "-r", this.ctx.recipient, "-o", out, "--yes", "--duration", "30m"]);
     return { bg, out };
   }
 
