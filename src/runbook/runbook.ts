@@ -1,10 +1,12 @@
 // Runbooks: YAML files naming bundles, filters, duration and limits. Parsed with file:line:col errors.
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, type Node, type Document } from "yaml";
+import { createRequire } from "node:module";
+import type { Node, Document } from "yaml";
 import { UserError, EXIT } from "../cli/errors.js";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 import type { BundleName } from "../bundles/spec.js";
+import { COMPILED } from "./compiled.js";
 
 export const BUNDLE_NAMES: readonly BundleName[] = ["exec", "connect", "retransmit", "filewrite"];
 export const ON_LIMIT = ["stop", "drop"] as const;
@@ -47,6 +49,16 @@ const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit"];
 const REDACT_KEYS = ["argv"];
 const PROMPT_KEYS = ["incident", "target"];
 
+// The yaml package is loaded on first use: importing it costs ~35 ms here, before the probes can be
+// loaded, and the shipped runbooks do not need it (see COMPILED below). Its CommonJS build is what
+// `import` would load in Node too.
+type Yaml = typeof import("yaml");
+let yamlModule: Yaml | undefined;
+const yaml = (): Yaml => (yamlModule ??= createRequire(import.meta.url)("yaml") as Yaml);
+
+/** A runbook as parsed from its text alone: what src/runbook/compiled.ts stores per text hash. */
+export type ParsedRunbook = Omit<Runbook, "source">;
+
 /** Reads and validates a runbook file. Throws RunbookError (file:line:col and the rule broken) or UserError. */
 export function loadRunbook(path: string): Runbook {
   let text: string;
@@ -55,11 +67,18 @@ export function loadRunbook(path: string): Runbook {
   } catch (e) {
     throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
   }
-  return parseRunbook(text, path);
+  return parseRunbook(text, path, COMPILED);
 }
 
-/** Parses runbook text; `path` names it in errors. */
-export function parseRunbook(text: string, path: string): Runbook {
+/**
+ * Parses runbook text; `path` names it in errors. A text whose SHA-256 is in `compiled` (the shipped
+ * runbooks, parsed at build time by this same function) is taken from there without parsing.
+ */
+export function parseRunbook(text: string, path: string, compiled: Readonly<Record<string, ParsedRunbook>> = {}): Runbook {
+  const sha256 = createHash("sha256").update(text).digest("hex");
+  const known = compiled[sha256];
+  if (known) return { ...structuredClone(known), source: { path, sha256, text } };
+  const { parseDocument, LineCounter, isMap, isSeq, isScalar } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined, fallbackOffset = 0) => {
@@ -201,13 +220,14 @@ export function parseRunbook(text: string, path: string): Runbook {
   const rb: Runbook = {
     name, description, bundles, durationMs, filters, limits, snapshotIntervalMs, flushIntervalMs,
     redact: { argv: argvPatterns }, recipients, prompts,
-    source: { path, sha256: createHash("sha256").update(text).digest("hex"), text },
+    source: { path, sha256, text },
   };
   if (signingKey !== undefined) rb.signingKey = signingKey;
   return rb;
 }
 
 function checkKeys(map: Node, allowed: readonly string[], where: string, fail: (n: Node | undefined, rule: string) => never): void {
+  const { isMap, isScalar } = yaml();
   if (!isMap(map)) return;
   for (const pair of map.items) {
     const key = pair.key as Node;

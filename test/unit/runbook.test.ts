@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { listRunbooks } from "../../src/runbook/catalog.js";
-import { parseRunbook, RunbookError, BUNDLE_NAMES } from "../../src/runbook/runbook.js";
+import { parseRunbook, loadRunbook, RunbookError, BUNDLE_NAMES } from "../../src/runbook/runbook.js";
+import { compiledSource, compiledPath } from "../../src/runbook/compile.js";
 import { parseDurationMs, parseSizeBytes } from "../../src/runbook/units.js";
 import { ROOT } from "../helpers/bpf.js";
 
@@ -19,6 +20,24 @@ test("the shipped runbooks parse, and include the five the on-call guide names",
   assert.deepEqual([...triage.bundles].sort(), [...BUNDLE_NAMES].sort());
   assert.equal(triage.durationMs, 60_000);
   for (const r of listRunbooks()) assert.match(r.source.text, /^# /, `${r.name} opens with a comment saying when to use it`);
+});
+
+test("src/runbook/compiled.ts is current with runbooks/*.yaml (else: npm run build:runbooks)", () => {
+  assert.equal(readFileSync(compiledPath(), "utf8"), compiledSource());
+});
+
+test("a shipped runbook loads from compiled.ts exactly as the YAML parser reads it; an edited one is parsed again", () => {
+  const dir = join(ROOT, "runbooks");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+  assert.ok(files.length >= 5);
+  for (const f of files) {
+    const path = join(dir, f);
+    const parsed = parseRunbook(readFileSync(path, "utf8"), path);
+    assert.deepEqual(loadRunbook(path), JSON.parse(JSON.stringify(parsed)), f);
+  }
+  const text = readFileSync(join(dir, "triage.yaml"), "utf8").replace(/^duration: .*$/m, "duration: 7s");
+  assert.notEqual(text, readFileSync(join(dir, "triage.yaml"), "utf8"));
+  assert.equal(parseRunbook(text, "edited.yaml").durationMs, 7000);
 });
 
 test("runbooks/schema.json names exactly the keys the parser accepts", () => {
