@@ -10,12 +10,37 @@ import { verifySession } from "../../src/session/verify.js";
 import { EXIT, UserError } from "../../src/cli/errors.js";
 import { normalize, tempDir, testKey } from "./session-helpers.js";
 
+/** No map key `__proto__` at any depth: the reader returns it as `__proto_` (docs/FORMAT.md, and a test below). */
+function noProtoKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.every(noProtoKey);
+  if (v === null || typeof v !== "object") return true;
+  return Object.keys(v).every((k) => k !== "__proto__") && Object.values(v).every(noProtoKey);
+}
+const json = (opts?: { maxDepth: number }) => fc.jsonValue(opts).filter(noProtoKey);
+
 const record = fc.oneof(
   fc.record({ k: fc.constantFrom("exec", "connect", "write"), ts: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), pid: fc.nat(), comm: fc.string({ maxLength: 16 }) }),
   fc.record({ k: fc.constant("ring"), b: fc.constant("exec"), d: fc.uint8Array({ maxLength: 4096 }) }),
-  fc.jsonValue({ maxDepth: 3 }),
+  json({ maxDepth: 3 }),
   fc.uint8Array({ maxLength: 300 }),
 );
+
+test("a record with a `__proto__` key reads back with it renamed `__proto_`, and no prototype is touched", async () => {
+  const { dir, cleanup } = tempDir("proto");
+  const key = await testKey();
+  try {
+    const path = join(dir, "p.sealtrace");
+    const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: { host: "h" } });
+    writer.append(JSON.parse('{"a": 1, "__proto__": {"polluted": true}}'));
+    await writer.close({ summary: {} });
+    const got = await readSession(path, { identities: [key.identity] });
+    assert.deepEqual(got.records, [{ a: 1, __proto_: { polluted: true } }]);
+    assert.equal(Object.getPrototypeOf(got.records[0]), Object.prototype);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  } finally {
+    cleanup();
+  }
+});
 
 test("round trip: random records and frame sizes read back exactly", async () => {
   const { dir, cleanup } = tempDir("rt");
@@ -23,7 +48,7 @@ test("round trip: random records and frame sizes read back exactly", async () =>
   let n = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(fc.array(record, { maxLength: 200 }), fc.integer({ min: 1, max: 20_000 }), fc.jsonValue(), async (records, flushBytes, summary) => {
+      fc.asyncProperty(fc.array(record, { maxLength: 200 }), fc.integer({ min: 1, max: 20_000 }), json(), async (records, flushBytes, summary) => {
         const id = n++;
         const path = join(dir, `s${id}.sealtrace`);
         const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: { host: "h", id }, flushBytes, flushIntervalMs: 3_600_000 });
