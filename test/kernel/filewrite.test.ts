@@ -339,6 +339,75 @@ except FileNotFoundError:
   }
 });
 
+// One raw sys_exit program tells the syscalls apart by number (bpf/filewrite.bpf.c, on_file_op): each
+// number is made here through syscall(2) itself, so libc cannot route it through another one.
+const RAW_SYSCALLS_PY = `import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+AT_FDCWD = -100
+def s(nr, *args):
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else ctypes.c_char_p(a) for a in args])
+    if r < 0:
+        raise OSError(ctypes.get_errno(), "syscall %d" % nr)
+    return r
+WR, CREAT, EXCL, TRUNC, APPEND = os.O_WRONLY, os.O_CREAT, os.O_EXCL, os.O_TRUNC, os.O_APPEND
+fds = [s(85, b"f1", 0o644),                                  # creat
+       s(2, b"f2", WR | CREAT | APPEND, 0o644),                # open
+       s(257, AT_FDCWD, b"f3", WR | CREAT | EXCL, 0o644)]      # openat
+how = ctypes.create_string_buffer(struct.pack("QQQ", WR | CREAT | TRUNC, 0o644, 0), 24)
+fds.append(libc.syscall(ctypes.c_long(437), ctypes.c_long(AT_FDCWD), ctypes.c_char_p(b"f4"), how, ctypes.c_long(24)))  # openat2
+for i, fd in enumerate(fds):
+    assert fd >= 0
+    os.write(fd, b"x" * (i + 1))
+s(316, AT_FDCWD, b"f1", AT_FDCWD, b"f1b", 1)                 # renameat2, RENAME_NOREPLACE
+s(82, b"f2", b"f2b")                                          # rename
+s(264, AT_FDCWD, b"f3", AT_FDCWD, b"f3b")                     # renameat
+s(90, b"f4", 0o640)                                           # chmod
+s(268, AT_FDCWD, b"f4", 0o600)                                # fchmodat
+s(452, AT_FDCWD, b"f4", 0o604, 0)                             # fchmodat2
+s(91, fds[3], 0o644)                                          # fchmod
+s(87, b"f1b")                                                 # unlink
+s(263, AT_FDCWD, b"f2b", 0)                                   # unlinkat
+os.mkdir("d")
+s(263, AT_FDCWD, b"d", 0x200)                                 # unlinkat, AT_REMOVEDIR
+`;
+
+test("every syscall number of the dispatch: creat/open/openat/openat2 flags, renameat2/rename/renameat, chmod/fchmodat/fchmodat2/fchmod, unlink/unlinkat", async () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "st-fw-")));
+  try {
+    const w = workload(RAW_SYSCALLS_PY, [], dir);
+    const rec = await record({ follow: w.pid }, (drain) => runWhileDraining(w, drain));
+    const ops = rec.records.filter((r) => r.tgid === w.pid && (r.type === EV.unlink || r.type === EV.rename || r.type === EV.chmod));
+    const f = (n: string) => join(dir, n);
+    assert.deepEqual(ops.map((r) => [r.type, r.ret, (r.mode as number) & 0o7777, ...opPaths(r)]), [
+      [EV.rename, 0, 1, f("f1"), f("f1b")],
+      [EV.rename, 0, 0, f("f2"), f("f2b")],
+      [EV.rename, 0, 0, f("f3"), f("f3b")],
+      [EV.chmod, 0, 0o640, f("f4"), ""],
+      [EV.chmod, 0, 0o600, f("f4"), ""],
+      [EV.chmod, 0, 0o604, f("f4"), ""],
+      [EV.chmod, 0, 0o644, f("f4"), ""],
+      [EV.unlink, 0, 0, f("f1b"), ""],
+      [EV.unlink, 0, 0, f("f2b"), ""],
+      [EV.unlink, 0, 0x200, f("d"), ""],
+    ]);
+    // Each open was seen at its exit, with the flags the file no longer keeps (O_CREAT, O_EXCL, O_TRUNC).
+    const O_EXCL = 0o200, O_APPEND = 0o2000;
+    const opens = new Map(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [text(r.tail), r]));
+    const want: Array<[string, number]> = [["f1", O_CREAT | O_TRUNC | 1], ["f2", O_CREAT | O_APPEND | 1], ["f3", O_CREAT | O_EXCL | 1], ["f4", O_CREAT | O_TRUNC | 1]];
+    for (const [name, flags] of want) {
+      const o = opens.get(f(name));
+      assert.ok(o, `first-write event of ${name}`);
+      assert.ok((o.path_flags as number) & ST_PATH_OPEN_SEEN, `${name}: the open was seen`);
+      assert.equal((o.open_flags as number) & (O_CREAT | O_EXCL | O_TRUNC | O_APPEND | 3), flags, name);
+    }
+    assert.deepEqual(rec.totals.filter((t) => t.tgid === w.pid).map((t) => t.bytes).sort(), [1n, 2n, 3n, 4n]);
+    assert.deepEqual(rec.lost, { ringFull: 0n, mapFull: 0n, readFail: 0n });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("the recorder's own writes (cfg_self_tgid) never appear, while another process's do", async () => {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), "st-fw-")));
   const own = join(dir, "session.seal");
