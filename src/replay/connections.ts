@@ -49,8 +49,6 @@ export class ConnectionTable {
    * quadratic. Kept in step wherever a connection's addresses change (retuple).
    */
   private readonly flows = new Map<string, Connection[]>();
-  /** Creation order, to keep each `flows` list sorted when a connection moves to another tuple. */
-  private readonly order = new Map<Connection, number>();
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -58,10 +56,9 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: sockKey(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined,
+      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: this.seq,
     };
     this.all.push(c);
-    this.order.set(c, this.seq);
     this.addToFlow(flowKey(host, c), c);
     if ((f.sockLo | f.sockHi) !== 0) {
       let m = this.socks.get(host);
@@ -103,9 +100,8 @@ export class ConnectionTable {
     if (old.length === 0) this.flows.delete(oldKey);
     const list = this.addToFlow(key, c);
     // Back to creation order: `c` may be older than connections already on this tuple.
-    const seq = this.order.get(c)!;
     let i = list.length - 1;
-    while (i > 0 && this.order.get(list[i - 1]!)! > seq) {
+    while (i > 0 && list[i - 1]!.seq > c.seq) {
       list[i] = list[i - 1]!;
       i--;
     }

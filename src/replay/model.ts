@@ -72,6 +72,8 @@ export interface Connection {
   closedFromState: number | undefined;
   /** When the start-of-recording snapshot saw it (origin "snapshot"): its place on the timeline. */
   snapshotNs: bigint | undefined;
+  /** Creation order in its table (1, 2, …): keeps each tuple's list sorted when a connection moves to another tuple. Not rendered. */
+  seq: number;
 }
 
 export interface FileOp {
