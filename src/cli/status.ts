@@ -12,20 +12,33 @@ export function formatStatus(s: RecordStatus): string {
 
 export class StatusLine {
   private readonly tty: boolean;
-  private lastPlainMs = 0;
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {
+  /** Without a TTY: when the last plain line was printed, and each bundle's event count then. */
+  private lastPlain: { elapsedMs: number; events: Map<string, number> } | undefined;
+  constructor(private readonly out: Pick<NodeJS.WriteStream, "write" | "isTTY" | "columns"> = process.stderr) {
     this.tty = out.isTTY === true;
   }
 
   update(s: RecordStatus): void {
-    const text = formatStatus(s);
     if (this.tty) {
+      const text = formatStatus(s);
       const cols = this.out.columns ?? 120;
       this.out.write(`\r\x1b[2K${text.length > cols - 1 ? `${text.slice(0, cols - 2)}…` : text}`);
-    } else if (s.elapsedMs - this.lastPlainMs >= 5000 || this.lastPlainMs === 0) {
-      this.lastPlainMs = s.elapsedMs || 1;
-      this.out.write(`sealtrace: ${text}\n`);
+      return;
     }
+    const last = this.lastPlain;
+    if (last && s.elapsedMs - last.elapsedMs < 5000) return;
+    // A plain line every 5 s: its rates cover those 5 s, not only the last second (a burst between
+    // two lines would otherwise print as "0/s").
+    let shown = s;
+    if (last) {
+      const spanMs = s.elapsedMs - last.elapsedMs;
+      shown = {
+        ...s,
+        bundles: Object.fromEntries(Object.entries(s.bundles).map(([name, c]) => [name, { ...c, ratePerSec: ((c.events - (last.events.get(name) ?? 0)) * 1000) / spanMs }])),
+      };
+    }
+    this.lastPlain = { elapsedMs: s.elapsedMs, events: new Map(Object.entries(s.bundles).map(([name, c]) => [name, c.events])) };
+    this.out.write(`sealtrace: ${formatStatus(shown)}\n`);
   }
 
   /** Prints a line of its own above the status line (which the next update redraws). */
