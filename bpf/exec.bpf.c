@@ -168,8 +168,11 @@ int BPF_PROG(exec_exit, struct task_struct *p)
 		return 0;
 	struct exit_key k = { .tgid = tgid, .start_ns = BPF_CORE_READ(p, group_leader, start_boottime) };
 	__u8 one = 1;
-	if (bpf_map_update_elem(&exited, &k, &one, BPF_NOEXIST))
+	long err = bpf_map_update_elem(&exited, &k, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: the other thread's record is out */)
 		return 0;
+	if (err) /* no LRU node to spare: emit anyway (a duplicate at worst, never a gap), and count it */
+		count_loss(ST_LOSS_MAP_FULL);
 	struct st_exit *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_loss(ST_LOSS_RING_FULL);
