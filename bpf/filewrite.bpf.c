@@ -346,7 +346,7 @@ static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 #define NR_FCHMODAT 268
 #define NR_RENAMEAT2 316
 #define NR_OPENAT2 437
-#define NR_FCHMODAT2 452 /* Linux 6.6+ (glibc uses it for AT_SYMLINK_NOFOLLOW); never seen before */
+#define NR_FCHMODAT2 452 /* Linux 6.6+ (glibc uses it for AT_SYMLINK_NOFOLLOW); older kernels never run it */
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
 
 /* x86 only, so kept here rather than in vmlinux_min.h; CO-RE ignores the ___fw suffix. */
