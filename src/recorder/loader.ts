@@ -1,6 +1,7 @@
 // Loads and attaches the runbook's bundles: open → configure (.rodata filters, shared maps) → load → attach.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { BpfObject, createMap, type RodataValue } from "../libbpf/object.js";
 import { libc } from "../libbpf/native.js";
 import { RingReader } from "../libbpf/ring.js";
@@ -70,16 +71,16 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
       for (const u of users) u.object.reuseMap(name, fd);
       if (seed) seedFollowed(new BpfMap(name, fd, spec.keySize, spec.valueSize, spec.maxEntries, spec.type), filters.pid!);
     }
-    // The first object verifies alone, the rest in parallel after it: on two cores, four verifiers at
-    // once left the first bundle waiting ~4x longer than alone, for no gain in total time.
+    // At most one verifier per core, the first object first: on two cores, four verifiers at once left
+    // the first bundle waiting ~4x longer than alone, while the first alone left a core idle. So the
+    // first object starts with the second, and each object that finishes starts the next.
     // allSettled, not all: an object must not be closed while a worker thread is still verifying it.
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
       await o.object.loadAsync();
       o.object.attachAll();
       return process.uptime() * 1000;
     };
-    const attached = await Promise.allSettled(objects.slice(0, 1).map(goLive));
-    if (attached[0]?.status === "fulfilled") attached.push(...(await Promise.allSettled(objects.slice(1).map(goLive))));
+    const attached = await settleInPool(objects, goLive, Math.max(1, availableParallelism()));
     const failed = attached.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     return objects.map((o, i) => ({
@@ -95,6 +96,34 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // Each object holds its own reference to a shared map once loaded.
     for (const fd of sharedFds) libc().close(fd);
   }
+}
+
+/**
+ * Runs `work` on every item, at most `width` at a time, starting them in order; each one that settles
+ * starts the next. After a failure nothing new starts (those left out reject as not started).
+ * Resolves, like Promise.allSettled, once everything started has settled.
+ */
+async function settleInPool<T, R>(items: readonly T[], work: (item: T) => Promise<R>, width: number): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      if (failed) {
+        results[i] = { status: "rejected", reason: new Error("not started: an earlier bundle failed") };
+        continue;
+      }
+      try {
+        results[i] = { status: "fulfilled", value: await work(items[i]!) };
+      } catch (e) {
+        failed = true;
+        results[i] = { status: "rejected", reason: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  return results;
 }
 
 /** Puts the target pid and its living descendants in the followed set; the fork probe adds later children. */
