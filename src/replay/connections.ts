@@ -46,9 +46,12 @@ export class ConnectionTable {
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
-   * quadratic. Kept in step wherever a connection's addresses change (retuple).
+   * quadratic. Brought up to date only when byTuple needs it (syncFlows): most connections get their
+   * ports from a later record, and many sessions never look a tuple up at all.
    */
   private readonly flows = new Map<string, Connection[]>();
+  /** Connections created, or whose addresses changed, since `flows` was last brought up to date. */
+  private pending: Connection[] = [];
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -56,10 +59,10 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: sockKey(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: new TimeMarks(), resetTimes: new TimeMarks(), connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: this.seq,
+      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: this.seq, flowKey: undefined, flowPending: true,
     };
     this.all.push(c);
-    this.addToFlow(flowKey(host, c), c);
+    this.pending.push(c);
     if ((f.sockLo | f.sockHi) !== 0) {
       let m = this.socks.get(host);
       if (!m) this.socks.set(host, (m = new Map()));
@@ -79,43 +82,50 @@ export class ConnectionTable {
     return c;
   }
 
-  private flowList(key: string): Connection[] {
-    return this.flows.get(key) ?? [];
+  /** `c`'s addresses changed: its place in `flows` is settled at the next syncFlows. */
+  private retuple(c: Connection): void {
+    if (c.flowPending) return;
+    c.flowPending = true;
+    this.pending.push(c);
   }
 
-  /** Appends `c` to its tuple's list; a new list is made as a one-element literal (push on [] reserves 16). */
-  private addToFlow(key: string, c: Connection): Connection[] {
-    const list = this.flows.get(key);
-    if (list) list.push(c);
-    else this.flows.set(key, [c]);
-    return list ?? [c];
-  }
-
-  /** Moves `c` to its tuple's list after its addresses changed from those in `oldKey`. */
-  private retuple(c: Connection, oldKey: string): void {
-    const key = flowKey(c.host, c);
-    if (key === oldKey) return;
-    const old = this.flowList(oldKey);
-    old.splice(old.indexOf(c), 1);
-    if (old.length === 0) this.flows.delete(oldKey);
-    const list = this.addToFlow(key, c);
-    // Back to creation order: `c` may be older than connections already on this tuple.
-    let i = list.length - 1;
-    while (i > 0 && list[i - 1]!.seq > c.seq) {
-      list[i] = list[i - 1]!;
-      i--;
+  /** Puts every pending connection on its tuple's list, in creation order. */
+  private syncFlows(): void {
+    for (const c of this.pending) {
+      c.flowPending = false;
+      const key = flowKey(c.host, c);
+      const oldKey = c.flowKey;
+      if (key === oldKey) continue;
+      if (oldKey !== undefined) {
+        const old = this.flows.get(oldKey)!;
+        old.splice(old.indexOf(c), 1);
+        if (old.length === 0) this.flows.delete(oldKey);
+      }
+      c.flowKey = key;
+      let list = this.flows.get(key);
+      if (!list) {
+        this.flows.set(key, [c]); // a one-element literal: push on [] reserves 16
+        continue;
+      }
+      list.push(c);
+      // Creation order: `c` may be older than connections already on this tuple.
+      let i = list.length - 1;
+      while (i > 0 && list[i - 1]!.seq > c.seq) {
+        list[i] = list[i - 1]!;
+        i--;
+      }
+      list[i] = c;
     }
-    list[i] = c;
+    this.pending = [];
   }
 
   private fill(c: Connection, f: SockFacts): void {
     const fillSource = f.sport !== 0 && c.sport === 0;
     const fillDest = f.dport !== 0 && c.dport === 0;
     if (fillSource || fillDest) {
-      const oldKey = flowKey(c.host, c);
       if (fillSource) { c.sport = f.sport; c.saddr = f.saddr; }
       if (fillDest) { c.dport = f.dport; c.daddr = f.daddr; }
-      this.retuple(c, oldKey);
+      this.retuple(c);
     }
     if (c.protocol === "unknown") c.protocol = f.protocol;
   }
@@ -136,12 +146,11 @@ export class ConnectionTable {
     c.connectSeen = true;
     c.direction = "outbound";
     c.startNs = enterNs;
-    // Usually the state changes already gave these: then no tuple keys are built.
+    // Usually the state changes already gave these.
     if (f.dport !== 0 && (c.dport !== f.dport || c.daddr !== f.daddr)) {
-      const oldKey = flowKey(host, c);
       c.daddr = f.daddr;
       c.dport = f.dport;
-      this.retuple(c, oldKey);
+      this.retuple(c);
     }
     this.fill(c, f);
     if (f.protocol !== "unknown") c.protocol = f.protocol;
@@ -242,7 +251,7 @@ export class ConnectionTable {
 
   /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */
   keepsTime(c: Connection, kind: TcpEventKind): boolean {
-    return !(kind === "retransmit" ? c.retransmitTimes : c.resetTimes).full;
+    return !((kind === "retransmit" ? c.retransmitTimes : c.resetTimes)?.full ?? false);
   }
 
   /** tcpEvent on a connection already found (bySock); `timeNs` may be undefined only when keepsTime() is false. */
@@ -251,18 +260,19 @@ export class ConnectionTable {
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
       c.retransmits += Math.max(1, segs);
-      if (timeNs !== undefined) c.retransmitTimes.push(timeNs);
+      if (timeNs !== undefined) (c.retransmitTimes ??= new TimeMarks()).push(timeNs);
     } else {
       c.resets++;
-      if (timeNs !== undefined) c.resetTimes.push(timeNs);
+      if (timeNs !== undefined) (c.resetTimes ??= new TimeMarks()).push(timeNs);
       if (kind === "recvReset" && state === TCP.synSent) c.resetInSynSent = true;
     }
   }
 
   /** The connection on this 4-tuple (either way round) closest before `atNs`. */
   byTuple(host: string, f: SockFacts, atNs: bigint): Connection | undefined {
+    if (this.pending.length) this.syncFlows();
     let best: Connection | undefined;
-    const list = this.flowList(flowKey(host, f));
+    const list = this.flows.get(flowKey(host, f)) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
       if (c.startNs === undefined || c.startNs <= atNs) return c;

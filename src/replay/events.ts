@@ -64,8 +64,8 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
   if (c.establishedNs !== undefined && c.outcome !== "refused" && c.outcome !== "error") {
     out.push({ ...base, timeNs: c.establishedNs, kind: "connection.established", message: `${who} ${c.outcome} ${arrow} ${remote}`, details });
   }
-  for (const t of c.retransmitTimes) out.push({ ...base, timeNs: t, kind: "connection.retransmit", message: `${who} retransmit ${local} → ${remote}`, details });
-  for (const t of c.resetTimes) out.push({ ...base, timeNs: t, kind: "connection.reset", message: `${who} reset ${local} ↔ ${remote}`, details });
+  for (const t of c.retransmitTimes ?? []) out.push({ ...base, timeNs: t, kind: "connection.retransmit", message: `${who} retransmit ${local} → ${remote}`, details });
+  for (const t of c.resetTimes ?? []) out.push({ ...base, timeNs: t, kind: "connection.reset", message: `${who} reset ${local} ↔ ${remote}`, details });
   if (c.endNs !== undefined) {
     const failed = c.outcome !== "established" && c.outcome !== "connected";
     out.push({

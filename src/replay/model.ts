@@ -63,9 +63,9 @@ export interface Connection {
   errno: number | undefined;
   retransmits: number;
   resets: number;
-  /** Times of individual retransmits and resets, capped (the counts are exact). */
-  retransmitTimes: TimeMarks;
-  resetTimes: TimeMarks;
+  /** Times of individual retransmits and resets, capped (the counts are exact); made at the first one. */
+  retransmitTimes: TimeMarks | undefined;
+  resetTimes: TimeMarks | undefined;
   connectSeen: boolean;
   resetInSynSent: boolean;
   /** The TCP state the socket closed from, when it closed before its outcome was known. */
@@ -74,6 +74,9 @@ export interface Connection {
   snapshotNs: bigint | undefined;
   /** Creation order in its table (1, 2, …): keeps each tuple's list sorted when a connection moves to another tuple. Not rendered. */
   seq: number;
+  /** The tuple key it is indexed under in its table (undefined until indexed), and whether that is out of date. Not rendered. */
+  flowKey: string | undefined;
+  flowPending: boolean;
 }
 
 export interface FileOp {
