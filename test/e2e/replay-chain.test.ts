@@ -2,7 +2,7 @@
 // and a forced pid reuse; `sealtrace replay --format json` must rebuild them (issue 6, acceptance 2 and 3).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -28,11 +28,13 @@ function replayJson(file: string): Doc {
 
 test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 60_000 }, () => {
   const { dir, cleanup } = tempDir("replay-e2e");
+  let work: string | undefined;
   try {
     const out = join(dir, "chain.sealed");
     const rec = spawnSync("sh", [join(ROOT, "fixtures/replay/make-chain.sh"), out], { encoding: "utf8", env: { ...process.env, PORT: "18732" } });
+    work = /work dir (\S+)/.exec(rec.stdout)?.[1];
     assert.equal(rec.status, 0, rec.stderr);
-    const work = /work dir (\S+)/.exec(rec.stdout)![1]!;
+    assert.ok(work, rec.stdout);
     const doc = replayJson(out);
     const byId = new Map(doc.processes.map((p) => [p.id, p]));
     const stage = doc.processes.find((p) => p.execs.some((e) => e.filename === `${work}/stage.sh`))!;
@@ -55,6 +57,7 @@ test("scripted chain: tree with the in-place exec, exit code, both connections, 
     assert.equal(doc.files.find((f) => f.processId === writer.id && f.path === `${work}/loot.bin`)?.bytes, 12345);
     assert.ok(doc.files.some((f) => f.processId === chmod.id && f.chmods.some((c) => c.mode === "0755")));
   } finally {
+    if (work?.startsWith("/tmp/sealtrace-chain-")) rmSync(work, { recursive: true, force: true }); // make-chain.sh's work dir
     cleanup();
   }
 });
