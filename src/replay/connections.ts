@@ -1,7 +1,7 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
-import { RecentCache } from "./recent.js";
+import { RecentCache, u64 } from "./recent.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
@@ -23,11 +23,6 @@ function flowKey(host: string, a: { saddr: string; sport: number; daddr: string;
   const src = `${a.saddr}|${a.sport}`;
   const dst = `${a.daddr}|${a.dport}`;
   return src < dst ? `${host}|${src}|${dst}` : `${host}|${dst}|${src}`;
-}
-
-/** A socket id from its u32 halves: made only where a connection is created or the cache misses. */
-function sockKey(lo: number, hi: number): bigint {
-  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** TCP states (include/net/tcp_states.h). */
@@ -56,7 +51,7 @@ export class ConnectionTable {
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
     const c: Connection = {
-      id: `${host}:c${++this.seq}`, host, sockId: sockKey(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
+      id: `${host}:c${++this.seq}`, host, sockId: u64(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
       retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: this.seq, flowKey: undefined, flowPending: true,
@@ -77,7 +72,7 @@ export class ConnectionTable {
     if ((sockLo | sockHi) === 0) return undefined;
     const hit = this.recent.get(sockLo, sockHi, 0);
     if (hit !== undefined && hit.host === host) return hit;
-    const c = this.socks.get(host)?.get(sockKey(sockLo, sockHi));
+    const c = this.socks.get(host)?.get(u64(sockLo, sockHi));
     if (c) this.recent.set(sockLo, sockHi, 0, c);
     return c;
   }

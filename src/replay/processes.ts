@@ -1,5 +1,5 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
-import { RecentCache } from "./recent.js";
+import { RecentCache, u64 } from "./recent.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
 /** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
@@ -36,7 +36,7 @@ export class ProcessTable {
   findByHalves(host: string, pid: number, startLo: number, startHi: number): ProcessEntity | undefined {
     const hit = this.recent.get(pid, startLo, startHi);
     if (hit !== undefined && hit.host === host) return hit;
-    const p = this.find(host, pid, (BigInt(startHi) << 32n) | BigInt(startLo));
+    const p = this.find(host, pid, u64(startLo, startHi));
     if (p) this.recent.set(pid, startLo, startHi, p); // a process identity never changes entity
     return p;
   }
@@ -68,9 +68,11 @@ export class ProcessTable {
     return e === undefined ? undefined : e instanceof Map ? e.values() : [e];
   }
 
-  /** A record from the process itself (not a socket owner's copy): its ppid shows any re-parenting. */
+  /**
+   * A record from the process itself (not a socket owner's copy) names another parent, `ppid` (non-zero and
+   * not p.ppid: the caller tests that first, so it makes the record's time only then): a re-parenting.
+   */
   noteParent(p: ProcessEntity, ppid: number, atNs: bigint): void {
-    if (ppid === 0 || ppid === p.ppid) return;
     const parent = this.at(p.host, ppid, atNs);
     if (p.parentId !== undefined && p.parentId !== parent?.id) p.reparentedFrom = p.parentId;
     p.ppid = ppid;

@@ -33,6 +33,11 @@ export class RecentCache<T> {
   }
 }
 
+/** The u64 whose low and high u32 halves are (lo, hi): a key of this cache as the Maps behind it hold it. */
+export function u64(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** Socket ids are slab addresses and pids are dense: every word is mixed (murmur3's finaliser). */
 function hash(a: number, b: number, c: number): number {
   let h = Math.imul(a, 0xcc9e2d51) ^ b;

@@ -250,7 +250,6 @@ export class Reconstructor {
     if (!p) {
       p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs);
     }
-    // noteParent's own test, first: the time is made only when the ppid changed.
     if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;
   }
