@@ -74,20 +74,17 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // At most one verifier per core, the first object first: on two cores, four verifiers at once left
     // the first bundle waiting ~4x longer than alone, while the first alone left a core idle. So the
     // first object starts with the second, and each object that finishes starts the next.
-    // allSettled, not all: an object must not be closed while a worker thread is still verifying it.
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
       await o.object.loadAsync();
       o.object.attachAll();
       return process.uptime() * 1000;
     };
-    const attached = await settleInPool(objects, goLive, Math.max(1, availableParallelism()));
-    const failed = attached.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
+    const attachedMs = await runInPool(objects, goLive, Math.max(1, availableParallelism()));
     return objects.map((o, i) => ({
       ...o,
       ring: new RingReader(o.object.map(o.spec.ring)),
       losses: o.object.map("losses"),
-      attachedMs: (attached[i] as PromiseFulfilledResult<number>).value,
+      attachedMs: attachedMs[i]!,
     }));
   } catch (e) {
     for (const o of objects) o.object.close();
@@ -100,29 +97,25 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
 
 /**
  * Runs `work` on every item, at most `width` at a time, starting them in order; each one that settles
- * starts the next. After a failure nothing new starts (those left out reject as not started).
- * Resolves, like Promise.allSettled, once everything started has settled.
+ * starts the next. After a failure nothing new starts, and the first failure is thrown once the work
+ * in flight has settled (an object must not be closed while a worker thread is still verifying it).
  */
-async function settleInPool<T, R>(items: readonly T[], work: (item: T) => Promise<R>, width: number): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
+async function runInPool<T, R>(items: readonly T[], work: (item: T) => Promise<R>, width: number): Promise<R[]> {
+  const results: R[] = new Array(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      if (failed) {
-        results[i] = { status: "rejected", reason: new Error("not started: an earlier bundle failed") };
-        continue;
-      }
       try {
-        results[i] = { status: "fulfilled", value: await work(items[i]!) };
-      } catch (e) {
-        failed = true;
-        results[i] = { status: "rejected", reason: e };
+        results[i] = await work(items[i]!);
+      } catch (error) {
+        failure ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  if (failure) throw failure.error;
   return results;
 }
 
