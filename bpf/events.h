@@ -244,6 +244,7 @@ struct st_owner {
 	__u32 uid;
 	__u64 cgroup_id;
 	char comm[ST_COMM_LEN];
+	__u64 syn_ns;    /* when this owner's connect sent the SYN (SYN_SENT), else 0 */
 };
 
 /* Loss counters: one per-CPU array `losses` per bundle, indexed by these. */

@@ -2,6 +2,7 @@
  * and chmod with full paths. One program, on the raw syscall *exit* tracepoint: the arguments are
  * read back from the task's saved user registers, so there is no enter program and no stash map. */
 #include "path.bpf.h"
+#include "syscall.bpf.h"
 
 #define BPF_MAP_TYPE_PERCPU_HASH 5 /* include/uapi/linux/bpf.h; kept out of the shared vmlinux_min.h */
 
@@ -347,16 +348,6 @@ static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 #define NR_RENAMEAT2 316
 #define NR_OPENAT2 437
 #define NR_FCHMODAT2 452 /* Linux 6.6+ (glibc uses it for AT_SYMLINK_NOFOLLOW); older kernels never run it */
-#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
-
-/* x86 only, so kept here rather than in vmlinux_min.h; CO-RE ignores the ___fw suffix. */
-struct thread_info___fw {
-	__u32 status;
-} __attribute__((preserve_access_index));
-struct task_struct___fw {
-	struct thread_info___fw thread_info;
-} __attribute__((preserve_access_index));
-
 /* An open for writing: remember the flags the file will not keep. Read-only opens stop here. */
 static __always_inline int on_open(long ret, __u32 flags)
 {
@@ -496,11 +487,6 @@ static __always_inline int on_fchmod(long ret, long fd, __u32 mode)
 }
 
 /* int 0x80 / ia32: the same numbers mean other syscalls (classic tracepoints skip these too). */
-static __always_inline bool is_compat(struct task_struct *t)
-{
-	return ((struct task_struct___fw *)t)->thread_info.status & TS_COMPAT;
-}
-
 /* Opens, unlinks, renames and chmods. Each family has one call site, so the verifier walks the
  * path-building code once per family rather than once per syscall. The arguments are still in the
  * saved user registers at exit (x86-64 ABI: di, si, dx, r10, r8; only ax holds the result). */

@@ -85,6 +85,7 @@ static __always_inline void owner_from_current(struct st_owner *o)
 	o->uid = t->real_cred->uid.val;
 	o->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->syn_ns = 0;
 }
 
 /* fill_hdr() for the current task, from owner_from_current(): the same fields, fewer reads. */
@@ -119,6 +120,8 @@ static __always_inline void owner_on_state(const struct sock *sk, int oldstate, 
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
 		struct st_owner o = {};
 		owner_from_current(&o);
+		if (newstate == TCP_SYN_SENT)
+			o.syn_ns = bpf_ktime_get_boot_ns(); /* the attempt's start, for the connect record */
 		owner_store(key, &o);
 		if (newstate == TCP_LISTEN)
 			owner_store(listener_key_btf(sk), &o);

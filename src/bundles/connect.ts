@@ -12,10 +12,7 @@ export const CONNECT_BUNDLE: BundleSpec = {
   // Order matters: connect_owners fills sock_owners (writing nothing), then connect_snapshot reads it.
   startIterators: ["connect_owners", "connect_snapshot"],
   snapshotMaps: [],
-  tracepoints: [
-    ["syscalls", "sys_enter_connect"], ["syscalls", "sys_exit_connect"],
-    ["syscalls", "sys_exit_accept"], ["syscalls", "sys_exit_accept4"],
-    ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"],
-  ],
+  // connect, accept and accept4 in one tp_btf program on raw sys_exit, told apart by syscall number.
+  tracepoints: [["raw_syscalls", "sys_exit"], ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"]],
   rodata: netRodata,
 };

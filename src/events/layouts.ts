@@ -81,8 +81,8 @@ export const WRITE_KEY = layout("st_write_key", 32, [["tgid", "u32"], ["pad", "u
 export const WRITE_VAL = layout("st_write_val", 32, [["bytes", "u64"], ["calls", "u64"], ["first_ns", "u64"], ["last_ns", "u64"]]);
 export const FLOW_KEY = layout("st_flow_key", 40, [["saddr", "bytes", 16], ["daddr", "bytes", 16], ["sport", "u16"], ["dport", "u16"], ["family", "u16"], ["pad", "u16"]]);
 export const FLOW_VAL = layout("st_flow_val", 40, [["retransmits", "u64"], ["send_resets", "u64"], ["recv_resets", "u64"], ["tgid", "u32"], ["pad", "u32"], ["start_ns", "u64"]]);
-export const OWNER = layout("st_owner", 48, [
-  ["tgid", "u32"], ["pid", "u32"], ["start_ns", "u64"], ["ppid", "u32"], ["uid", "u32"], ["cgroup_id", "u64"], ["comm", "str", 16],
+export const OWNER = layout("st_owner", 56, [
+  ["tgid", "u32"], ["pid", "u32"], ["start_ns", "u64"], ["ppid", "u32"], ["uid", "u32"], ["cgroup_id", "u64"], ["comm", "str", 16], ["syn_ns", "u64"],
 ]);
 export const RING_TEST = layout("st_ring_test", 64, [["seq", "u64"], ["cpu_seq", "u64"], ["cpu", "u32"], ["pad", "u32"], ["payload", "bytes", 40]]);
 

@@ -72,6 +72,8 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   // SYN_SENT is set before the kernel picks the source port (tcp_v4_connect): sport 0 there.
   const syn4 = states.find((r) => r.sock_id === c4.sock_id && r.newstate === TCP.SYN_SENT)!;
   assert.equal(syn4.dport, out.l4);
+  // The attempt starts at the SYN: stamped by the state program just before its SYN_SENT record.
+  assert.ok((c4.enter_ns as bigint) <= syn4.ts_ns && syn4.ts_ns - (c4.enter_ns as bigint) < 1_000_000n, "enter_ns is the SYN_SENT time");
 
   // IPv6 TCP.
   const c6 = connects.find((r) => r.dport === out.l6 && r.family === 10)!;
@@ -99,6 +101,7 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   assert.equal(udp.sock_type, 2);
   assert.equal(udp.dport, 9);
   assert.equal(udp.sport, out.udp);
+  assert.equal(udp.enter_ns, udp.ts_ns, "no SYN: the attempt is the call's return");
 
   // Inbound: the accept names the process and fd; the child's handshake states carry the owner
   // inherited from the listener although they ran in softirq.
