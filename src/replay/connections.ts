@@ -31,6 +31,8 @@ export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 1
 const ECONNREFUSED = 111;
 const ETIMEDOUT = 110;
 const EINPROGRESS = 115;
+const EALREADY = 114;
+const EISCONN = 106;
 
 export class ConnectionTable {
   readonly all: Connection[] = [];
@@ -47,6 +49,12 @@ export class ConnectionTable {
   private readonly flows = new Map<string, Connection[]>();
   /** Connections created, or whose addresses changed, since `flows` was last brought up to date. */
   private pending: Connection[] = [];
+  /**
+   * Resets the kernel sent with no socket (a segment to a port nothing listens on), held until finish():
+   * their only key is the 4-tuple, and the connection it belongs to on loopback (the refused client's)
+   * learns its source port from a record that may come later, from another bundle's ring.
+   */
+  private sockless: Array<{ host: string; f: SockFacts; state: number; timeNs: bigint }> = [];
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -135,6 +143,9 @@ export class ConnectionTable {
   /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
   connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
+    // connect(2) again on a socket whose handshake is under way or done (a non-blocking caller asking how it
+    // went): the same connection, not a new attempt that failed.
+    if (prev && prev.connectSeen && prev.direction === "outbound" && (ret === -EALREADY || ret === -EISCONN || (ret === -EINPROGRESS && prev.endNs === undefined))) return prev;
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
     const joined = prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs);
     const c = joined ? prev : this.create(host, f, "observed", "outbound", owner);
@@ -182,6 +193,13 @@ export class ConnectionTable {
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
     const listen = newState === TCP.listen;
+    if (c && fresh && c.origin === "inferred" && c.endNs === undefined) {
+      // A retransmit or reset of this socket was read first (another bundle's ring): this is its start.
+      c.origin = "observed";
+      c.direction = "outbound";
+      c.startNs = timeNs;
+      if (c.establishedNs === undefined) c.outcome = "pending";
+    }
     if (!c || (c.endNs !== undefined && (fresh || inboundStart || listen))) {
       if (newState === TCP.close && !c) return; // closing something never seen open: nothing to add
       c = this.create(host, f, "observed", fresh ? "outbound" : listen ? "listen" : inboundStart ? "inbound" : "unknown", owner);
@@ -215,6 +233,8 @@ export class ConnectionTable {
 
   /** Settles outcomes that depended on records from other bundles; returns every connection. */
   finish(): Connection[] {
+    for (const r of this.sockless) this.socklessReset(r.host, r.f, r.state, r.timeNs);
+    this.sockless = [];
     for (const c of this.all) {
       if (c.outcome === "pending" && c.closedFromState !== undefined) c.outcome = ConnectionTable.failure(c, c.closedFromState);
       if (c.outcome === "refused") c.errno ??= ECONNREFUSED;
@@ -232,8 +252,38 @@ export class ConnectionTable {
     if (state === TCP.close) c.endNs = timeNs;
   }
 
+  /**
+   * A reset sent with no socket (finish() calls this once every record is in). On this host's own
+   * connection (loopback: the refused client's) it is the peer's half of a reset that connection's
+   * receive-reset already shows, so it adds a reset only where none was seen. Otherwise a remote peer
+   * sent a segment (usually a SYN) to a port with no socket here, and the kernel refused it: an inbound
+   * attempt, inferred, with no owner.
+   */
+  private socklessReset(host: string, f: SockFacts, state: number, timeNs: bigint): void {
+    const c = this.byTuple(host, f, timeNs);
+    if (c) {
+      if (c.resets === 0) this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
+      return;
+    }
+    const n = this.create(host, f, "inferred", "inbound", undefined);
+    n.startNs = timeNs;
+    n.endNs = timeNs;
+    n.outcome = "refused";
+    this.tcpEventOn(n, undefined, "sendReset", state, timeNs);
+  }
+
+  /** A record about a known socket may carry a port its connection has not seen yet (the source port of
+   * a refused connect is released before its CLOSE and connect records, and only a reset carries it). */
+  fillMissing(c: Connection, f: SockFacts): void {
+    this.fill(c, f);
+  }
+
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */
   tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
+    if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
+      this.sockless.push({ host, f, state, timeNs });
+      return;
+    }
     let c = this.bySock(host, f.sockLo, f.sockHi);
     c ??= this.byTuple(host, f, timeNs);
     if (!c) {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EV, SOCK_STATE } from "../../src/events/layouts.js";
+import { EV, SOCK_STATE, TCP_EVENT } from "../../src/events/layouts.js";
 import { timelineEvents } from "../../src/replay/events.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { applyFilter } from "../../src/replay/filter.js";
@@ -106,6 +106,58 @@ test("connections: latency, retransmits, refused by reset; files: exact totals, 
   assert.equal(f.renamedTo, "/tmp/.hidden");
   assert.ok(f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755));
   assert.deepEqual(r.losses.map((l) => [l.bundle, l.count, l.fromNs - E.OFFSET_NS, l.toNs - E.OFFSET_NS]), [["exec", 7n, 9n * S, 16n * S]]);
+});
+
+test("a refused connect seen by both network bundles is one connection, the client's, with its port; a reset to a remote peer is an inferred inbound refusal", async () => {
+  // What the kernel records for connect() to a closed port on this host: SYN_SENT and CLOSE carry no
+  // source port, the kernel's reset has no socket (its tuple reversed from the SYN), and only the
+  // client's receive-reset has the port. The rings may be read in either order.
+  const nobody: E.Ident = { tgid: 0, start: 0n, ppid: 0, comm: "", flags: 2 };
+  const sockless = (t: bigint, saddr: string, sport: number, daddr: string, dport: number) =>
+    E.rec(TCP_EVENT, EV.sendReset, t, nobody, { sock_id: 0n, state: 0, family: 2, sport, dport, saddr: E.ip4(saddr), daddr: E.ip4(daddr) });
+  const client = { ...grand, flags: 1 };
+  const connectRing = E.ring("connect", 17n * S, [
+    E.sockState(16n * S, client, 0x77n, 7, 2, "192.0.2.50", 9999, 0),
+    E.sockState(16n * S + 300n, client, 0x77n, 2, 7, "192.0.2.50", 9999, 0),
+    E.connect(16n * S + 400n, grand, 0x77n, 16n * S, -111, "192.0.2.50", 9999, 0),
+  ]);
+  const retransmitRing = E.ring("retransmit", 17n * S, [
+    sockless(16n * S + 100n, "192.0.2.50", 9999, "10.0.0.1", 41000),
+    E.tcpEvent(EV.recvReset, 16n * S + 200n, grand, 0x77n, 2, "192.0.2.50", 9999, 41000),
+    // A peer elsewhere knocks on a port nothing listens on.
+    sockless(16n * S + 500n, "10.0.0.1", 8080, "198.51.100.4", 50000),
+  ]);
+  for (const order of [[connectRing, retransmitRing], [retransmitRing, connectRing]]) {
+    const r = await synthetic(order);
+    const toClosed = r.connections.filter((c) => c.dport === 9999 || c.sport === 9999);
+    assert.equal(toClosed.length, 1, "no phantom connection for the kernel's reset");
+    const c = toClosed[0]!;
+    assert.equal(c.pid, 300);
+    assert.equal(c.origin, "observed");
+    assert.equal(c.direction, "outbound");
+    assert.equal(c.outcome, "refused");
+    assert.equal(c.errno, 111);
+    assert.equal(c.sport, 41000, "the source port, from the receive-reset");
+    assert.equal(c.resets, 1, "one reset on the wire");
+    assert.equal(c.startNs! - E.OFFSET_NS, 16n * S);
+    const knock = r.connections.find((x) => x.sport === 8080 || x.dport === 8080)!;
+    assert.ok(knock, "the refused inbound attempt is kept");
+    assert.deepEqual([knock.origin, knock.direction, knock.outcome, knock.pid, knock.resets, knock.daddr, knock.dport], ["inferred", "inbound", "refused", 0, 1, "198.51.100.4", 50000]);
+  }
+});
+
+test("connect(2) asked again on a non-blocking socket (EALREADY, then EISCONN) stays one established connection", async () => {
+  const owner = { ...grand, flags: 1 };
+  const r = await synthetic([E.ring("connect", 17n * S, [
+    E.sockState(16n * S, owner, 0x99n, 7, 2, "192.0.2.60", 8443, 0),
+    E.connect(16n * S + 100n, grand, 0x99n, 16n * S, -115, "192.0.2.60", 8443, 42000),
+    E.connect(16n * S + 200n, grand, 0x99n, 16n * S, -114, "192.0.2.60", 8443, 42000),
+    E.sockState(16n * S + 300n, owner, 0x99n, 2, 1, "192.0.2.60", 8443, 42000),
+    E.connect(16n * S + 400n, grand, 0x99n, 16n * S, -106, "192.0.2.60", 8443, 42000),
+  ])]);
+  const cs = r.connections.filter((c) => c.dport === 8443);
+  assert.equal(cs.length, 1);
+  assert.deepEqual([cs[0]!.outcome, cs[0]!.errno, cs[0]!.establishedNs! - cs[0]!.startNs!], ["established", undefined, 300n]);
 });
 
 test("a socket from the start snapshot sits on the timeline at the snapshot, not at the epoch", async () => {
