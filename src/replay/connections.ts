@@ -27,6 +27,8 @@ function flowKey(host: string, a: { saddr: string; sport: number; daddr: string;
 
 /** TCP states (include/net/tcp_states.h). */
 export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 10 } as const;
+/** FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING: a connection on its way out. */
+const CLOSING_STATES = new Set([4, 5, 6, 8, 9, 11]);
 
 const ECONNREFUSED = 111;
 const ETIMEDOUT = 110;
@@ -143,12 +145,15 @@ export class ConnectionTable {
   /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
   connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
-    // connect(2) again on a socket whose handshake is under way or done (a non-blocking caller asking how it
-    // went): the same connection, not a new attempt that failed.
-    if (prev && prev.connectSeen && prev.direction === "outbound" && (ret === -EALREADY || ret === -EISCONN || (ret === -EINPROGRESS && prev.endNs === undefined))) return prev;
+    // connect(2) asked again about an attempt already seen (a non-blocking caller polling it): the same
+    // connection. The kernel says so with EALREADY or EISCONN, or by the attempt's start: a TCP connect
+    // record carries its SYN's time, and a new attempt on the socket needs a new SYN (and a new entry).
+    const again = prev !== undefined && prev.connectSeen && prev.direction === "outbound" &&
+      (ret === -EALREADY || ret === -EISCONN || (prev.protocol === "tcp" && prev.startNs === enterNs));
+    if (again && (ret === -EALREADY || ret === -EISCONN || ret === -EINPROGRESS)) return prev;
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
-    const joined = prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs);
-    const c = joined ? prev : this.create(host, f, "observed", "outbound", owner);
+    const joined = again || (prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs));
+    const c = joined ? prev! : this.create(host, f, "observed", "outbound", owner);
     c.connectSeen = true;
     c.direction = "outbound";
     c.startNs = enterNs;
@@ -248,7 +253,7 @@ export class ConnectionTable {
     const c = this.create(host, f, "snapshot", state === TCP.listen ? "listen" : "unknown", owner);
     c.startNs = undefined;
     c.snapshotNs = timeNs;
-    c.outcome = state === TCP.listen ? "listening" : state === TCP.synSent ? "pending" : "established";
+    c.outcome = state === TCP.listen ? "listening" : state === TCP.synSent || state === TCP.synRecv ? "pending" : CLOSING_STATES.has(state) ? "closing" : "established";
     if (state === TCP.close) c.endNs = timeNs;
   }
 

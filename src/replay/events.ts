@@ -54,7 +54,7 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
   const details = { protocol: c.protocol, saddr: c.saddr, sport: c.sport, daddr: c.daddr, dport: c.dport, direction: c.direction, outcome: c.outcome };
   const who = p ? `${p.comm} [${p.pid}]` : "(owner unknown)";
   if (c.origin === "snapshot") {
-    out.push({ ...base, timeNs: c.snapshotNs ?? c.endNs ?? c.establishedNs ?? 0n, kind: "connection.snapshot", message: `${who} ${c.protocol} ${local} ↔ ${remote} open at start`, details });
+    out.push({ ...base, timeNs: c.snapshotNs ?? c.endNs ?? c.establishedNs ?? 0n, kind: "connection.snapshot", message: `${who} ${c.protocol} ${local} ↔ ${remote} ${c.outcome === "closing" ? "closing" : "open"} at start`, details });
     return;
   }
   const arrow = c.direction === "inbound" ? "←" : "→";

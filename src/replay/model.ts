@@ -38,7 +38,7 @@ export interface ProcessEntity {
   forkNs: bigint | undefined;
 }
 
-export type ConnectionOutcome = "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening";
+export type ConnectionOutcome = "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening" | "closing";
 export type Direction = "outbound" | "inbound" | "listen" | "unknown";
 
 export interface Connection {

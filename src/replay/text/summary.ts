@@ -23,7 +23,7 @@ export function renderSummary(r: Replay, st: Style): string {
   lines.push(st.bold("activity"));
   lines.push(`  processes    ${r.processes.length} (${observed} started during the recording, ${r.processes.length - observed} from the snapshot)`);
   lines.push(`  execs        ${execs}    non-zero exits ${failedExits}`);
-  const failed = r.connections.filter((c) => !["established", "connected", "listening", "pending"].includes(c.outcome)).length;
+  const failed = r.connections.filter((c) => !["established", "connected", "listening", "pending", "closing"].includes(c.outcome)).length;
   const retrans = r.connections.reduce((n, c) => n + c.retransmits, 0);
   lines.push(`  connections  ${r.connections.length} (${failed} failed)    retransmits ${retrans}`);
   const bytes = r.files.reduce((n, f) => n + f.bytes, 0n);
