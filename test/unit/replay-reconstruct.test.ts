@@ -165,8 +165,17 @@ test("a socket from the start snapshot sits on the timeline at the snapshot, not
   const r = await synthetic([{ k: "start", b: "connect", it: "connect_snapshot", t: 9n * S, d: E.frame([sock]) }]);
   const c = r.connections.find((x) => x.dport === 5432)!;
   assert.equal(c.origin, "snapshot");
+  assert.equal(c.outcome, "established");
   const snap = timelineEvents(r).find((e) => e.kind === "connection.snapshot")!;
   assert.equal(snap.timeNs - E.OFFSET_NS, 9n * S);
+});
+
+test("a snapshot socket in TIME_WAIT or CLOSE_WAIT is closing at the start, not established", async () => {
+  const at = (state: number, port: number) => E.rec(SOCK_STATE, EV.sock, 9n * S, { tgid: 0, start: 0n, ppid: 0, comm: "", flags: 2 }, { sock_id: BigInt(0x7000 + port), oldstate: state, newstate: state, family: 2, protocol: 6, sport: 40200, dport: port, saddr: E.ip4("10.0.0.1"), daddr: E.ip4("192.0.2.5") });
+  const r = await synthetic([{ k: "start", b: "connect", it: "connect_snapshot", t: 9n * S, d: E.frame([at(6, 7001), at(8, 7002), at(1, 7003)]) }]);
+  const out = (port: number) => r.connections.find((x) => x.dport === port)!.outcome;
+  assert.deepEqual([out(7001), out(7002), out(7003)], ["closing", "closing", "established"]);
+  assert.ok(timelineEvents(r).some((e) => e.kind === "connection.snapshot" && e.message.includes(":7001 closing at start")));
 });
 
 test("several sessions from two hosts merge into one timeline on realtime; the same pid on each host stays two processes", async () => {
