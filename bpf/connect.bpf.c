@@ -9,9 +9,6 @@ struct {
 } events SEC(".maps");
 
 #define SOCKADDR_MAX 28 /* sizeof(struct sockaddr_in6) */
-#define NR_CONNECT 42
-#define NR_ACCEPT 43
-#define NR_ACCEPT4 288
 
 /* Make the record types visible in this object's BTF for the layout check. */
 struct st_connect *unused_connect __attribute__((unused));
@@ -154,13 +151,7 @@ static __always_inline int on_accept(long fd)
 	return 0;
 }
 
-/* connect, accept and accept4 on the raw sys_exit tracepoint with BTF arguments, as filewrite does:
- * measured on the loopback connect storm, this costs less than the classic per-syscall tracepoints
- * it replaced (sys_enter_connect, sys_exit_connect/accept/accept4: a perf record built per call and
- * a per-thread map between enter and exit), and it detaches in well under a millisecond where each
- * classic tracepoint took ~45 ms. Every other syscall stops at the number test. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int connect_syscall(struct pt_regs *regs, long ret)
 {
 	long nr = regs->orig_ax;
 	if (nr != NR_CONNECT && nr != NR_ACCEPT && nr != NR_ACCEPT4)
@@ -170,6 +161,27 @@ int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
 	if (nr == NR_CONNECT)
 		return on_connect(regs, ret);
 	return on_accept(ret);
+}
+
+/* connect, accept and accept4 on the raw sys_exit tracepoint with BTF arguments, as filewrite does:
+ * measured on the loopback connect storm, this costs less than the classic per-syscall tracepoints
+ * it replaced (sys_enter_connect, sys_exit_connect/accept/accept4: a perf record built per call and
+ * a per-thread map between enter and exit), and it detaches in well under a millisecond where each
+ * classic tracepoint took ~45 ms. Every other syscall stops at the number test. Attached only when
+ * the filewrite bundle is not loaded; with it, connect_sys_exit_tail below runs instead. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
+{
+	return connect_syscall(regs, ret);
+}
+
+/* The same, reached by tail call from filewrite's sys_exit program (slot TAIL_CONNECT of
+ * sys_exit_tails) so that only one program runs per syscall. Never attached itself; off unless the
+ * recorder turns it on ("?"). */
+SEC("?tp_btf/sys_exit")
+int BPF_PROG(connect_sys_exit_tail, struct pt_regs *regs, long ret)
+{
+	return connect_syscall(regs, ret);
 }
 
 static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate, bool btf)

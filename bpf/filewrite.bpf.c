@@ -586,6 +586,11 @@ int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
 	case NR_COPY_FILE_RANGE: /* (fd_in, off_in, fd_out, off_out, len, flags): in fd_out */
 		fd = regs->dx;
 		break;
+	case NR_CONNECT:
+	case NR_ACCEPT:
+	case NR_ACCEPT4:
+		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
+		return 0;
 	default:
 		return on_file_op(regs, nr, ret);
 	}

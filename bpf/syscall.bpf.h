@@ -5,6 +5,10 @@
 
 #include "common.bpf.h"
 
+#define NR_CONNECT 42
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
 
 /* x86 only, so kept here rather than in vmlinux_min.h; CO-RE ignores the ___sc suffix. */
@@ -21,5 +25,18 @@ static __always_inline bool is_compat(struct task_struct *t)
 {
 	return ((struct task_struct___sc *)t)->thread_info.status & TS_COMPAT;
 }
+
+/* One raw sys_exit program for every bundle that needs syscalls: filewrite's program, when loaded, is
+ * the only one attached, and hands the syscalls of other bundles to their programs in this array by
+ * tail call (connect, accept and accept4 to the connect bundle's). A second program on sys_exit
+ * would run on every syscall of the machine: on a 64-byte write storm with all bundles that cost
+ * ~7%. The recorder creates the array and shares it between the objects (src/recorder/loader.ts). */
+#define TAIL_CONNECT 0
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sys_exit_tails SEC(".maps");
 
 #endif

@@ -14,5 +14,7 @@ export const CONNECT_BUNDLE: BundleSpec = {
   snapshotMaps: [],
   // connect, accept and accept4 in one tp_btf program on raw sys_exit, told apart by syscall number.
   tracepoints: [["raw_syscalls", "sys_exit"], ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"]],
+  // With filewrite loaded, its sys_exit program hands connect/accept/accept4 over (bpf/syscall.bpf.h).
+  tailCallFrom: { bundle: "filewrite", map: "sys_exit_tails", slot: 0, program: "connect_sys_exit_tail", instead: "connect_sys_exit" },
   rodata: netRodata,
 };

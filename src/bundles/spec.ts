@@ -38,6 +38,13 @@ export interface BundleSpec {
    * the connect bundle already does into the same `sock_owners`).
    */
   redundantWith?: { bundle: BundleName; programs: string[] };
+  /**
+   * When `bundle` is loaded too, this bundle's syscalls reach it by tail call from that bundle's program
+   * (one program per syscall hook instead of two): `program` is loaded but not attached, and goes into
+   * slot `slot` of the prog array `map` (shared between the objects), and `instead`, the program
+   * attached on its own otherwise, is left out.
+   */
+  tailCallFrom?: { bundle: BundleName; map: string; slot: number; program: string; instead: string };
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

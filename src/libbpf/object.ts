@@ -208,13 +208,21 @@ export class BpfObject {
     this.links.set(programName, link);
   }
 
-  /** Attaches every loaded program except iterators. */
-  attachAll(): void {
+  /** Attaches every loaded program except iterators and those in `skip` (tail-call targets). */
+  attachAll(skip: ReadonlySet<string> = new Set()): void {
     const lb = libbpf();
     for (const p of this.rawPrograms()) {
-      if (!lb.programAutoload(p) || lb.programSection(p).startsWith("iter")) continue;
+      if (!lb.programAutoload(p) || lb.programSection(p).startsWith("iter") || skip.has(lb.programName(p))) continue;
       this.attach(lb.programName(p));
     }
+  }
+
+  /** A loaded program's fd (owned by the object: valid until close). */
+  programFd(programName: string): number {
+    if (!this.loaded) throw new Error("programFd before load");
+    const fd = libbpf().programFd(this.rawProgram(programName));
+    if (fd < 0) throw new Error(`program ${programName} is not loaded`);
+    return fd;
   }
 
   detach(programName: string): void {

@@ -11,7 +11,7 @@ import { bundleObjectPath } from "../bundles/registry.js";
 import { descendants } from "./proctree.js";
 
 /** Maps that several bundles share: the first object that has one creates it, the others reuse its fd. */
-const SHARED_MAPS = ["followed", "sock_owners"];
+const SHARED_MAPS = ["followed", "sock_owners", "sys_exit_tails"];
 
 export interface LoadedBundle {
   spec: BundleSpec;
@@ -47,7 +47,7 @@ export function commonRodata(filters: Filters, selfTgid: number): Record<string,
  * everything loaded so far is closed before the error propagates: no probe outlives a failed start.
  */
 export async function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): Promise<LoadedBundle[]> {
-  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string> }> = [];
+  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; tail?: NonNullable<BundleSpec["tailCallFrom"]> }> = [];
   const names = new Set(specs.map((s) => s.name));
   const sharedFds: number[] = [];
   try {
@@ -55,7 +55,12 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
       const path = bundleObjectPath(spec);
       const object = BpfObject.open(path);
       const disabled = new Set(spec.redundantWith && names.has(spec.redundantWith.bundle) ? spec.redundantWith.programs : []);
-      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled });
+      const tail = spec.tailCallFrom && names.has(spec.tailCallFrom.bundle) ? spec.tailCallFrom : undefined;
+      if (tail) {
+        disabled.add(tail.instead);
+        object.setAutoload(tail.program, true);
+      }
+      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, ...(tail ? { tail } : {}) });
       for (const prog of disabled) object.setAutoload(prog, false);
       object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
       object.setMaxEntries(spec.ring, spec.ringBytes);
@@ -76,7 +81,15 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // first object starts with the second, and each object that finishes starts the next.
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
       await o.object.loadAsync();
-      o.object.attachAll();
+      if (o.tail) {
+        // Into the array the other bundle's program calls through (shared, so its load order does not matter).
+        const slot = new Uint8Array(4);
+        const fd = new Uint8Array(4);
+        new DataView(slot.buffer).setUint32(0, o.tail.slot, true);
+        new DataView(fd.buffer).setUint32(0, o.object.programFd(o.tail.program), true);
+        o.object.map(o.tail.map).update(slot, fd);
+      }
+      o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
       return process.uptime() * 1000;
     };
     const attachedMs = await runInPool(objects, goLive, Math.max(1, availableParallelism()));

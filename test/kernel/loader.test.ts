@@ -5,6 +5,10 @@ import assert from "node:assert/strict";
 import { loadBundles, unloadBundles } from "../../src/recorder/loader.js";
 import { BUNDLES } from "../../src/bundles/registry.js";
 import { assertNoProbes, loadedPrograms, OUR_PROGRAM } from "../helpers/bpf.js";
+import { execFileSync, spawnSync } from "node:child_process";
+import { forEachRecord } from "../../src/libbpf/ring.js";
+import { decodeRecord } from "../../src/events/decode.js";
+import { EV } from "../../src/events/layouts.js";
 
 const ours = () => [...loadedPrograms().values()].filter((n) => OUR_PROGRAM.test(n));
 
@@ -34,5 +38,44 @@ test("a bundle that fails to load: the error propagates and nothing stays loaded
   // A ring buffer of size 0: libbpf passes it on and the kernel refuses the map at load.
   const specs = [...BUNDLES.values()].map((s) => (s.name === "connect" ? { ...s, ringBytes: 0 } : s));
   await assert.rejects(loadBundles(specs, {}, process.pid), /connect\.bpf\.o|refused|EINVAL|Invalid/i);
+  await assertNoProbes();
+});
+
+test("with filewrite loaded, connect's syscalls reach it by tail call: one program on sys_exit, every connect and accept recorded", async () => {
+  await assertNoProbes();
+  const specs = [BUNDLES.get("connect")!, BUNDLES.get("filewrite")!];
+  const bundles = await loadBundles(specs, {}, process.pid);
+  try {
+    const connect = bundles.find((b) => b.spec.name === "connect")!;
+    assert.ok(connect.disabled.has("connect_sys_exit"), "its own sys_exit program is left out");
+    // The kernel's view: which of our programs have a link (are attached), and which are only loaded.
+    const progs = loadedPrograms();
+    const links = JSON.parse(execFileSync("bpftool", ["link", "show", "--json"], { encoding: "utf8" })) as Array<{ prog_id: number }>;
+    const linked = links.map((l) => progs.get(l.prog_id) ?? "").filter((n) => OUR_PROGRAM.test(n));
+    assert.ok(linked.some((n) => n.startsWith("filewrite_sys")), `attached: ${linked.join(", ")}`);
+    assert.ok(!linked.some((n) => n.startsWith("connect_sys")), `attached: ${linked.join(", ")}`);
+    assert.ok([...progs.values()].includes("connect_sys_exit_tail"), "the tail-call target is loaded");
+
+    const py = spawnSync("python3", ["-c", [
+      "import socket",
+      "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)",
+      "for i in range(5):",
+      "    c = socket.socket(); c.connect(l.getsockname()); a, _ = l.accept(); a.close(); c.close()",
+      "import os; print(os.getpid())",
+    ].join("\n")], { encoding: "utf8" });
+    assert.equal(py.status, 0, py.stderr);
+    const pid = Number(py.stdout.trim());
+    const seen = { connect: 0, accept: 0 };
+    const span = connect.ring.drain();
+    forEachRecord(span.data, (off, len) => {
+      const r = decodeRecord(span.data, off, len);
+      if (r?.tgid !== pid) return;
+      if (r.type === EV.connect && r.ret === 0) seen.connect++;
+      if (r.type === EV.accept) seen.accept++;
+    });
+    assert.deepEqual(seen, { connect: 5, accept: 5 });
+  } finally {
+    unloadBundles(bundles);
+  }
   await assertNoProbes();
 });
