@@ -486,7 +486,6 @@ static __always_inline int on_fchmod(long ret, long fd, __u32 mode)
 	return 0;
 }
 
-/* int 0x80 / ia32: the same numbers mean other syscalls (classic tracepoints skip these too). */
 /* Opens, unlinks, renames and chmods. Each family has one call site, so the verifier walks the
  * path-building code once per family rather than once per syscall. The arguments are still in the
  * saved user registers at exit (x86-64 ABI: di, si, dx, r10, r8; only ax holds the result). */
