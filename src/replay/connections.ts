@@ -57,6 +57,8 @@ export class ConnectionTable {
    * learns its source port from a record that may come later, from another bundle's ring.
    */
   private sockless: Array<{ host: string; f: SockFacts; state: number; timeNs: bigint }> = [];
+  /** Connections made from socketless resets alone (refused inbound attempts): each reset on them counts. */
+  private readonly refusedInbound = new Set<Connection>();
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -266,11 +268,18 @@ export class ConnectionTable {
    */
   private socklessReset(host: string, f: SockFacts, state: number, timeNs: bigint): void {
     const c = this.byTuple(host, f, timeNs);
-    if (c) {
+    if (c && !this.refusedInbound.has(c)) {
       if (c.resets === 0) this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
       return;
     }
+    if (c) {
+      // The same peer and port knocking again.
+      this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
+      c.endNs = timeNs;
+      return;
+    }
     const n = this.create(host, f, "inferred", "inbound", undefined);
+    this.refusedInbound.add(n);
     n.startNs = timeNs;
     n.endNs = timeNs;
     n.outcome = "refused";

@@ -124,8 +124,9 @@ test("a refused connect seen by both network bundles is one connection, the clie
   const retransmitRing = E.ring("retransmit", 17n * S, [
     sockless(16n * S + 100n, "192.0.2.50", 9999, "10.0.0.1", 41000),
     E.tcpEvent(EV.recvReset, 16n * S + 200n, grand, 0x77n, 2, "192.0.2.50", 9999, 41000),
-    // A peer elsewhere knocks on a port nothing listens on.
+    // A peer elsewhere knocks twice on a port nothing listens on.
     sockless(16n * S + 500n, "10.0.0.1", 8080, "198.51.100.4", 50000),
+    sockless(16n * S + 900n, "10.0.0.1", 8080, "198.51.100.4", 50000),
   ]);
   for (const order of [[connectRing, retransmitRing], [retransmitRing, connectRing]]) {
     const r = await synthetic(order);
@@ -142,7 +143,8 @@ test("a refused connect seen by both network bundles is one connection, the clie
     assert.equal(c.startNs! - E.OFFSET_NS, 16n * S);
     const knock = r.connections.find((x) => x.sport === 8080 || x.dport === 8080)!;
     assert.ok(knock, "the refused inbound attempt is kept");
-    assert.deepEqual([knock.origin, knock.direction, knock.outcome, knock.pid, knock.resets, knock.daddr, knock.dport], ["inferred", "inbound", "refused", 0, 1, "198.51.100.4", 50000]);
+    assert.equal(r.connections.filter((x) => x.sport === 8080 || x.dport === 8080).length, 1, "one entry per peer tuple");
+    assert.deepEqual([knock.origin, knock.direction, knock.outcome, knock.pid, knock.resets, knock.daddr, knock.dport], ["inferred", "inbound", "refused", 0, 2, "198.51.100.4", 50000]);
   }
 });
 
