@@ -493,46 +493,35 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret)
 {
 	__u16 type;
 	long dfd = AT_FDCWD, dfd2 = AT_FDCWD;
-	const char *p, *p2 = NULL;
+	const char *p = NULL, *p2 = NULL;
 	__u32 arg = 0;
 	switch (nr) {
 	case NR_OPEN: /* open(filename, flags, mode) */
 	case NR_OPENAT: /* openat(dfd, filename, flags, mode) */
 	case NR_OPENAT2: /* openat2(dfd, filename, struct open_how *how, size): how->flags first */
-	case NR_CREAT: { /* creat(pathname, mode) is open(pathname, O_CREAT|O_WRONLY|O_TRUNC, mode) */
-		if (ret < 0 || is_compat(bpf_get_current_task_btf()))
+	case NR_CREAT: /* creat(pathname, mode) is open(pathname, O_CREAT|O_WRONLY|O_TRUNC, mode) */
+		if (ret < 0)
 			return 0;
-		__u64 flags = O_CREAT | 01 | O_TRUNC;
-		if (nr == NR_OPEN)
-			flags = regs->si;
-		else if (nr == NR_OPENAT)
-			flags = regs->dx;
-		else if (nr == NR_OPENAT2)
-			bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx);
-		return on_open(ret, flags);
-	}
-	case NR_FCHMOD: /* fchmod(fd, mode) */
-		if (is_compat(bpf_get_current_task_btf()))
-			return 0;
-		return on_fchmod(ret, regs->di, regs->si);
+		type = ST_EV_FILE_OPEN;
+		break;
+	case NR_FCHMOD: /* fchmod(fd, mode): dfd is the fd itself */
+		type = ST_EV_CHMOD;
+		dfd = regs->di;
+		arg = regs->si;
+		break;
 	case NR_UNLINK: /* unlink(pathname) */
 		type = ST_EV_UNLINK;
 		p = (const char *)regs->di;
-		break;
-	case NR_UNLINKAT: /* unlinkat(dfd, pathname, flag): AT_REMOVEDIR (0x200) makes it an rmdir */
-		type = ST_EV_UNLINK;
-		dfd = regs->di;
-		p = (const char *)regs->si;
-		arg = regs->dx;
 		break;
 	case NR_CHMOD: /* chmod(filename, mode) */
 		type = ST_EV_CHMOD;
 		p = (const char *)regs->di;
 		arg = regs->si;
 		break;
+	case NR_UNLINKAT: /* unlinkat(dfd, pathname, flag): AT_REMOVEDIR (0x200) makes it an rmdir */
 	case NR_FCHMODAT: /* fchmodat(dfd, filename, mode) */
 	case NR_FCHMODAT2: /* fchmodat2(dfd, filename, mode, flags) */
-		type = ST_EV_CHMOD;
+		type = nr == NR_UNLINKAT ? ST_EV_UNLINK : ST_EV_CHMOD;
 		dfd = regs->di;
 		p = (const char *)regs->si;
 		arg = regs->dx;
@@ -557,6 +546,18 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret)
 	}
 	if (is_compat(bpf_get_current_task_btf()))
 		return 0;
+	if (type == ST_EV_FILE_OPEN) {
+		__u64 flags = O_CREAT | 01 | O_TRUNC; /* creat */
+		if (nr == NR_OPEN)
+			flags = regs->si;
+		else if (nr == NR_OPENAT)
+			flags = regs->dx;
+		else if (nr == NR_OPENAT2)
+			bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx);
+		return on_open(ret, flags);
+	}
+	if (nr == NR_FCHMOD)
+		return on_fchmod(ret, dfd, arg);
 	if (type == ST_EV_RENAME)
 		return on_rename(ret, dfd, p, dfd2, p2, arg);
 	return on_path_op(type, ret, dfd, p, arg);
