@@ -91,9 +91,7 @@ export class BpfMap {
 
   /** Sum of a per-CPU u64 counter array: element i summed over CPUs. */
   sumPerCpuU64(index: number): bigint {
-    const key = new Uint8Array(4);
-    new DataView(key.buffer).setUint32(0, index, true);
-    const v = this.lookup(key);
+    const v = this.lookup(u32le(index));
     if (!v) return 0n;
     const dv = new DataView(v.buffer);
     const stride = Math.ceil(this.valueSize / 8) * 8;
@@ -101,4 +99,11 @@ export class BpfMap {
     for (let off = 0; off < v.length; off += stride) sum += dv.getBigUint64(off, true);
     return sum;
   }
+}
+
+/** A u32 map key or value, as the kernel (x86-64, little-endian) reads it. */
+export function u32le(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { libbpf, lastErrno, takeLibbpfLog, viewOf, libc, type Ptr } from "./native.js";
 import { datasecVars, type VarLayout } from "./btf.js";
 import { ensureTracefs } from "./tracefs.js";
-import { BpfMap } from "./map.js";
+import { BpfMap, u32le } from "./map.js";
 import { UserError, EXIT } from "../cli/errors.js";
 import { constants as os } from "node:os";
 
@@ -217,12 +217,14 @@ export class BpfObject {
     }
   }
 
-  /** A loaded program's fd (owned by the object: valid until close). */
-  programFd(programName: string): number {
-    if (!this.loaded) throw new Error("programFd before load");
-    const fd = libbpf().programFd(this.rawProgram(programName));
-    if (fd < 0) throw new Error(`program ${programName} is not loaded`);
-    return fd;
+  /** Puts a loaded program into slot `slot` of the prog array `mapName`: another program's tail call. */
+  setTailCall(mapName: string, slot: number, programName: string): void {
+    if (!this.loaded) throw new Error("setTailCall before load");
+    const lb = libbpf();
+    const fd = lb.programFd(this.rawProgram(programName));
+    if (fd < 0 || lb.mapUpdateElem(lb.mapFd(this.rawMap(mapName)), u32le(slot), u32le(fd), 0n) !== 0) {
+      throw new UserError(`the kernel refused ${programName} as a tail call in ${mapName}: ${errnoName(lastErrno())} (it may not allow tail calls between tracing programs)`, EXIT.environment);
+    }
   }
 
   detach(programName: string): void {

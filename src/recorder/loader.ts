@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { BpfObject, createMap, type RodataValue } from "../libbpf/object.js";
 import { libc } from "../libbpf/native.js";
 import { RingReader } from "../libbpf/ring.js";
-import { BpfMap } from "../libbpf/map.js";
+import { BpfMap, u32le } from "../libbpf/map.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { bundleObjectPath } from "../bundles/registry.js";
 import { descendants } from "./proctree.js";
@@ -81,14 +81,8 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // first object starts with the second, and each object that finishes starts the next.
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
       await o.object.loadAsync();
-      if (o.tail) {
-        // Into the array the other bundle's program calls through (shared, so its load order does not matter).
-        const slot = new Uint8Array(4);
-        const fd = new Uint8Array(4);
-        new DataView(slot.buffer).setUint32(0, o.tail.slot, true);
-        new DataView(fd.buffer).setUint32(0, o.object.programFd(o.tail.program), true);
-        o.object.map(o.tail.map).update(slot, fd);
-      }
+      // Into the array the other bundle's program calls through (shared, so its load order does not matter).
+      if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
       o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
       return process.uptime() * 1000;
     };
@@ -134,11 +128,7 @@ async function runInPool<T, R>(items: readonly T[], work: (item: T) => Promise<R
 
 /** Puts the target pid and its living descendants in the followed set; the fork probe adds later children. */
 function seedFollowed(followed: BpfMap, pid: number): void {
-  const key = new Uint8Array(4);
-  for (const p of descendants(pid)) {
-    new DataView(key.buffer).setUint32(0, p, true);
-    followed.update(key, Uint8Array.of(1));
-  }
+  for (const p of descendants(pid)) followed.update(u32le(p), Uint8Array.of(1));
 }
 
 /** Detaches and frees every bundle. Safe to call twice. */
