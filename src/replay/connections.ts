@@ -57,8 +57,6 @@ export class ConnectionTable {
    * learns its source port from a record that may come later, from another bundle's ring.
    */
   private sockless: Array<{ host: string; f: SockFacts; state: number; timeNs: bigint }> = [];
-  /** Connections made from socketless resets alone (refused inbound attempts): each reset on them counts. */
-  private readonly refusedInbound = new Set<Connection>();
   private seq = 0;
 
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
@@ -126,7 +124,9 @@ export class ConnectionTable {
     this.pending = [];
   }
 
-  private fill(c: Connection, f: SockFacts): void {
+  /** Takes the ports `c` has not seen yet from `f` (the source port of a refused connect is released before
+   * its CLOSE and connect records: only a reset carries it). */
+  fill(c: Connection, f: SockFacts): void {
     const fillSource = f.sport !== 0 && c.sport === 0;
     const fillDest = f.dport !== 0 && c.dport === 0;
     if (fillSource || fillDest) {
@@ -150,9 +150,9 @@ export class ConnectionTable {
     // connect(2) asked again about an attempt already seen (a non-blocking caller polling it): the same
     // connection. The kernel says so with EALREADY or EISCONN, or by the attempt's start: a TCP connect
     // record carries its SYN's time, and a new attempt on the socket needs a new SYN (and a new entry).
-    const again = prev !== undefined && prev.connectSeen && prev.direction === "outbound" &&
-      (ret === -EALREADY || ret === -EISCONN || (prev.protocol === "tcp" && prev.startNs === enterNs));
-    if (again && (ret === -EALREADY || ret === -EISCONN || ret === -EINPROGRESS)) return prev;
+    const polled = ret === -EALREADY || ret === -EISCONN;
+    const again = prev?.connectSeen === true && prev.direction === "outbound" && (polled || (prev.protocol === "tcp" && prev.startNs === enterNs));
+    if (again && (polled || ret === -EINPROGRESS)) return prev;
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
     const joined = again || (prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs));
     const c = joined ? prev! : this.create(host, f, "observed", "outbound", owner);
@@ -267,29 +267,19 @@ export class ConnectionTable {
    * attempt, inferred, with no owner.
    */
   private socklessReset(host: string, f: SockFacts, state: number, timeNs: bigint): void {
-    const c = this.byTuple(host, f, timeNs);
-    if (c && !this.refusedInbound.has(c)) {
+    let c = this.byTuple(host, f, timeNs);
+    // Only this method makes inferred inbound connections: one found is the same peer knocking again.
+    if (c && !(c.origin === "inferred" && c.direction === "inbound")) {
       if (c.resets === 0) this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
       return;
     }
-    if (c) {
-      // The same peer and port knocking again.
-      this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
-      c.endNs = timeNs;
-      return;
+    if (!c) {
+      c = this.create(host, f, "inferred", "inbound", undefined);
+      c.startNs = timeNs;
+      c.outcome = "refused";
     }
-    const n = this.create(host, f, "inferred", "inbound", undefined);
-    this.refusedInbound.add(n);
-    n.startNs = timeNs;
-    n.endNs = timeNs;
-    n.outcome = "refused";
-    this.tcpEventOn(n, undefined, "sendReset", state, timeNs);
-  }
-
-  /** A record about a known socket may carry a port its connection has not seen yet (the source port of
-   * a refused connect is released before its CLOSE and connect records, and only a reset carries it). */
-  fillMissing(c: Connection, f: SockFacts): void {
-    this.fill(c, f);
+    c.endNs = timeNs;
+    this.tcpEventOn(c, undefined, "sendReset", state, timeNs);
   }
 
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */

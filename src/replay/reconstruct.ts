@@ -200,7 +200,7 @@ export class Reconstructor {
         // The high-rate case: a socket already known by id needs no addresses formatted.
         const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getUint32(off + o.sock_id, true), v.getUint32(off + o.sock_id + 4, true));
         if (known) {
-          if (known.sport === 0 || known.dport === 0) this.connections.fillMissing(known, this.sock(d, v, off, o));
+          if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
           this.connections.tcpEventOn(known, owner, kind, state, this.connections.keepsTime(known, kind) ? this.time(cur, v, tsAt) : undefined, segs);
         } else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, this.time(cur, v, tsAt), segs);
         return;
