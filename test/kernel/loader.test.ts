@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadBundles, unloadBundles } from "../../src/recorder/loader.js";
-import { BUNDLES } from "../../src/bundles/registry.js";
+import { BUNDLES, bundleObjectPath } from "../../src/bundles/registry.js";
+import { BpfObject } from "../../src/libbpf/object.js";
+import { UserError } from "../../src/cli/errors.js";
 import { assertNoProbes, loadedPrograms, OUR_PROGRAM } from "../helpers/bpf.js";
 import { execFileSync, spawnSync } from "node:child_process";
 import { forEachRecord } from "../../src/libbpf/ring.js";
@@ -76,6 +78,20 @@ test("with filewrite loaded, connect's syscalls reach it by tail call: one progr
     assert.deepEqual(seen, { connect: 5, accept: 5 });
   } finally {
     unloadBundles(bundles);
+  }
+  await assertNoProbes();
+});
+
+test("a tail call the kernel refuses is one clear line, not a stack", async () => {
+  await assertNoProbes();
+  const object = BpfObject.open(bundleObjectPath(BUNDLES.get("connect")!));
+  try {
+    object.setRodata({ cfg_self_tgid: process.pid });
+    object.load(); // connect_sys_exit_tail stays unloaded ("?"): it has no fd to put in the array
+    assert.throws(() => object.setTailCall("sys_exit_tails", 0, "connect_sys_exit_tail"), (e: unknown) =>
+      e instanceof UserError && /^the kernel refused connect_sys_exit_tail as a tail call in sys_exit_tails: \S+/.test(e.message) && !e.message.includes("\n"));
+  } finally {
+    object.close();
   }
   await assertNoProbes();
 });
