@@ -89,6 +89,9 @@ function makeLibc() {
     munmap: f<(addr: Ptr, len: number) => number>("int munmap(void *addr, size_t len)"),
     vsnprintf: f<(buf: Uint8Array, n: number, fmt: string, ap: Ptr) => number>("int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)"),
     close: f<(fd: number) => number>("int close(int fd)"),
+    linkat: f<(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string, flags: number) => number>(
+      "int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)",
+    ),
     sysconf: f<(name: number) => bigint>("long sysconf(int name)"),
     clockGettime: f<(clock: number, ts: { tv_sec: bigint | number; tv_nsec: bigint | number }) => number>("int clock_gettime(int clk, _Out_ sealtrace_timespec *ts)"),
   };

@@ -1,7 +1,7 @@
 // The recording loop: load and attach bundles, drain rings on a short tick, snapshot maps, enforce
 // limits, and always end with every probe detached and the session sealed.
-import { statSync } from "node:fs";
-import type { SessionWriter, SessionCloseResult } from "../session/writer.js";
+import type { SessionWriter, SessionCloseResult, PartialDeleted } from "../session/writer.js";
+import { DEFAULT_RESERVE_BYTES, SessionFiles } from "../session/partial.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { buildMetadata } from "./metadata.js";
@@ -34,7 +34,8 @@ export interface RecordOptions {
   hurry?: AbortSignal;
   onStatus?: (s: RecordStatus) => void;
   onCheckpoint?: (frameIndex: number, chainHashHex: string) => void;
-  /** Called once every probe is attached. */
+  /** Something the operator must hear about at once (printed above the status line). */
+  onWarning?: (text: string) => void;
   /** Called once every probe is live: the last bundle's time, and each bundle's (ms since process start). */
   onAttached?: (attachMs: number, bundles: ReadonlyArray<{ name: string; attachedMs: number }>) => void;
 }
@@ -86,10 +87,18 @@ function countTypes(span: Uint8Array, counts: Map<number, number>): void {
 export async function record(opts: RecordOptions): Promise<RecordResult> {
   const t0 = performance.now();
   const redact = compilePatterns(opts.runbook.redact.argv);
+  // The output's names are claimed before any probe: a planted symlink, a directory, a FIFO, a missing
+  // or read-only directory or a full disk is one line, and nothing was attached.
+  const files = SessionFiles.claim(opts.out, DEFAULT_RESERVE_BYTES);
   // Objects are opened first so the metadata can name their hashes; attaching happens right after.
   const startBoot = bootNs();
   let bundles: LoadedBundle[] = [];
-  bundles = await loadBundles(opts.bundles, opts.filters, process.pid);
+  try {
+    bundles = await loadBundles(opts.bundles, opts.filters, process.pid);
+  } catch (e) {
+    files.discard();
+    throw e;
+  }
   const loadMs = performance.now() - t0;
   // From the moment the command started (process start), as the on-call engineer experiences it.
   const attachMs = process.uptime() * 1000;
@@ -99,10 +108,24 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // BPF run-time accounting (kernel.bpf_stats_enabled) for as long as this recording holds the fd.
   const stats = enableRunTimeStats();
   let writer: SessionWriter;
+  const deletions: PartialDeleted[] = [];
+  // Set once the writer exists: a deletion noticed by the writer is also recorded in the session.
+  let recordDeletion: ((e: PartialDeleted) => void) | undefined;
+  const onPartialDeleted = (e: PartialDeleted) => {
+    deletions.push(e);
+    opts.onWarning?.(
+      e.restored
+        ? `sealtrace: WARNING: ${e.deletedPath} was deleted by another process; restored ${e.restored.bytes} bytes from the open file, recording continues into ${e.restored.partialPath}`
+        : `sealtrace: WARNING: ${e.deletedPath} was deleted by another process and could not be restored yet (${e.error}); recording continues through the open file`,
+    );
+    if (e.recordable) recordDeletion?.(e);
+  };
   try {
     // Imported after attaching: the crypto and compression modules are not needed to start probing.
     const { SessionWriter } = await import("../session/writer.js");
     writer = await SessionWriter.create(opts.out, {
+      files,
+      onPartialDeleted,
       recipients: opts.recipients,
       ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
       flushIntervalMs: opts.runbook.flushIntervalMs,
@@ -118,6 +141,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   } catch (e) {
     stats.close();
     unloadBundles(bundles);
+    // Removes the claimed names unless the writer already sealed or kept what it wrote.
+    files.discard();
     throw e;
   }
 
@@ -141,6 +166,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       throw e;
     }
   };
+  recordDeletion = (e) =>
+    append({ k: "partial-deleted", t: bootNs(), path: e.deletedPath, ...(e.restored ? { restoredTo: e.restored.partialPath, bytes: e.restored.bytes } : { error: e.error }) });
 
   try {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
@@ -229,7 +256,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           if (limits.onLimit === "stop") return stop("max-events");
           dropping = true;
         }
-        if (!dropping && limits.maxBytes !== undefined && now - lastStatusMs >= 250 && partialBytes(opts.out) >= limits.maxBytes) {
+        if (!dropping && limits.maxBytes !== undefined && now - lastStatusMs >= 250 && writer.bytes >= limits.maxBytes) {
           if (limits.onLimit === "stop") return stop("max-bytes");
           dropping = true;
         }
@@ -240,7 +267,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           }
           lastStatusEvents = new Map([...counters].map(([n, c]) => [n, c.events]));
           lastStatusMs = now;
-          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: partialBytes(opts.out), frames: writer.frames });
+          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: writer.bytes, frames: writer.frames });
         }
         if (now - startMs >= opts.durationMs) stop("duration");
       };
@@ -278,20 +305,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     counts,
     losses,
     events: totalEvents,
+    ...(deletions.length > 0 ? { partialDeleted: deletions.map((d) => ({ path: d.deletedPath, ...(d.restored ? { restoredTo: d.restored.partialPath } : { error: d.error }) })) } : {}),
   };
   // After a full disk the writer has already sealed what fit; close() then rejects with UserError(diskFull).
   const close = await writer.close(summary);
   return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses };
-}
-
-function partialBytes(out: string): number {
-  try {
-    return statSync(`${out}.partial`).size;
-  } catch {
-    try {
-      return statSync(out).size;
-    } catch {
-      return 0;
-    }
-  }
 }

@@ -1,18 +1,6 @@
 // Writes a sealed session file: metadata frame, record frames flushed by size or time, final frame, trailer.
-import {
-  closeSync,
-  existsSync,
-  fdatasync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { EXIT, UserError } from "../cli/errors.js";
@@ -24,6 +12,7 @@ import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys
 import { compressBody, encodeRecord } from "./records.js";
 import { parseSigningKeyFile, signChain, type SigningKey } from "./signing.js";
 import { encodeTrailer } from "./trailer.js";
+import { DEFAULT_RESERVE_BYTES, SessionFiles, type Restored } from "./partial.js";
 
 const fdatasyncAsync = promisify(fdatasync);
 
@@ -42,6 +31,23 @@ export interface SessionWriterOptions {
   readonly onCheckpoint?: (frameIndex: number, chainHashHex: string) => void;
   /** Space kept aside (`PATH.reserve`) so a full disk still leaves room to seal; 0 disables it. */
   readonly reserveBytes?: number;
+  /** The partial and reserve files, claimed beforehand (SessionFiles.claim); the writer owns them from now on. */
+  readonly files?: SessionFiles;
+  /**
+   * Called when another process deleted the partial file: `restored` says where the session now
+   * continues, or `error` why it could not be restored yet (the writer keeps writing through the open
+   * descriptor and tries again at the next tick and when sealing).
+   */
+  readonly onPartialDeleted?: (event: PartialDeleted) => void;
+}
+
+export interface PartialDeleted {
+  /** The name that was deleted. */
+  readonly deletedPath: string;
+  readonly restored?: Restored;
+  readonly error?: string;
+  /** False once the writer is sealing: the event can no longer go into the session, only to the operator. */
+  readonly recordable: boolean;
 }
 
 export interface SessionCloseResult {
@@ -60,7 +66,6 @@ export interface SessionFinale {
 }
 
 const DEFAULT_FLUSH_BYTES = 1024 * 1024;
-const DEFAULT_RESERVE_BYTES = 256 * 1024;
 /** How many appends pass between clock reads; reading the clock on every append costs measurable time. */
 const APPENDS_PER_CLOCK_CHECK = 256;
 
@@ -82,11 +87,12 @@ export class SessionWriter {
   private syncing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly flushAgeMs: number;
-  private reservePresent: boolean;
+  /** A deletion already reported and not yet repaired (reported once, retried every tick). */
+  private unrepairedDeletion = false;
 
   private constructor(
     readonly path: string,
-    private readonly fd: number,
+    private readonly files: SessionFiles,
     private readonly sessionId: Uint8Array,
     private readonly headerDigest: Uint8Array,
     firstKey: Uint8Array,
@@ -95,13 +101,12 @@ export class SessionWriter {
     flushIntervalMs: number,
     private readonly flushBytes: number,
     private readonly onCheckpoint: ((frameIndex: number, chainHashHex: string) => void) | undefined,
-    reservePresent: boolean,
+    private readonly onPartialDeleted: ((event: PartialDeleted) => void) | undefined,
   ) {
     this.key = firstKey;
     this.chainHash = headerDigest;
     this.offsetBytes = headerBytes;
     this.pending = Buffer.alloc(flushBytes + 64 * 1024);
-    this.reservePresent = reservePresent;
     // Checking every quarter interval and flushing records older than three quarters bounds a record's
     // wait in memory by flushIntervalMs, so a kill -9 loses at most that much.
     this.flushAgeMs = flushIntervalMs * 0.75;
@@ -110,55 +115,52 @@ export class SessionWriter {
   }
 
   /**
-   * Creates `path + ".partial"` (mode 0600), writes the header and the metadata frame, and fdatasyncs.
-   * Throws UserError(usage) if `path` or the partial file exists, a recipient is malformed or the directory
-   * is not writable; UserError(diskFull) if even the header does not fit.
+   * Creates `path + ".partial"` and `path + ".reserve"` (mode 0600, never following or replacing
+   * anything; see SessionFiles.claim) unless `options.files` brings them, writes the header and the
+   * metadata frame, and fdatasyncs. Throws UserError(usage) if something is at one of those names, a
+   * recipient is malformed or the directory is not writable; UserError(diskFull) if even the header
+   * does not fit. The files are removed when it throws.
    */
   static async create(path: string, options: SessionWriterOptions): Promise<SessionWriter> {
     const flushIntervalMs = options.flushIntervalMs ?? 1000;
     const flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
-    if (!(flushIntervalMs > 0) || !(flushBytes > 0)) throw new UserError("flush interval and flush size must be positive", EXIT.usage);
-    if (existsSync(path)) throw new UserError(`${path} already exists; choose another output name`, EXIT.usage);
-    const signing = typeof options.signingKey === "string" ? parseSigningKeyFile(options.signingKey) : options.signingKey;
-
-    const fileKey = randomBytes(FILE_KEY_BYTES);
-    const envelope = await sealFileKey(fileKey, options.recipients);
-    const sessionId = randomBytes(SESSION_ID_BYTES);
-    const macKey = deriveHeaderMacKey(fileKey);
-    const headerBytes = encodeHeader(
-      { sessionId, createdUnixMs: BigInt(Date.now()), signerPublicKey: signing?.publicKey ?? null, envelope },
-      macKey,
-    );
-    macKey.fill(0);
-    const header = parseHeader(headerBytes);
-    const firstKey = deriveFirstFrameKey(fileKey, header.digest);
-    fileKey.fill(0);
-
-    const partial = path + ".partial";
-    let fd: number;
-    try {
-      fd = openSync(partial, "wx", 0o600);
-    } catch (e) {
-      throw new UserError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+    if (!(flushIntervalMs > 0) || !(flushBytes > 0)) {
+      options.files?.discard();
+      throw new UserError("flush interval and flush size must be positive", EXIT.usage);
     }
-    const reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
-    let reservePresent = false;
+    const files = options.files ?? SessionFiles.claim(path, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+    let writer: SessionWriter;
     try {
-      if (reserveBytes > 0) {
-        writeFileSync(path + ".reserve", randomBytes(reserveBytes), { mode: 0o600, flag: "w" });
-        reservePresent = true;
+      const signing = typeof options.signingKey === "string" ? parseSigningKeyFile(options.signingKey) : options.signingKey;
+      const fileKey = randomBytes(FILE_KEY_BYTES);
+      const envelope = await sealFileKey(fileKey, options.recipients);
+      const sessionId = randomBytes(SESSION_ID_BYTES);
+      const macKey = deriveHeaderMacKey(fileKey);
+      const headerBytes = encodeHeader(
+        { sessionId, createdUnixMs: BigInt(Date.now()), signerPublicKey: signing?.publicKey ?? null, envelope },
+        macKey,
+      );
+      macKey.fill(0);
+      const header = parseHeader(headerBytes);
+      const firstKey = deriveFirstFrameKey(fileKey, header.digest);
+      fileKey.fill(0);
+      try {
+        writeAll(files.partialFd, headerBytes, 0);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+        ftruncateSync(files.partialFd, 0);
+        if (!files.releaseReserve()) throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
+        writeAll(files.partialFd, headerBytes, 0);
       }
-      writeAll(fd, headerBytes, 0);
+      writer = new SessionWriter(
+        path, files, sessionId, header.digest, firstKey, headerBytes.length, signing,
+        flushIntervalMs, flushBytes, options.onCheckpoint, options.onPartialDeleted,
+      );
     } catch (e) {
-      closeSync(fd);
-      for (const p of [partial, path + ".reserve"]) tryUnlink(p);
-      if ((e as NodeJS.ErrnoException).code === "ENOSPC") throw new UserError(`disk full: no room to start ${partial}`, EXIT.diskFull);
+      files.discard();
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC") throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
       throw e;
     }
-    const writer = new SessionWriter(
-      path, fd, sessionId, header.digest, firstKey, headerBytes.length, signing,
-      flushIntervalMs, flushBytes, options.onCheckpoint, reservePresent,
-    );
     writer.append(options.metadata);
     await writer.flush();
     return writer;
@@ -166,6 +168,11 @@ export class SessionWriter {
 
   get sessionIdHex(): string {
     return bytesToHex(this.sessionId);
+  }
+
+  /** Bytes of the session on disk so far: the header and every whole frame. */
+  get bytes(): number {
+    return this.offsetBytes;
   }
 
   /** Frames written so far (metadata frame included). */
@@ -213,6 +220,7 @@ export class SessionWriter {
   async close(summary: unknown): Promise<SessionCloseResult> {
     if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.close called twice");
     clearInterval(this.timer);
+    this.checkPartial();
     this.writePendingFrame(summary);
     await this.syncing;
     if (this.failure) throw this.failure;
@@ -233,7 +241,14 @@ export class SessionWriter {
   }
 
   private onTimer(): void {
-    if (this.state !== "open" || this.pendingRecords === 0) return;
+    if (this.state !== "open") return;
+    try {
+      this.checkPartial();
+    } catch {
+      // An unexpected error restoring the partial: writing goes on through the open descriptor, and
+      // sealing tries again.
+    }
+    if (this.pendingRecords === 0) return;
     if (performance.now() - this.oldestPendingMs < this.flushAgeMs) return;
     try {
       this.writePendingFrame();
@@ -282,9 +297,11 @@ export class SessionWriter {
     throw this.failure;
   }
 
-  /** Writes the final frame and trailer, fsyncs, renames. Sets this.failure on a full disk. */
+  /** Writes the final frame and trailer, fsyncs, names the file PATH. Sets this.failure on a full disk. */
   private seal(summary: unknown, droppedRecords: number, diskFull: boolean): void {
     clearInterval(this.timer);
+    // A partial deleted since the last tick is restored before its end is written (too late to record it).
+    this.checkPartial(false);
     const finale: SessionFinale = { summary, writer: { records: this.records, droppedRecords, diskFull } };
     const { sealed, bytes } = this.sealBody(encodeRecord(finale), true);
     let ok = this.tryWrite(bytes);
@@ -297,25 +314,49 @@ export class SessionWriter {
     ok = ok && (this.tryWrite(trailer) || (this.releaseReserve() && this.tryWrite(trailer)));
     if (ok) this.offsetBytes += trailer.length;
     this.key.fill(0);
+    let notNamed: UserError | undefined;
     try {
-      fsyncSync(this.fd);
+      fsyncSync(this.files.partialFd);
+      if (ok) this.files.publish(this.offsetBytes);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      notNamed = e;
     } finally {
-      closeSync(this.fd);
+      this.files.close();
     }
-    const partial = this.path + ".partial";
-    if (ok) {
-      renameSync(partial, this.path);
-      syncDirectory(this.path);
-    }
-    this.releaseReserve();
-    if (ok && !diskFull) {
+    if (ok && !diskFull && !notNamed) {
       this.state = "closed";
       return;
     }
     this.state = "failed";
-    this.failure = ok
-      ? new UserError(`disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`, EXIT.diskFull)
-      : new UserError(`disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`, EXIT.diskFull);
+    const partial = this.files.partialPath;
+    this.failure = notNamed
+      ?? (ok
+        ? new UserError(`disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`, EXIT.diskFull)
+        : new UserError(`disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`, EXIT.diskFull));
+  }
+
+  /**
+   * Notices a partial file deleted by another process (no link left to the open descriptor) and
+   * copies it back to a name, so the session is never lost. Tells onPartialDeleted once per deletion;
+   * `recordable` says whether records may still be appended (not once sealing started).
+   */
+  private checkPartial(recordable = true): void {
+    if (!this.files.isUnlinked()) return;
+    const deletedPath = this.files.partialPath;
+    let event: PartialDeleted;
+    try {
+      const { restored, oldFd } = this.files.restore(this.offsetBytes);
+      // Syncs already queued finish on the old descriptor before it closes.
+      this.syncing = this.syncing.then(() => closeSync(oldFd));
+      event = { deletedPath, restored, recordable };
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      if (this.unrepairedDeletion) return;
+      event = { deletedPath, error: e.message, recordable };
+    }
+    this.unrepairedDeletion = event.restored === undefined;
+    this.onPartialDeleted?.(event);
   }
 
   private commit(sealed: SealedFrame, sizeBytes: number, records: number, final: boolean): void {
@@ -334,11 +375,11 @@ export class SessionWriter {
     this.syncing = this.syncing.then(async () => {
       if (this.state !== "open") return;
       try {
-        await fdatasyncAsync(this.fd);
+        await fdatasyncAsync(this.files.partialFd);
       } catch (e) {
         if (this.state !== "open") return;
         const code = (e as NodeJS.ErrnoException).code;
-        this.failure = new UserError(`cannot sync ${this.path}.partial: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
+        this.failure = new UserError(`cannot sync ${this.files.partialPath}: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
       }
     });
   }
@@ -346,43 +387,22 @@ export class SessionWriter {
   /** Writes at the end of the last whole frame; on ENOSPC truncates back to it and returns false. */
   private tryWrite(bytes: Uint8Array): boolean {
     try {
-      writeAll(this.fd, bytes, this.offsetBytes);
+      writeAll(this.files.partialFd, bytes, this.offsetBytes);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
-      ftruncateSync(this.fd, this.offsetBytes);
+      ftruncateSync(this.files.partialFd, this.offsetBytes);
       return false;
     }
   }
 
-  /** Deletes the reserve file; returns whether there was one to free. */
+  /** Frees the reserve's space; returns whether there was any to free. */
   private releaseReserve(): boolean {
-    if (!this.reservePresent) return false;
-    this.reservePresent = false;
-    tryUnlink(this.path + ".reserve");
-    return true;
+    return this.files.releaseReserve();
   }
 }
 
 function writeAll(fd: number, bytes: Uint8Array, positionBytes: number): void {
   let done = 0;
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, positionBytes + done);
-}
-
-function tryUnlink(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone is fine: the reserve and partial files are best-effort clean-up.
-  }
-}
-
-/** Makes the rename durable: without it a crash can bring back the .partial name. */
-function syncDirectory(path: string): void {
-  const fd = openSync(dirname(path), "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,8 +1,8 @@
 // `sealtrace keygen`: makes an age identity (default) or an Ed25519 signing key, and prints the public half.
-import { writeFileSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import type { Command } from "commander";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
-import { EXIT, UserError } from "../errors.js";
+import { createExclusive } from "../../session/outfile.js";
 import { encodeSignerPublicKey, encodeSigningKeyFile, generateSigningKey } from "../../session/signing.js";
 
 async function makeKeyFile(signing: boolean, now: Date): Promise<{ text: string; publicKey: string }> {
@@ -29,12 +29,11 @@ export function registerKeygen(program: Command): void {
         process.stderr.write(`Public key: ${publicKey}\n`);
         return;
       }
+      const fd = createExclusive(opts.output);
       try {
-        writeFileSync(opts.output, text, { mode: 0o600, flag: "wx" });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "EEXIST") throw new UserError(`${opts.output} already exists; keygen never overwrites a key`, EXIT.usage);
-        throw new UserError(`cannot write ${opts.output}: ${code ?? (e as Error).message}`, EXIT.usage);
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
       }
       process.stdout.write(`${publicKey}\n`);
     });

@@ -14,6 +14,7 @@ import { UserError, EXIT, EXIT_TABLE } from "../errors.js";
 import type { VerifyReport } from "../../session/verify.js";
 import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
 import { StatusLine } from "../status.js";
+import { describePath, existsError } from "../../session/outfile.js";
 import * as prompts from "../prompts.js";
 import type { Runbook } from "../../runbook/runbook.js";
 
@@ -131,7 +132,9 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   const bundles: BundleSpec[] = [...BUNDLES.values()].filter((b) => names.has(b.name));
 
   const out = resolve(flags.out ?? `sealtrace-${hostname()}-${runbook.name}-${new Date().toISOString().replace(/[:.]/g, "").slice(0, 15)}Z.sealed`);
-  if (existsSync(out)) throw new UserError(`${out} already exists; choose another --out`, EXIT.usage);
+  // Checked again, with the names claimed for good, just before the probes attach (SessionFiles.claim).
+  const there = describePath(out);
+  if (there) throw existsError(out, there);
 
   const summary = `runbook ${runbook.name}: ${bundles.map((b) => b.name).join(", ")} for ${formatDuration(durationMs)}${filters.pid ? `, following pid ${filters.pid}` : ""}${filters.comm ? `, comm ${filters.comm}` : ""}\n  sealed to ${recipients.length} recipient${recipients.length > 1 ? "s" : ""} (${source}) → ${out}`;
   if (interactive && !(await prompts.confirmStart(summary))) {
@@ -167,6 +170,8 @@ async function runRecord(flags: RecordFlags): Promise<number> {
         if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms${each}; recording (Ctrl-C stops and seals)\n`);
       },
       ...(flags.quiet ? {} : { onStatus: (s) => status.update(s) }),
+      // Shown even with --quiet: evidence is at risk.
+      onWarning: (text) => status.note(text),
       // Periodic chain hashes, so an operator can anchor them off the host (docs/FORMAT.md).
       onCheckpoint: (i, h) => {
         if (!flags.quiet && i % 10 === 0) status.note(`sealtrace: checkpoint frame ${i} chain ${h}`);
@@ -195,8 +200,23 @@ function readSigningKey(path: string): string {
   }
 }
 
+/** The losses line: every non-zero counter the session's summary holds, per bundle, or "none". */
+export function formatLosses(losses: RecordResult["losses"]): string {
+  const parts: string[] = [];
+  for (const [bundle, c] of Object.entries(losses)) {
+    const each = [
+      c.ringFull ? `ring full ${c.ringFull}` : "",
+      c.mapFull ? `map full ${c.mapFull}` : "",
+      c.recursionMisses ? `recursion ${c.recursionMisses}` : "",
+      c.readFail ? `read failures ${c.readFail}` : "",
+      c.dropped ? `dropped by limit ${c.dropped}` : "",
+    ].filter(Boolean);
+    if (each.length) parts.push(`${bundle}: ${each.join(", ")}`);
+  }
+  return parts.length ? parts.join("; ") : "none";
+}
+
 function printReport(r: RecordResult, custody: VerifyReport, out: string): void {
-  const lossTotal = Object.values(r.losses).reduce((s, c) => s + c.ringFull + c.mapFull + c.recursionMisses, 0n);
   const lines = [
     ``,
     `sealed:    ${r.close.path}`,
@@ -206,7 +226,7 @@ function printReport(r: RecordResult, custody: VerifyReport, out: string): void 
     `chain:     ${r.close.finalChainHashHex}`,
     `attach:    ${r.attachMs.toFixed(0)} ms`,
     `events:    ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
-    `losses:    ${lossTotal === 0n ? "none" : Object.entries(r.losses).map(([b, c]) => `${b}: ring ${c.ringFull}, map ${c.mapFull}, recursion ${c.recursionMisses}`).join("; ")}`,
+    `losses:    ${formatLosses(r.losses)}`,
     ``,
     `verify:    sealtrace verify ${out}`,
     `replay:    sealtrace replay ${out} -i IDENTITY_FILE`,

@@ -1,8 +1,9 @@
 // `sealtrace replay FILE... -i IDENTITY`: offline reconstruction of what ran, talked and wrote (docs/REPLAY.md).
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
+import { createExclusive } from "../../session/outfile.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
 import { boundHeapGrowth } from "../../replay/heap.js";
@@ -37,7 +38,8 @@ const WRITE_BATCH_CHARS = 1 << 20;
 
 /** Writes rendered text as it is produced, so a large document is never one string in memory. */
 async function writeChunks(chunks: Iterable<string>, output: string | undefined): Promise<void> {
-  const fd = output === undefined ? undefined : openSync(output, "w", 0o600);
+  // Never over an existing file, through a planted symlink or into a FIFO.
+  const fd = output === undefined ? undefined : createExclusive(output);
   try {
     let batch = "";
     const flush = async (): Promise<void> => {
