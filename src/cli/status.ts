@@ -5,7 +5,7 @@ import { formatBytes, formatDuration } from "../runbook/units.js";
 export function formatStatus(s: RecordStatus): string {
   const parts = Object.entries(s.bundles).map(([name, c]) => {
     const lost = c.ringFull + c.mapFull + c.recursionMisses;
-    return `${name} ${c.events} (${Math.round(c.ratePerSec)}/s${lost ? `, LOST ${lost}` : ""})`;
+    return `${name} ${c.events} (${Math.round(c.ratePerSec)}/s${lost ? `, LOST ${lost}` : ""}${c.dropped ? `, DROPPED ${c.dropped}` : ""})`;
   });
   return `● rec ${formatDuration(s.elapsedMs)} | left ${formatDuration(s.leftMs)} | ${parts.join(" | ")} | ${formatBytes(s.bytesOnDisk)} in ${s.frames} frames`;
 }

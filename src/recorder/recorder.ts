@@ -66,6 +66,8 @@ export interface RecordResult {
   attachMs: number;
   counts: Record<string, number>;
   losses: Record<string, BundleCounters>;
+  /** Each time another process deleted the partial file, and where it was restored (also in the session). */
+  partialDeleted: PartialDeleted[];
 }
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(EV).map(([k, v]) => [v, k]));
@@ -309,5 +311,5 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   };
   // After a full disk the writer has already sealed what fit; close() then rejects with UserError(diskFull).
   const close = await writer.close(summary);
-  return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses };
+  return { close, endReason, ...(endDetail ? { endDetail } : {}), attachMs, counts, losses, partialDeleted: deletions };
 }

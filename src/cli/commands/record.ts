@@ -227,6 +227,7 @@ function printReport(r: RecordResult, custody: VerifyReport, out: string): void 
     `attach:    ${r.attachMs.toFixed(0)} ms`,
     `events:    ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
     `losses:    ${formatLosses(r.losses)}`,
+    ...r.partialDeleted.map((d) => `WARNING:   ${d.deletedPath} was deleted by another process during recording; ${d.restored ? `restored from the open file to ${d.restored.partialPath}` : `not restored (${d.error})`}`),
     ``,
     `verify:    sealtrace verify ${out}`,
     `replay:    sealtrace replay ${out} -i IDENTITY_FILE`,
