@@ -14,6 +14,12 @@ import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
 import { UserError, EXIT } from "../cli/errors.js";
 
+/**
+ * The most ring bytes one `ring` record holds. On a full disk the writer keeps the records that fit,
+ * cut at record boundaries, so smaller records keep more; 64 KiB costs one record header per 64 KiB.
+ */
+export const RING_RECORD_MAX_BYTES = 64 * 1024;
+
 /** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
 export const DRAIN_TICK_MS = 10;
 
@@ -185,7 +191,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     const drainAll = () => {
       for (const b of bundles) {
         for (;;) {
-          const span = b.ring.drain();
+          const span = b.ring.drain(RING_RECORD_MAX_BYTES);
           if (span.records === 0 && span.data.length === 0) break;
           const c = counters.get(b.spec.name)!;
           if (dropping) {

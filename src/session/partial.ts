@@ -110,6 +110,11 @@ export class SessionFiles {
     return had;
   }
 
+  /** Bytes an unprivileged writer may still use on the session's filesystem (Infinity when unknown). */
+  freeBytes(): number {
+    return freeBytes(dirname(this.path)) ?? Number.POSITIVE_INFINITY;
+  }
+
   /** True once no name links to the partial any more: another process deleted it. */
   isUnlinked(): boolean {
     return fstatSync(this.fd).nlink === 0;

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { EXIT, UserError } from "../cli/errors.js";
 import { sealFileKey } from "./envelope.js";
-import { ED25519_SIGNATURE_BYTES, FILE_KEY_BYTES, SESSION_ID_BYTES } from "./format.js";
+import { AEAD_TAG_BYTES, CHAIN_HASH_BYTES, ED25519_SIGNATURE_BYTES, FILE_KEY_BYTES, FRAME_PREFIX_BYTES, SESSION_ID_BYTES, TRAILER_BYTES } from "./format.js";
 import { sealFrame, type SealedFrame } from "./frame.js";
 import { encodeHeader, parseHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
@@ -66,6 +66,13 @@ export interface SessionFinale {
 }
 
 const DEFAULT_FLUSH_BYTES = 1024 * 1024;
+/** A frame's bytes beyond its compressed body. */
+const FRAME_OVERHEAD_BYTES = FRAME_PREFIX_BYTES + AEAD_TAG_BYTES + CHAIN_HASH_BYTES;
+/**
+ * Free space a record frame must leave for the final frame (the summary: well under 4 KiB compressed)
+ * and the trailer, with a few filesystem blocks of slack for allocation rounding.
+ */
+const SEAL_MARGIN_BYTES = 16 * 1024 + TRAILER_BYTES;
 /** How many appends pass between clock reads; reading the clock on every append costs measurable time. */
 const APPENDS_PER_CLOCK_CHECK = 256;
 
@@ -81,6 +88,8 @@ export class SessionWriter {
   private pending: Buffer;
   private pendingBytes = 0;
   private pendingRecords = 0;
+  /** Where each pending record ends in `pending`: a frame can be cut at a record boundary to fit a full disk. */
+  private recordEnds: number[] = [];
   private oldestPendingMs = 0;
   private appendsSinceClock = 0;
   private recordsWritten = 0;
@@ -196,6 +205,7 @@ export class SessionWriter {
     if (this.pendingBytes + bytes.length > this.pending.length) this.grow(bytes.length);
     this.pending.set(bytes, this.pendingBytes);
     this.pendingBytes += bytes.length;
+    this.recordEnds.push(this.pendingBytes);
     if (this.pendingRecords++ === 0) this.oldestPendingMs = performance.now();
     if (this.pendingBytes >= this.flushBytes) {
       this.writePendingFrame();
@@ -266,32 +276,75 @@ export class SessionWriter {
 
   /** Seals `msgpack` as frame `this.index` under the current key; wipes the compressed plaintext. */
   private sealBody(msgpack: Uint8Array, final: boolean): { sealed: SealedFrame; bytes: Uint8Array } {
-    const body = compressBody(msgpack);
+    return this.sealCompressed(compressBody(msgpack), final);
+  }
+
+  /** Seals a compressed body as frame `this.index` under the current key, then wipes the body. */
+  private sealCompressed(body: Uint8Array, final: boolean): { sealed: SealedFrame; bytes: Uint8Array } {
     const sealed = sealFrame(this.key, this.index, final, this.headerDigest, this.chainHash, body);
     body.fill(0);
     const bytes = Buffer.concat([sealed.prefix, sealed.ciphertext, sealed.chainHash]);
     return { sealed, bytes };
   }
 
+  /** Whether a frame with a `bodyBytes` compressed body leaves room to seal after it. */
+  private fits(bodyBytes: number): boolean {
+    return this.files.freeBytes() >= bodyBytes + FRAME_OVERHEAD_BYTES + SEAL_MARGIN_BYTES;
+  }
+
+  /**
+   * The most pending records, from the first, whose frame fits (binary search over record boundaries);
+   * 0 records when not even the first fits.
+   */
+  private largestFittingPrefix(): { records: number; body: Uint8Array | undefined } {
+    let lo = 0;
+    let hi = this.pendingRecords - 1;
+    let best: { records: number; body: Uint8Array | undefined } = { records: 0, body: undefined };
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      const body = compressBody(this.pending.subarray(0, this.recordEnds[mid - 1]!));
+      if (this.fits(body.length)) {
+        best.body?.fill(0);
+        best = { records: mid, body };
+        lo = mid;
+      } else {
+        body.fill(0);
+        hi = mid - 1;
+      }
+    }
+    return best;
+  }
+
   private writePendingFrame(summaryIfDiskFull: unknown = { endReason: "disk-full" }): void {
     if (this.pendingRecords === 0) return;
-    const records = this.pendingRecords;
-    const { sealed, bytes } = this.sealBody(this.pending.subarray(0, this.pendingBytes), false);
+    let records = this.pendingRecords;
+    let body: Uint8Array | undefined = compressBody(this.pending.subarray(0, this.pendingBytes));
+    // Sized before sealing, so a frame index is sealed once: on a nearly full disk the reserve goes
+    // first, then only the records that fit are sealed, and the session is sealed after them.
+    let cut = 0;
+    if (!this.fits(body.length) && !(this.releaseReserve() && this.fits(body.length))) {
+      body.fill(0);
+      ({ records, body } = this.largestFittingPrefix());
+      cut = this.pendingRecords - records;
+    }
+    const written = body ? this.sealCompressed(body, false) : undefined;
     this.pending.fill(0, 0, this.pendingBytes);
     this.pendingBytes = 0;
     this.pendingRecords = 0;
+    this.recordEnds = [];
     this.appendsSinceClock = 0;
-    if (this.tryWrite(bytes)) {
-      this.commit(sealed, bytes.length, records, false);
-      return;
+    if (written && this.tryWrite(written.bytes)) {
+      this.commit(written.sealed, written.bytes.length, records, false);
+      if (cut === 0) return;
+      this.seal(summaryIfDiskFull, cut, true);
+      throw this.failure;
     }
-    // Disk full: free the reserve, retry the identical bytes (same key, nonce and plaintext, so no nonce
-    // reuse), then seal with a disk-full summary whether or not the records made it.
-    this.releaseReserve();
-    let dropped = records;
-    if (this.tryWrite(bytes)) {
-      this.commit(sealed, bytes.length, records, false);
-      dropped = 0;
+    // The disk filled all the same: free the reserve, retry the identical bytes (same key, nonce and
+    // plaintext, so no nonce reuse), then seal with a disk-full summary whether or not the records made it.
+    let dropped = cut + records;
+    if (written && this.releaseReserve() && this.tryWrite(written.bytes)) {
+      this.commit(written.sealed, written.bytes.length, records, false);
+      dropped = cut;
     }
     this.seal(summaryIfDiskFull, dropped, true);
     throw this.failure;

@@ -102,6 +102,24 @@ test("limits.maxEvents with onLimit stop: the recording ends early, end reason m
   await assertNoProbes();
 });
 
+test("limits.maxEvents with onLimit drop: the closing report states the drops the sealed summary holds", async () => {
+  const rb = runbookFile("max-drop", `duration: 4s\nlimits:\n  maxEvents: 100\n  onLimit: drop\n`);
+  const out = join(dir, "max-drop.sealed");
+  const rec = cliAsync(["record", "--runbook", rb, "-r", key.recipient, "-o", out, "--yes"]);
+  await waitFor(rec.stderr, "probes attached");
+  const storm = spawn("/usr/bin/python3", ["-c", "import os\nfor i in range(2000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true'], {}), 0)\n"], { stdio: "ignore" });
+  const res = await rec.done;
+  storm.kill();
+  assert.equal(res.code, 0, res.stderr);
+  const got = await readRecorded(out, key.identity);
+  const losses = got.summary?.losses as Record<string, { dropped: number }>;
+  const dropped = Object.values(losses).reduce((s, c) => s + c.dropped, 0);
+  assert.ok(dropped > 0, "the storm outran the limit");
+  const line = res.stderr.split("\n").find((l) => l.startsWith("losses:"));
+  assert.equal(line, `losses:    exec: dropped by limit ${losses.exec!.dropped}`);
+  await assertNoProbes();
+});
+
 test("the .partial while recording and the sealed file after are mode 0600, even under umask 000", async () => {
   const rb = runbookFile("modes", `duration: 60s\n`);
   const out = join(dir, "modes.sealed");
