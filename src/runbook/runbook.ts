@@ -1,5 +1,5 @@
 // Runbooks: YAML files naming bundles, filters, duration and limits. Parsed with file:line:col errors.
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { Node, Document } from "yaml";
@@ -43,6 +43,27 @@ export class RunbookError extends UserError {
   }
 }
 
+/**
+ * Bounds on what a runbook may ask for, checked before the YAML parser sees the text or before a list is
+ * walked: a hostile or mistaken runbook is one clear error, never minutes of parsing or a crash.
+ */
+export const RUNBOOK_LIMITS = {
+  /** Shipped runbooks are about 500 bytes; the text is also stored in every session's metadata. */
+  textBytes: 64 * 1024,
+  /** Flow collections (`[`, `{`) nested deeper than this are refused before parsing (the parser recurses). */
+  flowDepth: 8,
+  /** A week: longer is a typo, and would overflow the recorder's timers. */
+  durationMs: 7 * 24 * 3_600_000,
+  snapshotIntervalMs: 3_600_000,
+  maxBytes: 1024 ** 4,
+  redactPatterns: 64,
+  redactPatternBytes: 256,
+  recipients: 64,
+  addresses: 8,
+  ports: 16,
+  stringBytes: 4096,
+} as const;
+
 const TOP_KEYS = ["name", "description", "bundles", "duration", "filters", "limits", "snapshotInterval", "flushInterval", "redact", "recipients", "signingKey", "prompts"];
 const FILTER_KEYS = ["pid", "comm", "cgroup", "uid", "ports", "addresses", "allFileTypes"];
 const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit"];
@@ -61,13 +82,49 @@ export type ParsedRunbook = Omit<Runbook, "source">;
 
 /** Reads and validates a runbook file. Throws RunbookError (file:line:col and the rule broken) or UserError. */
 export function loadRunbook(path: string): Runbook {
-  let text: string;
+  return parseRunbook(readRunbookText(path), path, COMPILED);
+}
+
+/** Reads at most RUNBOOK_LIMITS.textBytes of a regular file; a FIFO or device is refused without blocking. */
+function readRunbookText(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
   }
-  return parseRunbook(text, path, COMPILED);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`runbook ${path} is not a regular file`, EXIT.usage);
+    if (st.size > RUNBOOK_LIMITS.textBytes) throw tooLong(path, st.size);
+    const buf = Buffer.alloc(RUNBOOK_LIMITS.textBytes + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    if (n > RUNBOOK_LIMITS.textBytes) throw tooLong(path, undefined);
+    return buf.subarray(0, n).toString("utf8");
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `bytes`: the size when known, else undefined (a file that grew while being read). */
+function tooLong(path: string, bytes: number | undefined): RunbookError {
+  return new RunbookError(path, 1, 1, `a runbook is at most ${RUNBOOK_LIMITS.textBytes / 1024} KiB; this one is ${bytes === undefined ? "larger" : `${bytes} bytes`}`);
+}
+
+/** Where flow collections first nest deeper than the limit (a cheap scan: brackets inside strings count too). */
+function deepFlowOffset(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > RUNBOOK_LIMITS.flowDepth) return i;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /**
@@ -78,6 +135,13 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const sha256 = createHash("sha256").update(text).digest("hex");
   const known = compiled[sha256];
   if (known) return { ...structuredClone(known), source: { path, sha256, text } };
+  const textBytes = Buffer.byteLength(text);
+  if (textBytes > RUNBOOK_LIMITS.textBytes) throw tooLong(path, textBytes);
+  const deep = deepFlowOffset(text);
+  if (deep !== undefined) {
+    const before = text.slice(0, deep).split("\n");
+    throw new RunbookError(path, before.length, before[before.length - 1]!.length + 1, `'[' and '{' nest at most ${RUNBOOK_LIMITS.flowDepth} deep in a runbook`);
+  }
   const { parseDocument, LineCounter, isMap, isSeq, isScalar } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -106,6 +170,7 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
       return undefined;
     }
     if (!isScalar(node) || typeof node.value !== "string" || node.value.trim() === "") return fail(node, `'${what}' must be a non-empty string`);
+    if (Buffer.byteLength(node.value) > RUNBOOK_LIMITS.stringBytes) return fail(node, `'${what}' is at most ${RUNBOOK_LIMITS.stringBytes} bytes`);
     return node.value;
   };
   const int = (node: Node | undefined, what: string, min: number, max: number): number | undefined => {
@@ -120,19 +185,21 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
     if (!isScalar(node) || typeof node.value !== "boolean") return fail(node, `'${what}' must be true or false`);
     return node.value;
   };
-  const duration = (node: Node | undefined, what: string, dfltMs: number | undefined, minMs: number): number => {
+  const duration = (node: Node | undefined, what: string, dfltMs: number | undefined, minMs: number, maxMs: number, maxText: string): number => {
     if (node === undefined) {
       if (dfltMs === undefined) return fail(root, `missing required key '${what}'`);
       return dfltMs;
     }
     const v = isScalar(node) && (typeof node.value === "string" || typeof node.value === "number") ? parseDurationMs(node.value) : undefined;
-    if (v === undefined) return fail(node, `'${what}' must be a duration like 30s, 5m or 1h`);
+    if (v === undefined) return fail(node, `'${what}' must be a duration like 30s, 5m or 1h, at most ${maxText}`);
     if (v < minMs) return fail(node, `'${what}' must be at least ${minMs} ms`);
+    if (v > maxMs) return fail(node, `'${what}' must be at most ${maxText}`);
     return v;
   };
-  const list = (node: Node | undefined, what: string): Node[] => {
+  const list = (node: Node | undefined, what: string, maxItems: number): Node[] => {
     if (node === undefined) return [];
     if (!isSeq(node)) return fail(node, `'${what}' must be a list`);
+    if (node.items.length > maxItems) return fail(node.items[maxItems] as Node, `'${what}' holds at most ${maxItems} entries`);
     return node.items as Node[];
   };
 
@@ -143,7 +210,7 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const bundlesNode = get(root, "bundles");
   if (bundlesNode === undefined) fail(root, "missing required key 'bundles'");
   const bundles: BundleName[] = [];
-  for (const b of list(bundlesNode, "bundles")) {
+  for (const b of list(bundlesNode, "bundles", BUNDLE_NAMES.length)) {
     if (!isScalar(b) || !BUNDLE_NAMES.includes(b.value as BundleName)) fail(b, `unknown bundle; expected one of ${BUNDLE_NAMES.join(", ")}`);
     const v = (b as { value: BundleName }).value;
     if (bundles.includes(v)) fail(b, `bundle '${v}' is listed twice`);
@@ -151,14 +218,14 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   }
   if (bundles.length === 0) fail(bundlesNode, "'bundles' must name at least one bundle");
 
-  const durationMs = duration(get(root, "duration"), "duration", undefined, 100);
+  const durationMs = duration(get(root, "duration"), "duration", undefined, 100, RUNBOOK_LIMITS.durationMs, "168h, a week");
 
   const filtersNode = get(root, "filters");
   if (filtersNode !== undefined && !isMap(filtersNode)) fail(filtersNode, "'filters' must be a mapping");
   if (filtersNode) checkKeys(filtersNode, FILTER_KEYS, "filters", fail);
   const f = (k: string) => (filtersNode ? get(filtersNode, k) : undefined);
-  const ports = list(f("ports"), "filters.ports").map((p) => int(p, "filters.ports[]", 1, 65535)!);
-  const addresses = list(f("addresses"), "filters.addresses").map((a) => {
+  const ports = list(f("ports"), "filters.ports", RUNBOOK_LIMITS.ports).map((p) => int(p, "filters.ports[]", 1, 65535)!);
+  const addresses = list(f("addresses"), "filters.addresses", RUNBOOK_LIMITS.addresses).map((a) => {
     const s = str(a, "filters.addresses[]", true)!;
     if (!/^[0-9a-fA-F:.]+$/.test(s)) fail(a, "an address must be an IPv4 or IPv6 literal");
     return s;
@@ -184,7 +251,7 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const maxBytesNode = l("maxBytes");
   if (maxBytesNode !== undefined) {
     const v = isScalar(maxBytesNode) && (typeof maxBytesNode.value === "string" || typeof maxBytesNode.value === "number") ? parseSizeBytes(maxBytesNode.value) : undefined;
-    if (v === undefined || v < 65536) fail(maxBytesNode, "'limits.maxBytes' must be a size of at least 64KiB, like 512MiB or 2GB");
+    if (v === undefined || v < 65536 || v > RUNBOOK_LIMITS.maxBytes) fail(maxBytesNode, "'limits.maxBytes' must be a size from 64KiB to 1TiB, like 512MiB or 2GB");
     limits.maxBytes = v!;
   }
   const maxEvents = int(l("maxEvents"), "limits.maxEvents", 1, Number.MAX_SAFE_INTEGER);
@@ -195,16 +262,19 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
     limits.onLimit = (onLimitNode as { value: "stop" | "drop" }).value;
   }
 
-  const snapshotIntervalMs = duration(get(root, "snapshotInterval"), "snapshotInterval", 5000, 100);
-  const flushIntervalMs = duration(get(root, "flushInterval"), "flushInterval", 1000, 50);
-  if (flushIntervalMs > 1000) fail(get(root, "flushInterval"), "'flushInterval' must be at most 1s: a crash may lose at most the last second");
+  const snapshotIntervalMs = duration(get(root, "snapshotInterval"), "snapshotInterval", 5000, 100, RUNBOOK_LIMITS.snapshotIntervalMs, "1h");
+  const flushIntervalMs = duration(get(root, "flushInterval"), "flushInterval", 1000, 50, 1000, "1s: a crash may lose at most the last second");
 
   const redactNode = get(root, "redact");
   if (redactNode !== undefined && !isMap(redactNode)) fail(redactNode, "'redact' must be a mapping");
   if (redactNode) checkKeys(redactNode, REDACT_KEYS, "redact", fail);
-  const argvPatterns = list(redactNode ? get(redactNode, "argv") : undefined, "redact.argv").map((p) => str(p, "redact.argv[]", true)!);
+  const argvPatterns = list(redactNode ? get(redactNode, "argv") : undefined, "redact.argv", RUNBOOK_LIMITS.redactPatterns).map((p) => {
+    const s = str(p, "redact.argv[]", true)!;
+    if (Buffer.byteLength(s) > RUNBOOK_LIMITS.redactPatternBytes) fail(p, `a redact pattern is at most ${RUNBOOK_LIMITS.redactPatternBytes} bytes`);
+    return s;
+  });
 
-  const recipients = list(get(root, "recipients"), "recipients").map((r) => {
+  const recipients = list(get(root, "recipients"), "recipients", RUNBOOK_LIMITS.recipients).map((r) => {
     const s = str(r, "recipients[]", true)!;
     if (!/^age1[02-9ac-hj-np-z]{58}$/.test(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
     return s;

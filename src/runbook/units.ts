@@ -5,21 +5,34 @@ const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 
 
 /** Milliseconds in a duration like "10s", "2m30s", "1h" or a bare number of seconds. Returns undefined when malformed. */
 export function parseDurationMs(text: string | number): number | undefined {
+  const ms = parseDurationText(text);
+  // 1e308 or a 400-digit number would come out as Infinity or lose its digits: malformed, not "forever".
+  return ms !== undefined && Number.isFinite(ms) && ms <= Number.MAX_SAFE_INTEGER ? ms : undefined;
+}
+
+function parseDurationText(text: string | number): number | undefined {
   if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
   const s = text.trim().toLowerCase();
+  if (s.length > MAX_UNIT_TEXT) return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
   const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== s) return undefined;
   return parts.reduce((ms, p) => ms + Number(p[1]) * DURATION_UNITS_MS[p[2]!]!, 0);
 }
 
+/** Longer duration or size text is malformed: "1h30m15s250ms" is 13 characters. */
+const MAX_UNIT_TEXT = 32;
+
 /** Bytes in a size like "64MiB", "1GB", "4096". Returns undefined when malformed. */
 export function parseSizeBytes(text: string | number): number | undefined {
-  if (typeof text === "number") return Number.isInteger(text) && text >= 0 ? text : undefined;
+  if (typeof text === "number") return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
+  if (text.length > MAX_UNIT_TEXT) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   if (!m) return undefined;
   const unit = SIZE_UNITS[m[2]!.toLowerCase()];
-  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 export function formatDuration(ms: number): string {

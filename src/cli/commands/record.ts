@@ -16,7 +16,7 @@ import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
 import { StatusLine } from "../status.js";
 import { describePath, existsError } from "../../session/outfile.js";
 import * as prompts from "../prompts.js";
-import type { Runbook } from "../../runbook/runbook.js";
+import { RUNBOOK_LIMITS, type Runbook } from "../../runbook/runbook.js";
 
 interface RecordFlags {
   runbook?: string;
@@ -105,7 +105,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   let durationMs = runbook.durationMs;
   if (flags.duration !== undefined) {
     const d = parseDurationMs(flags.duration);
-    if (d === undefined || d < 100) throw new UserError(`--duration takes a time like 30s, 5m or 1h, not '${flags.duration}'`, EXIT.usage);
+    if (d === undefined || d < 100 || d > RUNBOOK_LIMITS.durationMs) throw new UserError(`--duration takes a time from 100ms to 168h, like 30s, 5m or 1h, not '${flags.duration.slice(0, 40)}'`, EXIT.usage);
     durationMs = d;
   }
 
