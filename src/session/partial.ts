@@ -166,12 +166,17 @@ export class SessionFiles {
   publish(bytes: number): void {
     if (this.isUnlinked()) {
       const fd = createExclusive(this.path);
+      const id = idOf(fd);
       try {
         copyPrefix(this.fd, fd, bytes);
         fsyncSync(fd);
-      } finally {
+      } catch (e) {
         closeSync(fd);
+        unlinkIfSame(this.path, id);
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new UserError(`${this.partialName} was deleted by another process and could not be saved as ${this.path}: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
       }
+      closeSync(fd);
       syncDirectory(this.path);
       return;
     }

@@ -401,7 +401,13 @@ export class SessionWriter {
     try {
       const { restored, oldFd } = this.files.restore(this.offsetBytes);
       // Syncs already queued finish on the old descriptor before it closes.
-      this.syncing = this.syncing.then(() => closeSync(oldFd));
+      this.syncing = this.syncing.then(() => {
+        try {
+          closeSync(oldFd);
+        } catch {
+          // Nothing is lost: every byte was copied to the new file.
+        }
+      });
       event = { deletedPath, restored, recordable };
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
