@@ -109,7 +109,7 @@ test("a symlink planted at the final name during recording: never followed or re
   await assertNoProbes();
 });
 
-test("another root process deletes NAME.partial mid-recording: warned at once, recorded in the session, nothing lost", async () => {
+test("another root process deletes NAME.partial mid-recording: warned at once, recorded in the session, nothing lost", async (t) => {
   const out = join(dir, "deleted.sealed");
   const rb = join(dir, "deleted.yaml");
   writeFileSync(rb, "name: deleted\ndescription: e2e deleted partial\nbundles: [exec]\nduration: 60s\nprompts:\n  incident: false\n");
@@ -127,6 +127,7 @@ test("another root process deletes NAME.partial mid-recording: warned at once, r
   const res = await rec.done;
   assert.equal(res.code, 0, res.stderr);
   assert.ok(noticedMs < 2000, `noticed ${noticedMs} ms after the deletion`);
+  t.diagnostic(`deletion noticed and restored ${noticedMs} ms after the unlink`);
   assert.match(res.stderr, /WARNING: .*deleted\.sealed\.partial was deleted by another process; restored \d+ bytes/);
   assert.match(res.stderr, /verdict: +SEALED/);
   assert.ok(!existsSync(`${out}.partial`) && !existsSync(`${out}.reserve`));

@@ -21,7 +21,7 @@ function withTmpfs<T>(name: string, size: string, body: (mnt: string) => Promise
   return body(mnt).finally(() => execFileSync("umount", [mnt]));
 }
 
-test("a 256 KiB filesystem: recording starts, fills it with records and seals what fit (exit 8, SEALED)", async () => {
+test("a 256 KiB filesystem: recording starts, fills it with records and seals what fit (exit 8, SEALED)", async (t) => {
   await withTmpfs("fs256k", "256k", async (mnt) => {
     const fsBytes = statfsSync(mnt).blocks * statfsSync(mnt).bsize;
     assert.equal(fsBytes, 256 * 1024);
@@ -45,6 +45,7 @@ test("a 256 KiB filesystem: recording starts, fills it with records and seals wh
     // Records fill most of the filesystem: the reserve did not take it all, and frames were cut to fit.
     const bytes = statSync(out).size;
     assert.ok(bytes > fsBytes / 2, `${bytes} of ${fsBytes} bytes used`);
+    t.diagnostic(`sealed ${bytes} of ${fsBytes} bytes, ${got.records.length} records; ${line}`);
     assert.equal(got.summary?.endReason, "disk-full");
     await assertNoProbes();
   });
