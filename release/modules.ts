@@ -14,7 +14,8 @@ interface LockEntry {
 /** Paths (relative to the package directory) that runtime never reads; their licences stay. */
 const PRUNE: Record<string, readonly string[]> = {
   "node_modules/zstd-napi": ["build", "src", "deps/zstd/lib", "binding.gyp", "build_flags.gypi"],
-  "node_modules/koffi": ["src", "vendor", "doc"],
+  // koffi/src holds its ESM entry (src/koffi/index.js, src/static.js) beside the C++: kept whole.
+  "node_modules/koffi": ["vendor", "doc"],
   "node_modules/@koromix/koffi-linux-x64": ["musl_x64"],
   "node_modules/msgpackr/node_modules/@msgpackr-extract/msgpackr-extract-linux-x64": ["node.abi115.musl.node", "node.napi.musl.node", "node.abi115.glibc.node"],
 };
