@@ -52,7 +52,10 @@ async function main(): Promise<void> {
     const fmt = (s: Spread) => `${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}, n=${s.n})`;
     const [npmName, relName] = [contenders[0]![0], contenders[1]![0]];
     for (const [name] of contenders) process.stdout.write(`${name}: launch → probes attached ${fmt(spread(wall.get(name)!))}; reported attachMs ${fmt(spread(reported.get(name)!))}\n`);
-    process.stdout.write(`ratio release / npm install (median wall): ${(spread(wall.get(relName)!).median / spread(wall.get(npmName)!).median).toFixed(2)}x\n`);
+    // Paired by repetition (the two ran back to back), which cancels most of a drifting machine's speed.
+    const pairs = wall.get(relName)!.map((r, i) => r / wall.get(npmName)![i]!);
+    const p = spread(pairs);
+    process.stdout.write(`ratio release / npm install: ${(spread(wall.get(relName)!).median / spread(wall.get(npmName)!).median).toFixed(2)}x of medians; per pair median ${p.median.toFixed(2)}x (${p.min.toFixed(2)}–${p.max.toFixed(2)})\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
