@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { Chroot, leftoverMounts } from "../../release/chroot.js";
+import { Chroot, leftoverMounts, sweepMounts } from "../../release/chroot.js";
 import { BARE_ROOTS, ensureRoot } from "../../release/roots.js";
 import { releaseTarball } from "./tarball.js";
 
@@ -27,6 +27,9 @@ interface ReplayDoc {
   connections: Array<{ daddr: string; dport: number; outcome: string; comm: string }>;
   files: Array<{ path: string; bytes: number }>;
 }
+
+// A run killed half-way (SIGKILL skips every finally) may have left its mounts: they go first.
+sweepMounts();
 
 for (const spec of BARE_ROOTS) {
   test(`release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload`, { timeout: 900_000 }, () => {
