@@ -51,11 +51,11 @@ export function checkBtf(): Check {
 
 export async function checkLibbpf(): Promise<Check> {
   try {
-    const { libbpf } = await import("../libbpf/native.js");
+    const { libbpf, libbpfOrigin } = await import("../libbpf/native.js");
     const lb = libbpf();
     const [maj, min] = [lb.major(), lb.minor()];
     const ok = maj > 1 || (maj === 1 && min >= 1);
-    return { name: "libbpf", ok, detail: `libbpf.so.1 ${maj}.${min}`, fix: "install libbpf 1.1 or later (Debian: apt-get install libbpf1)" };
+    return { name: "libbpf", ok, detail: `libbpf ${libbpfOrigin()}`, fix: "install libbpf 1.1 or later (Debian: apt-get install libbpf1)" };
   } catch (e) {
     return { name: "libbpf", ok: false, detail: (e as Error).message, fix: "install libbpf1 (Debian: apt-get install libbpf1)" };
   }

@@ -1,4 +1,7 @@
 // The only native edge: system libbpf.so.1 (>= 1.1) and a few libc calls, bound with koffi.
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import koffi from "koffi";
 import type * as Koffi from "koffi";
 import { UserError, EXIT } from "../cli/errors.js";
@@ -6,11 +9,11 @@ import { UserError, EXIT } from "../cli/errors.js";
 /** An opaque native pointer (libbpf object, program, map, link, mmap'ed memory). */
 export type Ptr = object;
 
-function loadLibrary(name: string, pkg: string): Koffi.LibraryHandle {
+function loadLibrary(name: string, fix: string): Koffi.LibraryHandle {
   try {
     return koffi.load(name);
   } catch (e) {
-    throw new UserError(`cannot load ${name}: install the Debian package '${pkg}' (${(e as Error).message.split("\n")[0]})`, EXIT.environment);
+    throw new UserError(`cannot load ${name}: ${fix} (${(e as Error).message.split("\n")[0]})`, EXIT.environment);
   }
 }
 
@@ -26,8 +29,32 @@ function bind<T>(lib: Koffi.LibraryHandle, libName: string, pkg: string, decl: s
 koffi.struct("sealtrace_timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
 const PrintFn = koffi.proto("int sealtrace_libbpf_print_fn(int level, const char *fmt, void *args)");
 
+/**
+ * A release tarball carries libbpf.so.1 in lib/, with the libelf and zlib it links to, because an incident
+ * host may have no libbpf 1.x (Debian 11 ships only 0.3). Loading the dependencies first by path makes the
+ * dynamic linker resolve libbpf's DT_NEEDED entries to them by soname. Without lib/, the system's is used.
+ */
+function bundledLibDir(): string | undefined {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "lib");
+  return existsSync(join(dir, "libbpf.so.1")) ? dir : undefined;
+}
+
+let libbpfPath = "libbpf.so.1";
+const RELEASE_FIX = "the release's lib/ is damaged: extract the tarball again and check its SHA256SUMS";
+
+/** Which libbpf.so.1 was loaded: the release's bundled copy (its path) or the system's. */
+export function libbpfOrigin(): string {
+  const lb = libbpf();
+  return `${lb.major()}.${lb.minor()}, ${libbpfPath === "libbpf.so.1" ? "system libbpf.so.1" : `bundled ${libbpfPath}`}`;
+}
+
 function makeLibbpf() {
-  const lib = loadLibrary("libbpf.so.1", "libbpf1");
+  const dir = bundledLibDir();
+  if (dir) {
+    for (const dep of ["libz.so.1", "libelf.so.1"]) if (existsSync(join(dir, dep))) loadLibrary(join(dir, dep), RELEASE_FIX);
+    libbpfPath = join(dir, "libbpf.so.1");
+  }
+  const lib = loadLibrary(libbpfPath, dir ? RELEASE_FIX : "install the Debian package 'libbpf1'");
   const f = <T>(decl: string) => bind<T>(lib, "libbpf.so.1", "libbpf1", decl);
   return {
     major: f<() => number>("uint32_t libbpf_major_version(void)"),
@@ -80,7 +107,7 @@ function makeLibbpf() {
 }
 
 function makeLibc() {
-  const lib = loadLibrary("libc.so.6", "libc6");
+  const lib = loadLibrary("libc.so.6", "install the Debian package 'libc6'");
   const f = <T>(decl: string) => bind<T>(lib, "libc.so.6", "libc6", decl);
   return {
     mmap: f<(addr: null, len: number, prot: number, flags: number, fd: number, off: bigint) => Ptr>(

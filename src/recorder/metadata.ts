@@ -2,6 +2,7 @@
 import { hostname, release, userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { VERSION } from "../version.js";
+import { readProvenance, type Provenance } from "../provenance.js";
 import { ALL_LAYOUTS, EV } from "../events/layouts.js";
 import { realtimeOffsetNs } from "../libbpf/clock.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -31,6 +32,8 @@ export function currentOperator(): Operator {
 
 export interface SessionMetadata {
   tool: { name: "sealtrace"; version: string; node: string };
+  /** Which build wrote the session: commit, Node, SHA-256 of dist/src and of every BPF object shipped. */
+  build: Provenance;
   host: { hostname: string; bootId?: string; machineId?: string; kernel: string; kernelVersion?: string };
   operator: Operator;
   incident?: string;
@@ -59,6 +62,7 @@ export function buildMetadata(args: {
   if (kv) host.kernelVersion = kv;
   const md: SessionMetadata = {
     tool: { name: "sealtrace", version: VERSION, node: process.version },
+    build: readProvenance(),
     host,
     operator: currentOperator(),
     runbook: { name: args.runbook.name, path: args.runbook.source.path, sha256: args.runbook.source.sha256, text: args.runbook.source.text },
