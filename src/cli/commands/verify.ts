@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { parseSignerPublicKey } from "../../session/signing.js";
 import { verdictExitCode, formatVerdict } from "../../session/verdict.js";
-import { verifySession, type VerifyReport } from "../../session/verify.js";
+import { formatCreated, verifySession, type VerifyReport } from "../../session/verify.js";
 
 function formatReport(r: VerifyReport): string {
   const signature =
@@ -10,7 +10,7 @@ function formatReport(r: VerifyReport): string {
   const lines = [
     `file:       ${r.path}`,
     `session:    ${r.sessionIdHex ?? "-"}`,
-    `created:    ${r.createdUnixMs === undefined ? "-" : new Date(Number(r.createdUnixMs)).toISOString()}`,
+    `created:    ${formatCreated(r.createdUnixMs)}`,
     `frames:     ${r.frames}`,
     `chain:      ${r.chainHashHex ?? "-"}`,
     `sha256:     ${r.fileSha256Hex} (${r.fileBytes} bytes)`,
