@@ -53,7 +53,7 @@ export class Reconstructor {
   readonly sessions: SessionInfo[] = [];
   /** Kernel records decoded, all sessions. */
   events = 0;
-  /** Exec images and file operations kept: they grow lists inside entities (see `kept`). */
+  /** Exec images and file operations kept, and the KiB of text they hold (see `kept`, imageUnits). */
   private listItems = 0;
   /** Records skipped because they break the record shape (docs/REPLAY.md "Limits"), by kind. */
   readonly skips = new SkipTally();
@@ -63,7 +63,8 @@ export class Reconstructor {
 
   /**
    * Objects replay keeps and that grow with the input: processes, connections, files, loss gaps, exec
-   * images and file operations. What `--max-entities` bounds.
+   * images and file operations, where an object whose text or argv may render to more than 1 KiB counts
+   * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
    */
   get kept(): number {
     return this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
@@ -186,7 +187,7 @@ export class Reconstructor {
         const filename = cText(d, tail, Math.min(end, tail + fl));
         const argv = argList(d, Math.min(end, tail + fl), Math.min(end, tail + fl + al));
         const cwd = cl > 0 ? cText(d, Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)) : undefined;
-        this.listItems++;
+        this.listItems += imageUnits(fl + al + cl, argv.length);
         this.processes.exec(owner!, { timeNs: this.time(cur, v, tsAt), filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
         return;
       }
@@ -202,7 +203,7 @@ export class Reconstructor {
         const image = el + al > 0
           ? { timeNs: this.time(cur, v, tsAt), filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
           : undefined;
-        if (image) this.listItems++;
+        if (image) this.listItems += imageUnits(el + al, image.argv.length);
         this.processes.snapshot(owner!, image);
         return;
       }
@@ -236,6 +237,7 @@ export class Reconstructor {
         if (!owner) return;
         const pl = v.getUint16(off + o.path_len, true);
         const pf = v.getUint16(off + o.path_flags, true);
+        this.listItems += (TEXT_OUT * pl) >> 10; // a long path: the file itself counts in files.size
         this.files.open(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), cText(d, tail, Math.min(off + len, tail + pl)), (pf & PATH_TRUNC) !== 0);
         return;
       }
@@ -253,7 +255,7 @@ export class Reconstructor {
         if (!owner) return;
         const pl = v.getUint16(off + o.path_len, true);
         const p2 = v.getUint16(off + o.path2_len, true);
-        this.listItems++;
+        this.listItems += 1 + ((TEXT_OUT * (pl + p2)) >> 10);
         this.files.op(owner, {
           kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
           timeNs: this.time(cur, v, tsAt), path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
@@ -351,6 +353,19 @@ export class Reconstructor {
       }
     }
   }
+}
+
+/** Output characters one stored text byte may become: a control byte is `\u0000` in JSON. */
+const TEXT_OUT = 6;
+/** Output characters one argv slot may become: `\n        "",` in indented JSON. */
+const ARG_OUT = 12;
+
+/**
+ * An exec image's weight in `kept`: one, plus one per KiB its strings and argv slots may take once
+ * rendered, so 64 KiB of NULs (65,535 empty arguments) weighs what it costs, not what an ordinary exec does.
+ */
+function imageUnits(textBytes: number, argc: number): number {
+  return 1 + ((TEXT_OUT * textBytes + ARG_OUT * argc) >> 10);
 }
 
 function describe(v: unknown): string {

@@ -3,10 +3,10 @@
 // stated wall time and peak RSS (docs/REPLAY.md "Limits"), never exit 1, a signal or a hang.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { ALL_LAYOUTS, EV, TASK } from "../../src/events/layouts.js";
+import { ALL_LAYOUTS, EV, EXEC, TASK } from "../../src/events/layouts.js";
 import { writeSession } from "../unit/session-helpers.js";
 import * as E from "../unit/replay-encode.js";
 import { assertBounded, runCli, workspace } from "./hostile-run.js";
@@ -151,6 +151,22 @@ test("item 6: 510k fake snapshot processes stop at the default --max-entities wi
   const doc = JSON.parse(few.stdout);
   assert.equal(doc.sessions[0].status, "LIMIT");
   assert.ok(doc.processes.length > 1000 && doc.processes.length <= 15_000, `stops after the stored record that passes the limit: ${doc.processes.length}`);
+});
+
+test("item 6: execs of 65,000 empty arguments each weigh what they cost against --max-entities", async () => {
+  // One exec record whose argument area is all NULs: 65,000 empty strings, ~520 KB of argv slots once read.
+  const heavy = E.rec(EXEC, EV.exec, 2n * S, who, { argv_len: 65_000, args_len: 65_000 }, new Uint8Array(65_000));
+  const spans = Array.from({ length: 40 }, () => E.ring("exec", 2n * S, new Array<Uint8Array>(50).fill(heavy)));
+  const path = await session([spans]);
+  // 100,000 units of ~1 KiB: the JSON (written one argument at a time) stays small enough to parse here.
+  const out = join(ws.dir, "heavy.json");
+  const r = await runCli(replay(path, "--format", "json", "--max-entities", "100000", "-o", out), 60_000);
+  assertBounded(r, { wallMs: 60_000, rssMiB: 500 }, "2,000 execs of 65,000 empty arguments, --max-entities 100000");
+  assert.equal(r.code, 0);
+  assert.match(r.stderr, /replay stopped: the --max-entities limit \(100000 processes/);
+  const execs = JSON.parse(readFileSync(out, "utf8")).processes[0].execs;
+  assert.ok(execs.length >= 100 && execs.length <= 200, `each heavy exec weighs ~762 units: stopped after ${execs.length} of 2000`);
+  assert.equal(execs[0].argv.length, 65_000);
 });
 
 test("item 7: a FIFO, a directory and a device are refused at once with one line, replay and verify", async () => {
