@@ -182,6 +182,12 @@ test("item 7: a FIFO, a directory and a device are refused at once with one line
       assert.equal(r.stderr, `sealtrace: ${path} is not a regular file (${kind}); give a session file\n`);
     }
   }
+  const session1 = await session([normal]);
+  const r = await runCli(["replay", session1, "-i", fifo], 10_000);
+  // An identity problem keeps its own exit code (4), like every other unreadable identity file.
+  assert.equal(r.signal, null, "no hang on a FIFO identity file");
+  assert.equal(r.code, 4);
+  assert.equal(r.stderr, `sealtrace: identity file ${fifo} is not a regular file\n`);
 });
 
 test("item 8: the same file twice is read once; two files with one session id are refused", async () => {
