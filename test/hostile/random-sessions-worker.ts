@@ -91,7 +91,8 @@ const layouts = fc.array(
 });
 
 const metadata = fc.oneof(
-  fc.constant(E.metadata()),
+  // Weighted so that about half the sessions get past frame 0 and their records are exercised.
+  { arbitrary: fc.constant(E.metadata()), weight: 3 },
   fc.record({
     host: fc.oneof(fc.record({ hostname: fc.oneof(smallText, hostileNumber), bootId: fc.oneof(smallText, hostileNumber) }), smallText, fc.constant(undefined)),
     runbook: fc.oneof(fc.record({ name: fc.oneof(smallText, hostileNumber) }), fc.anything({ maxDepth: 1 })),
