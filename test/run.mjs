@@ -1,11 +1,11 @@
-// Runs every compiled test file with node:test, tier by tier (unit, kernel, e2e), then checks that no
-// sealtrace BPF program outlived the suite. Usage: node test/run.mjs [unit|kernel|e2e ...]
+// Runs every compiled test file with node:test, tier by tier (unit, hostile, kernel, e2e), then checks that no
+// sealtrace BPF program outlived the suite. Usage: node test/run.mjs [unit|hostile|kernel|e2e ...]
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync, execFileSync } from "node:child_process";
 
 const root = new URL("../dist/test/", import.meta.url).pathname;
-const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ["unit", "kernel", "e2e"];
+const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ["unit", "hostile", "kernel", "e2e"];
 
 function find(dir) {
   if (!existsSync(dir)) return [];

@@ -59,6 +59,11 @@ export class ConnectionTable {
   private sockless: Array<{ host: string; f: SockFacts; state: number; timeNs: bigint }> = [];
   private seq = 0;
 
+  /** Connections plus resets held for finish(): what this table keeps. */
+  get size(): number {
+    return this.all.length + this.sockless.length;
+  }
+
   private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
     const c: Connection = {
       id: `${host}:c${++this.seq}`, host, sockId: u64(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",

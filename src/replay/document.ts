@@ -91,10 +91,72 @@ export function* renderJsonChunks(r: Replay): Generator<string> {
     let n = 0;
     // An element at depth 2 is indented by 4; JSON.stringify escapes newlines inside strings, so every
     // raw newline is layout.
-    for (const item of items()) yield `${n++ === 0 ? "" : ","}\n    ${JSON.stringify(item, null, 2).replaceAll("\n", "\n    ")}`;
+    for (const item of items()) {
+      const lead = `${n++ === 0 ? "" : ","}\n    `;
+      if (isLarge(item)) {
+        yield lead;
+        yield* indentedChunks(item, "    ");
+      } else yield `${lead}${JSON.stringify(item, null, 2).replaceAll("\n", "\n    ")}`;
+    }
     yield n === 0 ? "]" : "\n  ]";
   }
   yield "\n}\n";
+}
+
+/** Lists longer than this inside one entity are written element by element. */
+const LARGE_LIST = 256;
+
+/**
+ * An entity with a long list, or a list of objects holding a long list (a process with many execs, an exec
+ * with many arguments): as one string it could pass V8's string length limit (issue 13).
+ */
+function isLarge(item: unknown): boolean {
+  if (typeof item !== "object" || item === null) return false;
+  for (const v of Object.values(item)) {
+    if (!Array.isArray(v)) continue;
+    if (v.length > LARGE_LIST) return true;
+    for (const x of v) if (typeof x === "object" && x !== null && Object.values(x).some((y) => Array.isArray(y) && y.length > LARGE_LIST)) return true;
+  }
+  return false;
+}
+
+/** The same text as JSON.stringify(v, null, 2) with every line after the first indented by `indent`, in pieces. */
+function* indentedChunks(v: unknown, indent: string): Generator<string> {
+  const inner = `${indent}  `;
+  if (Array.isArray(v) && v.length > 0) {
+    // Plain values are batched into one piece per ~64 KiB: a generator per array element is slow.
+    let piece = "[";
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i] ?? null;
+      piece += `${i === 0 ? "" : ","}\n${inner}`;
+      if (typeof x === "object" && x !== null) {
+        yield piece;
+        piece = "";
+        yield* indentedChunks(x, inner);
+      } else {
+        piece += JSON.stringify(x) ?? "null";
+        if (piece.length >= 1 << 16) {
+          yield piece;
+          piece = "";
+        }
+      }
+    }
+    yield `${piece}\n${indent}]`;
+    return;
+  }
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (entries.length > 0) {
+      yield "{";
+      for (const [i, [k, x]] of entries.entries()) {
+        yield `${i === 0 ? "" : ","}\n${inner}${JSON.stringify(k)}: `;
+        yield* indentedChunks(x, inner);
+      }
+      yield `\n${indent}}`;
+      return;
+    }
+  }
+  yield JSON.stringify(v, null, 2) ?? "null";
 }
 
 function* mapLazily<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {

@@ -46,6 +46,11 @@ export class FileTable {
   private readonly all: FileActivity[] = [];
   private seq = 0;
 
+  /** File activities kept. */
+  get size(): number {
+    return this.all.length;
+  }
+
   private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
     const f: FileActivity = {
       id: `${p.host}:f${++this.seq}`, host: p.host, processId: p.id, pid: p.pid, comm: p.comm, path, dev, ino,

@@ -7,7 +7,9 @@ import { FileTable } from "./files.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
+import type { SessionMeta } from "./metadata.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
+import { SkipTally } from "./skips.js";
 import { argList, cText } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
 
@@ -16,13 +18,6 @@ const HF_OWNER_UNKNOWN = 0x2;
 const EXEC_ARGV_TRUNC = 0x1;
 const PATH_TRUNC = 0x1;
 
-/** What replay reads of the stored metadata (docs/RECORDS.md, frame 0). */
-interface Metadata {
-  host?: { hostname?: string; bootId?: string };
-  runbook?: { name?: string };
-  bundles?: Array<{ name?: string }>;
-  clock?: { realtimeMinusBoottimeNs?: bigint | number };
-}
 
 interface Current {
   info: SessionInfo;
@@ -34,8 +29,20 @@ interface Current {
   writeCache?: { d: Uint8Array; keySize: number; valueSize: number };
 }
 
+const U64_END = 1n << 64n;
+
+/**
+ * A stored boot time (a kernel u64): undefined unless a whole number in 0..2^64-1, so a crafted 1e308 or
+ * -1 never becomes a time no Date can show.
+ */
 function big(v: unknown): bigint | undefined {
-  return typeof v === "bigint" ? v : typeof v === "number" && Number.isFinite(v) ? BigInt(Math.trunc(v)) : undefined;
+  if (typeof v === "bigint") return v >= 0n && v < U64_END ? v : undefined;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : undefined;
+}
+
+/** A `maps` record's row sizes: whole numbers, a row of at least one byte, at most one frame. */
+function rowSize(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0x7fffffff ? v : undefined;
 }
 
 export class Reconstructor {
@@ -46,23 +53,37 @@ export class Reconstructor {
   readonly sessions: SessionInfo[] = [];
   /** Kernel records decoded, all sessions. */
   events = 0;
+  /** Exec images and file operations kept, and the KiB of text they hold (see `kept`, imageUnits). */
+  private listItems = 0;
+  /** Records skipped because they break the record shape (docs/REPLAY.md "Limits"), by kind. */
+  readonly skips = new SkipTally();
+  /** Where the record being fed sits, for naming it in a skip: set by the loader. */
+  at = { frame: 0, record: 0 };
   private cur: Current | undefined;
 
+  /**
+   * Objects replay keeps and that grow with the input: processes, connections, files, loss gaps, exec
+   * images and file operations, where an object whose text or argv may render to more than 1 KiB counts
+   * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
+   */
+  get kept(): number {
+    return this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
+  }
+
   /** Starts a session: every record until endSession belongs to it. */
-  beginSession(path: string, sessionId: string, metadata: unknown): void {
-    const md = (metadata ?? {}) as Metadata;
-    const bootId = md.host?.bootId ?? "";
-    const hostname = md.host?.hostname ?? "unknown";
+  beginSession(path: string, sessionId: string, md: SessionMeta): void {
+    const bootId = md.bootId;
+    const hostname = md.hostname || "unknown";
     const host = bootId ? bootId.slice(0, 8) : hostname;
-    const offsetNs = big(md.clock?.realtimeMinusBoottimeNs) ?? 0n;
+    const offsetNs = md.realtimeMinusBoottimeNs;
     const info: SessionInfo = {
-      index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook?.name ?? "",
-      bundles: (md.bundles ?? []).map((b) => b.name ?? "?"), realtimeMinusBoottimeNs: offsetNs,
+      index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook,
+      bundles: md.bundles, realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
       endReason: undefined, events: 0, cutOff: false,
     };
     this.sessions.push(info);
-    this.cur = { info, host, offsetNs, schema: sessionSchema(metadata), startBootNs: undefined };
+    this.cur = { info, host, offsetNs, schema: sessionSchema(md), startBootNs: undefined };
   }
 
   /** One msgpack record of the current session (attach, start, ring, maps, loss, stats). Unknown kinds are skipped. */
@@ -90,11 +111,16 @@ export class Reconstructor {
       case "ring":
         if (r.d instanceof Uint8Array) this.kernel(cur, r.d, "observed");
         return;
-      case "maps":
-        if (r.d instanceof Uint8Array && typeof r.keySize === "number" && typeof r.valueSize === "number") {
-          this.map(cur, String(r.m), r.d, r.keySize, r.valueSize, t ?? 0n);
+      case "maps": {
+        const keySize = rowSize(r.keySize);
+        const valueSize = rowSize(r.valueSize);
+        if (!(r.d instanceof Uint8Array) || keySize === undefined || valueSize === undefined || keySize + valueSize === 0) {
+          this.skip("maps", `keySize ${describe(r.keySize)}, valueSize ${describe(r.valueSize)}, d ${r.d instanceof Uint8Array ? "bytes" : describe(r.d)}: not rows of at least one byte`);
+          return;
         }
+        this.map(cur, String(r.m), r.d, keySize, valueSize, t ?? 0n);
         return;
+      }
       case "loss":
         this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);
         return;
@@ -112,7 +138,7 @@ export class Reconstructor {
     cur.info.verdictReason = verdict.reason;
     cur.info.framesGood = verdict.framesGood;
     cur.info.cutOff = verdict.status !== "SEALED";
-    cur.info.endReason = s.endReason;
+    cur.info.endReason = typeof s.endReason === "string" ? s.endReason : undefined;
     const start = big(s.startBootNs);
     if (start !== undefined) cur.info.startNs = start + cur.offsetNs;
     const end = big(s.endBootNs);
@@ -161,6 +187,7 @@ export class Reconstructor {
         const filename = cText(d, tail, Math.min(end, tail + fl));
         const argv = argList(d, Math.min(end, tail + fl), Math.min(end, tail + fl + al));
         const cwd = cl > 0 ? cText(d, Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)) : undefined;
+        this.listItems += imageUnits(fl + al + cl, argv.length);
         this.processes.exec(owner!, { timeNs: this.time(cur, v, tsAt), filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
         return;
       }
@@ -176,6 +203,7 @@ export class Reconstructor {
         const image = el + al > 0
           ? { timeNs: this.time(cur, v, tsAt), filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
           : undefined;
+        if (image) this.listItems += imageUnits(el + al, image.argv.length);
         this.processes.snapshot(owner!, image);
         return;
       }
@@ -209,6 +237,7 @@ export class Reconstructor {
         if (!owner) return;
         const pl = v.getUint16(off + o.path_len, true);
         const pf = v.getUint16(off + o.path_flags, true);
+        this.listItems += (TEXT_OUT * pl) >> 10; // a long path: the file itself counts in files.size
         this.files.open(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), cText(d, tail, Math.min(off + len, tail + pl)), (pf & PATH_TRUNC) !== 0);
         return;
       }
@@ -226,6 +255,7 @@ export class Reconstructor {
         if (!owner) return;
         const pl = v.getUint16(off + o.path_len, true);
         const p2 = v.getUint16(off + o.path2_len, true);
+        this.listItems += 1 + ((TEXT_OUT * (pl + p2)) >> 10);
         this.files.op(owner, {
           kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
           timeNs: this.time(cur, v, tsAt), path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
@@ -236,6 +266,11 @@ export class Reconstructor {
       default:
         return;
     }
+  }
+
+  private skip(kind: string, why: string): void {
+    const s = this.cur?.info;
+    this.skips.add(kind, `${s?.path ?? "?"}: frame ${this.at.frame} record ${this.at.record}: ${why}`);
   }
 
   /** The record's time (epoch ns) from its boot-time field at `at`. */
@@ -285,6 +320,11 @@ export class Reconstructor {
       const k = cur.schema.byStruct.get("st_write_key");
       const w = cur.schema.byStruct.get("st_write_val");
       if (!k || !w) return;
+      if (keySize < k.size || valueSize < w.size) {
+        cur.writeCache = undefined;
+        this.skip("maps", `write_totals rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_write_key (${k.size}) and st_write_val (${w.size})`);
+        return;
+      }
       const cache = cur.writeCache;
       cur.writeCache = undefined;
       for (const t of mergeWriteSnapshot(d, keySize, valueSize, cache, k, w)) {
@@ -296,6 +336,10 @@ export class Reconstructor {
       const k = cur.schema.byStruct.get("st_flow_key");
       const w = cur.schema.byStruct.get("st_flow_val");
       if (!k || !w) return;
+      if (keySize < k.size || valueSize < w.size) {
+        this.skip("maps", `flow_counters rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_flow_key (${k.size}) and st_flow_val (${w.size})`);
+        return;
+      }
       for (let at = 0; at + row <= d.length; at += row) {
         const family = v.getUint16(at + k.family, true);
         const b = at + keySize;
@@ -309,4 +353,21 @@ export class Reconstructor {
       }
     }
   }
+}
+
+/** Output characters one stored text byte may become: a control byte is `\u0000` in JSON. */
+const TEXT_OUT = 6;
+/** Output characters one argv slot may become: `\n        "",` in indented JSON. */
+const ARG_OUT = 12;
+
+/**
+ * An exec image's weight in `kept`: one, plus one per KiB its strings and argv slots may take once
+ * rendered, so 64 KiB of NULs (65,535 empty arguments) weighs what it costs, not what an ordinary exec does.
+ */
+function imageUnits(textBytes: number, argc: number): number {
+  return 1 + ((TEXT_OUT * textBytes + ARG_OUT * argc) >> 10);
+}
+
+function describe(v: unknown): string {
+  return typeof v === "number" || typeof v === "bigint" ? String(v) : v === undefined ? "missing" : Array.isArray(v) ? "a list" : v === null ? "nil" : typeof v;
 }

@@ -61,19 +61,14 @@ function flatten(layout: Layout, all: ReadonlyMap<string, Layout>): Offsets {
   return out;
 }
 
-function isLayoutList(v: unknown): v is Layout[] {
-  return Array.isArray(v) && v.every((l) => typeof l === "object" && l !== null && "cName" in l && "fields" in l);
-}
-
-/** Reads `metadata.schema`; falls back to this build's layouts for anything missing. Never throws. */
-export function sessionSchema(metadata: unknown): SessionSchema {
-  const schema = (metadata as { schema?: { ev?: unknown; layouts?: unknown } } | undefined)?.schema;
+/**
+ * Offsets from a session's checked schema (replay/metadata.ts parseSessionMetadata); this build's layouts
+ * and type numbers stand in for anything it does not store.
+ */
+export function sessionSchema(stored: { layouts: readonly Layout[] | undefined; ev: Readonly<Record<string, number>> }): SessionSchema {
   const structs = new Map<string, Layout>(ALL_LAYOUTS.map((l) => [l.cName, l]));
-  if (schema && isLayoutList(schema.layouts)) for (const l of schema.layouts) structs.set(l.cName, l);
-  const ev: Record<string, number> = { ...EV, accept: ACCEPT_TYPE };
-  if (schema && typeof schema.ev === "object" && schema.ev !== null) {
-    for (const [k, v] of Object.entries(schema.ev)) if (typeof v === "number") ev[k] = v;
-  }
+  for (const l of stored.layouts ?? []) structs.set(l.cName, l);
+  const ev: Record<string, number> = { ...EV, accept: ACCEPT_TYPE, ...stored.ev };
   const byStruct = new Map<string, Offsets>();
   for (const [name, l] of structs) byStruct.set(name, flatten(l, structs));
   const byType = new Map<number, Offsets>();

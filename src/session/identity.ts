@@ -1,5 +1,5 @@
 // age identity files (as age-keygen and `sealtrace keygen` write them): parse and read.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { EXIT, UserError } from "../cli/errors.js";
 
 /**
@@ -18,12 +18,20 @@ export function parseIdentities(text: string, source = "identity file"): string[
   return keys;
 }
 
+/** Far above a file of a few hundred keys (~75 bytes each). */
+const MAX_IDENTITY_FILE_BYTES = 1024 * 1024;
+
 /** Reads and parses an identity file. Throws UserError(EXIT.key) if it cannot be read or holds no key. */
 export async function readIdentityFile(path: string): Promise<string[]> {
   let text: string;
   try {
+    // stat first: reading a FIFO would wait for a writer forever, and a huge file is not an identity.
+    const st = await stat(path);
+    if (!st.isFile()) throw new UserError(`identity file ${path} is not a regular file`, EXIT.key);
+    if (st.size > MAX_IDENTITY_FILE_BYTES) throw new UserError(`identity file ${path} is ${st.size} bytes, more than an identity file holds (${MAX_IDENTITY_FILE_BYTES})`, EXIT.key);
     text = await readFile(path, "utf8");
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot read identity file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.key);
   }
   return parseIdentities(text, path);

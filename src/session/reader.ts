@@ -5,7 +5,7 @@ import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { decodeBody } from "./records.js";
+import { decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./records.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
 import { damageVerdict, formatVerdict, SessionDamage, verdictExitCode, type SessionVerdict } from "./verdict.js";
@@ -15,6 +15,14 @@ export interface OpenSessionOptions {
   readonly identities: readonly string[] | KeyRing;
   /** Require the trailer signature to be by this Ed25519 public key. */
   readonly requiredSigner?: Uint8Array;
+  /** What one frame may decode to; an authentic frame over it is skipped and listed in `skippedFrames`. */
+  readonly frameLimits?: FrameLimits;
+}
+
+/** An authenticated frame that was not decoded because it is over the frame limits. */
+export interface SkippedFrame {
+  readonly index: number;
+  readonly reason: string;
 }
 
 /** One authenticated frame of records (frames 1..n-2; frame 0 is `metadata`, the final frame `finale`). */
@@ -30,6 +38,8 @@ export class SessionReader {
   verdict: SessionVerdict | undefined;
   /** Frame 0's one record, as given to SessionWriter.create. */
   metadata: unknown;
+  /** Authentic frames left undecoded because they are over the frame limits, in file order. */
+  readonly skippedFrames: SkippedFrame[] = [];
   private framesGood = 0;
 
   /** @internal use openSession */
@@ -38,6 +48,7 @@ export class SessionReader {
     private key: Uint8Array,
     private readonly scanner: SessionScanner,
     private readonly raw: AsyncGenerator<RawFrame>,
+    private readonly frameLimits: FrameLimits = DEFAULT_FRAME_LIMITS,
   ) {}
 
   get sessionIdHex(): string {
@@ -70,6 +81,7 @@ export class SessionReader {
         const records = this.decrypt(frame);
         if (!records) return;
         this.framesGood++;
+        if (records === SKIPPED) continue;
         if (frame.parsed.final) {
           const finale = records.length === 1 ? asFinale(records[0]) : undefined;
           if (!finale) {
@@ -88,8 +100,11 @@ export class SessionReader {
     }
   }
 
-  /** Returns the frame's records, or sets a TAMPERED verdict and returns undefined. */
-  private decrypt(frame: RawFrame): unknown[] | undefined {
+  /**
+   * Returns the frame's records; SKIPPED (listed in skippedFrames) for an authentic frame over the frame
+   * limits; or sets a TAMPERED verdict and returns undefined.
+   */
+  private decrypt(frame: RawFrame): unknown[] | typeof SKIPPED | undefined {
     const index = frame.parsed.index;
     const body = openFrame(this.key, frame.prefix, frame.parsed, this.header.digest, frame.previousChainHash, frame.ciphertext);
     this.key = ratchetFrameKey(this.key);
@@ -98,8 +113,12 @@ export class SessionReader {
       return undefined;
     }
     try {
-      return decodeBody(body);
-    } catch {
+      return decodeBody(body, this.frameLimits);
+    } catch (e) {
+      if (e instanceof FrameOverLimit) {
+        this.skippedFrames.push({ index, reason: `frame ${index} ${e.message}` });
+        return SKIPPED;
+      }
       // Authentic but undecodable: only a holder of the file key can produce that.
       this.verdict = { status: "TAMPERED", framesGood: this.framesGood, bad: index, reason: `frame ${index}: authenticated body does not decode` };
       return undefined;
@@ -113,6 +132,7 @@ export class SessionReader {
     const first = await this.raw.next();
     if (first.done) throw new Error("scanner ended before frame 0");
     const decoded = this.decrypt(first.value);
+    if (decoded === SKIPPED) throw new SessionDamage("TAMPERED", `frame 0 (metadata) ${this.skippedFrames[0]?.reason.replace(/^frame 0 /, "") ?? "is over the frame limits"}`, 0);
     if (!decoded) throw new SessionDamage("TAMPERED", this.verdict?.reason ?? "frame 0 is bad", 0);
     if (decoded.length !== 1) throw new SessionDamage("TAMPERED", "frame 0 does not hold exactly one metadata record", 0);
     this.metadata = decoded[0];
@@ -126,6 +146,9 @@ export class SessionReader {
     await this.scanner.close();
   }
 }
+
+/** decrypt()'s answer for a frame over the limits. */
+const SKIPPED = Symbol("skipped");
 
 function sealedVerdict(framesGood: number, scanner: SessionScanner): SessionVerdict {
   const signature = scanner.signatureStatus === "valid" ? ", signature valid" : ", unsigned";
@@ -163,7 +186,7 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
     }
     const key = deriveFirstFrameKey(fileKey, header.digest);
     fileKey.fill(0);
-    const reader = new SessionReader(header, key, scanner, scanner.frames());
+    const reader = new SessionReader(header, key, scanner, scanner.frames(), options.frameLimits);
     // Frame 0 holds only the metadata; reading it here makes `metadata` available before iteration.
     await reader.readMetadata();
     return reader;

@@ -1,5 +1,5 @@
 // Keyless walk over a session file: header, frames and trailer checked for structure and chain, no decryption.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { EXIT, UserError } from "../cli/errors.js";
 import { CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
 import { parseFramePrefix, chainStep, type FramePrefix } from "./frame.js";
@@ -37,20 +37,31 @@ function readAt(fd: number, position: number, length: number): Uint8Array {
   return filled === length ? out : out.subarray(0, filled);
 }
 
-/** Opens a file for scanning. Throws UserError(usage) if it cannot be opened. */
+/**
+ * Opens a file for scanning. Throws UserError(usage) if it cannot be opened or is not a regular file.
+ * A FIFO, device or directory is refused by `stat` before any open, and the open itself is non-blocking,
+ * so a path swapped for a FIFO in between cannot make the open wait for a writer forever.
+ */
 export async function openForScan(path: string): Promise<{ fd: number; sizeBytes: number }> {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    if (!statSync(path).isFile()) throw new UserError(`${path} is not a regular file (${kindOf(path)}); give a session file`, EXIT.usage);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new UserError(`${path} is not a regular file`, EXIT.usage);
+    throw new UserError(`${path} is not a regular file; give a session file`, EXIT.usage);
   }
   return { fd, sizeBytes: st.size };
+}
+
+function kindOf(path: string): string {
+  const st = statSync(path);
+  return st.isFIFO() ? "a FIFO" : st.isDirectory() ? "a directory" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a file";
 }
 
 /**

@@ -1,6 +1,6 @@
 // Keyless custody check of a session file: structure, chain, trailer, signature and whole-file digest.
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { readSync } from "node:fs";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { openForScan, SessionScanner } from "./scan.js";
 import { encodeSignerPublicKey } from "./signing.js";
@@ -38,6 +38,7 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
   let sessionIdHex: string | undefined;
   let createdUnixMs: bigint | undefined;
   let signer: string | undefined;
+  let fileSha256Hex: string;
   try {
     const header = await scanner.readHeader();
     sessionIdHex = bytesToHex(header.sessionId);
@@ -50,6 +51,8 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
     if (!(e instanceof SessionDamage)) throw e;
     verdict = damageVerdict(e, scanner.framesChained);
   } finally {
+    // Hashed through the descriptor already open: reopening the name could meet another file (or a FIFO).
+    fileSha256Hex = fdSha256Hex(fd);
     await scanner.close();
   }
   return {
@@ -58,7 +61,7 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
     createdUnixMs,
     frames: scanner.framesChained,
     chainHashHex: scanner.lastChainHash ? bytesToHex(scanner.lastChainHash) : undefined,
-    fileSha256Hex: fileSha256Hex(path),
+    fileSha256Hex,
     fileBytes: sizeBytes,
     signer,
     signature: scanner.signatureStatus,
@@ -66,18 +69,27 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
   };
 }
 
-function fileSha256Hex(path: string): string {
+function fdSha256Hex(fd: number): string {
   const h = createHash("sha256");
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const bytesRead = readSync(fd, buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    closeSync(fd);
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let position = 0; ; ) {
+    const bytesRead = readSync(fd, buf, 0, buf.length, position);
+    if (bytesRead === 0) break;
+    h.update(buf.subarray(0, bytesRead));
+    position += bytesRead;
   }
   return h.digest("hex");
+}
+
+/** Latest time a JS Date can show (ECMA-262 21.4.1.1: ±8.64e15 ms). */
+const DATE_MAX_MS = 8_640_000_000_000_000n;
+
+/**
+ * The header's `created` as ISO 8601, or a plain statement when it lies outside what a date can show
+ * (only a hand-made file has that: the header is keyless to read, so it is shown, not trusted).
+ */
+export function formatCreated(createdUnixMs: bigint | undefined): string {
+  if (createdUnixMs === undefined) return "-";
+  if (createdUnixMs > DATE_MAX_MS) return `out of range (${createdUnixMs} ms since 1970; not a time sealtrace writes)`;
+  return new Date(Number(createdUnixMs)).toISOString();
 }

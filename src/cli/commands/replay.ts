@@ -7,7 +7,8 @@ import { createExclusive } from "../../session/outfile.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
 import { boundHeapGrowth } from "../../replay/heap.js";
-import { loadSessions } from "../../replay/load.js";
+import { DEFAULT_REPLAY_LIMITS, loadSessions, type ReplayLimits } from "../../replay/load.js";
+import { FRAME_MAX_PLAINTEXT_BYTES } from "../../session/format.js";
 import { parseViewFormat, renderChunks } from "../../replay/render.js";
 import { parseTimeBound } from "../../replay/time.js";
 
@@ -23,6 +24,10 @@ interface ReplayOptions {
   addr: string[];
   port: string[];
   host: string[];
+  maxEvents: string;
+  maxEntities: string;
+  maxFrameMib: string;
+  maxFrameValues: string;
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -31,6 +36,18 @@ function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
   return n;
+}
+
+const MIB = 1024 * 1024;
+
+/** The --max-* flags over the defaults (docs/REPLAY.md "Limits"). Throws UserError(usage) on a bad number. */
+function replayLimits(opts: ReplayOptions): ReplayLimits {
+  return {
+    maxEvents: integer("--max-events", opts.maxEvents, Number.MAX_SAFE_INTEGER),
+    maxEntities: integer("--max-entities", opts.maxEntities, Number.MAX_SAFE_INTEGER),
+    maxFrameBytes: integer("--max-frame-mib", opts.maxFrameMib, FRAME_MAX_PLAINTEXT_BYTES / MIB) * MIB,
+    maxFrameValues: integer("--max-frame-values", opts.maxFrameValues, 0x7fffffff),
+  };
 }
 
 /** Chunks are batched to about this size before each write. */
@@ -73,11 +90,16 @@ export function registerReplay(program: Command): void {
     .option("--addr <ip>", "connections to or from this address (repeatable)", collect, [])
     .option("--port <port>", "connections on this port (repeatable)", collect, [])
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
+    .option("--max-events <n>", "stop reading after this many kernel records (all files)", String(DEFAULT_REPLAY_LIMITS.maxEvents))
+    .option("--max-entities <n>", "stop reading once this many processes, connections, files and their lists are kept", String(DEFAULT_REPLAY_LIMITS.maxEntities))
+    .option("--max-frame-mib <n>", "skip a frame that decompresses to more MiB than this", String(DEFAULT_REPLAY_LIMITS.maxFrameBytes / MIB))
+    .option("--max-frame-values <n>", "skip a frame holding more msgpack values than this", String(DEFAULT_REPLAY_LIMITS.maxFrameValues))
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
+      const limits = replayLimits(opts);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
       boundHeapGrowth();
-      const { replay } = await loadSessions(files, identities);
+      const { replay, notes } = await loadSessions(files, identities, limits);
       const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
       const filter: ReplayFilter = {
         pids: opts.pid.map((p) => integer("--pid", p, 0x3fffffff)),
@@ -92,7 +114,9 @@ export function registerReplay(program: Command): void {
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
       await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
-      for (const s of replay.sessions) if (s.cutOff) process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
+      for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
+      // What was left out (skipped frames and records, limits, duplicates): said, never silent; exit 0.
+      for (const n of notes) process.stderr.write(`${n}\n`);
       const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
       if (worst) process.exitCode = worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
     });

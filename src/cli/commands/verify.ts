@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { parseSignerPublicKey } from "../../session/signing.js";
 import { verdictExitCode, formatVerdict } from "../../session/verdict.js";
-import { verifySession, type VerifyReport } from "../../session/verify.js";
+import { formatCreated, verifySession, type VerifyReport } from "../../session/verify.js";
 import { openSession } from "../../session/reader.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { isUserError } from "../errors.js";
@@ -28,7 +28,7 @@ function formatReport(r: VerifyReport): string {
   const lines = [
     `file:       ${r.path}`,
     `session:    ${r.sessionIdHex ?? "-"}`,
-    `created:    ${r.createdUnixMs === undefined ? "-" : new Date(Number(r.createdUnixMs)).toISOString()}`,
+    `created:    ${formatCreated(r.createdUnixMs)}`,
     `frames:     ${r.frames}`,
     `chain:      ${r.chainHashHex ?? "-"}`,
     `sha256:     ${r.fileSha256Hex} (${r.fileBytes} bytes)`,
