@@ -2,6 +2,7 @@
 // message, datetime, timestamp_desc, plus flat process keys).
 import { timelineEvents, type TimelineEvent } from "./events.js";
 import type { Replay } from "./model.js";
+import { exactBytes } from "./exactjson.js";
 import { isoFromNs, microsFromNs } from "./time.js";
 
 function eventJson(e: TimelineEvent) {
@@ -9,7 +10,7 @@ function eventJson(e: TimelineEvent) {
 }
 
 export function renderJsonl(r: Replay): string {
-  return timelineEvents(r).map((e) => JSON.stringify(eventJson(e)) + "\n").join("");
+  return timelineEvents(r).map((e) => JSON.stringify(eventJson(e), exactBytes) + "\n").join("");
 }
 
 const TIMESTAMP_DESC: Record<string, string> = {
@@ -34,5 +35,5 @@ export function renderTimesketch(r: Replay): string {
     pid: e.pid,
     comm: e.comm,
     ...e.details,
-  }) + "\n").join("");
+  }, exactBytes) + "\n").join("");
 }
