@@ -9,6 +9,7 @@ import { boundHeapGrowth } from "../../replay/heap.js";
 import { loadSessions } from "../../replay/load.js";
 import { parseViewFormat, renderChunks } from "../../replay/render.js";
 import { parseTimeBound } from "../../replay/time.js";
+import { visible } from "../../replay/text/visible.js";
 
 interface ReplayOptions {
   identity: string[];
@@ -90,7 +91,7 @@ export function registerReplay(program: Command): void {
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
       await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
-      for (const s of replay.sessions) if (s.cutOff) process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
+      for (const s of replay.sessions) if (s.cutOff) process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; replayed up to its readable end\n`);
       const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
       if (worst) process.exitCode = worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
     });
