@@ -1,6 +1,6 @@
 // The JSON document (`--format json`): the contract in docs/REPLAY.md. Times ISO 8601, counts as numbers.
 import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
-import { exactBytes } from "./exactjson.js";
+import { exactJson } from "./exactjson.js";
 import { isoFromNs } from "./time.js";
 
 const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
@@ -73,7 +73,7 @@ export function renderJson(r: Replay): string {
 }
 
 /**
- * The same text as JSON.stringify(replayDocument(r), exactBytes, 2) + "\n", one entity at a time: the whole
+ * The same text as exactJson(replayDocument(r), 2) + "\n", one entity at a time: the whole
  * document as objects plus its text took more memory than the reconstruction itself on a 1 GiB session.
  */
 export function* renderJsonChunks(r: Replay): Generator<string> {
@@ -92,7 +92,7 @@ export function* renderJsonChunks(r: Replay): Generator<string> {
     let n = 0;
     // An element at depth 2 is indented by 4; JSON.stringify escapes newlines inside strings, so every
     // raw newline is layout.
-    for (const item of items()) yield `${n++ === 0 ? "" : ","}\n    ${JSON.stringify(item, exactBytes, 2).replaceAll("\n", "\n    ")}`;
+    for (const item of items()) yield `${n++ === 0 ? "" : ","}\n    ${exactJson(item, 2).replaceAll("\n", "\n    ")}`;
     yield n === 0 ? "]" : "\n  ]";
   }
   yield "\n}\n";

@@ -1,6 +1,7 @@
 // JSON that is well-formed Unicode (I-JSON, RFC 7493) and still gives back the recorded bytes: a string
 // field that holds bytes which were not valid UTF-8 is written with U+FFFD for each such byte, and a
-// sibling `<field>Base64` carries its exact bytes (docs/REPLAY.md, "Exact bytes").
+// sibling `<field>Base64` carries its exact bytes (docs/REPLAY.md, "Exact bytes"). DEL, C1 and bidi code
+// points are written as \uXXXX escapes too, so a pager or `cat` of the file shows nothing raw.
 import { bytesOfText, isExactText, wellFormed } from "./rawbytes.js";
 
 const base64 = (s: string): string => bytesOfText(s).toString("base64");
@@ -23,4 +24,12 @@ export function exactBytes(this: unknown, _key: string, value: unknown): unknown
     }
   }
   return out ?? value;
+}
+
+/** What JSON.stringify leaves raw but a terminal or viewer acts on; only ever inside strings in JSON text. */
+const RAW_IN_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** JSON.stringify with exactBytes, and DEL/C1/bidi/separator code points as \uXXXX escapes (same value). */
+export function exactJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, exactBytes, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

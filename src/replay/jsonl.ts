@@ -2,7 +2,7 @@
 // message, datetime, timestamp_desc, plus flat process keys).
 import { timelineEvents, type TimelineEvent } from "./events.js";
 import type { Replay } from "./model.js";
-import { exactBytes } from "./exactjson.js";
+import { exactJson } from "./exactjson.js";
 import { isoFromNs, microsFromNs } from "./time.js";
 
 function eventJson(e: TimelineEvent) {
@@ -10,7 +10,7 @@ function eventJson(e: TimelineEvent) {
 }
 
 export function renderJsonl(r: Replay): string {
-  return timelineEvents(r).map((e) => JSON.stringify(eventJson(e), exactBytes) + "\n").join("");
+  return timelineEvents(r).map((e) => exactJson(eventJson(e)) + "\n").join("");
 }
 
 const TIMESTAMP_DESC: Record<string, string> = {
@@ -24,7 +24,7 @@ const TIMESTAMP_DESC: Record<string, string> = {
 
 export function renderTimesketch(r: Replay): string {
   const hostname = new Map(r.sessions.map((s) => [s.host, s.hostname]));
-  return timelineEvents(r).map((e) => JSON.stringify({
+  return timelineEvents(r).map((e) => exactJson({
     message: e.message,
     datetime: isoFromNs(e.timeNs),
     timestamp: microsFromNs(e.timeNs),
@@ -35,5 +35,5 @@ export function renderTimesketch(r: Replay): string {
     pid: e.pid,
     comm: e.comm,
     ...e.details,
-  }, exactBytes) + "\n").join("");
+  }) + "\n").join("");
 }
