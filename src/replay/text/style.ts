@@ -1,7 +1,7 @@
 // Lines of the text views: our words and the session's text kept apart from the styling, so that
 // terminalText(), the one place text leaves the text renderers, shows every character through visible()
 // and only then adds ANSI colour (on a TTY only; plain text for files, pipes and tests).
-import { visible, visibleLength } from "./visible.js";
+import { isVisible, visible, visibleLength } from "./visible.js";
 
 export type Tone = "bold" | "dim" | "red" | "green" | "yellow";
 
@@ -50,11 +50,19 @@ export function fit(p: Piece, cols: number): Line {
   let left = Math.max(0, cols - 1);
   for (const s of l) {
     let text = "";
-    for (const ch of s.text) {
-      const w = visibleLength(ch);
-      if (w > left) break;
-      text += ch;
-      left -= w;
+    if (isVisible(s.text)) {
+      // One column per UTF-16 unit: cut at `left`, but not between the halves of a surrogate pair.
+      let end = Math.min(left, s.text.length);
+      if (end > 0 && end < s.text.length && /[\udc00-\udfff]/.test(s.text[end]!)) end--;
+      text = s.text.slice(0, end);
+      left -= end;
+    } else {
+      for (const ch of s.text) {
+        const w = visibleLength(ch);
+        if (w > left) break;
+        text += ch;
+        left -= w;
+      }
     }
     if (text) out.push({ text, tones: s.tones });
     if (text.length < s.text.length) break;

@@ -19,7 +19,7 @@ const UNSAFE = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u206
  * bidi, separators, and a lone surrogate outside the escaped-byte range).
  */
 export function visible(s: string): string {
-  return s.replace(UNSAFE, escapeOne);
+  return isVisible(s) ? s : s.replace(UNSAFE, escapeOne);
 }
 
 function escapeOne(c: string): string {
@@ -32,8 +32,19 @@ function escapeOne(c: string): string {
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, "0");
 
+/** The same set, for a yes/no test (a global regex keeps state between test() calls). */
+const ANY_UNSAFE = new RegExp(UNSAFE.source, "u");
+/** A superset without the u flag (any surrogate, paired or not): much faster, and rarely matches. */
+const MAYBE_UNSAFE = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/;
+
+/** True when visible(s) === s: the common case, checked without building anything. */
+export function isVisible(s: string): boolean {
+  return !MAYBE_UNSAFE.test(s) || !ANY_UNSAFE.test(s);
+}
+
 /** Length of visible(s), without building it. */
 export function visibleLength(s: string): number {
+  if (isVisible(s)) return s.length;
   let n = s.length;
   for (const m of s.matchAll(UNSAFE)) n += escapeOne(m[0]).length - m[0].length;
   return n;
