@@ -4,6 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { visible, visibleLength } from "../../src/replay/text/visible.js";
 import { bytesOfText, isExactText, textOfBytes } from "../../src/replay/rawbytes.js";
 import { argList, cText } from "../../src/replay/strings.js";
@@ -192,4 +195,13 @@ test("HTML: session text is escaped and made visible; no element from the eviden
   assert.match(html, /&lt;script&gt;document\.title=&#39;x&#39;&lt;\/script&gt;/);
   assert.equal(html.split("<script>").length - 1, 1, "one script element: ours");
   assert.doesNotMatch(html, /\sstyle=|\son[a-z]+=/i);
+});
+
+test("CLI: a one-line error quoting a hostile path shows it escaped", () => {
+  const cli = join(fileURLToPath(import.meta.url), "..", "..", "..", "src", "cli", "main.js");
+  const r = spawnSync(process.execPath, [cli, "verify", `/nonexistent-sealtrace-hostile\x1b]0;x\x07\r\u202e`], { encoding: "utf8" });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.doesNotMatch(r.stderr, RAW);
+  assert.match(r.stderr, /^sealtrace: .*\/nonexistent-sealtrace-hostile\\x1b\]0;x\\x07\\x0d\\u202e.*\n$/);
 });
