@@ -42,10 +42,11 @@ function fieldBytes(o: Obj, key: string): Buffer {
   return typeof b64 === "string" ? Buffer.from(b64, "base64") : Buffer.from(String(o[key]), "utf8");
 }
 
-test("hostile comm/argv/cwd/file names and hostname: no raw escapes in any view or format, exact bytes in JSON, nothing runs in the HTML", { skip: notRoot || (existsSync(CHROMIUM) ? false : "needs Debian chromium (apt-get install -y chromium)"), timeout: 120_000 }, async () => {
+test("hostile comm/argv/cwd/file names and hostname: no raw escapes in any view or format, exact bytes in JSON, nothing runs in the HTML", { skip: notRoot || (existsSync(CHROMIUM) ? false : "needs Debian chromium (apt-get install -y chromium)"), timeout: 120_000 }, async (t) => {
   // Other recorders may run on this shared machine: only programs loaded after this point are this test's.
   const before = loadedPrograms();
-  const dir = tempDir("sealtrace-hostile-");
+  const dir = tempDir("sealtrace-escapes-");
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const key = makeKey(dir);
   const out = join(dir, "hostile.sealed");
   const driver = spawn("/usr/bin/python3", [join(ROOT, "fixtures/hostile/workload.py"), dir], { stdio: ["pipe", "pipe", "pipe"] });
@@ -110,8 +111,8 @@ test("hostile comm/argv/cwd/file names and hostname: no raw escapes in any view 
       assert.ok(views.timeline!.includes(` exec x ${p}\n`), `timeline shows ${p}`);
     }
     assert.match(views.tree!, /\\x1b\]0;t\\x07\\xff\\x0d\\u202e \[\d+\]/, "the exec name as comm");
-    assert.match(views.tree!, /│ file \/tmp\/sealtrace-hostile-\w+\/d\\x1b\]52;c;/, "the written file's path (the files view cuts it before the escapes)");
-    assert.match(views.files!, / 4321 {7}1 \/tmp\/sealtrace-hostile-/);
+    assert.match(views.tree!, /│ file \/tmp\/sealtrace-escapes-\w+\/d\\x1b\]52;c;/, "the written file's path (the files view cuts it before the escapes)");
+    assert.match(views.files!, / 4321 {7}1 \/tmp\/sealtrace-escapes-/);
 
     const formats: Record<string, string> = {};
     for (const format of ["json", "jsonl", "timesketch", "html"]) {
