@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { EXIT, EXIT_TABLE, isUserError } from "./errors.js";
 import { registerCommands } from "./commands/index.js";
+import { visible } from "../replay/text/visible.js";
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -23,8 +24,9 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (isUserError(e)) {
-      process.stderr.write(`sealtrace: ${e.message}\n`);
-      if (e.detail) process.stderr.write(`${e.detail.trimEnd()}\n`);
+      // A message may quote a session, a runbook or a path: shown through visible(), one line each.
+      process.stderr.write(`sealtrace: ${visible(e.message)}\n`);
+      if (e.detail) process.stderr.write(`${e.detail.trimEnd().split("\n").map(visible).join("\n")}\n`);
       return e.exitCode;
     }
     process.stderr.write(`sealtrace: internal error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);

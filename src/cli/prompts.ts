@@ -3,6 +3,7 @@
 import type { Runbook } from "../runbook/runbook.js";
 import { listProcesses } from "../recorder/proctree.js";
 import { formatDuration } from "../runbook/units.js";
+import { visible } from "../replay/text/visible.js";
 
 export function isInteractive(): boolean {
   return process.stdin.isTTY === true && process.stderr.isTTY === true && !process.env.CI;
@@ -37,7 +38,8 @@ export async function pickProcess(): Promise<number> {
       return procs
         .filter((p) => !t || String(p.pid).includes(t) || p.comm.toLowerCase().includes(t) || p.cmdline.toLowerCase().includes(t))
         .slice(0, 50)
-        .map((p) => ({ name: `${String(p.pid).padStart(7)}  ${p.comm.padEnd(15)}  ${p.cmdline.slice(0, 60)}`, value: p.pid }));
+        // comm and cmdline are chosen by whoever runs the process: shown through visible().
+        .map((p) => ({ name: `${String(p.pid).padStart(7)}  ${visible(p.comm).padEnd(15)}  ${visible(p.cmdline).slice(0, 60)}`, value: p.pid }));
     },
   }, { output: process.stderr });
 }

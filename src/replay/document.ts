@@ -1,5 +1,6 @@
 // The JSON document (`--format json`): the contract in docs/REPLAY.md. Times ISO 8601, counts as numbers.
 import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import { exactBytes, exactJson } from "./exactjson.js";
 import { isoFromNs } from "./time.js";
 
 const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
@@ -72,7 +73,7 @@ export function renderJson(r: Replay): string {
 }
 
 /**
- * The same text as JSON.stringify(replayDocument(r), null, 2) + "\n", one entity at a time: the whole
+ * The same text as exactJson(replayDocument(r), 2) + "\n", one entity at a time: the whole
  * document as objects plus its text took more memory than the reconstruction itself on a 1 GiB session.
  */
 export function* renderJsonChunks(r: Replay): Generator<string> {
@@ -96,7 +97,7 @@ export function* renderJsonChunks(r: Replay): Generator<string> {
       if (isLarge(item)) {
         yield lead;
         yield* indentedChunks(item, "    ");
-      } else yield `${lead}${JSON.stringify(item, null, 2).replaceAll("\n", "\n    ")}`;
+      } else yield `${lead}${exactJson(item, 2).replaceAll("\n", "\n    ")}`;
     }
     yield n === 0 ? "]" : "\n  ]";
   }
@@ -120,9 +121,11 @@ function isLarge(item: unknown): boolean {
   return false;
 }
 
-/** The same text as JSON.stringify(v, null, 2) with every line after the first indented by `indent`, in pieces. */
-function* indentedChunks(v: unknown, indent: string): Generator<string> {
+/** The same text as exactJson(v, 2) with every line after the first indented by `indent`, in pieces. */
+function* indentedChunks(value: unknown, indent: string): Generator<string> {
   const inner = `${indent}  `;
+  // exactBytes adds an object's `<key>Base64` siblings before its entries are walked, as JSON.stringify would.
+  const v: unknown = exactBytes.call(undefined, "", value);
   if (Array.isArray(v) && v.length > 0) {
     // Plain values are batched into one piece per ~64 KiB: a generator per array element is slow.
     let piece = "[";
@@ -134,7 +137,7 @@ function* indentedChunks(v: unknown, indent: string): Generator<string> {
         piece = "";
         yield* indentedChunks(x, inner);
       } else {
-        piece += JSON.stringify(x) ?? "null";
+        piece += exactJson(x) ?? "null";
         if (piece.length >= 1 << 16) {
           yield piece;
           piece = "";
@@ -156,7 +159,7 @@ function* indentedChunks(v: unknown, indent: string): Generator<string> {
       return;
     }
   }
-  yield JSON.stringify(v, null, 2) ?? "null";
+  yield exactJson(v, 2) ?? "null";
 }
 
 function* mapLazily<T, U>(items: readonly T[], fn: (item: T) => U): Generator<U> {

@@ -1,11 +1,18 @@
 // `--format html`: one self-contained page (inline CSS and JS, no network): a swimlane per process with
 // exec/exit/connection/retransmit/file marks, hover details, search, loss gaps and the cut-off marked.
+// Session text is escaped (and shown through visible()); the page's own CSS and JS are the only ones its
+// Content-Security-Policy allows, by hash, and nothing carries a style or event-handler attribute.
+import { createHash } from "node:crypto";
 import { timelineEvents, type EventKind } from "./events.js";
 import type { ProcessEntity, Replay } from "./model.js";
 import { byStart } from "./processes.js";
+import { visible } from "./text/visible.js";
 import { formatDurationNs, isoFromNs } from "./time.js";
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+/** Text for an HTML text node or quoted attribute: control, bidi and escaped bytes made visible, then HTML-escaped. */
+const esc = (s: string): string => visible(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+/** Several lines of session text for a tooltip: each line escaped, joined by our own newlines. */
+const escLines = (...lines: string[]): string => lines.map(esc).join("\n");
 
 const MARK_CLASS: Partial<Record<EventKind, string>> = {
   "process.start": "fork", "process.exec": "exec", "process.exit": "exit",
@@ -20,6 +27,7 @@ header{padding:10px 16px;background:#263238;color:#eee}
 header h1{font-size:16px;margin:0 0 4px}
 .session{font-size:12px;color:#cfd8dc}
 .banner{background:#b71c1c;color:#fff;padding:6px 16px;font-weight:600}
+.loss-banner{background:#ef6c00}
 .controls{padding:8px 16px}
 #search{width:320px;padding:4px}
 .legend span{display:inline-block;margin-left:12px}
@@ -46,6 +54,10 @@ header h1{font-size:16px;margin:0 0 4px}
 
 const JS = `
 (function(){
+// Positions ride in data attributes: a style attribute would need 'unsafe-inline' in the CSP.
+var placed=document.querySelectorAll('[data-x],[data-w],[data-pad]');
+for(var k=0;k<placed.length;k++){var el=placed[k],x=el.getAttribute('data-x'),w=el.getAttribute('data-w'),p=el.getAttribute('data-pad');
+  if(x)el.style.left=x;if(w)el.style.width=w;if(p)el.style.paddingLeft=p;}
 var tip=document.getElementById('tip');
 document.addEventListener('mouseover',function(e){var t=e.target;if(t&&t.getAttribute&&t.getAttribute('data-tip')){tip.textContent=t.getAttribute('data-tip');tip.style.display='block';}});
 document.addEventListener('mousemove',function(e){tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';});
@@ -60,6 +72,10 @@ box.addEventListener('input',function(){
 });
 })();
 `;
+
+/** The page's one style block and one script are allowed by hash; nothing else may style, run, load or submit. */
+const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
+const CSP = `default-src 'none'; style-src ${sha256(CSS)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
 
 /** Processes in tree order (parents before children), with depth. */
 function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntity; depth: number }> {
@@ -105,8 +121,8 @@ export function renderHtml(r: Replay): string {
   for (const e of events) {
     const cls = MARK_CLASS[e.kind];
     if (!cls || e.processId === null) continue;
-    const tip = `${isoFromNs(e.timeNs)}  ${e.kind}\n${e.message}`;
-    const html = `<span class="mark mark-${cls}" data-kind="${e.kind}" style="left:${pct(e.timeNs)}" data-tip="${esc(tip)}" title="${esc(tip)}"></span>`;
+    const tip = escLines(`${isoFromNs(e.timeNs)}  ${e.kind}`, e.message);
+    const html = `<span class="mark mark-${cls}" data-kind="${e.kind}" data-x="${pct(e.timeNs)}" data-tip="${tip}" title="${tip}"></span>`;
     const l = marks.get(e.processId);
     if (l) l.push(html);
     else marks.set(e.processId, [html]);
@@ -119,30 +135,30 @@ export function renderHtml(r: Replay): string {
     const width = `${Math.max(0.2, parseFloat(pct(end)) - parseFloat(left)).toFixed(4)}%`;
     const argv = p.execs.map((e) => e.argv.join(" ") || e.filename).join(" | ");
     const exit = p.exitNs === undefined ? "running at end" : p.exitSignal !== undefined ? `killed by signal ${p.exitSignal}` : `exit ${p.exitCode}`;
-    const info = `${p.comm} [${p.pid}] ${p.origin}\nid ${p.id}\nparent ${p.parentId ?? "?"} (${p.parentOrigin})\nstarted ${isoFromNs(p.startNs)}\n${exit}${argv ? `\n${argv}` : ""}`;
+    const info = escLines(`${p.comm} [${p.pid}] ${p.origin}`, `id ${p.id}`, `parent ${p.parentId ?? "?"} (${p.parentOrigin})`, `started ${isoFromNs(p.startNs)}`, exit, ...(argv ? [argv] : []));
     const search = `${p.comm} ${p.pid} ${argv}`.toLowerCase();
-    return `<div class="lane" data-process-id="${esc(p.id)}" data-search="${esc(search)}"><div class="label" style="padding-left:${6 + depth * 12}px" data-tip="${esc(info)}">${esc(p.comm)} [${p.pid}]</div><div class="track"><div class="life${p.origin === "snapshot" ? " snapshot" : ""}" style="left:${left};width:${width}"></div>${(marks.get(p.id) ?? []).join("")}</div></div>`;
+    return `<div class="lane" data-process-id="${esc(p.id)}" data-search="${esc(search)}"><div class="label" data-pad="${6 + depth * 12}px" data-tip="${info}">${esc(p.comm)} [${p.pid}]</div><div class="track"><div class="life${p.origin === "snapshot" ? " snapshot" : ""}" data-x="${left}" data-w="${width}"></div>${(marks.get(p.id) ?? []).join("")}</div></div>`;
   });
 
   const gaps = r.losses.map((l) => {
-    const tip = `${l.count} ${l.bundle} events lost\n${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`;
-    return `<div class="gap" data-bundle="${esc(l.bundle)}" style="left:${pct(l.fromNs)};width:${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${esc(tip)}"></div>`;
+    const tip = escLines(`${l.count} ${l.bundle} events lost`, `${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`);
+    return `<div class="gap" data-bundle="${esc(l.bundle)}" data-x="${pct(l.fromNs)}" data-w="${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${tip}"></div>`;
   });
   const cut = r.sessions.filter((s) => s.cutOff && s.lastRecordNs !== undefined)
-    .map((s) => `<div class="cutoff" style="left:${pct(s.lastRecordNs!)}" title="${esc(`${s.path}: ${s.status}, unreadable after ${isoFromNs(s.lastRecordNs!)}`)}"></div>`);
+    .map((s) => `<div class="cutoff" data-x="${pct(s.lastRecordNs!)}" title="${esc(`${s.path}: ${s.status}, unreadable after ${isoFromNs(s.lastRecordNs!)}`)}"></div>`);
   const banners = r.sessions.filter((s) => s.cutOff)
     .map((s) => `<div class="banner cutoff-banner">${esc(`${s.path}: ${s.status} — ${s.verdictReason}. Replayed up to its readable end, ${s.lastRecordNs === undefined ? "no records" : isoFromNs(s.lastRecordNs)}.`)}</div>`);
   const lossBanner = r.losses.length > 0
-    ? `<div class="banner loss-banner" style="background:#ef6c00">${esc(`${r.losses.reduce((n, l) => n + l.count, 0n)} events lost in ${r.losses.length} gap(s): hatched bands below`)}</div>` : "";
+    ? `<div class="banner loss-banner">${esc(`${r.losses.reduce((n, l) => n + l.count, 0n)} events lost in ${r.losses.length} gap(s): hatched bands below`)}</div>` : "";
   const sessions = r.sessions.map((s) => `<div class="session">${esc(`${s.hostname} · session ${s.sessionId.slice(0, 16)} · ${s.startNs === undefined ? "?" : isoFromNs(s.startNs)} · ${s.status}`)}</div>`);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const t = from + (span * BigInt(Math.round(f * 1000))) / 1000n;
-    return `<span style="left:${(f * 100).toFixed(0)}%">${f === 0 ? isoFromNs(t).slice(11, 23) : `+${formatDurationNs(t - from)}`}</span>`;
+    return `<span data-x="${(f * 100).toFixed(0)}%">${f === 0 ? isoFromNs(t).slice(11, 23) : `+${formatDurationNs(t - from)}`}</span>`;
   });
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
 <title>sealtrace replay</title><style>${CSS}</style></head>
 <body>
 <header><h1>sealtrace replay</h1>${sessions.join("")}</header>

@@ -2,6 +2,7 @@
 // message, datetime, timestamp_desc, plus flat process keys).
 import { timelineEvents, type TimelineEvent } from "./events.js";
 import type { Replay } from "./model.js";
+import { exactJson } from "./exactjson.js";
 import { isoFromNs, microsFromNs } from "./time.js";
 
 function eventJson(e: TimelineEvent) {
@@ -9,7 +10,7 @@ function eventJson(e: TimelineEvent) {
 }
 
 export function renderJsonl(r: Replay): string {
-  return timelineEvents(r).map((e) => JSON.stringify(eventJson(e)) + "\n").join("");
+  return timelineEvents(r).map((e) => exactJson(eventJson(e)) + "\n").join("");
 }
 
 const TIMESTAMP_DESC: Record<string, string> = {
@@ -23,7 +24,7 @@ const TIMESTAMP_DESC: Record<string, string> = {
 
 export function renderTimesketch(r: Replay): string {
   const hostname = new Map(r.sessions.map((s) => [s.host, s.hostname]));
-  return timelineEvents(r).map((e) => JSON.stringify({
+  return timelineEvents(r).map((e) => exactJson({
     message: e.message,
     datetime: isoFromNs(e.timeNs),
     timestamp: microsFromNs(e.timeNs),

@@ -4,10 +4,10 @@ import { renderJson, renderJsonChunks } from "./document.js";
 import { renderHtml } from "./html.js";
 import { renderJsonl, renderTimesketch } from "./jsonl.js";
 import type { Replay } from "./model.js";
-import { renderConnections, renderFiles, renderTimeline } from "./text/lists.js";
-import { ANSI, PLAIN } from "./text/style.js";
-import { renderSummary } from "./text/summary.js";
-import { renderTree } from "./text/tree.js";
+import { connectionLines, fileLines, timelineLines } from "./text/lists.js";
+import { terminalText, type Piece } from "./text/style.js";
+import { summaryLines } from "./text/summary.js";
+import { treeLines } from "./text/tree.js";
 
 export const VIEWS = ["summary", "tree", "timeline", "connections", "files"] as const;
 export const FORMATS = ["text", "json", "jsonl", "timesketch", "html"] as const;
@@ -22,20 +22,23 @@ export function parseViewFormat(view: string, format: string): { view: View; for
 }
 
 export function render(r: Replay, view: View, format: Format, colour: boolean): string {
-  const st = colour ? ANSI : PLAIN;
   switch (format) {
     case "json": return renderJson(r);
     case "jsonl": return renderJsonl(r);
     case "timesketch": return renderTimesketch(r);
     case "html": return renderHtml(r);
-    case "text":
-      switch (view) {
-        case "summary": return renderSummary(r, st);
-        case "tree": return renderTree(r, st);
-        case "timeline": return renderTimeline(r, st);
-        case "connections": return renderConnections(r, st);
-        case "files": return renderFiles(r, st);
-      }
+    // The text views build lines; terminalText is the one place their text leaves, escaped (text/visible.ts).
+    case "text": return terminalText(textLines(r, view), colour);
+  }
+}
+
+function textLines(r: Replay, view: View): Piece[] {
+  switch (view) {
+    case "summary": return summaryLines(r);
+    case "tree": return treeLines(r);
+    case "timeline": return timelineLines(r);
+    case "connections": return connectionLines(r);
+    case "files": return fileLines(r);
   }
 }
 

@@ -1,7 +1,10 @@
 // Byte strings from kernel records to JS strings, fast for the common ASCII case: TextDecoder costs
-// about a microsecond per call, which dominates replay of short comm/path/argv strings.
+// about a microsecond per call, which dominates replay of short comm/path/argv strings. Nothing is lost:
+// bytes that are not valid UTF-8 are kept as escaped bytes (rawbytes.ts), never replaced by U+FFFD.
+import { textOfBytes } from "./rawbytes.js";
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
+// fatal: invalid UTF-8 falls back to textOfBytes; ignoreBOM: a leading U+FEFF is data, not a marker to strip.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Text of bytes[from, to) up to the first NUL. */
 export function cText(bytes: Uint8Array, from: number, to: number): string {
@@ -32,9 +35,17 @@ export function argList(bytes: Uint8Array, from: number, to: number): string[] {
 const CONS_MIN_LENGTH = 13;
 
 function plain(bytes: Uint8Array, from: number, to: number): string {
-  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8OrEscaped(bytes, from, to);
   if (to - from >= CONS_MIN_LENGTH) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
   let s = "";
   for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
   return s;
+}
+
+function utf8OrEscaped(bytes: Uint8Array, from: number, to: number): string {
+  try {
+    return utf8.decode(bytes.subarray(from, to));
+  } catch {
+    return textOfBytes(bytes, from, to);
+  }
 }

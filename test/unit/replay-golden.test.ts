@@ -8,8 +8,6 @@ import { fileURLToPath } from "node:url";
 import { readIdentityFile } from "../../src/session/identity.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { render, VIEWS, FORMATS } from "../../src/replay/render.js";
-import { renderSummary } from "../../src/replay/text/summary.js";
-import { PLAIN } from "../../src/replay/text/style.js";
 import { frameSpans, tempDir, testKey } from "./session-helpers.js";
 import { EXIT, UserError } from "../../src/cli/errors.js";
 
@@ -75,7 +73,7 @@ test("UNSEALED (cut) and TAMPERED (flipped byte) copies replay their readable pa
       const r = (await loadSessions([path], ids)).replay;
       assert.equal(r.sessions[0]!.status, status);
       assert.equal(r.sessions[0]!.cutOff, true);
-      const text = renderSummary(r, PLAIN);
+      const text = render(r, "summary", "text", false);
       assert.match(text, new RegExp(`!! .*${status} — replayed up to its readable end`));
       assert.match(text, /last readable record: \d{4}-/);
       assert.ok(r.sessions[0]!.events > 0 || status === "TAMPERED");

@@ -24,7 +24,13 @@ test("HTML report: no console errors, one lane per process, marks present, searc
   });
   try {
     const file = join(dir, "report.html");
-    writeFileSync(file, renderHtml(replay));
+    const html = renderHtml(replay);
+    writeFileSync(file, html);
+    // The CSP allows the page's own blocks by hash only: no 'unsafe-inline', no style or on* attributes.
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? "";
+    assert.match(csp, /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    assert.ok(!csp.includes("unsafe"), csp);
+    assert.doesNotMatch(html, /\sstyle=|\son[a-z]+=/i);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const problems: string[] = [];
     page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(m.text()); });
@@ -34,6 +40,9 @@ test("HTML report: no console errors, one lane per process, marks present, searc
     const png = await page.screenshot({ path: join(dir, "report.png"), fullPage: true });
     assert.ok(png.length > 10_000, "a screenshot with content");
     assert.deepEqual(problems, []);
+    // Positions are applied by the hashed script (so it ran): marks sit at their times, not all at 0.
+    const lefts = await page.locator(".lane .mark").evaluateAll((els) => els.map((e) => (e as unknown as { style: { left: string } }).style.left));
+    assert.ok(lefts.length > 0 && lefts.every((l) => l.endsWith("%")) && new Set(lefts).size > 1, `mark positions ${lefts.slice(0, 5).join(" ")}`);
     assert.equal(await page.locator(".lane").count(), replay.processes.length);
     for (const kind of ["exec", "exit", "connect", "connfail", "reset", "file", "fileop"]) {
       assert.ok((await page.locator(`.lane .mark-${kind}`).count()) > 0, `${kind} marks`);

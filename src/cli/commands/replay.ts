@@ -11,6 +11,7 @@ import { DEFAULT_REPLAY_LIMITS, loadSessions, type ReplayLimits } from "../../re
 import { FRAME_MAX_PLAINTEXT_BYTES } from "../../session/format.js";
 import { parseViewFormat, renderChunks } from "../../replay/render.js";
 import { parseTimeBound } from "../../replay/time.js";
+import { visible } from "../../replay/text/visible.js";
 
 interface ReplayOptions {
   identity: string[];
@@ -114,9 +115,9 @@ export function registerReplay(program: Command): void {
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
       await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
-      for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
+      for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; replayed up to its readable end\n`);
       // What was left out (skipped frames and records, limits, duplicates): said, never silent; exit 0.
-      for (const n of notes) process.stderr.write(`${n}\n`);
+      for (const n of notes) process.stderr.write(`${visible(n)}\n`);
       const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
       if (worst) process.exitCode = worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
     });

@@ -1,5 +1,6 @@
 // `sealtrace verify FILE`: keyless custody check; prints the facts and one verdict, exit code per verdict.
 import type { Command } from "commander";
+import { visible } from "../../replay/text/visible.js";
 import { parseSignerPublicKey } from "../../session/signing.js";
 import { verdictExitCode, formatVerdict } from "../../session/verdict.js";
 import { formatCreated, verifySession, type VerifyReport } from "../../session/verify.js";
@@ -35,7 +36,8 @@ function formatReport(r: VerifyReport): string {
     `signature:  ${signature}`,
     `verdict:    ${formatVerdict(r.verdict)}`,
   ];
-  return lines.join("\n") + "\n";
+  // The path and the verdict's reason can quote a hostile file: each line is shown through visible().
+  return lines.map(visible).join("\n") + "\n";
 }
 
 export function registerVerify(program: Command): void {

@@ -2,25 +2,25 @@
 import { endpoint } from "../addr.js";
 import type { Replay } from "../model.js";
 import { formatDurationNs, isoFromNs } from "../time.js";
-import { cutOffBanners, fit, type Style } from "./style.js";
+import { bold, cutOffBanners, fit, green, line, pad, red, yellow, type Piece } from "./style.js";
 
-export function renderSummary(r: Replay, st: Style): string {
-  const lines: string[] = [...cutOffBanners(r.sessions, st, isoFromNs)];
+export function summaryLines(r: Replay): Piece[] {
+  const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
   for (const s of r.sessions) {
     const span = s.startNs !== undefined && s.endNs !== undefined ? ` (${formatDurationNs(s.endNs - s.startNs)})` : "";
-    lines.push(st.bold(fit(`session ${s.sessionId.slice(0, 16)}  ${s.hostname}  runbook ${s.runbook || "-"}`, 80)));
-    lines.push(`  file     ${fit(s.path, 69)}`);
+    lines.push(bold(fit(line`session ${s.sessionId.slice(0, 16)}  ${s.hostname}  runbook ${s.runbook || "-"}`, 80)));
+    lines.push(line`  file     ${fit(s.path, 69)}`);
     lines.push(`  from     ${s.startNs === undefined ? "-" : isoFromNs(s.startNs)}`);
     lines.push(`  to       ${s.endNs === undefined ? "-" : isoFromNs(s.endNs)}${span}`);
-    lines.push(`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`);
-    const verdict = `${s.status}: ${s.verdictReason}`;
-    lines.push(`  verdict  ${s.status === "SEALED" ? st.green(fit(verdict, 69)) : st.red(fit(verdict, 69))}`);
+    lines.push(line`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`);
+    const verdict = line`${s.status}: ${s.verdictReason}`;
+    lines.push(line`  verdict  ${s.status === "SEALED" ? green(fit(verdict, 69)) : red(fit(verdict, 69))}`);
   }
   const execs = r.processes.reduce((n, p) => n + p.execs.filter((e) => e.origin !== "snapshot").length, 0);
   const observed = r.processes.filter((p) => p.origin !== "snapshot").length;
   const failedExits = r.processes.filter((p) => (p.exitCode ?? 0) !== 0 || p.exitSignal !== undefined).length;
   lines.push("");
-  lines.push(st.bold("activity"));
+  lines.push(bold("activity"));
   lines.push(`  processes    ${r.processes.length} (${observed} started during the recording, ${r.processes.length - observed} from the snapshot)`);
   lines.push(`  execs        ${execs}    non-zero exits ${failedExits}`);
   const failed = r.connections.filter((c) => !["established", "connected", "listening", "pending", "closing"].includes(c.outcome)).length;
@@ -37,8 +37,8 @@ export function renderSummary(r: Replay, st: Style): string {
   }
   if (talkers.size > 0) {
     lines.push("");
-    lines.push(st.bold("top remote endpoints"));
-    for (const [k, n] of [...talkers].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5)) lines.push(`  ${String(n).padStart(6)}  ${fit(k, 70)}`);
+    lines.push(bold("top remote endpoints"));
+    for (const [k, n] of [...talkers].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5)) lines.push(line`  ${String(n).padStart(6)}  ${fit(k, 70)}`);
   }
   const perProc = new Map<string, { label: string; conns: number; bytes: bigint }>();
   const label = new Map(r.processes.map((p) => [p.id, `${p.comm} [${p.pid}]`]));
@@ -55,13 +55,13 @@ export function renderSummary(r: Replay, st: Style): string {
   }
   if (perProc.size > 0) {
     lines.push("");
-    lines.push(st.bold("top processes        connections  bytes written"));
+    lines.push(bold("top processes        connections  bytes written"));
     const top = [...perProc.values()].sort((a, b) => b.conns - a.conns || (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : 0) || (a.label < b.label ? -1 : 1));
-    for (const e of top.slice(0, 5)) lines.push(`  ${fit(e.label, 28).padEnd(28)} ${String(e.conns).padStart(6)}  ${String(e.bytes).padStart(13)}`);
+    for (const e of top.slice(0, 5)) lines.push(line`  ${pad(e.label, 28)} ${String(e.conns).padStart(6)}  ${String(e.bytes).padStart(13)}`);
   }
   lines.push("");
-  lines.push(st.bold("losses"));
+  lines.push(bold("losses"));
   if (r.losses.length === 0) lines.push("  none");
-  for (const l of r.losses) lines.push(st.yellow(`  ${l.bundle}: ${l.count} lost between ${isoFromNs(l.fromNs)} and +${formatDurationNs(l.toNs - l.fromNs)}`));
-  return lines.join("\n") + "\n";
+  for (const l of r.losses) lines.push(yellow(line`  ${l.bundle}: ${l.count} lost between ${isoFromNs(l.fromNs)} and +${formatDurationNs(l.toNs - l.fromNs)}`));
+  return lines;
 }

@@ -3,22 +3,22 @@ import { endpoint } from "../addr.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
 import { byStart } from "../processes.js";
 import { isoFromNs } from "../time.js";
-import { cutOffBanners, fit, type Style } from "./style.js";
+import { bold, cutOffBanners, dim, fit, line, red, type Line, type Piece } from "./style.js";
 
-function exitText(p: ProcessEntity, st: Style): string {
+function exitText(p: ProcessEntity): Piece {
   if (p.exitNs === undefined) return "";
-  if (p.exitSignal !== undefined) return st.red(` killed(${p.exitSignal})`);
-  return p.exitCode === 0 ? " exit 0" : st.red(` exit ${p.exitCode}`);
+  if (p.exitSignal !== undefined) return red(` killed(${p.exitSignal})`);
+  return p.exitCode === 0 ? " exit 0" : red(` exit ${p.exitCode}`);
 }
 
-function head(p: ProcessEntity, st: Style): string {
-  const tag = p.origin === "snapshot" ? st.dim(" [snapshot]") : "";
-  const moved = p.reparentedFrom !== undefined ? st.dim(` [re-parented, ${p.parentOrigin}]`) : "";
-  return `${st.bold(p.comm)} [${p.pid}]${exitText(p, st)}${tag}${moved}`;
+function head(p: ProcessEntity): Line {
+  const tag = p.origin === "snapshot" ? dim(" [snapshot]") : "";
+  const moved = p.reparentedFrom !== undefined ? dim(` [re-parented, ${p.parentOrigin}]`) : "";
+  return line`${bold(p.comm)} [${p.pid}]${exitText(p)}${tag}${moved}`;
 }
 
-export function renderTree(r: Replay, st: Style): string {
-  const lines: string[] = [...cutOffBanners(r.sessions, st, isoFromNs)];
+export function treeLines(r: Replay): Piece[] {
+  const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
   const ids = new Set(r.processes.map((p) => p.id));
   const children = new Map<string, ProcessEntity[]>();
   const roots: ProcessEntity[] = [];
@@ -35,12 +35,12 @@ export function renderTree(r: Replay, st: Style): string {
   const files = group(r.files, (f) => f.processId);
   const walk = (p: ProcessEntity, prefix: string, last: boolean, top: boolean): void => {
     const branch = top ? "" : last ? "└─ " : "├─ ";
-    lines.push(fit(`${prefix}${branch}${head(p, st)}`, 80 + (st.bold("") ? 40 : 0)));
+    lines.push(fit(line`${prefix}${branch}${head(p)}`, 80));
     const inner = top ? "" : prefix + (last ? "   " : "│  ");
     const kids = (children.get(p.id) ?? []).sort(byStart);
     const bar = kids.length > 0 ? "│ " : "  ";
     for (const e of p.execs) {
-      lines.push(fit(`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`, 80));
+      lines.push(fit(line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`, 80));
     }
     for (const c of conns.get(p.id) ?? []) lines.push(fit(`${inner}${bar}${connLine(c)}`, 80));
     for (const f of files.get(p.id) ?? []) lines.push(fit(`${inner}${bar}${fileLine(f)}`, 80));
@@ -48,7 +48,7 @@ export function renderTree(r: Replay, st: Style): string {
   };
   roots.sort(byStart).forEach((p) => walk(p, "", true, true));
   if (r.processes.length === 0) lines.push("(no processes)");
-  return lines.join("\n") + "\n";
+  return lines;
 }
 
 function connLine(c: Connection): string {
