@@ -91,6 +91,18 @@ export class ProcessTable {
   }
 
   exec(p: ProcessEntity, image: ExecImage, comm: string): void {
+    const last = p.execs[p.execs.length - 1];
+    if (image.origin === "observed" && last?.origin === "snapshot" && last.timeNs >= image.timeNs) {
+      // The exec ran between attach and the task iterator, and its record was read after the snapshot's:
+      // the snapshot's image is this exec's (or a later observed one's) result, so the observed one replaces it.
+      const kept = p.execs.filter((e) => !(e.origin === "snapshot" && e.timeNs >= image.timeNs));
+      let i = kept.length;
+      while (i > 0 && kept[i - 1]!.timeNs > image.timeNs) i--;
+      kept.splice(i, 0, image);
+      p.execs = kept;
+      if (i === kept.length - 1) p.comm = comm;
+      return;
+    }
     addExec(p, image);
     p.comm = comm;
   }

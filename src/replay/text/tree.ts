@@ -1,5 +1,5 @@
 // `--view tree`: the process tree, each process with its exec chain, connections and files nested under it.
-import { endpoint } from "../addr.js";
+import { shownEnd } from "../addr.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
 import { byStart } from "../processes.js";
 import { isoFromNs } from "../time.js";
@@ -54,7 +54,7 @@ export function renderTree(r: Replay, st: Style): string {
 function connLine(c: Connection): string {
   const extra = [c.retransmits ? `${c.retransmits} retrans` : "", c.resets ? `${c.resets} resets` : ""].filter(Boolean).join(", ");
   const dir = c.direction === "inbound" ? "⇐" : c.direction === "listen" ? "listen" : "⇒";
-  return `${c.protocol} ${dir} ${endpoint(c.daddr, c.dport)} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""}${extra ? `, ${extra}` : ""}`;
+  return `${c.protocol} ${dir} ${shownEnd(c)} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""}${extra ? `, ${extra}` : ""}`;
 }
 
 function fileLine(f: FileActivity): string {
