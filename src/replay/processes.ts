@@ -169,6 +169,11 @@ function addExec(p: ProcessEntity, image: ExecImage): void {
   else p.execs.push(image);
 }
 
+/** A kernel thread: no memory map, so no image, and kthreadd (2) or its child. */
+export function isKernelThread(p: ProcessEntity): boolean {
+  return p.execs.length === 0 && (p.pid === 2 || p.ppid === 2);
+}
+
 export function byStart(a: ProcessEntity, b: ProcessEntity): number {
   return a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.pid - b.pid;
 }

@@ -7,7 +7,10 @@ import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
 import { boundHeapGrowth } from "../../replay/heap.js";
 import { loadSessions } from "../../replay/load.js";
-import { parseViewFormat, renderChunks } from "../../replay/render.js";
+import { matchProcesses, parseProcessSelector, processDetail } from "../../replay/focus.js";
+import type { Replay } from "../../replay/model.js";
+import { parseViewFormat, renderChunks, type Focus, type View } from "../../replay/render.js";
+import { stateAt } from "../../replay/state.js";
 import { parseTimeBound } from "../../replay/time.js";
 
 interface ReplayOptions {
@@ -22,6 +25,8 @@ interface ReplayOptions {
   addr: string[];
   port: string[];
   host: string[];
+  at?: string;
+  all?: boolean;
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -30,6 +35,23 @@ function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
   return n;
+}
+
+/**
+ * `--view process` (one process, picked by the only --pid) or `--at` (the state then), if asked for.
+ * A --pid that names several processes gives the list of them to pick from.
+ */
+function focusOf(r: Replay, view: View, opts: ReplayOptions, startNs: bigint): Focus | undefined {
+  if (opts.at !== undefined) {
+    if (view !== "summary") throw new UserError(`--at shows the state at a time: drop --view ${view}`, EXIT.usage);
+    return { kind: "state", state: stateAt(r, parseTimeBound(opts.at, startNs, "--at")) };
+  }
+  if (view !== "process") return undefined;
+  if (opts.pid.length !== 1) throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", EXIT.usage);
+  const selector = opts.pid[0]!;
+  const matches = matchProcesses(r, parseProcessSelector(selector));
+  if (matches.length === 0) throw new UserError(`--pid ${selector}: no such process in these sessions`, EXIT.usage);
+  return matches.length === 1 ? { kind: "process", detail: processDetail(r, matches[0]!) } : { kind: "matches", selector, matches };
 }
 
 /** Chunks are batched to about this size before each write. */
@@ -61,24 +83,28 @@ export function registerReplay(program: Command): void {
     .description("rebuild process trees, connections and file activity from sealed sessions (no root needed)")
     .argument("<files...>", "session files; several merge into one timeline")
     .requiredOption("-i, --identity <file>", "age identity file (repeatable)", collect, [])
-    .option("--view <view>", "summary | tree | timeline | connections | files (text format)", "summary")
+    .option("--view <view>", "summary | tree | timeline | connections | files (text format) | process (with --pid; text or json)", "summary")
     .option("--format <format>", "text | json | jsonl | timesketch | html", "text")
     .option("-o, --output <file>", "write here instead of stdout")
-    .option("--pid <pid>", "this process, its exec chain and descendants (repeatable)", collect, [])
+    .option("--pid <pid>", "this process, its exec chain and descendants (repeatable); with --view process: N, N@START or HOST:N:START_NS", collect, [])
     .option("--comm <name>", "processes with this comm or executable name (repeatable)", collect, [])
     .option("--since <time>", "from this time: ISO 8601, or +5s from the session start")
     .option("--until <time>", "up to this time: ISO 8601, or +5s from the session start")
     .option("--addr <ip>", "connections to or from this address (repeatable)", collect, [])
     .option("--port <port>", "connections on this port (repeatable)", collect, [])
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
+    .option("--at <time>", "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start")
+    .option("--all", "text tree and --at: list kernel threads (and idle snapshot processes) instead of counting them")
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
       boundHeapGrowth();
       const { replay } = await loadSessions(files, identities);
       const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
+      // The process view picks its process itself: a --pid filter would cut its parents off.
+      const focusPid = view === "process" && opts.at === undefined;
       const filter: ReplayFilter = {
-        pids: opts.pid.map((p) => integer("--pid", p, 0x3fffffff)),
+        pids: focusPid ? [] : opts.pid.map((p) => integer("--pid", p, 0x3fffffff)),
         comms: opts.comm,
         addrs: opts.addr,
         ports: opts.port.map((p) => integer("--port", p, 65535)),
@@ -87,8 +113,13 @@ export function registerReplay(program: Command): void {
         ...(opts.until === undefined ? {} : { untilNs: parseTimeBound(opts.until, startNs, "--until") }),
       };
       const filtered = applyFilter(replay, filter);
+      const focus = focusOf(filtered, view, opts, startNs);
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
+      await writeChunks(renderChunks(filtered, view, format, colour, { ...(focus ? { focus } : {}), all: opts.all === true }), opts.output);
+      if (focus?.kind === "matches") {
+        process.stderr.write(`sealtrace: --pid ${focus.selector} names ${focus.matches.length} processes; pick one as listed\n`);
+        process.exitCode = EXIT.usage;
+      }
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
       for (const s of replay.sessions) if (s.cutOff) process.stderr.write(`${s.path}: ${s.status}: ${s.verdictReason}; replayed up to its readable end\n`);
       const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
