@@ -203,3 +203,62 @@ test("a process exec'ing across the attach boundary has each exec once, in time 
   }
   assert.ok(boundary > 0, "some exec landed between the attach and the start snapshot (the case under test)");
 });
+
+test("--view process: the sender's identity, parents to the root, exec with argv and cwd, connection, exit; text and JSON", { skip: notRoot }, () => {
+  for (const r of recordings.filter((x) => x.bundles.includes("exec"))) {
+    const doc = JSON.parse(replay(r.file, "--view", "process", "--pid", String(r.res.sender), "--format", "json")) as {
+      process: ProcJson & { hostname: string }; parents: Array<{ pid: number; id: string }>; children: unknown[]; connections: ConnJson[];
+    };
+    assert.equal(doc.process.pid, r.res.sender);
+    assert.equal(doc.process.exitCode, 3);
+    assert.equal(doc.parents[0]?.pid, r.res.server, "its parent is the server");
+    const root = r.doc.processes.find((p) => p.id === doc.parents[doc.parents.length - 1]!.id)!;
+    assert.equal(root.parentId, null, "the chain ends at a root");
+    assert.deepEqual(doc.process.execs.map((e) => [e.argv[0], e.cwd]), [["python3", work]]);
+    const up = doc.connections.find((c) => c.dport === PORT)!;
+    assert.deepEqual([up.direction, up.outcome], ["outbound", "established"]);
+    const text = replay(r.file, "--view", "process", "--pid", String(r.res.sender));
+    assert.match(text, new RegExp(`^python3 \\[${r.res.sender}\\] on `, "m"));
+    assert.match(text, new RegExp(`^  python3 \\[${r.res.server}\\] started `, "m"));
+    assert.match(text, /argv python3 -c import socket/);
+    assert.ok(text.includes(`cwd  ${work}`), text);
+    assert.match(text, new RegExp(`out tcp 127\\.0\\.0\\.1:${PORT} established`));
+    assert.match(text, /exit 3 at /);
+  }
+});
+
+test("--at: mid-way through the file writes, the server is alive with its image, listening, holding the upload open, writing", { skip: notRoot }, () => {
+  for (const r of recordings.filter((x) => x.bundles.includes("filewrite"))) {
+    const loot = r.doc.files.find((f) => f.pid === r.res.server && f.path === join(work, "loot.bin"))!;
+    assert.ok(loot, `bundles ${r.bundles}: loot.bin`);
+    const mid = new Date((Date.parse(loot.firstTime) + Date.parse(loot.lastTime)) / 2).toISOString();
+    const doc = JSON.parse(replay(r.file, "--at", mid, "--format", "json")) as {
+      insideRecording: boolean; processes: Array<ProcJson & { image: { argv: string[] } | null }>; listening: ConnJson[]; connections: ConnJson[]; files: Array<{ path: string; pid: number }>;
+    };
+    assert.ok(doc.insideRecording);
+    const server = doc.processes.find((p) => p.pid === r.res.server)!;
+    assert.match(server?.image?.argv[0] ?? "", /python3$/, "its image then (python3 via the PATH shim)");
+    assert.ok(server?.image?.argv.includes("-c"));
+    assert.ok(!doc.processes.some((p) => p.pid === r.res.sender), "the sender had exited");
+    assert.ok(doc.listening.some((c) => c.pid === r.res.server && c.sport === PORT));
+    assert.ok(doc.connections.some((c) => c.pid === r.res.server && c.direction === "inbound" && c.sport === PORT), "the accepted upload is still open");
+    assert.ok(!doc.connections.some((c) => c.dport === 9), "the refused connects were over");
+    assert.deepEqual(doc.files.filter((f) => f.pid === r.res.server).map((f) => f.path), [join(work, "loot.bin")]);
+    const text = replay(r.file, "--at", mid);
+    assert.match(text, /^state at /);
+    assert.match(text, new RegExp(`^ +${r.res.server} +\\d+ python3 +\\S+ +\\S*python3 -c`, "m"));
+    assert.match(text, new RegExp(`python3 +tcp 127\\.0\\.0\\.1:${PORT}$`, "m"));
+    assert.ok(text.includes(`${join(work, "loot.bin")} (writes`), text);
+  }
+});
+
+test("the text tree of a host-wide recording opens folded: kernel threads and idle processes one line; JSON keeps them", { skip: notRoot }, () => {
+  const r = byBundles("exec, connect, retransmit, filewrite");
+  const tree = replay(r.file, "--view", "tree");
+  const first = /^(\d+) kernel threads, (\d+) idle processes; --all shows them$/.exec(tree.split("\n")[0]!);
+  assert.ok(first && Number(first[1]) > 0 && Number(first[2]) > 0, tree.split("\n")[0]);
+  assert.doesNotMatch(tree, /kthreadd|ksoftirqd/);
+  assert.match(tree, new RegExp(`python3 \\[${r.res.server}\\]`), "the workload is in view");
+  assert.match(replay(r.file, "--view", "tree", "--all"), /kthreadd \[2\]/);
+  assert.ok(r.doc.processes.some((p) => p.pid === 2), "JSON keeps kernel threads");
+});
