@@ -95,6 +95,18 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
     assert.equal(same.length, 2, "two incarnations of one pid");
     assert.notEqual(same[0]!.id, same[1]!.id);
     assert.deepEqual(same.map((p) => p.execs[0]?.filename).sort(), ["/bin/echo", "/bin/true"]);
+    // --view process on the reused pid lists both, each with the --pid text that picks it (issue 17, item 3).
+    const list = spawnSync(process.execPath, [CLI, "replay", out, "-i", KEY, "--view", "process", "--pid", String(reused)], { encoding: "utf8" });
+    assert.equal(list.status, 2, list.stderr);
+    assert.match(list.stderr, new RegExp(`--pid ${reused} names 2 processes`));
+    const picks = [...list.stdout.matchAll(/--pid (\S+@\S+)/g)].map((m) => m[1]!);
+    assert.equal(picks.length, 2, list.stdout);
+    const images = picks.map((pick) => {
+      const one = spawnSync(process.execPath, [CLI, "replay", out, "-i", KEY, "--view", "process", "--pid", pick, "--format", "json"], { encoding: "utf8" });
+      assert.equal(one.status, 0, one.stderr);
+      return (JSON.parse(one.stdout) as { process: { execs: Array<{ filename: string }> } }).process.execs[0]?.filename;
+    });
+    assert.deepEqual(images.sort(), ["/bin/echo", "/bin/true"]);
   } finally {
     cleanup();
   }
