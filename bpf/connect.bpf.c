@@ -192,10 +192,16 @@ static __always_inline void fill_sock_state(struct st_sock_state *e, const struc
 	e->protocol = IPPROTO_TCP;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	if (btf)
+	e->pad = 0;
+	if (btf) {
 		e->family = sk_addrs_btf(sk, e->saddr, e->daddr, &e->sport, &e->dport);
-	else
+		/* tcp_reset()/tcp_write_err() set sk_err before tcp_done() moves the socket to CLOSE. */
+		e->sk_err = sk->sk_err;
+	} else {
+		/* The iterator also walks request and time-wait socks, which end after sock_common. */
 		e->family = sk_addrs(sk, e->saddr, e->daddr, &e->sport, &e->dport);
+		e->sk_err = 0;
+	}
 }
 
 /* tp_btf, not raw_tp: the socket is a typed pointer, read with plain loads (this fires ~10 times per

@@ -140,8 +140,11 @@ struct st_sock_state {
 	__u16 dport;
 	__u8 saddr[ST_ADDR_LEN];
 	__u8 daddr[ST_ADDR_LEN];
+	__s32 sk_err;    /* the socket's pending error (sk->sk_err): on a change to CLOSE it says why a
+	                  * connect failed (ECONNREFUSED, ETIMEDOUT, ...) whatever other bundle runs; 0 in the snapshot */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct st_sock_state) == 120, "st_sock_state size");
+_Static_assert(sizeof(struct st_sock_state) == 128, "st_sock_state size");
 
 /* tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset. */
 struct st_tcp_event {

@@ -194,6 +194,7 @@ struct sock {
 	struct sock_common __sk_common;
 	__u16 sk_type;
 	__u16 sk_protocol;
+	int sk_err;
 	struct socket *sk_socket;
 };
 

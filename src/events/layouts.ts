@@ -55,9 +55,9 @@ export const CONNECT = layout("st_connect", 136, [
   ["protocol", "u16"], ["sport", "u16"], ["dport", "u16"], ["pad", "pad", 6], ["saddr", "bytes", 16], ["daddr", "bytes", 16],
 ]);
 
-export const SOCK_STATE = layout("st_sock_state", 120, [
+export const SOCK_STATE = layout("st_sock_state", 128, [
   ["hdr", "hdr"], ["sock_id", "u64"], ["oldstate", "s32"], ["newstate", "s32"], ["family", "u16"], ["protocol", "u16"],
-  ["sport", "u16"], ["dport", "u16"], ["saddr", "bytes", 16], ["daddr", "bytes", 16],
+  ["sport", "u16"], ["dport", "u16"], ["saddr", "bytes", 16], ["daddr", "bytes", 16], ["sk_err", "s32"], ["pad", "u32"],
 ]);
 
 export const TCP_EVENT = layout("st_tcp_event", 120, [

@@ -48,3 +48,8 @@ export function formatAddr(family: number, bytes: Uint8Array, off: number): stri
 export function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
+
+/** The end a connection line names: the local address for a listener (its remote is 0.0.0.0:0), else the remote. */
+export function shownEnd(c: { direction: string; saddr: string; sport: number; daddr: string; dport: number }): string {
+  return c.direction === "listen" ? endpoint(c.saddr, c.sport) : endpoint(c.daddr, c.dport);
+}

@@ -69,7 +69,7 @@ export class ConnectionTable {
       id: `${host}:c${++this.seq}`, host, sockId: u64(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
       protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
       startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: false, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: this.seq, flowKey: undefined, flowPending: true,
+      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: false, resetInSynSent: false, closedFromState: undefined, closeErr: undefined, snapshotNs: undefined, seq: this.seq, flowKey: undefined, flowPending: true,
     };
     this.all.push(c);
     this.pending.push(c);
@@ -199,8 +199,8 @@ export class ConnectionTable {
     return c;
   }
 
-  /** inet_sock_set_state. */
-  state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint): void {
+  /** inet_sock_set_state; `skErr`: the socket's error at the change (sessions before it was recorded: undefined). */
+  state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint, skErr?: number): void {
     let c = this.bySock(host, f.sockLo, f.sockHi);
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
@@ -231,13 +231,25 @@ export class ConnectionTable {
     if (newState === TCP.close) {
       c.endNs ??= timeNs;
       // Decided in finish(): a reset that explains it may sit in another bundle's ring, read later.
-      if (c.outcome === "pending") c.closedFromState = oldState;
+      if (c.outcome === "pending") {
+        c.closedFromState = oldState;
+        c.closeErr = skErr;
+      }
     }
   }
 
   private static failure(c: Connection, oldState: number): Connection["outcome"] {
     if (oldState !== TCP.synSent) return "aborted";
     if (c.resetInSynSent) return "refused";
+    // The kernel's own reason, recorded by the connect bundle itself: the same outcome whichever other
+    // bundles ran (a reset is seen only with the retransmit bundle). 0: the caller closed the socket.
+    if (c.closeErr !== undefined) {
+      if (c.closeErr === 0) return "aborted";
+      if (c.closeErr === ECONNREFUSED) return "refused";
+      if (c.closeErr === ETIMEDOUT) return "timed out";
+      c.errno = c.closeErr;
+      return "error";
+    }
     // A SYN that went unanswered until the socket gave up; a short life means the caller closed it.
     const lifeNs = c.endNs !== undefined && c.startNs !== undefined ? c.endNs - c.startNs : 0n;
     return lifeNs >= 1_000_000_000n ? "timed out" : "aborted";
@@ -294,13 +306,23 @@ export class ConnectionTable {
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);
-    c ??= this.byTuple(host, f, timeNs);
+    if (c && this.isOlderUse(c, () => timeNs)) c = undefined;
+    // The event is the socket's own (its local end is f's source): never the loopback peer's connection.
+    c ??= this.byTuple(host, f, timeNs, true);
     if (!c) {
       c = this.create(host, f, "inferred", "unknown", owner);
       c.startNs = timeNs;
       c.outcome = "established";
     }
     this.tcpEventOn(c, owner, kind, state, timeNs, segs);
+  }
+
+  /**
+   * Whether an event at `timeNs()` predates `c`, the latest connection on its socket address: the kernel
+   * reused the address, and the event, read late from another bundle's ring, is the earlier socket's.
+   */
+  isOlderUse(c: Connection, timeNs: () => bigint): boolean {
+    return c.origin === "observed" && c.startNs !== undefined && timeNs() < c.startNs;
   }
 
   /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */
@@ -322,24 +344,38 @@ export class ConnectionTable {
     }
   }
 
-  /** The connection on this 4-tuple (either way round) closest before `atNs`. */
-  byTuple(host: string, f: SockFacts, atNs: bigint): Connection | undefined {
+  /**
+   * The connection on this 4-tuple (either way round) closest before `atNs`. `ownEnd`: f's source is the
+   * connection's local end, so skip the peer's connection (on loopback both ends are on this host).
+   */
+  byTuple(host: string, f: SockFacts, atNs: bigint, ownEnd = false): Connection | undefined {
     if (this.pending.length) this.syncFlows();
     let best: Connection | undefined;
     const list = this.flows.get(flowKey(host, f)) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
+      if (ownEnd && isPeer(c, f)) continue;
       if (c.startNs === undefined || c.startNs <= atNs) return c;
       best ??= c;
     }
     return best;
   }
 
-  /** Latest `flow_counters` totals: counts missed as events (lost) still reach the connection. */
+  /**
+   * Latest `flow_counters` totals: counts missed as events (lost) still reach the connection. The row is
+   * keyed by the sending socket's own end, so retransmits go to that socket's connection only; resets
+   * fall back to the peer's, as a reset sent with no socket is keyed from the refusing side.
+   */
   flowTotals(host: string, f: SockFacts, retransmits: number, resets: number, atNs: bigint): void {
-    const c = this.byTuple(host, f, atNs);
-    if (!c) return;
-    if (retransmits > c.retransmits) c.retransmits = retransmits;
-    if (resets > c.resets) c.resets = resets;
+    const own = this.byTuple(host, f, atNs, true);
+    if (own && retransmits > own.retransmits) own.retransmits = retransmits;
+    const c = own ?? this.byTuple(host, f, atNs);
+    if (c && resets > c.resets) c.resets = resets;
   }
+}
+
+/** `c` is the other end of f's flow: its local end is f's destination (and not also f's source). */
+function isPeer(c: Connection, f: SockFacts): boolean {
+  if (c.sport === 0 || c.sport !== f.dport || c.saddr !== f.daddr) return false;
+  return !(c.sport === f.sport && c.saddr === f.saddr && c.dport === f.dport && c.daddr === f.daddr);
 }

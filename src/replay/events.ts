@@ -54,12 +54,13 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
   const details = { protocol: c.protocol, saddr: c.saddr, sport: c.sport, daddr: c.daddr, dport: c.dport, direction: c.direction, outcome: c.outcome };
   const who = p ? `${p.comm} [${p.pid}]` : "(owner unknown)";
   if (c.origin === "snapshot") {
-    out.push({ ...base, timeNs: c.snapshotNs ?? c.endNs ?? c.establishedNs ?? 0n, kind: "connection.snapshot", message: `${who} ${c.protocol} ${local} ↔ ${remote} ${c.outcome === "closing" ? "closing" : "open"} at start`, details });
+    const what = c.direction === "listen" ? `listening on ${local}` : `${local} ↔ ${remote} ${c.outcome === "closing" ? "closing" : "open"}`;
+    out.push({ ...base, timeNs: c.snapshotNs ?? c.endNs ?? c.establishedNs ?? 0n, kind: "connection.snapshot", message: `${who} ${c.protocol} ${what} at start`, details });
     return;
   }
   const arrow = c.direction === "inbound" ? "←" : "→";
   if (c.startNs !== undefined) {
-    out.push({ ...base, timeNs: c.startNs, kind: "connection.attempt", message: `${who} ${c.protocol} ${c.direction === "inbound" ? `${remote} → ${local}` : `${local} → ${remote}`}`, details });
+    out.push({ ...base, timeNs: c.startNs, kind: "connection.attempt", message: `${who} ${c.protocol} ${c.direction === "inbound" ? `${remote} → ${local}` : c.direction === "listen" ? `listen ${local}` : `${local} → ${remote}`}`, details });
   }
   if (c.establishedNs !== undefined && c.outcome !== "refused" && c.outcome !== "error") {
     out.push({ ...base, timeNs: c.establishedNs, kind: "connection.established", message: `${who} ${c.outcome} ${arrow} ${remote}`, details });
@@ -67,10 +68,10 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
   for (const t of c.retransmitTimes ?? []) out.push({ ...base, timeNs: t, kind: "connection.retransmit", message: `${who} retransmit ${local} → ${remote}`, details });
   for (const t of c.resetTimes ?? []) out.push({ ...base, timeNs: t, kind: "connection.reset", message: `${who} reset ${local} ↔ ${remote}`, details });
   if (c.endNs !== undefined) {
-    const failed = c.outcome !== "established" && c.outcome !== "connected";
+    const failed = c.outcome !== "established" && c.outcome !== "connected" && c.outcome !== "listening";
     out.push({
       ...base, timeNs: c.endNs, kind: failed ? "connection.failed" : "connection.close",
-      message: failed ? `${who} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""} ${arrow} ${remote}` : `${who} closed ${local} ↔ ${remote}`,
+      message: failed ? `${who} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""} ${arrow} ${remote}` : c.direction === "listen" ? `${who} closed listener ${local}` : `${who} closed ${local} ↔ ${remote}`,
       details: { ...details, errno: c.errno ?? null, retransmits: c.retransmits, resets: c.resets },
     });
   }

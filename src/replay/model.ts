@@ -70,6 +70,8 @@ export interface Connection {
   resetInSynSent: boolean;
   /** The TCP state the socket closed from, when it closed before its outcome was known. */
   closedFromState: number | undefined;
+  /** The socket's error (sk_err) when it closed before its outcome was known; undefined in sessions without it. */
+  closeErr: number | undefined;
   /** When the start-of-recording snapshot saw it (origin "snapshot"): its place on the timeline. */
   snapshotNs: bigint | undefined;
   /** Creation order in its table (1, 2, …): keeps each tuple's list sorted when a connection moves to another tuple. Not rendered. */

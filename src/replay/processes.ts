@@ -91,6 +91,18 @@ export class ProcessTable {
   }
 
   exec(p: ProcessEntity, image: ExecImage, comm: string): void {
+    const last = p.execs[p.execs.length - 1];
+    if (image.origin === "observed" && last?.origin === "snapshot" && last.timeNs >= image.timeNs) {
+      // The exec ran between attach and the task iterator, and its record was read after the snapshot's:
+      // the snapshot's image is this exec's (or a later observed one's) result, so the observed one replaces it.
+      const kept = p.execs.filter((e) => !(e.origin === "snapshot" && e.timeNs >= image.timeNs));
+      let i = kept.length;
+      while (i > 0 && kept[i - 1]!.timeNs > image.timeNs) i--;
+      kept.splice(i, 0, image);
+      p.execs = kept;
+      if (i === kept.length - 1) p.comm = comm;
+      return;
+    }
     addExec(p, image);
     p.comm = comm;
   }
@@ -155,6 +167,11 @@ export class ProcessTable {
 function addExec(p: ProcessEntity, image: ExecImage): void {
   if (p.execs.length === 0) p.execs = [image];
   else p.execs.push(image);
+}
+
+/** A kernel thread: no memory map, so no image, and kthreadd (2) or its child. */
+export function isKernelThread(p: ProcessEntity): boolean {
+  return p.execs.length === 0 && (p.pid === 2 || p.ppid === 2);
 }
 
 export function byStart(a: ProcessEntity, b: ProcessEntity): number {

@@ -214,7 +214,7 @@ export class Reconstructor {
         this.connections.accept(cur.host, this.sock(d, v, off, o), owner, this.time(cur, v, tsAt));
         return;
       case ev.sockState:
-        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt));
+        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt), o.sk_err < 0 ? undefined : v.getInt32(off + o.sk_err, true));
         return;
       case ev.sock:
         this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt));
@@ -227,7 +227,7 @@ export class Reconstructor {
         const state = v.getInt32(off + o.state, true);
         // The high-rate case: a socket already known by id needs no addresses formatted.
         const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getUint32(off + o.sock_id, true), v.getUint32(off + o.sock_id + 4, true));
-        if (known) {
+        if (known && !this.connections.isOlderUse(known, () => this.time(cur, v, tsAt))) {
           if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
           this.connections.tcpEventOn(known, owner, kind, state, this.connections.keepsTime(known, kind) ? this.time(cur, v, tsAt) : undefined, segs);
         } else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, this.time(cur, v, tsAt), segs);

@@ -7,7 +7,7 @@ const FIELDS = [
   "child_tgid", "child_start_ns", "filename_len", "argv_len", "cwd_len", "trunc", "exit_code", "exit_ns", "exe_len",
   "sock_id", "enter_ns", "ret", "family", "protocol", "sport", "dport", "saddr", "daddr", "oldstate", "newstate", "state",
   "dev", "ino", "path_len", "path_flags", "path2_len", "mode", "bytes", "calls", "first_ns", "last_ns",
-  "retransmits", "send_resets", "recv_resets", "segs",
+  "retransmits", "send_resets", "recv_resets", "segs", "sk_err",
 ] as const;
 
 /**
@@ -20,7 +20,7 @@ export class Offsets {
   child_tgid = -1; child_start_ns = -1; filename_len = -1; argv_len = -1; cwd_len = -1; trunc = -1; exit_code = -1; exit_ns = -1; exe_len = -1;
   sock_id = -1; enter_ns = -1; ret = -1; family = -1; protocol = -1; sport = -1; dport = -1; saddr = -1; daddr = -1; oldstate = -1; newstate = -1; state = -1;
   dev = -1; ino = -1; path_len = -1; path_flags = -1; path2_len = -1; mode = -1; bytes = -1; calls = -1; first_ns = -1; last_ns = -1;
-  retransmits = -1; send_resets = -1; recv_resets = -1; segs = -1;
+  retransmits = -1; send_resets = -1; recv_resets = -1; segs = -1; sk_err = -1;
 }
 
 type FieldName = (typeof FIELDS)[number];

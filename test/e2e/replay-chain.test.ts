@@ -62,16 +62,21 @@ test("scripted chain: tree with the in-place exec, exit code, both connections, 
   }
 });
 
-test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 60_000 }, () => {
+test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 120_000 }, async () => {
   const { dir, cleanup } = tempDir("replay-reuse");
   try {
     const out = join(dir, "reuse.sealed");
     const note = join(dir, "pids");
+    const go = join(dir, "go");
     // Point ns_last_pid below a free pid, fork /bin/true there, let it exit, and do it again with
     // /bin/echo: the kernel hands out the same pid twice. Retried, since any fork elsewhere can take it.
     const script = [
       "import os, random, time",
-      "time.sleep(1.5)",
+      // Once the probes are attached (a fixed sleep lost the race on a loaded machine).
+      "for _ in range(1200):",
+      `    if os.path.exists(${JSON.stringify(go)}): break`,
+      "    time.sleep(0.05)",
+      "else: raise SystemExit(1)", // no recorder: do not linger
       "pid_max = int(open('/proc/sys/kernel/pid_max').read())",
       "def at(n, argv):",
       "    with open('/proc/sys/kernel/ns_last_pid', 'w') as f: f.write(str(n - 1))",
@@ -88,13 +93,30 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
     spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore", detached: true }).unref();
     const runbook = join(dir, "rb.yaml");
     writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 4s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
-    const rec = spawnSync(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { encoding: "utf8" });
-    assert.equal(rec.status, 0, rec.stderr);
+    const rec = spawn(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    rec.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      if (stderr.includes("probes attached")) writeFileSync(go, "");
+    });
+    assert.equal(await new Promise((resolve) => rec.on("exit", resolve)), 0, stderr);
     const reused = Number(readFileSync(note, "utf8").trim());
     const same = replayJson(out).processes.filter((p) => p.pid === reused);
     assert.equal(same.length, 2, "two incarnations of one pid");
     assert.notEqual(same[0]!.id, same[1]!.id);
     assert.deepEqual(same.map((p) => p.execs[0]?.filename).sort(), ["/bin/echo", "/bin/true"]);
+    // --view process on the reused pid lists both, each with the --pid text that picks it (issue 17, item 3).
+    const list = spawnSync(process.execPath, [CLI, "replay", out, "-i", KEY, "--view", "process", "--pid", String(reused)], { encoding: "utf8" });
+    assert.equal(list.status, 2, list.stderr);
+    assert.match(list.stderr, new RegExp(`--pid ${reused} names 2 processes`));
+    const picks = [...list.stdout.matchAll(/--pid (\S+@\S+)/g)].map((m) => m[1]!);
+    assert.equal(picks.length, 2, list.stdout);
+    const images = picks.map((pick) => {
+      const one = spawnSync(process.execPath, [CLI, "replay", out, "-i", KEY, "--view", "process", "--pid", pick, "--format", "json"], { encoding: "utf8" });
+      assert.equal(one.status, 0, one.stderr);
+      return (JSON.parse(one.stdout) as { process: { execs: Array<{ filename: string }> } }).process.execs[0]?.filename;
+    });
+    assert.deepEqual(images.sort(), ["/bin/echo", "/bin/true"]);
   } finally {
     cleanup();
   }

@@ -128,7 +128,7 @@ function hostileReplay(): Replay {
     connections: [{
       id: bad("c"), host, sockId: 1n, processId: p.id, pid: 42, comm: bad("ccomm"), protocol: "tcp", family: "ipv4", saddr: "10.0.0.1", sport: 1, daddr: "10.0.0.2", dport: 2,
       direction: "outbound", origin: "observed", startNs: 1_700_000_000_200_000_000n, establishedNs: undefined, endNs: 1_700_000_000_300_000_000n, outcome: "refused", errno: 111,
-      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: true, resetInSynSent: false, closedFromState: undefined, snapshotNs: undefined, seq: 1, flowKey: undefined, flowPending: false,
+      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: true, resetInSynSent: false, closedFromState: undefined, closeErr: undefined, snapshotNs: undefined, seq: 1, flowKey: undefined, flowPending: false,
     }],
     files: [{
       id: bad("f"), host, processId: p.id, pid: 42, comm: bad("fcomm"), path: bad("/tmp/p"), dev: 1n, ino: 2n, bytes: 10n, writes: 1n, firstNs: 1_700_000_000_400_000_000n, lastNs: 1_700_000_000_400_000_000n,

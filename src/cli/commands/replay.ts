@@ -9,7 +9,10 @@ import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
 import { boundHeapGrowth } from "../../replay/heap.js";
 import { DEFAULT_REPLAY_LIMITS, loadSessions, type ReplayLimits } from "../../replay/load.js";
 import { FRAME_MAX_PLAINTEXT_BYTES } from "../../session/format.js";
-import { parseViewFormat, renderChunks } from "../../replay/render.js";
+import { parseViewFormat, renderChunks, type Focus, type View } from "../../replay/render.js";
+import { stateAt } from "../../replay/state.js";
+import { matchProcesses, parseProcessSelector, processDetail } from "../../replay/focus.js";
+import type { Replay } from "../../replay/model.js";
 import { parseTimeBound } from "../../replay/time.js";
 import { visible } from "../../replay/text/visible.js";
 
@@ -29,6 +32,8 @@ interface ReplayOptions {
   maxEntities: string;
   maxFrameMib: string;
   maxFrameValues: string;
+  at?: string;
+  all?: boolean;
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -49,6 +54,23 @@ function replayLimits(opts: ReplayOptions): ReplayLimits {
     maxFrameBytes: integer("--max-frame-mib", opts.maxFrameMib, FRAME_MAX_PLAINTEXT_BYTES / MIB) * MIB,
     maxFrameValues: integer("--max-frame-values", opts.maxFrameValues, 0x7fffffff),
   };
+}
+
+/**
+ * `--view process` (one process, picked by the only --pid) or `--at` (the state then), if asked for.
+ * A --pid that names several processes gives the list of them to pick from.
+ */
+function focusOf(r: Replay, view: View, opts: ReplayOptions, startNs: bigint): Focus | undefined {
+  if (opts.at !== undefined) {
+    if (view !== "summary") throw new UserError(`--at shows the state at a time: drop --view ${view}`, EXIT.usage);
+    return { kind: "state", state: stateAt(r, parseTimeBound(opts.at, startNs, "--at")) };
+  }
+  if (view !== "process") return undefined;
+  if (opts.pid.length !== 1) throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", EXIT.usage);
+  const selector = opts.pid[0]!;
+  const matches = matchProcesses(r, parseProcessSelector(selector));
+  if (matches.length === 0) throw new UserError(`--pid ${selector}: no such process in these sessions`, EXIT.usage);
+  return matches.length === 1 ? { kind: "process", detail: processDetail(r, matches[0]!) } : { kind: "matches", selector, matches };
 }
 
 /** Chunks are batched to about this size before each write. */
@@ -81,10 +103,10 @@ export function registerReplay(program: Command): void {
     .description("rebuild process trees, connections and file activity from sealed sessions (no root needed)")
     .argument("<files...>", "session files; several merge into one timeline")
     .requiredOption("-i, --identity <file>", "age identity file (repeatable)", collect, [])
-    .option("--view <view>", "summary | tree | timeline | connections | files (text format)", "summary")
+    .option("--view <view>", "summary | tree | timeline | connections | files (text format) | process (with --pid; text or json)", "summary")
     .option("--format <format>", "text | json | jsonl | timesketch | html", "text")
     .option("-o, --output <file>", "write here instead of stdout")
-    .option("--pid <pid>", "this process, its exec chain and descendants (repeatable)", collect, [])
+    .option("--pid <pid>", "this process, its exec chain and descendants (repeatable); with --view process: N, N@START or HOST:N:START_NS", collect, [])
     .option("--comm <name>", "processes with this comm or executable name (repeatable)", collect, [])
     .option("--since <time>", "from this time: ISO 8601, or +5s from the session start")
     .option("--until <time>", "up to this time: ISO 8601, or +5s from the session start")
@@ -95,6 +117,8 @@ export function registerReplay(program: Command): void {
     .option("--max-entities <n>", "stop reading once this many processes, connections, files and their lists are kept", String(DEFAULT_REPLAY_LIMITS.maxEntities))
     .option("--max-frame-mib <n>", "skip a frame that decompresses to more MiB than this", String(DEFAULT_REPLAY_LIMITS.maxFrameBytes / MIB))
     .option("--max-frame-values <n>", "skip a frame holding more msgpack values than this", String(DEFAULT_REPLAY_LIMITS.maxFrameValues))
+    .option("--at <time>", "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start")
+    .option("--all", "text tree and --at: list kernel threads (and idle snapshot processes) instead of counting them")
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const limits = replayLimits(opts);
@@ -102,8 +126,10 @@ export function registerReplay(program: Command): void {
       boundHeapGrowth();
       const { replay, notes } = await loadSessions(files, identities, limits);
       const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
+      // The process view picks its process itself: a --pid filter would cut its parents off.
+      const focusPid = view === "process" && opts.at === undefined;
       const filter: ReplayFilter = {
-        pids: opts.pid.map((p) => integer("--pid", p, 0x3fffffff)),
+        pids: focusPid ? [] : opts.pid.map((p) => integer("--pid", p, 0x3fffffff)),
         comms: opts.comm,
         addrs: opts.addr,
         ports: opts.port.map((p) => integer("--port", p, 65535)),
@@ -112,8 +138,13 @@ export function registerReplay(program: Command): void {
         ...(opts.until === undefined ? {} : { untilNs: parseTimeBound(opts.until, startNs, "--until") }),
       };
       const filtered = applyFilter(replay, filter);
+      const focus = focusOf(filtered, view, opts, startNs);
       const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      await writeChunks(renderChunks(filtered, view, format, colour), opts.output);
+      await writeChunks(renderChunks(filtered, view, format, colour, { ...(focus ? { focus } : {}), all: opts.all === true }), opts.output);
+      if (focus?.kind === "matches") {
+        process.stderr.write(`sealtrace: --pid ${visible(focus.selector)} names ${focus.matches.length} processes; pick one as listed\n`);
+        process.exitCode = EXIT.usage;
+      }
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
       for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; replayed up to its readable end\n`);
       // What was left out (skipped frames and records, limits, duplicates): said, never silent; exit 0.

@@ -1,5 +1,5 @@
 // `--view timeline`, `connections` and `files`: one line per event, connection or file at 80 columns.
-import { endpoint } from "../addr.js";
+import { shownEnd } from "../addr.js";
 import { latencyMs } from "../document.js";
 import { timelineEvents } from "../events.js";
 import type { Replay } from "../model.js";
@@ -31,7 +31,7 @@ export function connectionLines(r: Replay): Piece[] {
     const lat = latencyMs(c);
     const tail = [lat === null ? "" : `${lat.toFixed(1)}ms`, c.retransmits ? `rtx ${c.retransmits}` : "", c.resets ? `rst ${c.resets}` : "", c.errno !== undefined ? `errno ${c.errno}` : ""].filter(Boolean).join(" ");
     const dir = c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
-    const row = line`${t === undefined ? "(snapshot)     " : clock(t)}  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 12)} ${dir} ${c.protocol.padEnd(5)} ${pad(endpoint(c.daddr, c.dport), 21)} ${c.outcome}${tail ? ` ${tail}` : ""}`;
+    const row = line`${t === undefined ? "(snapshot)     " : clock(t)}  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 12)} ${dir} ${c.protocol.padEnd(5)} ${pad(shownEnd(c), 21)} ${c.outcome}${tail ? ` ${tail}` : ""}`;
     lines.push(c.outcome === "established" || c.outcome === "connected" || c.outcome === "listening" || c.outcome === "closing" ? fit(row, 80) : red(fit(row, 80)));
   }
   if (r.connections.length === 0) lines.push("(no connections)");

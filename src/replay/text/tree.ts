@@ -1,7 +1,7 @@
 // `--view tree`: the process tree, each process with its exec chain, connections and files nested under it.
-import { endpoint } from "../addr.js";
+import { shownEnd } from "../addr.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
-import { byStart } from "../processes.js";
+import { byStart, isKernelThread } from "../processes.js";
 import { isoFromNs } from "../time.js";
 import { bold, cutOffBanners, dim, fit, line, red, type Line, type Piece } from "./style.js";
 
@@ -17,12 +17,48 @@ function head(p: ProcessEntity): Line {
   return line`${bold(p.comm)} [${p.pid}]${exitText(p)}${tag}${moved}`;
 }
 
-export function treeLines(r: Replay): Piece[] {
+/**
+ * The processes the folded tree leaves out: kernel threads and start-snapshot processes that did nothing
+ * during the recording (no exec, exit, connection, file or child of their own), unless something under
+ * them did.
+ */
+export function foldedProcesses(r: Replay): { kernel: Set<string>; idle: Set<string> } {
+  const active = new Set<string>();
+  for (const c of r.connections) if (c.processId !== undefined && c.origin !== "snapshot") active.add(c.processId);
+  for (const f of r.files) active.add(f.processId);
+  const byId = new Map(r.processes.map((p) => [p.id, p]));
+  // Kernel threads' starts and exits (workers come and go) are not what an analyst is after.
+  const kthread = isKernelThread;
+  const quiet = (p: ProcessEntity) =>
+    !active.has(p.id) && (kthread(p) || (p.origin === "snapshot" && p.exitNs === undefined && !p.execs.some((e) => e.origin !== "snapshot")));
+  // Whatever is not quiet keeps its ancestors in view.
+  const shown = new Set<string>();
+  for (const p of r.processes) {
+    if (quiet(p)) continue;
+    for (let q: ProcessEntity | undefined = p; q && !shown.has(q.id); q = q.parentId === undefined ? undefined : byId.get(q.parentId)) shown.add(q.id);
+  }
+  const kernel = new Set<string>();
+  const idle = new Set<string>();
+  for (const p of r.processes) {
+    if (shown.has(p.id)) continue;
+    if (kthread(p)) kernel.add(p.id);
+    else idle.add(p.id);
+  }
+  return { kernel, idle };
+}
+
+export function treeLines(r: Replay, all = false): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
-  const ids = new Set(r.processes.map((p) => p.id));
+  const folded = all ? undefined : foldedProcesses(r);
+  if (folded && folded.kernel.size + folded.idle.size > 0) {
+    lines.push(dim(`${folded.kernel.size} kernel threads, ${folded.idle.size} idle processes; --all shows them`));
+  }
+  const hidden = (p: ProcessEntity) => folded !== undefined && (folded.kernel.has(p.id) || folded.idle.has(p.id));
+  const ids = new Set(r.processes.filter((p) => !hidden(p)).map((p) => p.id));
   const children = new Map<string, ProcessEntity[]>();
   const roots: ProcessEntity[] = [];
   for (const p of r.processes) {
+    if (hidden(p)) continue;
     if (p.parentId !== undefined && ids.has(p.parentId)) {
       const l = children.get(p.parentId);
       if (l) l.push(p);
@@ -54,7 +90,7 @@ export function treeLines(r: Replay): Piece[] {
 function connLine(c: Connection): string {
   const extra = [c.retransmits ? `${c.retransmits} retrans` : "", c.resets ? `${c.resets} resets` : ""].filter(Boolean).join(", ");
   const dir = c.direction === "inbound" ? "⇐" : c.direction === "listen" ? "listen" : "⇒";
-  return `${c.protocol} ${dir} ${endpoint(c.daddr, c.dport)} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""}${extra ? `, ${extra}` : ""}`;
+  return `${c.protocol} ${dir} ${shownEnd(c)} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""}${extra ? `, ${extra}` : ""}`;
 }
 
 function fileLine(f: FileActivity): string {
