@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "../unit/session-helpers.js";
+import { waitFor } from "../helpers/workload.js";
 
 const ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
@@ -26,7 +27,7 @@ function replayJson(file: string): Doc {
   return JSON.parse(r.stdout) as Doc;
 }
 
-test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 60_000 }, () => {
+test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 180_000 }, () => {
   const { dir, cleanup } = tempDir("replay-e2e");
   let work: string | undefined;
   try {
@@ -62,7 +63,7 @@ test("scripted chain: tree with the in-place exec, exit code, both connections, 
   }
 });
 
-test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 60_000 }, () => {
+test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 180_000 }, async () => {
   const { dir, cleanup } = tempDir("replay-reuse");
   try {
     const out = join(dir, "reuse.sealed");
@@ -71,7 +72,6 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
     // /bin/echo: the kernel hands out the same pid twice. Retried, since any fork elsewhere can take it.
     const script = [
       "import os, random, time",
-      "time.sleep(1.5)",
       "pid_max = int(open('/proc/sys/kernel/pid_max').read())",
       "def at(n, argv):",
       "    with open('/proc/sys/kernel/ns_last_pid', 'w') as f: f.write(str(n - 1))",
@@ -85,11 +85,16 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
       "    if at(n, ['/bin/echo', 'again']) == n:",
       `        open(${JSON.stringify(note)}, 'w').write(str(n)); break`,
     ].join("\n");
-    spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore", detached: true }).unref();
     const runbook = join(dir, "rb.yaml");
     writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 4s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
-    const rec = spawnSync(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { encoding: "utf8" });
-    assert.equal(rec.status, 0, rec.stderr);
+    const rec = spawn(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    rec.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => rec.on("exit", r));
+    // The workload starts once the probes are live, however long that takes on this machine.
+    await waitFor(() => stderr, "probes attached", 120_000);
+    spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore", detached: true }).unref();
+    assert.equal(await exited, 0, stderr);
     const reused = Number(readFileSync(note, "utf8").trim());
     const same = replayJson(out).processes.filter((p) => p.pid === reused);
     assert.equal(same.length, 2, "two incarnations of one pid");
