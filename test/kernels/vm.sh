@@ -36,7 +36,12 @@ kdir=$("$here/fetch.sh" "$name") || exit 125
 kver=$(cat "$kdir/kver")
 
 mkdir -p "$cache/run"
+# Job directories of a vm.sh that was SIGKILLed (its trap never ran) are removed by the next one.
+for old in "$cache"/run/job.*; do
+  [ -f "$old/pid" ] && ! kill -0 "$(cat "$old/pid")" 2>/dev/null && rm -rf "$old"
+done
 job=$(mktemp -d "$cache/run/job.XXXXXX")
+echo $$ >"$job/pid"
 qpid= vpid=
 cleanup() {
   # Never leave qemu or virtiofsd behind, whatever ended us.
@@ -56,7 +61,8 @@ echo "$kdir/lib/modules/$kver" >"$job/modules"
 export -p | grep -v -E '^declare -x (PWD|OLDPWD|SHLVL|_)(=|$)' >"$job/env" || true
 : >"$job/status"
 
-"$virtiofsd" --socket-path="$job/vfs.sock" -o source=/ -o cache=always -o sandbox=chroot \
+# --pdeathsig: even a SIGKILLed vm.sh (no trap runs) takes virtiofsd and qemu with it.
+setpriv --pdeathsig KILL "$virtiofsd" --socket-path="$job/vfs.sock" -o source=/ -o cache=always -o sandbox=chroot \
   -o no_posix_lock -o no_flock -o log_level=err --thread-pool-size=4 </dev/null >"$job/virtiofsd.log" 2>&1 &
 vpid=$!
 for _ in $(seq 100); do [ -S "$job/vfs.sock" ] && break; sleep 0.05; done
@@ -64,7 +70,7 @@ for _ in $(seq 100); do [ -S "$job/vfs.sock" ] && break; sleep 0.05; done
 
 accel="tcg,thread=multi" cpu=max
 if [ "${SEALTRACE_VM_ACCEL:-tcg}" = kvm ]; then accel=kvm cpu=host; fi
-qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot \
+setpriv --pdeathsig KILL qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot \
   -machine q35 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m "$mem" \
   -object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem \
   -kernel "$kdir/vmlinux" -initrd "$kdir/initrd.cpio" \
