@@ -1,5 +1,5 @@
 // What the recorder needs to know about a probe bundle: its object, ring, iterators and maps.
-import type { RodataValue } from "../libbpf/object.js";
+import type { BpfObject, RodataValue } from "../libbpf/object.js";
 
 export type BundleName = "exec" | "connect" | "retransmit" | "filewrite";
 
@@ -15,6 +15,17 @@ export interface Filters {
   addresses?: string[];
   /** filewrite: also record pipes, sockets and ttys, not only regular files. */
   allFileTypes?: boolean;
+}
+
+/**
+ * A fact a bundle cannot record on this kernel although the bundle loads: `doctor` names it
+ * ("ok, degraded: ...") and a session should say it is unavailable rather than show a wrong value.
+ */
+export interface Degradation {
+  /** What is missing, for people: e.g. "argv of processes started before recording". */
+  feature: string;
+  /** The kernel feature that is absent: e.g. "bpf_copy_from_user_task (5.18)". */
+  reason: string;
 }
 
 export interface BundleSpec {
@@ -45,6 +56,11 @@ export interface BundleSpec {
    * attached on its own otherwise, is left out.
    */
   tailCallFrom?: { bundle: BundleName; map: string; slot: number; program: string; instead: string };
+  /**
+   * Called after open and before load: probes this kernel, chooses between program variants
+   * (setAutoload) and returns what the chosen form cannot record. Absent: one form, no degradations.
+   */
+  adapt?: (object: BpfObject) => Degradation[];
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

@@ -7,7 +7,7 @@ export const EXIT = {
   internal: 1,
   /** Bad flags, a bad runbook or other bad input from the user. */
   usage: 2,
-  /** The machine cannot record: not root, no BTF, libbpf or a tracepoint missing. */
+  /** The machine cannot record: not root, no BTF or libbpf, or the kernel refuses a bundle. */
   environment: 3,
   /** A key is wrong or missing: no identity matches the file. */
   key: 4,
@@ -29,7 +29,7 @@ Exit codes:
   0  success (verify: SEALED)
   1  internal error (a bug: a stack trace is printed)
   2  bad usage or bad input (flags, runbook file:line)
-  3  this machine cannot record (not root, no BTF, libbpf or tracepoint missing)
+  3  this machine cannot record (not root, no BTF or libbpf, or a bundle refused)
   4  no matching key / wrong key
   5  session file cut short (UNSEALED)
   6  session file altered (TAMPERED)

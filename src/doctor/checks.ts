@@ -1,9 +1,8 @@
-// What recording needs from this machine, checked for real: privileges, BTF, libbpf, tracefs,
-// every bundle's tracepoints, and a trial load of a ring buffer and a BPF iterator.
+// What recording needs from this machine before any bundle loads: privileges, BTF, libbpf, tracefs.
+// Whether each bundle then loads is a real trial load (trial.ts), not a guess from the version.
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
-import { tracefsDir, ensureTracefs } from "../libbpf/tracefs.js";
-import type { BundleSpec } from "../bundles/spec.js";
+import { ensureTracefs } from "../libbpf/tracefs.js";
 
 export interface Check {
   name: string;
@@ -13,6 +12,20 @@ export interface Check {
   fix?: string;
   /** A failed check that does not stop recording. */
   advisory?: boolean;
+  /** ok, but some facts are not available on this kernel (named in detail). */
+  degraded?: boolean;
+  /** The one line (after "sealtrace: ") a failure prints; default `NAME: FIX`. */
+  line?: string;
+}
+
+/** The line doctor prints for a failed check, and record fails with. */
+export function problemLine(c: Check): string {
+  return c.line ?? `${c.name}: ${c.fix ?? c.detail}`;
+}
+
+/** Every check that does not load a bundle, in doctor's order. record runs the same ones first. */
+export async function environmentChecks(): Promise<Check[]> {
+  return [checkPrivileges(), checkKernel(), checkBtf(), await checkLibbpf(), checkTracefs(), checkBpffs()];
 }
 
 const CAP_SYS_ADMIN = 21n;
@@ -38,10 +51,9 @@ export function checkPrivileges(): Check {
   };
 }
 
+/** The release, for the record: what a kernel can do is decided by the trial loads, not by its number. */
 export function checkKernel(): Check {
-  const [maj = 0, min = 0] = release().split(".").map((x) => Number.parseInt(x, 10));
-  const ok = maj > 5 || (maj === 5 && min >= 11);
-  return { name: "kernel", ok, detail: release(), fix: "sealtrace needs Linux 5.11 or later (ring buffers, task iterators, sleepable iterators)" };
+  return { name: "kernel", ok: true, detail: release() };
 }
 
 export function checkBtf(): Check {
@@ -69,33 +81,4 @@ export function checkTracefs(): Check {
 export function checkBpffs(): Check {
   const mounted = readFileSync("/proc/mounts", "utf8").split("\n").some((l) => l.split(" ")[2] === "bpf");
   return { name: "bpffs", ok: mounted, advisory: true, detail: mounted ? "mounted" : "not mounted (not needed: sealtrace pins nothing, its probes die with it)" };
-}
-
-export function checkTracepoints(bundle: BundleSpec): Check {
-  const dir = tracefsDir();
-  const missing = bundle.tracepoints.filter(([c, n]) => !dir || !existsSync(`${dir}/events/${c}/${n}`)).map(([c, n]) => `${c}:${n}`);
-  return {
-    name: `tracepoints: ${bundle.name}`,
-    ok: missing.length === 0,
-    detail: missing.length ? `missing ${missing.join(", ")}` : `${bundle.tracepoints.length} present`,
-    fix: `this kernel lacks tracepoints the ${bundle.name} bundle needs (${missing.join(", ")}); leave the bundle out of the runbook`,
-  };
-}
-
-/** Loads an object with a ring buffer and runs its task iterator: the real thing, not a guess. */
-export async function checkRingAndIterator(objectPath: string, iterator: string): Promise<Check> {
-  try {
-    const { BpfObject } = await import("../libbpf/object.js");
-    const obj = BpfObject.open(objectPath);
-    try {
-      obj.setRodata({ cfg_self_tgid: process.pid });
-      obj.load();
-      const out = obj.runIterator(iterator);
-      return { name: "ring buffer + iterator", ok: out.length > 0, detail: `loaded, task iterator read ${out.length} bytes` };
-    } finally {
-      obj.close();
-    }
-  } catch (e) {
-    return { name: "ring buffer + iterator", ok: false, detail: (e as Error).message.split("\n")[0]!, fix: "this kernel cannot load sealtrace's programs; see the detail above" };
-  }
 }

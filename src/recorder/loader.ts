@@ -6,9 +6,10 @@ import { BpfObject, createMap, type RodataValue } from "../libbpf/object.js";
 import { libc } from "../libbpf/native.js";
 import { RingReader } from "../libbpf/ring.js";
 import { BpfMap, u32le } from "../libbpf/map.js";
-import type { BundleSpec, Filters } from "../bundles/spec.js";
+import type { BundleSpec, Degradation, Filters } from "../bundles/spec.js";
 import { bundleObjectPath } from "../bundles/registry.js";
 import { descendants } from "./proctree.js";
+import { bundleRefused } from "./refusal.js";
 
 /** Maps that several bundles share: the first object that has one creates it, the others reuse its fd. */
 const SHARED_MAPS = ["followed", "sock_owners", "sys_exit_tails"];
@@ -21,6 +22,8 @@ export interface LoadedBundle {
   ring: RingReader;
   losses: BpfMap;
   objectSha256: string;
+  /** What this kernel's form of the bundle cannot record (BundleSpec.adapt); empty when nothing. */
+  degradations: Degradation[];
   /** When this bundle's probes went live, in ms since the process started. */
   attachedMs: number;
 }
@@ -47,23 +50,29 @@ export function commonRodata(filters: Filters, selfTgid: number): Record<string,
  * everything loaded so far is closed before the error propagates: no probe outlives a failed start.
  */
 export async function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): Promise<LoadedBundle[]> {
-  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; tail?: NonNullable<BundleSpec["tailCallFrom"]> }> = [];
+  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; degradations: Degradation[]; tail?: NonNullable<BundleSpec["tailCallFrom"]> }> = [];
   const names = new Set(specs.map((s) => s.name));
   const sharedFds: number[] = [];
   try {
     for (const spec of specs) {
       const path = bundleObjectPath(spec);
-      const object = BpfObject.open(path);
+      let object: BpfObject;
+      try {
+        object = BpfObject.open(path);
+      } catch (e) {
+        throw bundleRefused(spec.name, e);
+      }
       const disabled = new Set(spec.redundantWith && names.has(spec.redundantWith.bundle) ? spec.redundantWith.programs : []);
       const tail = spec.tailCallFrom && names.has(spec.tailCallFrom.bundle) ? spec.tailCallFrom : undefined;
       if (tail) {
         disabled.add(tail.instead);
         object.setAutoload(tail.program, true);
       }
-      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, ...(tail ? { tail } : {}) });
+      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, degradations: [], ...(tail ? { tail } : {}) });
       for (const prog of disabled) object.setAutoload(prog, false);
       object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
       object.setMaxEntries(spec.ring, spec.ringBytes);
+      objects.at(-1)!.degradations = spec.adapt?.(object) ?? [];
     }
     for (const name of SHARED_MAPS) {
       const users = objects.filter((o) => o.object.mapNames().includes(name));
@@ -80,10 +89,15 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // the first bundle waiting ~4x longer than alone, while the first alone left a core idle. So the
     // first object starts with the second, and each object that finishes starts the next.
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
-      await o.object.loadAsync();
-      // Into the array the other bundle's program calls through (shared, so its load order does not matter).
-      if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
-      o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
+      try {
+        await o.object.loadAsync();
+        // Into the array the other bundle's program calls through (shared, so its load order does not matter).
+        if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
+        o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
+      } catch (e) {
+        // "bundle NAME: the missing feature": the line doctor prints for this bundle.
+        throw bundleRefused(o.spec.name, e);
+      }
       return process.uptime() * 1000;
     };
     const attachedMs = await runInPool(objects, goLive, Math.max(1, availableParallelism()));

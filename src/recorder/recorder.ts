@@ -4,6 +4,7 @@ import type { SessionWriter, SessionCloseResult, PartialDeleted } from "../sessi
 import { DEFAULT_RESERVE_BYTES, SessionFiles } from "../session/partial.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
+import { bundleRefused } from "./refusal.js";
 import { buildMetadata } from "./metadata.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
@@ -182,7 +183,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
       for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {
-        const d = b.object.runIterator(it);
+        let d: Buffer;
+        try {
+          d = b.object.runIterator(it);
+        } catch (e) {
+          throw bundleRefused(b.spec.name, e);
+        }
         if (redact) redactSpan(d, redact);
         append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
       }

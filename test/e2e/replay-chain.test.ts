@@ -12,6 +12,8 @@ const ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 const KEY = join(ROOT, "fixtures/replay/test-identity.key");
 const RECIPIENT = /age1[0-9a-z]+/.exec(readFileSync(KEY, "utf8"))![0];
+// Per run: a fixed port collides with another run's server on a shared machine.
+const PORT = 20000 + (process.pid % 20000);
 const notRoot = process.getuid?.() !== 0 ? "needs root: records with real BPF probes" : false;
 
 interface Doc {
@@ -26,12 +28,12 @@ function replayJson(file: string): Doc {
   return JSON.parse(r.stdout) as Doc;
 }
 
-test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 60_000 }, () => {
+test("scripted chain: tree with the in-place exec, exit code, both connections, exact file bytes", { skip: notRoot, timeout: 180_000 }, () => {
   const { dir, cleanup } = tempDir("replay-e2e");
   let work: string | undefined;
   try {
     const out = join(dir, "chain.sealed");
-    const rec = spawnSync("sh", [join(ROOT, "fixtures/replay/make-chain.sh"), out], { encoding: "utf8", env: { ...process.env, PORT: "18732" } });
+    const rec = spawnSync("sh", [join(ROOT, "fixtures/replay/make-chain.sh"), out], { encoding: "utf8", env: { ...process.env, PORT: String(PORT) } });
     work = /work dir (\S+)/.exec(rec.stdout)?.[1];
     assert.equal(rec.status, 0, rec.stderr);
     assert.ok(work, rec.stdout);
@@ -41,7 +43,7 @@ test("scripted chain: tree with the in-place exec, exit code, both connections, 
     assert.ok(stage, "the stage script ran");
     assert.deepEqual(stage.execs.map((e) => e.filename.split("/").pop()), ["stage.sh", "curl"], "in-place exec: one process, two images");
     assert.equal(stage.exitCode, 7, "curl to a closed port exits 7");
-    const downloader = doc.processes.find((p) => p.origin === "observed" && p.execs.some((e) => e.argv.includes(`http://127.0.0.1:18732/stage.sh`)))!;
+    const downloader = doc.processes.find((p) => p.origin === "observed" && p.execs.some((e) => e.argv.includes(`http://127.0.0.1:${PORT}/stage.sh`)))!;
     const chmod = doc.processes.find((p) => p.execs.some((e) => e.argv[0] === "chmod"))!;
     const runner = byId.get(stage.parentId!)!;
     assert.equal(downloader.parentId, runner.id);
@@ -62,21 +64,15 @@ test("scripted chain: tree with the in-place exec, exit code, both connections, 
   }
 });
 
-test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 120_000 }, async () => {
+test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { skip: notRoot, timeout: 180_000 }, async () => {
   const { dir, cleanup } = tempDir("replay-reuse");
   try {
     const out = join(dir, "reuse.sealed");
     const note = join(dir, "pids");
-    const go = join(dir, "go");
     // Point ns_last_pid below a free pid, fork /bin/true there, let it exit, and do it again with
     // /bin/echo: the kernel hands out the same pid twice. Retried, since any fork elsewhere can take it.
     const script = [
       "import os, random, time",
-      // Once the probes are attached (a fixed sleep lost the race on a loaded machine).
-      "for _ in range(1200):",
-      `    if os.path.exists(${JSON.stringify(go)}): break`,
-      "    time.sleep(0.05)",
-      "else: raise SystemExit(1)", // no recorder: do not linger
       "pid_max = int(open('/proc/sys/kernel/pid_max').read())",
       "def at(n, argv):",
       "    with open('/proc/sys/kernel/ns_last_pid', 'w') as f: f.write(str(n - 1))",
@@ -90,16 +86,26 @@ test("pid reuse (forced with ns_last_pid) gives two processes with one pid", { s
       "    if at(n, ['/bin/echo', 'again']) == n:",
       `        open(${JSON.stringify(note)}, 'w').write(str(n)); break`,
     ].join("\n");
-    spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore", detached: true }).unref();
     const runbook = join(dir, "rb.yaml");
-    writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 4s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
-    const rec = spawn(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes", "--duration", "4s"], { stdio: ["ignore", "ignore", "pipe"] });
+    writeFileSync(runbook, "name: reuse\ndescription: pid reuse\nbundles: [exec]\nduration: 120s\nsnapshotInterval: 1s\nflushInterval: 1s\n");
+    const rec = spawn(process.execPath, [CLI, "record", "--runbook", runbook, "-r", RECIPIENT, "-o", out, "--yes"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    rec.stderr!.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-      if (stderr.includes("probes attached")) writeFileSync(go, "");
-    });
-    assert.equal(await new Promise((resolve) => rec.on("exit", resolve)), 0, stderr);
+    rec.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => rec.on("exit", r));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    // The workload starts once the probes are live, however long that takes on this machine (the
+    // test's timeout bounds it); a record that fails instead fails the test with its own line.
+    while (!stderr.includes("probes attached") && !ended) await new Promise((r) => setTimeout(r, 20));
+    if (!ended) {
+      // Recorded until the workload is over (then Ctrl-C), not for a fixed time: it takes seconds
+      // on an emulated machine. The runbook's duration only bounds a workload that hangs.
+      const py = spawn("/usr/bin/python3", ["-c", script], { stdio: "ignore" });
+      await new Promise((r) => py.on("exit", r));
+      await new Promise((r) => setTimeout(r, 1000)); // a flush interval
+      rec.kill("SIGINT");
+    }
+    assert.equal(await exited, 0, stderr);
     const reused = Number(readFileSync(note, "utf8").trim());
     const same = replayJson(out).processes.filter((p) => p.pid === reused);
     assert.equal(same.length, 2, "two incarnations of one pid");

@@ -9,7 +9,7 @@ import { BUNDLES } from "../../bundles/registry.js";
 import type { BundleSpec, Filters } from "../../bundles/spec.js";
 import { resolveRecipients } from "../../recorder/recipients.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
-import { checkPrivileges } from "../../doctor/checks.js";
+import { environmentChecks, problemLine } from "../../doctor/checks.js";
 import { UserError, EXIT, EXIT_TABLE } from "../errors.js";
 import type { VerifyReport } from "../../session/verify.js";
 import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
@@ -142,9 +142,10 @@ async function runRecord(flags: RecordFlags): Promise<number> {
     return EXIT.ok;
   }
 
-  // 7. Privileges, checked before anything is created.
-  const priv = checkPrivileges();
-  if (!priv.ok) throw new UserError(`recording needs root or CAP_BPF+CAP_PERFMON (${priv.detail}); run with sudo`, EXIT.environment);
+  // 7. doctor's checks, before anything is created, failing with doctor's line. The bundles' trial load
+  // is the real load in record(): its refusal is the same `bundle NAME: missing feature` line.
+  const bad = (await environmentChecks()).find((c) => !c.ok && !c.advisory);
+  if (bad) throw new UserError(problemLine(bad), EXIT.environment);
 
   // 8. Record. The first SIGINT/SIGTERM/SIGHUP ends and seals; a second one seals faster.
   const stop = new AbortController();
