@@ -1,5 +1,6 @@
 // What the recorder needs to know about a probe bundle: its object, ring, iterators and maps.
 import type { RodataValue } from "../libbpf/object.js";
+import type { KernelFeature } from "../libbpf/features.js";
 
 export type BundleName = "exec" | "connect" | "retransmit" | "filewrite";
 
@@ -45,6 +46,15 @@ export interface BundleSpec {
    * attached on its own otherwise, is left out.
    */
   tailCallFrom?: { bundle: BundleName; map: string; slot: number; program: string; instead: string };
+  /**
+   * Load-time choices by kernel feature (bpf/common.bpf.h, program variants). When the running kernel
+   * lacks one of `needs`, `program` is not loaded and `fallback` (a "?" program, off by default) is
+   * loaded in its place wherever `program` is named (tail calls, redundantWith, startIterators); with
+   * no fallback it is simply left out. `unavailable` then names what the session lacks or gets
+   * another way, recorded in the session's metadata and shown by replay. An entry without `program`
+   * only records `unavailable` (a field the kernel does not have).
+   */
+  variants?: Array<{ program?: string; needs: KernelFeature[]; fallback?: string; unavailable?: string }>;
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

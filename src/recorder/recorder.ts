@@ -5,6 +5,7 @@ import type { SessionWriter, SessionCloseResult } from "../session/writer.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { buildMetadata } from "./metadata.js";
+import { fillArgvFromProc } from "./procargv.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
@@ -146,8 +147,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
-      for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {
-        const d = b.object.runIterator(it);
+      for (const it of b.iterators) {
+        const d = b.spec.name === "exec" ? fillArgvFromProc(b.object.runIterator(it)) : b.object.runIterator(it);
         if (redact) redactSpan(d, redact);
         append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
       }
