@@ -109,7 +109,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       flushIntervalMs: opts.runbook.flushIntervalMs,
       metadata: buildMetadata({
         runbook: opts.runbook,
-        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256 })),
+        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256, unavailable: b.unavailable })),
         filters: opts.filters,
         ...(opts.incident ? { incident: opts.incident } : {}),
         durationMs: opts.durationMs,

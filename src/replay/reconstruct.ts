@@ -20,7 +20,7 @@ const PATH_TRUNC = 0x1;
 interface Metadata {
   host?: { hostname?: string; bootId?: string };
   runbook?: { name?: string };
-  bundles?: Array<{ name?: string }>;
+  bundles?: Array<{ name?: string; unavailable?: unknown }>;
   clock?: { realtimeMinusBoottimeNs?: bigint | number };
 }
 
@@ -32,6 +32,16 @@ interface Current {
   startBootNs: bigint | undefined;
   /** The `write_cache` dump of the snapshot in progress: the recorder writes it just before `write_totals`. */
   writeCache?: { d: Uint8Array; keySize: number; valueSize: number };
+}
+
+/** bundles[].unavailable of hostile metadata: strings only, at most 32 per bundle of at most 300 characters. */
+function unavailableOf(bundles: Metadata["bundles"]): Array<{ bundle: string; what: string }> {
+  const out: Array<{ bundle: string; what: string }> = [];
+  for (const b of Array.isArray(bundles) ? bundles.slice(0, 16) : []) {
+    if (!Array.isArray(b?.unavailable)) continue;
+    for (const w of b.unavailable.slice(0, 32)) if (typeof w === "string") out.push({ bundle: String(b.name ?? "?").slice(0, 32), what: w.slice(0, 300) });
+  }
+  return out;
 }
 
 function big(v: unknown): bigint | undefined {
@@ -57,7 +67,7 @@ export class Reconstructor {
     const offsetNs = big(md.clock?.realtimeMinusBoottimeNs) ?? 0n;
     const info: SessionInfo = {
       index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook?.name ?? "",
-      bundles: (md.bundles ?? []).map((b) => b.name ?? "?"), realtimeMinusBoottimeNs: offsetNs,
+      bundles: (md.bundles ?? []).map((b) => b.name ?? "?"), unavailable: unavailableOf(md.bundles), realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
       endReason: undefined, events: 0, cutOff: false,
     };

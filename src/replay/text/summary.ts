@@ -13,6 +13,9 @@ export function renderSummary(r: Replay, st: Style): string {
     lines.push(`  from     ${s.startNs === undefined ? "-" : isoFromNs(s.startNs)}`);
     lines.push(`  to       ${s.endNs === undefined ? "-" : isoFromNs(s.endNs)}${span}`);
     lines.push(`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`);
+    // Facts the recording kernel did not have: said plainly, so that an absent value is not read as zero.
+    if (s.unavailable.length > 0) lines.push("  not available on this kernel (or not from the kernel):");
+    for (const u of s.unavailable) lines.push(`    ${fit(`${u.bundle} ${u.what}`, 76)}`);
     const verdict = `${s.status}: ${s.verdictReason}`;
     lines.push(`  verdict  ${s.status === "SEALED" ? st.green(fit(verdict, 69)) : st.red(fit(verdict, 69))}`);
   }
