@@ -133,6 +133,22 @@ static __always_inline void fill_hdr_owner(struct st_hdr *h, __u16 type, const s
 	__builtin_memcpy(h->comm, o->comm, ST_COMM_LEN);
 }
 
+/* Program variants. A program that needs a kernel feature newer than 5.10 has a "_compat" twin
+ * built from the same inline code with `compat` true; the twin's section starts with "?" (off by
+ * default) and the loader turns on one of the two after probing the running kernel's BTF
+ * (src/libbpf/features.ts; BundleSpec.variants): the hot path of a new kernel pays nothing
+ * for an old one. The features behind the twins:
+ * - bpf_get_current_task_btf(), 5.11 (commit 3ca1032ab7ab, "bpf: Implement get_current_task_btf and
+ *   RET_PTR_TO_BTF_ID"): the compat twin reads `current` with probe reads (bpf_get_current_task).
+ * - bpf_rdonly_cast(), 6.2 (commit a35b9af4ec2c, "bpf: Add a kfunc for generic type cast"): the
+ *   compat twin reads the fd table with probe reads. */
+static __always_inline struct task_struct *current_task(const bool compat)
+{
+	if (compat)
+		return (struct task_struct *)bpf_get_current_task();
+	return bpf_get_current_task_btf();
+}
+
 /* Records are submitted without a wake-up: the recorder polls the ring on a short tick, and a
  * wake-up per event costs the traced workload dearly (DESIGN.md, Wakeups). */
 #define RB_FLAGS BPF_RB_NO_WAKEUP

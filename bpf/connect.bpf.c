@@ -16,14 +16,21 @@ struct st_sock_state *unused_sock_state __attribute__((unused));
 struct st_owner *unused_owner __attribute__((unused));
 
 /* fd → struct sock of the current task (current->files->fdt->fd[fd]), or NULL if not a socket. */
-static __always_inline struct sock *fd_sock(int fd)
+static __always_inline struct sock *fd_sock(int fd, const bool compat)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = t->files->fdt;
-	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
-		return NULL;
 	__u64 fds = 0; /* the array as a number: no arithmetic on BTF pointers */
-	bpf_core_read(&fds, sizeof(fds), &fdt->fd);
+	if (compat) {
+		struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+		if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+			return NULL;
+		fds = (__u64)BPF_CORE_READ(fdt, fd);
+	} else {
+		struct task_struct *t = bpf_get_current_task_btf();
+		struct fdtable *fdt = t->files->fdt;
+		if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+			return NULL;
+		bpf_core_read(&fds, sizeof(fds), &fdt->fd);
+	}
 	struct file *f = NULL;
 	if (bpf_probe_read_kernel(&f, sizeof(f), (const void *)(fds + (__u64)fd * sizeof(f))) || !f)
 		return NULL;
@@ -50,7 +57,7 @@ static __always_inline void sockaddr_peer(const __u8 *addr, __u16 family, __u8 *
  * registers (x86-64: di, si, dx), and the sockaddr in the caller's memory, where the kernel just read
  * it. The attempt's start is the SYN (owner_on_state stamps syn_ns at SYN_SENT, inside this call or
  * an earlier non-blocking one); UDP and a TCP connect refused before any SYN start when they return. */
-static __always_inline int on_connect(struct pt_regs *regs, long ret)
+static __always_inline int on_connect(struct pt_regs *regs, long ret, const bool compat)
 {
 	if (!current_wanted())
 		return 0;
@@ -74,14 +81,14 @@ static __always_inline int on_connect(struct pt_regs *regs, long ret)
 	sockaddr_peer(addr, family, daddr, &dport);
 	if (!remote_wanted(family, daddr, dport))
 		return 0;
-	struct sock *sk = fd_sock(fd);
+	struct sock *sk = fd_sock(fd, compat);
 	struct st_connect *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_loss(ST_LOSS_RING_FULL);
 		return 0;
 	}
 	struct st_owner me;
-	owner_from_current(&me);
+	owner_from_current(&me, compat);
 	fill_hdr_current(&e->hdr, ST_EV_CONNECT, &me);
 	e->sock_id = (__u64)sk;
 	e->enter_ns = e->hdr.ts_ns;
@@ -115,15 +122,15 @@ static __always_inline int on_connect(struct pt_regs *regs, long ret)
 }
 
 /* accept(2)/accept4(2): the accepting process becomes the socket's owner, replacing the listener's. */
-static __always_inline int on_accept(long fd)
+static __always_inline int on_accept(long fd, const bool compat)
 {
 	if (fd < 0)
 		return 0; /* EAGAIN on every idle poll of a non-blocking listener: not worth a record */
-	struct sock *sk = fd_sock(fd);
+	struct sock *sk = fd_sock(fd, compat);
 	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	struct st_owner o = {};
-	owner_from_current(&o);
+	owner_from_current(&o, compat);
 	owner_store((__u64)sk, &o);
 	if (!current_wanted())
 		return 0;
@@ -151,16 +158,16 @@ static __always_inline int on_accept(long fd)
 	return 0;
 }
 
-static __always_inline int connect_syscall(struct pt_regs *regs, long ret)
+static __always_inline int connect_syscall(struct pt_regs *regs, long ret, const bool compat)
 {
 	long nr = regs->orig_ax;
 	if (nr != NR_CONNECT && nr != NR_ACCEPT && nr != NR_ACCEPT4)
 		return 0;
-	if (is_compat(bpf_get_current_task_btf()))
+	if (current_is_ia32(compat))
 		return 0;
 	if (nr == NR_CONNECT)
-		return on_connect(regs, ret);
-	return on_accept(ret);
+		return on_connect(regs, ret, compat);
+	return on_accept(ret, compat);
 }
 
 /* connect, accept and accept4 on the raw sys_exit tracepoint with BTF arguments, as filewrite does:
@@ -172,7 +179,14 @@ static __always_inline int connect_syscall(struct pt_regs *regs, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
 {
-	return connect_syscall(regs, ret);
+	return connect_syscall(regs, ret, false);
+}
+
+/* Without bpf_get_current_task_btf (common.bpf.h, program variants). */
+SEC("?tp_btf/sys_exit")
+int BPF_PROG(connect_sys_exit_compat, struct pt_regs *regs, long ret)
+{
+	return connect_syscall(regs, ret, true);
 }
 
 /* The same, reached by tail call from filewrite's sys_exit program (slot TAIL_CONNECT of
@@ -181,7 +195,13 @@ int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(connect_sys_exit_tail, struct pt_regs *regs, long ret)
 {
-	return connect_syscall(regs, ret);
+	return connect_syscall(regs, ret, false);
+}
+
+SEC("?tp_btf/sys_exit")
+int BPF_PROG(connect_sys_exit_tail_compat, struct pt_regs *regs, long ret)
+{
+	return connect_syscall(regs, ret, true);
 }
 
 static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate, bool btf)
@@ -206,12 +226,11 @@ static __always_inline void fill_sock_state(struct st_sock_state *e, const struc
 
 /* tp_btf, not raw_tp: the socket is a typed pointer, read with plain loads (this fires ~10 times per
  * connection, so it is the bundle's hot path). */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connect_state, const struct sock *sk, int oldstate, int newstate)
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, const bool compat)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0; /* MPTCP and SCTP fire here too */
-	owner_on_state(sk, oldstate, newstate);
+	owner_on_state(sk, oldstate, newstate, compat);
 	struct st_owner *o;
 	if (!sock_wanted(sk, &o))
 		return 0;
@@ -228,6 +247,19 @@ int BPF_PROG(connect_state, const struct sock *sk, int oldstate, int newstate)
 	fill_hdr_sock(&e->hdr, ST_EV_SOCK_STATE, o);
 	bpf_ringbuf_submit(e, RB_FLAGS);
 	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(connect_state, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, false);
+}
+
+/* Without bpf_get_current_task_btf (common.bpf.h, program variants). */
+SEC("?tp_btf/inet_sock_set_state")
+int BPF_PROG(connect_state_compat, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state(sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/tcp_destroy_sock")

@@ -65,6 +65,9 @@ _Static_assert(sizeof(struct st_fork) == 80, "st_fork size");
 #define ST_EXEC_FILE_TRUNC 0x2
 #define ST_EXEC_CWD_TRUNC 0x4   /* cwd deeper or longer than the walk's limits */
 #define ST_EXEC_CWD_UNREAD 0x8
+/* st_task: argv not read by the kernel (no bpf_copy_from_user_task, 5.18) but by the recorder,
+ * from /proc/<pid>/cmdline, right after the snapshot (src/recorder/procargv.ts) */
+#define ST_EXEC_ARGV_PROC 0x10
 
 /* exec: followed by filename (filename_len bytes, no NUL), argv (argv_len bytes, NUL-separated
  * as in the process's memory) and cwd (cwd_len bytes). */

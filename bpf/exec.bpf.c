@@ -201,8 +201,7 @@ struct {
 	__type(value, struct task_iter_scratch);
 } task_scratch SEC(".maps");
 
-SEC("iter.s/task")
-int exec_snapshot(struct bpf_iter__task *ctx)
+static __always_inline int snapshot_task(struct bpf_iter__task *ctx, const bool compat)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *t = ctx->task;
@@ -244,7 +243,9 @@ int exec_snapshot(struct bpf_iter__task *ctx)
 		e->trunc = trunc;
 		e->args_len = args_len;
 		/* Another process's memory: bpf_copy_from_user_task, which is why this iterator is sleepable. */
-		if (cap && bpf_copy_from_user_task(&s->data[exe_len], cap, (void *)arg_start, t, 0) == 0)
+		if (compat)
+			e->trunc |= ST_EXEC_ARGV_PROC;
+		else if (cap && bpf_copy_from_user_task(&s->data[exe_len], cap, (void *)arg_start, t, 0) == 0)
 			e->argv_len = cap;
 		else if (cap)
 			e->trunc |= ST_EXEC_ARGV_TRUNC;
@@ -261,4 +262,18 @@ int exec_snapshot(struct bpf_iter__task *ctx)
 	if (pad)
 		bpf_seq_write(seq, &zeros, pad & 7);
 	return 0;
+}
+
+SEC("iter.s/task")
+int exec_snapshot(struct bpf_iter__task *ctx)
+{
+	return snapshot_task(ctx, false);
+}
+
+/* Without bpf_copy_from_user_task (5.18, 376040e47334, "bpf: Add bpf_copy_from_user_task() helper")
+ * nor sleepable iterators: argv is left to the recorder, which reads /proc (ST_EXEC_ARGV_PROC). */
+SEC("?iter/task")
+int exec_snapshot_compat(struct bpf_iter__task *ctx)
+{
+	return snapshot_task(ctx, true);
 }

@@ -128,8 +128,10 @@ struct write_slot *unused_write_slot __attribute__((unused));
 #define EEXIST 17
 
 /* A struct file from the fd array is a bare address: the cast lets the hot path read it with
- * plain loads instead of one bpf_probe_read_kernel per field (~20 ns each here). Linux 6.2+. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+ * plain loads instead of one bpf_probe_read_kernel per field (~20 ns each here). Linux 6.2+
+ * (common.bpf.h, program variants): weak, so that an object whose compat twin is the one loaded
+ * still opens on a kernel without it. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* Any kernel type whose first member is a pointer: CO-RE resolves it to the kernel's list_head. */
 struct list_head___fw {
@@ -152,16 +154,30 @@ static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
-static __always_inline struct file *fd_file(long fd)
+/* task_fd_file() of the current task with probe reads: no bpf_rdonly_cast, no BTF task pointer. */
+static __always_inline struct file *current_fd_file_compat(long fd)
 {
+	struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline struct file *fd_file(long fd, const bool compat)
+{
+	if (compat)
+		return current_fd_file_compat(fd);
 	return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 /* current_wanted() for the hot path: with no filter but the recorder's own tgid (the common
  * case, decided by .rodata at load time), one load and one compare instead of helper calls. */
-static __always_inline bool writer_wanted(struct task_struct *t)
+static __always_inline bool writer_wanted(__u32 tgid)
 {
-	if (t->tgid == cfg_self_tgid)
+	if (tgid == cfg_self_tgid)
 		return false;
 	if (!cfg_follow && !cfg_cgroup_id && !cfg_uid_set && !cfg_comm_len)
 		return true;
@@ -248,24 +264,45 @@ static __always_inline bool key_eq(const struct st_write_key *a, const struct st
 /* A write that returned `ret` bytes through fd `fd`. The hottest path in the product: the common
  * case is one fd-table walk, a few loads, one inlined per-CPU array lookup and a compare; no
  * hash lookup, no atomics, and the clock read once per tick. */
-static __always_inline int on_write(struct task_struct *t, long ret, long fd)
+static __always_inline int on_write(long ret, long fd, const bool compat)
 {
-	if (!writer_wanted(t))
-		return 0;
-	struct file *f = task_fd_file(t, fd);
-	if (!f)
-		return 0;
-	struct inode *inode = f->f_inode;
-	__u32 mode = inode->i_mode;
-	if (!cfg_all_file_types && (mode & S_IFMT) != S_IFREG)
-		return 0;
-	struct st_write_key key = {
-		.tgid = t->tgid,
-		.pad = 0,
-		.start_ns = t->group_leader->start_boottime,
-		.dev = inode->i_sb->s_dev,
-		.ino = inode->i_ino,
-	};
+	struct file *f;
+	struct inode *inode;
+	__u32 mode;
+	struct st_write_key key = { .pad = 0 };
+	if (compat) { /* probe reads (common.bpf.h, program variants) */
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		key.tgid = BPF_CORE_READ(t, tgid);
+		if (!writer_wanted(key.tgid))
+			return 0;
+		f = current_fd_file_compat(fd);
+		if (!f)
+			return 0;
+		inode = BPF_CORE_READ(f, f_inode);
+		mode = BPF_CORE_READ(inode, i_mode);
+		if (!cfg_all_file_types && (mode & S_IFMT) != S_IFREG)
+			return 0;
+		key.start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		key.ino = BPF_CORE_READ(inode, i_ino);
+	} else {
+		struct task_struct *t = bpf_get_current_task_btf();
+		if (is_compat(t))
+			return 0;
+		key.tgid = t->tgid;
+		if (!writer_wanted(key.tgid))
+			return 0;
+		f = task_fd_file(t, fd);
+		if (!f)
+			return 0;
+		inode = f->f_inode;
+		mode = inode->i_mode;
+		if (!cfg_all_file_types && (mode & S_IFMT) != S_IFREG)
+			return 0;
+		key.start_ns = t->group_leader->start_boottime;
+		key.dev = inode->i_sb->s_dev;
+		key.ino = inode->i_ino;
+	}
 	__u32 idx = (key.ino ^ (key.ino >> 3) ^ key.tgid) & (WRITE_CACHE_SLOTS - 1);
 	struct write_slot *slot = bpf_map_lookup_elem(&write_cache, &idx);
 	if (!slot)
@@ -349,11 +386,11 @@ static __always_inline int on_write(struct task_struct *t, long ret, long fd)
 #define NR_OPENAT2 437
 #define NR_FCHMODAT2 452 /* Linux 6.6+ (glibc uses it for AT_SYMLINK_NOFOLLOW); older kernels never run it */
 /* An open for writing: remember the flags the file will not keep. Read-only opens stop here. */
-static __always_inline int on_open(long ret, __u32 flags)
+static __always_inline int on_open(long ret, __u32 flags, const bool compat)
 {
 	if (ret < 0 || (flags & O_ACCMODE) == 0 || !current_wanted())
 		return 0;
-	struct file *f = fd_file(ret);
+	struct file *f = fd_file(ret, compat);
 	if (!f)
 		return 0;
 	struct open_seen v = { .flags = flags, .pad = 0, .ino = BPF_CORE_READ(f, f_inode, i_ino) };
@@ -365,7 +402,7 @@ static __always_inline int on_open(long ret, __u32 flags)
 /* Builds the full path of a path argument at dst: when the user's string is relative, the cwd
  * (dfd == AT_FDCWD) or dfd's path, '/', then the string as given (not normalized: "." and ".."
  * stay, symlinks are not followed). Returns its length, at most 2 * OP_PART - 1. */
-static __always_inline __u32 build_path(char *dst, long dfd, const char *upath, __u16 *flags)
+static __always_inline __u32 build_path(char *dst, long dfd, const char *upath, __u16 *flags, const bool compat)
 {
 	char first = 0;
 	bpf_probe_read_user(&first, 1, upath);
@@ -374,12 +411,11 @@ static __always_inline __u32 build_path(char *dst, long dfd, const char *upath, 
 		struct dentry *d = NULL;
 		struct vfsmount *m = NULL;
 		if ((int)dfd == AT_FDCWD) {
-			struct task_struct *t = bpf_get_current_task_btf();
-			struct fs_struct *fs = BPF_CORE_READ(t, fs);
+			struct fs_struct *fs = BPF_CORE_READ(current_task(compat), fs);
 			d = BPF_CORE_READ(fs, pwd.dentry);
 			m = BPF_CORE_READ(fs, pwd.mnt);
 		} else {
-			struct file *f = fd_file((int)dfd);
+			struct file *f = fd_file((int)dfd, compat);
 			if (f) {
 				d = BPF_CORE_READ(f, f_path.dentry);
 				m = BPF_CORE_READ(f, f_path.mnt);
@@ -434,7 +470,7 @@ static __always_inline void op_send(struct op_scratch *s)
 }
 
 /* One path argument. `mode`: chmod's new mode, unlinkat's flags. */
-static __always_inline int on_path_op(__u16 type, long ret, long dfd, const char *upath, __u32 mode)
+static __always_inline int on_path_op(__u16 type, long ret, long dfd, const char *upath, __u32 mode, const bool compat)
 {
 	if (!current_wanted())
 		return 0;
@@ -442,13 +478,14 @@ static __always_inline int on_path_op(__u16 type, long ret, long dfd, const char
 	if (!s)
 		return 0;
 	__u16 flags = 0;
-	s->ev.path_len = build_path(s->data, dfd, upath, &flags);
+	s->ev.path_len = build_path(s->data, dfd, upath, &flags, compat);
 	s->ev.path_flags = flags;
 	op_send(s);
 	return 0;
 }
 
-static __always_inline int on_rename(long ret, long olddfd, const char *oldp, long newdfd, const char *newp, __u32 flags)
+static __always_inline int on_rename(long ret, long olddfd, const char *oldp, long newdfd, const char *newp, __u32 flags,
+					     const bool compat)
 {
 	if (!current_wanted())
 		return 0;
@@ -456,16 +493,16 @@ static __always_inline int on_rename(long ret, long olddfd, const char *oldp, lo
 	if (!s)
 		return 0;
 	__u16 pflags = 0;
-	__u32 len = build_path(s->data, olddfd, oldp, &pflags);
+	__u32 len = build_path(s->data, olddfd, oldp, &pflags, compat);
 	s->ev.path_len = len;
-	s->ev.path2_len = build_path(&s->data[len & OP_PATH_MASK], newdfd, newp, &pflags);
+	s->ev.path2_len = build_path(&s->data[len & OP_PATH_MASK], newdfd, newp, &pflags, compat);
 	s->ev.path_flags = pflags;
 	op_send(s);
 	return 0;
 }
 
 /* fchmod(fd, mode): the path is the open file's, resolved from its dentry. */
-static __always_inline int on_fchmod(long ret, long fd, __u32 mode)
+static __always_inline int on_fchmod(long ret, long fd, __u32 mode, const bool compat)
 {
 	if (!current_wanted())
 		return 0;
@@ -473,7 +510,7 @@ static __always_inline int on_fchmod(long ret, long fd, __u32 mode)
 	struct path_scratch *ps = path_scratch_get();
 	if (!s || !ps)
 		return 0;
-	struct file *f = fd_file(fd);
+	struct file *f = fd_file(fd, compat);
 	__u16 flags = 0;
 	if (f) {
 		__u32 start = resolve_path(ps, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), &flags);
@@ -489,7 +526,7 @@ static __always_inline int on_fchmod(long ret, long fd, __u32 mode)
 /* Opens, unlinks, renames and chmods. Each family has one call site, so the verifier walks the
  * path-building code once per family rather than once per syscall. The arguments are still in the
  * saved user registers at exit (x86-64 ABI: di, si, dx, r10, r8; only ax holds the result). */
-static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret)
+static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret, const bool compat)
 {
 	__u16 type;
 	long dfd = AT_FDCWD, dfd2 = AT_FDCWD;
@@ -544,7 +581,7 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret)
 	default:
 		return 0;
 	}
-	if (is_compat(bpf_get_current_task_btf()))
+	if (current_is_ia32(compat))
 		return 0;
 	if (type == ST_EV_FILE_OPEN) {
 		__u64 flags = O_CREAT | 01 | O_TRUNC; /* creat */
@@ -554,23 +591,16 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret)
 			flags = regs->dx;
 		else if (nr == NR_OPENAT2)
 			bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx);
-		return on_open(ret, flags);
+		return on_open(ret, flags, compat);
 	}
 	if (nr == NR_FCHMOD)
-		return on_fchmod(ret, dfd, arg);
+		return on_fchmod(ret, dfd, arg, compat);
 	if (type == ST_EV_RENAME)
-		return on_rename(ret, dfd, p, dfd2, p2, arg);
-	return on_path_op(type, ret, dfd, p, arg);
+		return on_rename(ret, dfd, p, dfd2, p2, arg, compat);
+	return on_path_op(type, ret, dfd, p, arg, compat);
 }
 
-/* The bundle's one program, on the raw sys_exit tracepoint with BTF arguments: the write family
- * (aggregated, the hot path) and the file operations above. Measured here on a 64-byte write
- * storm, one program on the raw tracepoint costs less than classic per-syscall tracepoints (no
- * perf record is built; regs are read with plain loads), and it attaches and detaches in well
- * under a millisecond where 13 classic tracepoints took ~0.5 s to detach. The price is a few
- * compares on every other syscall, which stop at the syscall-number tests. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret, const bool compat)
 {
 	long nr = regs->orig_ax;
 	long fd;
@@ -592,12 +622,30 @@ int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
 		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
 		return 0;
 	default:
-		return on_file_op(regs, nr, ret);
+		return on_file_op(regs, nr, ret, compat);
 	}
 	if (ret <= 0)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	if (is_compat(t))
-		return 0;
-	return on_write(t, ret, fd);
+	if (compat && current_is_ia32(true))
+		return 0; /* (the other variant tests it inside on_write, on the task pointer it has) */
+	return on_write(ret, fd, compat);
+}
+
+/* The bundle's one program, on the raw sys_exit tracepoint with BTF arguments: the write family
+ * (aggregated, the hot path) and the file operations above. Measured here on a 64-byte write
+ * storm, one program on the raw tracepoint costs less than classic per-syscall tracepoints (no
+ * perf record is built; regs are read with plain loads), and it attaches and detaches in well
+ * under a millisecond where 13 classic tracepoints took ~0.5 s to detach. The price is a few
+ * compares on every other syscall, which stop at the syscall-number tests. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(ctx, regs, ret, false);
+}
+
+/* Without bpf_rdonly_cast or bpf_get_current_task_btf (common.bpf.h, program variants). */
+SEC("?tp_btf/sys_exit")
+int BPF_PROG(filewrite_sys_exit_compat, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(ctx, regs, ret, true);
 }

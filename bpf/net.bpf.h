@@ -75,8 +75,14 @@ static __always_inline void owner_from_task(struct st_owner *o, struct task_stru
 /* The current task as an owner. Direct loads through the BTF task pointer, not probe reads: this
  * runs at every connect, accept and listen, and a helper call per field is what costs (issue 7:
  * the connect storm may slow by at most 5%). */
-static __always_inline void owner_from_current(struct st_owner *o)
+static __always_inline void owner_from_current(struct st_owner *o, const bool compat)
 {
+	if (compat) { /* no bpf_get_current_task_btf (common.bpf.h, program variants) */
+		owner_from_task_nocg(o, (struct task_struct *)bpf_get_current_task());
+		o->cgroup_id = bpf_get_current_cgroup_id();
+		o->syn_ns = 0;
+		return;
+	}
 	struct task_struct *t = bpf_get_current_task_btf();
 	o->tgid = t->tgid;
 	o->pid = t->pid;
@@ -114,12 +120,12 @@ static __always_inline __u64 listener_key_btf(const struct sock *sk)
  * fastopen) and LISTEN (listen) happen in the owner's own process context: every other change
  * may run in softirq on behalf of any task, so `current` is never trusted there. `sk` is a BTF
  * pointer (tp_btf/inet_sock_set_state). */
-static __always_inline void owner_on_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline void owner_on_state(const struct sock *sk, int oldstate, int newstate, const bool compat)
 {
 	__u64 key = (__u64)sk;
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
 		struct st_owner o = {};
-		owner_from_current(&o);
+		owner_from_current(&o, compat);
 		if (newstate == TCP_SYN_SENT)
 			o.syn_ns = bpf_ktime_get_boot_ns(); /* the attempt's start, for the connect record */
 		owner_store(key, &o);

@@ -7,9 +7,20 @@
 #define ST_NAME_MASK 255
 #define ST_PATH_MASK (ST_PATH_MAX - 1)
 
-/* Scratch space for one walk: components are written backwards, ending at ST_PATH_MAX. */
+struct path_walk {
+	__u64 dentry; /* struct dentry * */
+	__u64 vfsmnt; /* struct vfsmount * */
+	__u64 mnt;    /* struct mount * */
+	__u32 pos;
+	__u16 flags;
+	__u16 done;
+};
+
+/* Scratch space for one walk: components are written backwards, ending at ST_PATH_MAX; the walk's
+ * state lives beside them, so the step function needs no pointer argument. */
 struct path_scratch {
 	char buf[ST_PATH_MAX * 2];
+	struct path_walk w;
 };
 
 struct {
@@ -25,25 +36,20 @@ static __always_inline struct path_scratch *path_scratch_get(void)
 	return bpf_map_lookup_elem(&path_scratch, &zero);
 }
 
-struct path_walk {
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	__u32 pos;
-	__u16 flags;
-	__u16 done;
-};
-
-/* One step of the walk (a bpf_loop callback, so the verifier checks it once, not once per level). */
-static long path_step(__u32 i, struct path_walk *w)
+/* One step of the walk; 1 when it is over. A global function: the verifier checks it once, on its
+ * own, and the caller's loop stays a few instructions per level. Not a bpf_loop callback: a callback
+ * is a subprog reached by a BPF_PSEUDO_FUNC ld_imm64 (commit 69c087ba6225, "bpf: Add
+ * bpf_for_each_map_elem() helper", 5.13), which a 5.10 verifier does not count as one ("number of
+ * funcs in func_info doesn't match number of subprogs"); bpf_loop itself is 5.17 (e6f2dd0f8067). */
+__noinline int path_step(void)
 {
 	struct path_scratch *s = path_scratch_get();
 	if (!s)
 		return 1;
-	/* Locals, not w->..., inside BPF_CORE_READ: path_walk is ours, not a kernel type to relocate. */
-	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
+	struct path_walk *w = &s->w;
+	struct dentry *dentry = (void *)w->dentry;
+	struct vfsmount *vfsmnt = (void *)w->vfsmnt;
+	struct mount *mnt = (void *)w->mnt;
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	if (dentry == mnt_root || dentry == parent) {
@@ -52,9 +58,9 @@ static long path_step(__u32 i, struct path_walk *w)
 			w->done = 1;
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = mnt_parent;
-		w->vfsmnt = (void *)mnt_parent + bpf_core_field_offset(struct mount, mnt);
+		w->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = (__u64)mnt_parent;
+		w->vfsmnt = (__u64)mnt_parent + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
 	struct qstr name = BPF_CORE_READ(dentry, d_name);
@@ -68,7 +74,7 @@ static long path_step(__u32 i, struct path_walk *w)
 	bpf_probe_read_kernel(&s->buf[(pos & ST_PATH_MASK) + 1], len, name.name);
 	s->buf[pos & ST_PATH_MASK] = '/';
 	w->pos = pos;
-	w->dentry = parent;
+	w->dentry = (__u64)parent;
 	return 0;
 }
 
@@ -77,17 +83,19 @@ static long path_step(__u32 i, struct path_walk *w)
  * its depth or length limit before the root. */
 static __always_inline __u32 resolve_path(struct path_scratch *s, struct dentry *dentry, struct vfsmount *vfsmnt, __u16 *flags)
 {
-	struct path_walk w = {
-		.dentry = dentry,
-		.vfsmnt = vfsmnt,
-		.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt),
-		.pos = ST_PATH_MAX,
-	};
-	bpf_loop(ST_PATH_MAX_DEPTH, path_step, &w, 0);
-	*flags |= w.flags;
-	if (!w.done)
+	s->w.dentry = (__u64)dentry;
+	s->w.vfsmnt = (__u64)vfsmnt;
+	s->w.mnt = (__u64)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	s->w.pos = ST_PATH_MAX;
+	s->w.flags = 0;
+	s->w.done = 0;
+	for (int i = 0; i < ST_PATH_MAX_DEPTH; i++)
+		if (path_step())
+			break;
+	*flags |= s->w.flags;
+	if (!s->w.done)
 		*flags |= ST_PATH_TRUNC;
-	__u32 pos = w.pos;
+	__u32 pos = s->w.pos;
 	if (pos >= ST_PATH_MAX) { /* the root itself */
 		pos = ST_PATH_MAX - 1;
 		s->buf[pos & ST_PATH_MASK] = '/';

@@ -75,17 +75,24 @@ static __always_inline void tcp_event_emit(struct st_tcp_event *e, const struct 
 	bpf_ringbuf_submit(e, RB_FLAGS);
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+/* The family of a tcp_event_sk_skb record: its own field where the kernel has one, else the socket's
+ * (what later kernels store there), else from the addresses, stored v4-mapped for IPv4 on 5.10. */
+static __always_inline __u16 sk_skb_family(struct trace_event_raw_tcp_event_sk_skb *ctx)
 {
-	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_loss(ST_LOSS_RING_FULL);
-		return 0;
-	}
-	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
-	e->hdr.type = ST_EV_RETRANSMIT;
-	e->family = BPF_CORE_READ(ctx, family);
+	if (bpf_core_field_exists(ctx->family))
+		return BPF_CORE_READ(ctx, family);
+	const struct sock *sk = BPF_CORE_READ(ctx, skaddr);
+	if (sk)
+		return BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u32 w[3] = {};
+	BPF_CORE_READ_INTO(&w, ctx, saddr_v6);
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff) ? AF_INET : AF_INET6;
+}
+
+/* The addresses of a tcp_event_sk_skb record into e (the same fields as the 6.17+ class). */
+static __always_inline void sk_skb_addrs(struct st_tcp_event *e, struct trace_event_raw_tcp_event_sk_skb *ctx)
+{
+	e->family = sk_skb_family(ctx);
 	e->sport = BPF_CORE_READ(ctx, sport);
 	e->dport = BPF_CORE_READ(ctx, dport);
 	if (e->family == AF_INET6) {
@@ -95,14 +102,48 @@ int retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
 		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
 	}
+}
+
+/* Until 6.17 (ad892e912b84, "tcp: trace retransmit failures in tcp_retransmit_skb") the event used
+ * the shared tcp_event_sk_skb class and fired for sent retransmits only; the class of its own adds
+ * `err`. Both are read through CO-RE: bpf_core_type_exists picks the running kernel's. */
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int retransmit_skb(void *raw)
+{
+	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_loss(ST_LOSS_RING_FULL);
+		return 0;
+	}
+	const struct sk_buff *skb;
+	int err = 0;
+	e->hdr.type = ST_EV_RETRANSMIT;
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *ctx = raw;
+		tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+		e->family = BPF_CORE_READ(ctx, family);
+		e->sport = BPF_CORE_READ(ctx, sport);
+		e->dport = BPF_CORE_READ(ctx, dport);
+		if (e->family == AF_INET6) {
+			BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
+			BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
+		} else {
+			BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
+			BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
+		}
+		skb = BPF_CORE_READ(ctx, skbaddr);
+		if (bpf_core_field_exists(ctx->err))
+			err = BPF_CORE_READ(ctx, err);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb *ctx = raw;
+		tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+		sk_skb_addrs(e, ctx);
+		skb = BPF_CORE_READ(ctx, skbaddr);
+	}
 	/* tcp_skb_pcount(): TCP_SKB_CB(skb)->tcp_gso_segs, what __tcp_retransmit_skb adds to TcpRetransSegs. */
-	const struct sk_buff *skb = BPF_CORE_READ(ctx, skbaddr);
 	const struct tcp_skb_cb *cb = (const void *)((const char *)skb + bpf_core_field_offset(struct sk_buff, cb));
 	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
 	e->segs = segs ? segs : 1;
-	int err = 0;
-	if (bpf_core_field_exists(ctx->err))
-		err = BPF_CORE_READ(ctx, err);
 	e->err = err < 0 ? -err : err;
 	/* Only a sent retransmit counts in TcpRetransSegs (__tcp_retransmit_skb), so only those count here. */
 	tcp_event_emit(e, (const struct sock *)e->sock_id, FLOW_RETRANSMIT, err ? 0 : e->segs);
@@ -122,7 +163,12 @@ int retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, req), TCP_NEW_SYN_RECV);
 	e->hdr.type = ST_EV_RETRANSMIT;
 	e->segs = 1;
-	e->family = BPF_CORE_READ(ctx, family);
+	if (bpf_core_field_exists(ctx->family)) {
+		e->family = BPF_CORE_READ(ctx, family);
+	} else { /* 5.10: the listener's family, what later kernels store here */
+		const struct sock *l = BPF_CORE_READ(ctx, skaddr);
+		e->family = BPF_CORE_READ(l, __sk_common.skc_family);
+	}
 	e->sport = BPF_CORE_READ(ctx, sport);
 	e->dport = BPF_CORE_READ(ctx, dport);
 	if (e->family == AF_INET6) {
@@ -150,20 +196,31 @@ static __always_inline __u16 sockaddr_read(const __u8 *sa, __u8 *addr, __u16 *po
 	return family;
 }
 
+/* Until 6.10 ("trace: tcp: fully support trace_tcp_send_reset") the event used the shared
+ * tcp_event_sk_skb class, without `reason` and never without a socket; the class of its own stores
+ * sockaddrs. bpf_core_type_exists picks the running kernel's; the reason is then 0 and listed as
+ * unavailable in the session (src/bundles/retransmit.ts). */
 SEC("tracepoint/tcp/tcp_send_reset")
-int retransmit_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+int retransmit_send_reset(void *raw)
 {
 	struct st_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_loss(ST_LOSS_RING_FULL);
 		return 0;
 	}
-	tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
 	e->hdr.type = ST_EV_SEND_RESET;
-	if (bpf_core_field_exists(ctx->reason))
-		e->reason = BPF_CORE_READ(ctx, reason);
-	e->family = sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->saddr), e->saddr, &e->sport);
-	sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->daddr), e->daddr, &e->dport);
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
+		struct trace_event_raw_tcp_send_reset *ctx = raw;
+		tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+		if (bpf_core_field_exists(ctx->reason))
+			e->reason = BPF_CORE_READ(ctx, reason);
+		e->family = sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->saddr), e->saddr, &e->sport);
+		sockaddr_read((const __u8 *)ctx + bpf_core_field_offset(ctx->daddr), e->daddr, &e->dport);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb *ctx = raw;
+		tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
+		sk_skb_addrs(e, ctx);
+	}
 	tcp_event_emit(e, (const struct sock *)e->sock_id, FLOW_SEND_RESET, 1);
 	return 0;
 }
@@ -193,7 +250,11 @@ struct {
 	__type(value, __u64);
 } drop_reasons SEC(".maps");
 
-/* skb:kfree_skb (v5.17+: the reason argument). consume_skb, the normal end of an skb, is another tracepoint. */
+/* skb:kfree_skb with its reason argument: 5.17+ (c504e5c2f964, "net: skb: introduce
+ * kfree_skb_reason()"). On an older kernel the raw tracepoint has two arguments and attaching a
+ * program that reads a third fails, so the loader leaves this one out (enum skb_drop_reason absent
+ * from the kernel's BTF) and the session lists drop reasons as unavailable. consume_skb, the normal
+ * end of an skb, is another tracepoint. */
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(retransmit_drop, struct sk_buff *skb, void *location, __u32 reason)
 {
@@ -221,7 +282,16 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(retransmit_owner_state, const struct sock *sk, int oldstate, int newstate)
 {
 	if (sk->sk_protocol == IPPROTO_TCP)
-		owner_on_state(sk, oldstate, newstate);
+		owner_on_state(sk, oldstate, newstate, false);
+	return 0;
+}
+
+/* Without bpf_get_current_task_btf (common.bpf.h, program variants). */
+SEC("?tp_btf/inet_sock_set_state")
+int BPF_PROG(retransmit_owner_state_compat, const struct sock *sk, int oldstate, int newstate)
+{
+	if (sk->sk_protocol == IPPROTO_TCP)
+		owner_on_state(sk, oldstate, newstate, true);
 	return 0;
 }
 

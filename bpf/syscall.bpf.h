@@ -26,6 +26,14 @@ static __always_inline bool is_compat(struct task_struct *t)
 	return ((struct task_struct___sc *)t)->thread_info.status & TS_COMPAT;
 }
 
+/* is_compat() of the current task; `compat`: a program variant without bpf_get_current_task_btf. */
+static __always_inline bool current_is_ia32(const bool compat)
+{
+	if (compat)
+		return BPF_CORE_READ((struct task_struct___sc *)bpf_get_current_task(), thread_info.status) & TS_COMPAT;
+	return is_compat(bpf_get_current_task_btf());
+}
+
 /* One raw sys_exit program for every bundle that needs syscalls: filewrite's program, when loaded, is
  * the only one attached, and hands the syscalls of other bundles to their programs in this array by
  * tail call (connect, accept and accept4 to the connect bundle's). A second program on sys_exit

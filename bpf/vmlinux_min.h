@@ -251,7 +251,25 @@ struct trace_event_raw_tcp_retransmit_skb {
 	__u8 daddr[4];
 	__u8 saddr_v6[16];
 	__u8 daddr_v6[16];
-	int err; /* since v6.13; read only when the running kernel has it */
+	int err; /* since 6.17 (ad892e912b84); read only when the running kernel has it */
+};
+
+/* The class tcp_retransmit_skb (before 6.17) and tcp_send_reset (before 6.10) shared. No `family`
+ * on 5.10 (it came with "net: tracepoint: exposing sk_family in all tcp:tracepoints"); IPv4 ends
+ * are stored v4-mapped in the v6 fields then. Read only where bpf_core_type_exists says it is the
+ * running kernel's (retransmit.bpf.c): 6.17+ has no such struct. */
+struct trace_event_raw_tcp_event_sk_skb {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
 };
 
 struct trace_event_raw_tcp_retransmit_synack {

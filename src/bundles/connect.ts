@@ -16,5 +16,11 @@ export const CONNECT_BUNDLE: BundleSpec = {
   tracepoints: [["raw_syscalls", "sys_exit"], ["sock", "inet_sock_set_state"], ["tcp", "tcp_destroy_sock"]],
   // With filewrite loaded, its sys_exit program hands connect/accept/accept4 over (bpf/syscall.bpf.h).
   tailCallFrom: { bundle: "filewrite", map: "sys_exit_tails", slot: 0, program: "connect_sys_exit_tail", instead: "connect_sys_exit" },
+  // Without bpf_get_current_task_btf (5.10): the same facts, read with probe reads.
+  variants: [
+    { program: "connect_sys_exit", needs: ["taskBtf"], fallback: "connect_sys_exit_compat" },
+    { program: "connect_sys_exit_tail", needs: ["taskBtf"], fallback: "connect_sys_exit_tail_compat" },
+    { program: "connect_state", needs: ["taskBtf"], fallback: "connect_state_compat" },
+  ],
   rodata: netRodata,
 };

@@ -18,6 +18,8 @@ export const FILEWRITE_BUNDLE: BundleSpec = {
   // sendfile, copy_file_range) and open/openat/openat2/creat, unlink/unlinkat, rename/renameat/renameat2,
   // chmod/fchmod/fchmodat/fchmodat2, told apart by syscall number.
   tracepoints: [["raw_syscalls", "sys_exit"]],
+  // Without bpf_rdonly_cast (6.2) or bpf_get_current_task_btf (5.11): the same facts, read with probe reads.
+  variants: [{ program: "filewrite_sys_exit", needs: ["taskBtf", "rdonlyCast"], fallback: "filewrite_sys_exit_compat" }],
   rodata: (filters) => ({ cfg_all_file_types: filters.allFileTypes ?? false }),
 };
 

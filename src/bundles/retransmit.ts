@@ -19,5 +19,10 @@ export const RETRANSMIT_BUNDLE: BundleSpec = {
   ],
   // With connect loaded, sock_owners is shared and connect keeps it: these would update it twice.
   redundantWith: { bundle: "connect", programs: ["retransmit_owner_state", "retransmit_owner_destroy", "retransmit_owners"] },
+  variants: [
+    { program: "retransmit_owner_state", needs: ["taskBtf"], fallback: "retransmit_owner_state_compat" },
+    { program: "retransmit_drop", needs: ["dropReason"], unavailable: "drop_reasons: packet drops per reason (skb:kfree_skb has no reason before 5.17)" },
+    { needs: ["resetReason"], unavailable: "send_reset.reason: why the kernel sent a reset (tcp_send_reset has no reason before 6.10)" },
+  ],
   rodata: netRodata,
 };

@@ -1,5 +1,6 @@
 // What the recorder needs to know about a probe bundle: its object, ring, iterators and maps.
-import type { BpfObject, RodataValue } from "../libbpf/object.js";
+import type { RodataValue } from "../libbpf/object.js";
+import type { KernelFeature } from "../libbpf/features.js";
 
 export type BundleName = "exec" | "connect" | "retransmit" | "filewrite";
 
@@ -15,17 +16,6 @@ export interface Filters {
   addresses?: string[];
   /** filewrite: also record pipes, sockets and ttys, not only regular files. */
   allFileTypes?: boolean;
-}
-
-/**
- * A fact a bundle cannot record on this kernel although the bundle loads: `doctor` names it
- * ("ok, degraded: ...") and a session should say it is unavailable rather than show a wrong value.
- */
-export interface Degradation {
-  /** What is missing, for people: e.g. "argv of processes started before recording". */
-  feature: string;
-  /** The kernel feature that is absent: e.g. "bpf_copy_from_user_task (5.18)". */
-  reason: string;
 }
 
 export interface BundleSpec {
@@ -57,10 +47,14 @@ export interface BundleSpec {
    */
   tailCallFrom?: { bundle: BundleName; map: string; slot: number; program: string; instead: string };
   /**
-   * Called after open and before load: probes this kernel, chooses between program variants
-   * (setAutoload) and returns what the chosen form cannot record. Absent: one form, no degradations.
+   * Load-time choices by kernel feature (bpf/common.bpf.h, program variants). When the running kernel
+   * lacks one of `needs`, `program` is not loaded and `fallback` (a "?" program, off by default) is
+   * loaded in its place wherever `program` is named (tail calls, redundantWith, startIterators); with
+   * no fallback it is simply left out. `unavailable` then names what the session lacks or gets
+   * another way, recorded in the session's metadata and shown by replay. An entry without `program`
+   * only records `unavailable` (a field the kernel does not have).
    */
-  adapt?: (object: BpfObject) => Degradation[];
+  variants?: Array<{ program?: string; needs: KernelFeature[]; fallback?: string; unavailable?: string }>;
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

@@ -6,24 +6,29 @@ import { BpfObject, createMap, type RodataValue } from "../libbpf/object.js";
 import { libc } from "../libbpf/native.js";
 import { RingReader } from "../libbpf/ring.js";
 import { BpfMap, u32le } from "../libbpf/map.js";
-import type { BundleSpec, Degradation, Filters } from "../bundles/spec.js";
+import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { bundleObjectPath } from "../bundles/registry.js";
 import { descendants } from "./proctree.js";
 import { bundleRefused } from "./refusal.js";
+import { chooseVariants } from "../bundles/variants.js";
+import { kernelFeatures, type KernelFeature } from "../libbpf/features.js";
 
 /** Maps that several bundles share: the first object that has one creates it, the others reuse its fd. */
 const SHARED_MAPS = ["followed", "sock_owners", "sys_exit_tails"];
 
 export interface LoadedBundle {
   spec: BundleSpec;
-  /** Programs left out because another loaded bundle does their work (BundleSpec.redundantWith). */
+  /** Programs left out: another loaded bundle does their work (BundleSpec.redundantWith), or they are the
+   * variant this kernel does not run (BundleSpec.variants). */
   disabled: ReadonlySet<string>;
+  /** The start iterators to run, in order, as this kernel's variants name them. */
+  iterators: string[];
+  /** What this kernel cannot give for this bundle, or gives another way (BundleSpec.variants). */
+  unavailable: string[];
   object: BpfObject;
   ring: RingReader;
   losses: BpfMap;
   objectSha256: string;
-  /** What this kernel's form of the bundle cannot record (BundleSpec.adapt); empty when nothing. */
-  degradations: Degradation[];
   /** When this bundle's probes went live, in ms since the process started. */
   attachedMs: number;
 }
@@ -49,8 +54,16 @@ export function commonRodata(filters: Filters, selfTgid: number): Record<string,
  * first) goes live alone and first, instead of waiting behind the slowest object. On any failure
  * everything loaded so far is closed before the error propagates: no probe outlives a failed start.
  */
-export async function loadBundles(specs: readonly BundleSpec[], filters: Filters, selfTgid: number): Promise<LoadedBundle[]> {
-  const objects: Array<{ spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; degradations: Degradation[]; tail?: NonNullable<BundleSpec["tailCallFrom"]> }> = [];
+export async function loadBundles(
+  specs: readonly BundleSpec[],
+  filters: Filters,
+  selfTgid: number,
+  features: ReadonlySet<KernelFeature> = kernelFeatures(),
+): Promise<LoadedBundle[]> {
+  const objects: Array<{
+    spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; iterators: string[]; unavailable: string[];
+    tail?: NonNullable<BundleSpec["tailCallFrom"]>;
+  }> = [];
   const names = new Set(specs.map((s) => s.name));
   const sharedFds: number[] = [];
   try {
@@ -62,17 +75,10 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
       } catch (e) {
         throw bundleRefused(spec.name, e);
       }
-      const disabled = new Set(spec.redundantWith && names.has(spec.redundantWith.bundle) ? spec.redundantWith.programs : []);
-      const tail = spec.tailCallFrom && names.has(spec.tailCallFrom.bundle) ? spec.tailCallFrom : undefined;
-      if (tail) {
-        disabled.add(tail.instead);
-        object.setAutoload(tail.program, true);
-      }
-      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, degradations: [], ...(tail ? { tail } : {}) });
-      for (const prog of disabled) object.setAutoload(prog, false);
+      const { disabled, iterators, unavailable, tail } = configureObject(object, spec, names, features);
+      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, iterators, unavailable, ...(tail ? { tail } : {}) });
       object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
       object.setMaxEntries(spec.ring, spec.ringBytes);
-      objects.at(-1)!.degradations = spec.adapt?.(object) ?? [];
     }
     for (const name of SHARED_MAPS) {
       const users = objects.filter((o) => o.object.mapNames().includes(name));
@@ -114,6 +120,42 @@ export async function loadBundles(specs: readonly BundleSpec[], filters: Filters
     // Each object holds its own reference to a shared map once loaded.
     for (const fd of sharedFds) libc().close(fd);
   }
+}
+
+/**
+ * Chooses which of an opened object's programs load: this kernel's variants (BundleSpec.variants), minus
+ * the work another loaded bundle (`loaded`) already does, plus the tail-call target when its caller is
+ * loaded. Returns the programs left out, the start iterators to run and what the kernel cannot give.
+ */
+export function configureObject(
+  object: BpfObject,
+  spec: BundleSpec,
+  loaded: ReadonlySet<string>,
+  features: ReadonlySet<KernelFeature>,
+): { disabled: Set<string>; iterators: string[]; unavailable: string[]; tail?: NonNullable<BundleSpec["tailCallFrom"]> } {
+  const choice = chooseVariants(spec, features);
+  const disabled = new Set(choice.off);
+  const add = (p: string) => {
+    const r = choice.resolve(p);
+    if (r) disabled.add(r);
+  };
+  if (spec.redundantWith && loaded.has(spec.redundantWith.bundle)) spec.redundantWith.programs.forEach(add);
+  let tail: NonNullable<BundleSpec["tailCallFrom"]> | undefined;
+  if (spec.tailCallFrom) {
+    const program = choice.resolve(spec.tailCallFrom.program);
+    const instead = choice.resolve(spec.tailCallFrom.instead);
+    if (loaded.has(spec.tailCallFrom.bundle) && program && instead) {
+      tail = { ...spec.tailCallFrom, program, instead };
+      disabled.add(instead);
+    } else {
+      add(spec.tailCallFrom.program); // never attached itself: without its caller it has no use
+    }
+  }
+  for (const p of choice.on) if (!disabled.has(p)) object.setAutoload(p, true);
+  if (tail) object.setAutoload(tail.program, true);
+  for (const p of disabled) object.setAutoload(p, false);
+  const iterators = spec.startIterators.map((i) => choice.resolve(i)).filter((i): i is string => i !== undefined && !disabled.has(i));
+  return { disabled, iterators, unavailable: choice.unavailable, ...(tail ? { tail } : {}) };
 }
 
 /**

@@ -38,7 +38,8 @@ export interface SessionMetadata {
   operator: Operator;
   incident?: string;
   runbook: { name: string; path: string; sha256: string; text: string };
-  bundles: Array<{ name: string; object: string; sha256: string }>;
+  /** `unavailable`: what the running kernel could not give for the bundle, or gave another way (docs/EVENTS.md). */
+  bundles: Array<{ name: string; object: string; sha256: string; unavailable: string[] }>;
   filters: Record<string, unknown>;
   clock: { realtimeMinusBoottimeNs: bigint; startedAt: string };
   schema: { ev: Record<string, number>; layouts: typeof ALL_LAYOUTS; recordKinds: string[] };
@@ -48,7 +49,7 @@ export interface SessionMetadata {
 
 export function buildMetadata(args: {
   runbook: Runbook;
-  bundles: Array<{ name: string; object: string; sha256: string }>;
+  bundles: Array<{ name: string; object: string; sha256: string; unavailable: string[] }>;
   filters: Filters;
   incident?: string;
   durationMs: number;

@@ -6,6 +6,7 @@ import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { bundleRefused } from "./refusal.js";
 import { buildMetadata } from "./metadata.js";
+import { fillArgvFromProc } from "./procargv.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
@@ -140,7 +141,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       flushIntervalMs: opts.runbook.flushIntervalMs,
       metadata: buildMetadata({
         runbook: opts.runbook,
-        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256 })),
+        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256, unavailable: b.unavailable })),
         filters: opts.filters,
         ...(opts.incident ? { incident: opts.incident } : {}),
         durationMs: opts.durationMs,
@@ -182,13 +183,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     for (const b of bundles) {
-      for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {
-        let d: Buffer;
+      for (const it of b.iterators) {
+        let d: Uint8Array;
         try {
           d = b.object.runIterator(it);
         } catch (e) {
           throw bundleRefused(b.spec.name, e);
         }
+        if (b.spec.name === "exec") d = fillArgvFromProc(d);
         if (redact) redactSpan(d, redact);
         append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
       }

@@ -10,6 +10,8 @@ export function sessionJson(s: SessionInfo) {
     path: s.path, sessionId: s.sessionId, host: s.host, hostname: s.hostname, bootId: s.bootId, runbook: s.runbook, bundles: s.bundles,
     startTime: iso(s.startNs), endTime: iso(s.endNs), status: s.status, verdict: s.verdictReason, cutOff: s.cutOff,
     readableUntil: s.cutOff ? iso(s.lastRecordNs) : null, endReason: s.endReason ?? null, events: s.events,
+    // Only when the recording kernel lacked something (docs/EVENTS.md, kernel support).
+    ...(s.unavailable.length > 0 ? { unavailable: s.unavailable } : {}),
   };
 }
 

@@ -8,6 +8,8 @@ export interface SessionMeta {
   readonly bootId: string;
   readonly runbook: string;
   readonly bundles: string[];
+  /** What the recording kernel could not give, per bundle (metadata `bundles[].unavailable`, docs/RECORDS.md). */
+  readonly unavailable: Array<{ bundle: string; what: string }>;
   readonly realtimeMinusBoottimeNs: bigint;
   /** The stored event layouts, if any; each field of them lies inside its struct. */
   readonly layouts: Layout[] | undefined;
@@ -24,6 +26,9 @@ const MAX_FIELDS = 256;
 const MAX_STRUCT_BYTES = 4096;
 const MAX_EV = 256;
 const MAX_BUNDLES = 256;
+/** Entries of one bundle's `unavailable`, and characters of each (sealtrace writes a few short lines). */
+const MAX_UNAVAILABLE = 32;
+const MAX_UNAVAILABLE_CHARS = 300;
 /** The clock offset must keep every u64 boot time inside what a Date can show (±8.64e21 ns). */
 const MAX_OFFSET_NS = 1n << 63n;
 
@@ -148,9 +153,18 @@ export function parseSessionMetadata(metadata: unknown, builtinHdrBytes: number)
   const host = optionalMap(metadata.host, "host");
   const runbook = optionalMap(metadata.runbook, "runbook");
   const clock = optionalMap(metadata.clock, "clock");
+  const unavailable: Array<{ bundle: string; what: string }> = [];
   const bundles = metadata.bundles === undefined || metadata.bundles === null ? [] : list(metadata.bundles, "bundles", MAX_BUNDLES).map((b, i) => {
-    const name = optionalString(optionalMap(b, `bundles[${i}]`).name, `bundles[${i}].name`);
-    return name === "" ? "?" : name;
+    const entry = optionalMap(b, `bundles[${i}]`);
+    const name = optionalString(entry.name, `bundles[${i}].name`) || "?";
+    if (entry.unavailable !== undefined && entry.unavailable !== null) {
+      list(entry.unavailable, `bundles[${i}].unavailable`, MAX_UNAVAILABLE).forEach((w, j) => {
+        const what = optionalString(w, `bundles[${i}].unavailable[${j}]`);
+        if (what.length > MAX_UNAVAILABLE_CHARS) fail(`bundles[${i}].unavailable[${j}]`, `is ${what.length} characters, more than ${MAX_UNAVAILABLE_CHARS}`);
+        unavailable.push({ bundle: name, what });
+      });
+    }
+    return name;
   });
   const schema = optionalMap(metadata.schema, "schema");
   let layouts: Layout[] | undefined;
@@ -175,6 +189,7 @@ export function parseSessionMetadata(metadata: unknown, builtinHdrBytes: number)
     bootId: optionalString(host.bootId, "host.bootId"),
     runbook: optionalString(runbook.name, "runbook.name"),
     bundles,
+    unavailable,
     realtimeMinusBoottimeNs: clockOffset(clock.realtimeMinusBoottimeNs, "clock.realtimeMinusBoottimeNs"),
     layouts,
     ev,

@@ -127,6 +127,8 @@ export interface SessionInfo {
   bootId: string;
   runbook: string;
   bundles: string[];
+  /** What the recording kernel could not give, or gave another way, per bundle (metadata bundles[].unavailable). */
+  unavailable: Array<{ bundle: string; what: string }>;
   realtimeMinusBoottimeNs: bigint;
   startNs: bigint | undefined;
   endNs: bigint | undefined;

@@ -78,7 +78,7 @@ export class Reconstructor {
     const offsetNs = md.realtimeMinusBoottimeNs;
     const info: SessionInfo = {
       index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook,
-      bundles: md.bundles, realtimeMinusBoottimeNs: offsetNs,
+      bundles: md.bundles, unavailable: md.unavailable, realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
       endReason: undefined, events: 0, cutOff: false,
     };

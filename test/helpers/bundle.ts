@@ -2,7 +2,9 @@
 import { BpfObject, type RodataValue } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { commonRodata } from "../../src/recorder/loader.js";
+import { commonRodata, configureObject } from "../../src/recorder/loader.js";
+import { kernelFeatures } from "../../src/libbpf/features.js";
+import { fillArgvFromProc } from "../../src/recorder/procargv.js";
 import type { BundleSpec, Filters } from "../../src/bundles/spec.js";
 import { bundleObjectPath } from "../../src/bundles/registry.js";
 import { LOSS } from "../../src/events/layouts.js";
@@ -26,6 +28,14 @@ export interface HarnessOptions {
 }
 
 /**
+ * Turns on the program variants the running kernel runs (BundleSpec.variants), as the recorder does
+ * for `spec` loaded alone; returns the start iterators to run, in order.
+ */
+export function applyVariants(obj: BpfObject, spec: BundleSpec): string[] {
+  return configureObject(obj, spec, new Set([spec.name]), kernelFeatures()).iterators;
+}
+
+/**
  * Loads `spec`, attaches it, runs `workload` while draining the ring every few ms, then drains the
  * rest and returns every record. The object is always closed, even when the workload throws.
  */
@@ -36,6 +46,7 @@ export async function capture(spec: BundleSpec, workload: () => Promise<void>, o
     const filters = opts.filters ?? {};
     obj.setRodata({ ...commonRodata(filters, process.pid), ...(spec.rodata?.(filters) ?? {}), ...(opts.rodata ?? {}) });
     obj.setMaxEntries(spec.ring, opts.ringBytes ?? spec.ringBytes);
+    applyVariants(obj, spec);
     obj.load();
     if (opts.follow) {
       const m = obj.map("followed");
@@ -91,11 +102,13 @@ export function startSnapshot(spec: BundleSpec, filters: Filters = {}): DecodedR
   const obj = BpfObject.open(bundleObjectPath(spec));
   try {
     obj.setRodata({ ...commonRodata(filters, process.pid), ...(spec.rodata?.(filters) ?? {}) });
+    const iterators = applyVariants(obj, spec);
     obj.load();
     const out: DecodedRecord[] = [];
-    for (const it of spec.startIterators) {
+    for (const it of iterators) {
       // Iterator output uses the ring's framing (u32 length, u32 reserved, record, padded to 8).
-      const data = obj.runIterator(it);
+      // As the recorder does: argv from /proc where the kernel could not read it (ST_EXEC_ARGV_PROC).
+      const data = spec.name === "exec" ? fillArgvFromProc(obj.runIterator(it)) : obj.runIterator(it);
       forEachRecord(data, (off, len) => {
         const r = decodeRecord(data, off, len);
         if (r) out.push(r);

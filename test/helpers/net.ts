@@ -8,6 +8,7 @@ import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 import { LOSS } from "../../src/events/layouts.js";
 import type { BundleSpec } from "../../src/bundles/spec.js";
 import { bpfObject } from "./bpf.js";
+import { applyVariants } from "./bundle.js";
 
 export interface NetOptions {
   /** Trace only these tgids (cfg_follow with a seeded `followed`). */
@@ -19,6 +20,7 @@ export interface NetOptions {
 export class NetCapture {
   readonly objects = new Map<string, BpfObject>();
   private readonly rings: RingReader[] = [];
+  private readonly iterators = new Map<string, string[]>();
 
   constructor(specs: readonly BundleSpec[], opts: NetOptions = {}) {
     const shared = new Map<string, number>();
@@ -27,6 +29,7 @@ export class NetCapture {
         const obj = BpfObject.open(bpfObject(spec.object.replace(/\.bpf\.o$/, "")));
         this.objects.set(spec.name, obj);
         obj.setRodata({ cfg_self_tgid: process.pid, cfg_follow: opts.follow !== undefined, ...(opts.rodata ?? {}) });
+        this.iterators.set(spec.name, applyVariants(obj, spec));
         for (const name of ["followed", "sock_owners"]) {
           const fd = shared.get(name);
           if (fd !== undefined) obj.reuseMap(name, fd);
@@ -51,7 +54,7 @@ export class NetCapture {
   /** Runs a bundle's start iterators in order and decodes what they wrote. */
   runIterators(spec: BundleSpec): DecodedRecord[] {
     const out: DecodedRecord[] = [];
-    for (const it of spec.startIterators) {
+    for (const it of this.iterators.get(spec.name) ?? spec.startIterators) {
       const data = this.objects.get(spec.name)!.runIterator(it);
       forEachFramed(data, (off, len) => {
         const r = decodeRecord(data, off, len);

@@ -11,6 +11,7 @@ import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 import { EV, LOSS } from "../../src/events/layouts.js";
 import { FILEWRITE_BUNDLE, decodeWriteTotal, mergeWriteTotals, type WriteTotal } from "../../src/bundles/filewrite.js";
 import { bpfObject, loadedPrograms, sleep } from "../helpers/bpf.js";
+import { applyVariants } from "../helpers/bundle.js";
 
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
@@ -51,6 +52,7 @@ async function record(
   try {
     obj.setRodata({ cfg_self_tgid: opts.selfTgid ?? 0, cfg_follow: opts.follow !== undefined, ...FILEWRITE_BUNDLE.rodata!({}) });
     if (opts.maxTotals) obj.setMaxEntries("write_totals", opts.maxTotals);
+    applyVariants(obj, FILEWRITE_BUNDLE);
     obj.load();
     if (opts.follow !== undefined) {
       const key = new Uint8Array(4);

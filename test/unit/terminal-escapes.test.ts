@@ -120,7 +120,7 @@ function hostileReplay(): Replay {
   };
   return {
     sessions: [{
-      index: 0, path: bad("/tmp/s"), sessionId: bad("sid"), host, hostname: bad("host"), bootId: bad("boot"), runbook: bad("rb"), bundles: [bad("exec")],
+      index: 0, path: bad("/tmp/s"), sessionId: bad("sid"), host, hostname: bad("host"), bootId: bad("boot"), runbook: bad("rb"), bundles: [bad("exec")], unavailable: [{ bundle: bad("exec"), what: bad("what") }],
       realtimeMinusBoottimeNs: 0n, startNs: 1_700_000_000_000_000_000n, endNs: 1_700_000_002_000_000_000n, lastRecordNs: 1_700_000_001_500_000_000n,
       status: "UNSEALED", verdictReason: bad("reason"), framesGood: 2, endReason: bad("end"), events: 3, cutOff: true,
     }],

@@ -13,6 +13,9 @@ export function summaryLines(r: Replay): Piece[] {
     lines.push(`  from     ${s.startNs === undefined ? "-" : isoFromNs(s.startNs)}`);
     lines.push(`  to       ${s.endNs === undefined ? "-" : isoFromNs(s.endNs)}${span}`);
     lines.push(line`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`);
+    // Facts the recording kernel did not have: said plainly, so that an absent value is not read as zero.
+    if (s.unavailable.length > 0) lines.push("  not available on this kernel (or not from the kernel):");
+    for (const u of s.unavailable) lines.push(line`    ${fit(`${u.bundle} ${u.what}`, 76)}`);
     const verdict = line`${s.status}: ${s.verdictReason}`;
     lines.push(line`  verdict  ${s.status === "SEALED" ? green(fit(verdict, 69)) : red(fit(verdict, 69))}`);
   }
