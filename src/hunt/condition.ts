@@ -89,8 +89,8 @@ export function compileCondition(condition: unknown, selections: ReadonlyMap<str
   }
   const trees: Node[] = [];
   for (const text of texts) {
-    if (text.includes("|")) return { reason: `aggregation "${text.slice(text.indexOf("|")).trim()}" needs event correlation, which hunt does not do` };
     if (/\bnear\b/i.test(text)) return { reason: `"near" needs event correlation, which hunt does not do` };
+    if (text.includes("|")) return { reason: `aggregation "${text.slice(text.indexOf("|")).trim()}" needs event correlation, which hunt does not do` };
     try {
       trees.push(parse(text));
     } catch (e) {
