@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   keygen: async () => (await import("./keygen.js")).registerKeygen,
   verify: async () => (await import("./verify.js")).registerVerify,
   replay: async () => (await import("./replay.js")).registerReplay,
+  hunt: async () => (await import("./hunt.js")).registerHunt,
 };
 
 /** Registers the subcommand named in argv (all of them for help, or an unknown name). */
