@@ -73,12 +73,16 @@ export class EventSource {
     // Source is the side that initiated: replay's saddr/sport are always this host's end.
     const [src, sport, dst, dport] = out ? [c.saddr, c.sport, c.daddr, c.dport] : [c.daddr, c.dport, c.saddr, c.sport];
     const from = c.establishedNs ?? c.startNs;
-    const actor = this.actor(this.process(c.processId), timeNs);
+    const owner = this.process(c.processId);
+    // A close the kernel made in softirq context can be filtered out with the process: the socket then
+    // ended at the latest when its owner exited.
+    const end = c.endNs ?? owner?.exitNs;
+    const actor = this.actor(owner, timeNs);
     return new SigmaEvent("network_connection", timeNs, c.processId, {
       ...actor, ProcessId: actor.ProcessId ?? (c.pid || undefined), Comm: actor.Comm ?? (c.comm || undefined),
       Protocol: c.protocol, Initiated: out ? "true" : "false", SourceIp: src, SourcePort: sport, DestinationIp: dst, DestinationPort: dport,
       DestinationIsIpv6: c.family === "ipv6" ? "true" : "false", Outcome: c.outcome, Retransmits: c.retransmits, Resets: c.resets,
-      DurationMs: from !== undefined && c.endNs !== undefined && c.endNs >= from ? Number((c.endNs - from) / 1_000_000n) : undefined,
+      DurationMs: from !== undefined && end !== undefined && end >= from ? Number((end - from) / 1_000_000n) : undefined,
     });
   }
 
