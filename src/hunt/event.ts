@@ -51,8 +51,16 @@ export class SigmaEvent {
     return l;
   }
 
-  /** The names of every present field, for unfielded keywords. */
-  names(): string[] {
-    return Object.keys(this.fields).filter((k) => this.fields[k] !== undefined);
+  private values: string[] | undefined;
+
+  /** Every present field's text, lower-cased, made once per event: unfielded keywords search them all. */
+  lowerValues(): readonly string[] {
+    if (this.values) return this.values;
+    const out: string[] = [];
+    for (const k in this.fields) {
+      const l = this.lower(k);
+      if (l !== undefined) out.push(l);
+    }
+    return (this.values = out);
   }
 }

@@ -150,10 +150,5 @@ export function compileField(key: string, value: unknown, fields: ReadonlySet<st
 export function compileKeywords(values: readonly unknown[]): Compiled {
   if (!values.every((v) => isScalar(v) && v !== null)) return fail("keywords must be strings or numbers");
   const ms = values.map((v) => compilePattern(["*", ...parseWildcards(String(v)), "*"], true));
-  return {
-    test: (ev) => ev.names().some((n) => {
-      const t = ev.lower(n)!;
-      return ms.some((m) => m(t));
-    }),
-  };
+  return { test: (ev) => ev.lowerValues().some((t) => ms.some((m) => m(t))) };
 }
