@@ -38,8 +38,6 @@ header h1{font-size:16px;margin:0 0 4px}
 .mark-retransmit{background:#ef6c00;width:4px;margin-left:-2px}.mark-reset{background:#ad1457}
 .mark-file{background:#6a1b9a}.mark-fileop{background:#ab47bc}
 .mark.hit{outline:2px solid #fdd835}
-.mark-finding{background:#d50000;top:0;height:20px;width:10px;margin-left:-5px;border:1px solid #000;z-index:2}
-.extra{margin:8px 16px;padding:0 0 0 18px;font-size:12px}.extra li{margin:2px 0;white-space:pre-wrap}.extra .sev-high,.extra .sev-critical{color:#b71c1c;font-weight:600}
 .overlay{position:absolute;top:20px;bottom:0;left:260px;right:0;pointer-events:none}
 .gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,rgba(255,152,0,.18),rgba(255,152,0,.18) 6px,rgba(255,152,0,.05) 6px,rgba(255,152,0,.05) 12px);border-left:1px dashed #ef6c00;border-right:1px dashed #ef6c00}
 .cutoff{position:absolute;top:0;bottom:0;right:0;background:rgba(183,28,28,.12);border-left:3px solid #b71c1c}
@@ -90,6 +88,8 @@ export interface HtmlExtras {
   title: string;
   marks: ReadonlyArray<{ processId: string; timeNs: bigint; cls: string; tip: string }>;
   items: ReadonlyArray<{ text: string; cls: string }>;
+  /** Style rules for those marks and items: a constant of the caller's code, never session text. */
+  css: string;
 }
 
 const cssClass = (s: string): string => s.replace(/[^a-z0-9-]/g, "");
@@ -160,7 +160,7 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>${esc(extra?.title ?? "sealtrace replay")}</title><style>${CSS}</style></head>
+<title>${esc(extra?.title ?? "sealtrace replay")}</title><style>${CSS}${extra?.css ?? ""}</style></head>
 <body>
 <header><h1>${esc(extra?.title ?? "sealtrace replay")}</h1>${sessions.join("")}</header>
 ${banners.join("\n")}${lossBanner}
