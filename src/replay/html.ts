@@ -164,8 +164,7 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
 <body>
 <header><h1>${esc(extra?.title ?? "sealtrace replay")}</h1>${sessions.join("")}</header>
 ${banners.join("\n")}${lossBanner}
-${extra?.items.length ? `<ul class="extra">${extra.items.map((i) => `<li class="${cssClass(i.cls)}">${esc(i.text)}</li>`).join("")}</ul>` : ""}
-<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
+${extra?.items.length ? `<ul class="extra">${extra.items.map((i) => `<li class="${cssClass(i.cls)}">${esc(i.text)}</li>`).join("")}</ul>\n` : ""}<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
 <span class="legend"><span class="mark-exec">&nbsp;&nbsp;</span> exec <span class="mark-exit">&nbsp;&nbsp;</span> exit <span class="mark-connect">&nbsp;&nbsp;</span> connect <span class="mark-connfail">&nbsp;&nbsp;</span> failed <span class="mark-retransmit">&nbsp;&nbsp;</span> retransmit <span class="mark-file">&nbsp;&nbsp;</span> file write</span></div>
 <div id="lanes"><div class="axis">${ticks.join("")}</div>
 ${lanes.join("\n")}
