@@ -190,6 +190,7 @@ kill $LP 2>/dev/null || true
     }
   } finally {
     ns.delete();
+    // HUNT19_KEEP=1 keeps the recording and its key for a look after a failure.
     if (!process.env.HUNT19_KEEP) rmSync(dir, { recursive: true, force: true });
   }
 });
