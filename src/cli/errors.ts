@@ -21,6 +21,8 @@ export const EXIT = {
   diskFull: 8,
   /** The recording was interrupted by a second signal or a limit and ended early, but sealed. */
   interrupted: 9,
+  /** `hunt --fail-on LEVEL`: a finding at that level or above exists. */
+  findings: 10,
 } as const;
 
 /** The exit-code table for --help (the README has the same table). */
@@ -36,6 +38,7 @@ Exit codes:
   7  not a sealtrace session file
   8  disk full while recording (what fit was sealed)
   9  recording ended early by a limit or a second signal (sealed)
+  10 hunt --fail-on LEVEL: a finding at LEVEL or above
 `;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

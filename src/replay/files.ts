@@ -122,6 +122,7 @@ export class FileTable {
     const list = this.byPath.get(`${p.host}:${op.path}`) ?? [];
     let own = list.find((f) => f.processId === p.id);
     own ??= this.create(p, op.path, 0n, 0n);
+    op.actorId = p.id;
     own.ops.push(op);
     if (op.ret < 0) return;
     // The path names one file on the host: every writer of it sees the delete or rename.

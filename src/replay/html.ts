@@ -75,7 +75,7 @@ box.addEventListener('input',function(){
 
 /** The page's one style block and one script are allowed by hash; nothing else may style, run, load or submit. */
 const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
-const CSP = `default-src 'none'; style-src ${sha256(CSS)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
+const csp = (css: string): string => `default-src 'none'; style-src ${sha256(css)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
 
 /** Processes in tree order (parents before children), with depth. */
 function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntity; depth: number }> {
@@ -99,7 +99,18 @@ function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntit
   return out;
 }
 
-export function renderHtml(r: Replay): string {
+/** What another report (hunt) adds to the page: marks on process lanes and a list above them; html.ts escapes all of it. */
+export interface HtmlExtras {
+  title: string;
+  marks: ReadonlyArray<{ processId: string; timeNs: bigint; cls: string; tip: string }>;
+  items: ReadonlyArray<{ text: string; cls: string }>;
+  /** Style rules for those marks and items: a constant of the caller's code, never session text. */
+  css: string;
+}
+
+const cssClass = (s: string): string => s.replace(/[^a-z0-9-]/g, "");
+
+export function renderHtml(r: Replay, extra?: HtmlExtras): string {
   const events = timelineEvents(r);
   let lo: bigint | undefined;
   let hi: bigint | undefined;
@@ -126,6 +137,12 @@ export function renderHtml(r: Replay): string {
     const l = marks.get(e.processId);
     if (l) l.push(html);
     else marks.set(e.processId, [html]);
+  }
+  for (const m of extra?.marks ?? []) {
+    const html = `<span class="mark mark-${cssClass(m.cls)}" data-x="${pct(m.timeNs)}" data-tip="${esc(m.tip)}" title="${esc(m.tip)}"></span>`;
+    const l = marks.get(m.processId);
+    if (l) l.push(html);
+    else marks.set(m.processId, [html]);
   }
 
   const lanes = treeOrder(r.processes).map(({ p, depth }) => {
@@ -156,14 +173,16 @@ export function renderHtml(r: Replay): string {
     return `<span data-x="${(f * 100).toFixed(0)}%">${f === 0 ? isoFromNs(t).slice(11, 23) : `+${formatDurationNs(t - from)}`}</span>`;
   });
 
+  // The caller's style rules join the page's one style block, and so its hash.
+  const css = CSS + (extra?.css ?? "");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>sealtrace replay</title><style>${CSS}</style></head>
+<meta http-equiv="Content-Security-Policy" content="${csp(css)}">
+<title>${esc(extra?.title ?? "sealtrace replay")}</title><style>${css}</style></head>
 <body>
-<header><h1>sealtrace replay</h1>${sessions.join("")}</header>
+<header><h1>${esc(extra?.title ?? "sealtrace replay")}</h1>${sessions.join("")}</header>
 ${banners.join("\n")}${lossBanner}
-<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
+${extra?.items.length ? `<ul class="extra">${extra.items.map((i) => `<li class="${cssClass(i.cls)}">${esc(i.text)}</li>`).join("")}</ul>\n` : ""}<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
 <span class="legend"><span class="mark-exec">&nbsp;&nbsp;</span> exec <span class="mark-exit">&nbsp;&nbsp;</span> exit <span class="mark-connect">&nbsp;&nbsp;</span> connect <span class="mark-connfail">&nbsp;&nbsp;</span> failed <span class="mark-retransmit">&nbsp;&nbsp;</span> retransmit <span class="mark-file">&nbsp;&nbsp;</span> file write</span></div>
 <div id="lanes"><div class="axis">${ticks.join("")}</div>
 ${lanes.join("\n")}

@@ -88,6 +88,8 @@ export interface FileOp {
   newPath: string | undefined;
   mode: number | undefined;
   ret: number;
+  /** The process that made the call: the op is also listed under every other writer of the path. */
+  actorId?: string;
 }
 
 export interface FileActivity {

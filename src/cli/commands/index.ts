@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import("./verify.js")).registerVerify,
   replay: async () => (await import("./replay.js")).registerReplay,
   version: async () => (await import("./version.js")).registerVersion,
+  hunt: async () => (await import("./hunt.js")).registerHunt,
 };
 
 /** Registers the subcommand named in argv (all of them for help, or an unknown name). */
