@@ -8,6 +8,7 @@ import { buildMetadata } from "./metadata.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
+import { snapshotAccounts } from "./accounts.js";
 import { snapshotCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
@@ -180,6 +181,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   try {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
+    append(snapshotAccounts(bootNs()));
     for (const b of bundles) {
       for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {
         const d = b.object.runIterator(it);
@@ -287,6 +289,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // Detach first, then drain what the probes emitted up to that moment.
     await Promise.all(bundles.map((b) => b.object.detachAllAsync()));
     drainAll();
+    // Cgroups made during the recording (a container started mid-incident) get their paths here.
+    if (!opts.hurry?.aborted && !diskFull) append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     // The final snapshot comes after detaching, so aggregate maps hold their final totals.
     snapshot(!opts.hurry?.aborted && !diskFull);
   } catch (e) {

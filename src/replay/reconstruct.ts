@@ -4,6 +4,7 @@ import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
 import { ConnectionTable, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
+import { HostInfo } from "./hostinfo.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
@@ -44,6 +45,7 @@ export class Reconstructor {
   readonly files = new FileTable();
   readonly losses = new LossTracker();
   readonly sessions: SessionInfo[] = [];
+  readonly hostInfo = new HostInfo();
   /** Kernel records decoded, all sessions. */
   events = 0;
   private cur: Current | undefined;
@@ -95,6 +97,12 @@ export class Reconstructor {
           this.map(cur, String(r.m), r.d, r.keySize, r.valueSize, t ?? 0n);
         }
         return;
+      case "cgroups":
+        this.hostInfo.cgroups(cur.host, r.entries);
+        return;
+      case "users":
+        this.hostInfo.accounts(cur.host, r);
+        return;
       case "loss":
         this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);
         return;
@@ -123,6 +131,7 @@ export class Reconstructor {
   /** The reconstruction so far, with parents resolved and file totals folded in. */
   finish(): Replay {
     const processes = this.processes.resolve();
+    this.hostInfo.annotate(processes);
     const files = this.files.finish();
     return { sessions: this.sessions, processes, connections: this.connections.finish(), files, losses: this.losses.gaps };
   }
@@ -146,6 +155,13 @@ export class Reconstructor {
     const tail = off + o.size; // the variable part: [tail, off + len)
     const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsAt, (flags & HF_OWNER_FROM_SOCK) === 0);
     if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
+    // A process can move between cgroups (a runtime moves its child into the container's): lifecycle
+    // records keep the latest; high-rate records are not read for it.
+    // The same for the uid: setuid then exec (su, runuser, setpriv) shows in the exec record's header.
+    if (type === ev.exec || type === ev.exit || type === ev.task) {
+      if (o.cgroup_id >= 0) owner!.cgroupId = v.getBigUint64(off + o.cgroup_id, true);
+      owner!.uid = v.getUint32(off + o.uid, true);
+    }
     switch (type) {
       case ev.fork: {
         const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, this.time(cur, v, tsAt));
@@ -250,7 +266,7 @@ export class Reconstructor {
     const ppid = v.getUint32(off + o.ppid, true);
     let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs);
+      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o), ...(o.cgroup_id >= 0 && own ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) } : {}) }, cur.offsetNs);
     }
     if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;

@@ -23,9 +23,18 @@ interface ReplayOptions {
   addr: string[];
   port: string[];
   host: string[];
+  container: string[];
+  unit: string[];
+  user: string[];
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** A container id or pod UID prefix: hex digits and dashes, lower-cased. */
+function containerPrefix(text: string): string {
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(text)) throw new UserError(`--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`, EXIT.usage);
+  return text.toLowerCase();
+}
 
 function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
@@ -73,6 +82,9 @@ export function registerReplay(program: Command): void {
     .option("--addr <ip>", "connections to or from this address (repeatable)", collect, [])
     .option("--port <port>", "connections on this port (repeatable)", collect, [])
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
+    .option("--container <id>", "processes in the container (id prefix) or pod (UID prefix) (repeatable)", collect, [])
+    .option("--unit <name>", "processes in this systemd unit or scope (repeatable)", collect, [])
+    .option("--user <name>", "processes of this user name or uid (repeatable)", collect, [])
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
@@ -85,6 +97,9 @@ export function registerReplay(program: Command): void {
         addrs: opts.addr,
         ports: opts.port.map((p) => integer("--port", p, 65535)),
         hosts: opts.host,
+        containers: opts.container.map(containerPrefix),
+        units: opts.unit,
+        users: opts.user,
         ...(opts.since === undefined ? {} : { sinceNs: parseTimeBound(opts.since, startNs, "--since") }),
         ...(opts.until === undefined ? {} : { untilNs: parseTimeBound(opts.until, startNs, "--until") }),
       };

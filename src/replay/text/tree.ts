@@ -1,5 +1,6 @@
 // `--view tree`: the process tree, each process with its exec chain, connections and files nested under it.
 import { endpoint } from "../addr.js";
+import { ownerLabel } from "../container.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
 import { byStart } from "../processes.js";
 import { isoFromNs } from "../time.js";
@@ -14,7 +15,10 @@ function exitText(p: ProcessEntity, st: Style): string {
 function head(p: ProcessEntity, st: Style): string {
   const tag = p.origin === "snapshot" ? st.dim(" [snapshot]") : "";
   const moved = p.reparentedFrom !== undefined ? st.dim(` [re-parented, ${p.parentOrigin}]`) : "";
-  return `${st.bold(p.comm)} [${p.pid}]${exitText(p, st)}${tag}${moved}`;
+  // Root is the common case and goes unsaid; any other uid is shown with its sealed name, id(1) style.
+  const who = p.uid !== 0 ? ` uid=${p.uid}${p.user !== undefined ? `(${p.user})` : ""}` : "";
+  const owner = ownerLabel(p.container);
+  return `${st.bold(p.comm)} [${p.pid}]${exitText(p, st)}${who}${owner ? st.dim(` <${owner}>`) : ""}${tag}${moved}`;
 }
 
 export function renderTree(r: Replay, st: Style): string {
