@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 /** Bigger files are sealed by hash and size only: a real passwd file is a few KiB. */
 export const ACCOUNTS_MAX_FILE_BYTES = 4 << 20;
 export const ACCOUNTS_MAX_ENTRIES = 50000;
-/** Longer names are cut: useradd allows 32 characters, and a view needs no more. */
+/** Longer names are skipped as malformed: useradd allows 32 characters. */
 export const ACCOUNTS_MAX_NAME = 64;
 
 export interface AccountEntry {
@@ -35,6 +35,8 @@ export interface AccountsRecord {
 }
 
 const ID = /^(?:0|[1-9][0-9]{0,9})$/;
+/** A name replay may print: no control characters or bidi overrides (useradd allows far less). */
+const NAME = /^[^\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+$/;
 
 /**
  * Parses passwd(5) or group(5) text: `name:x:id:…` per line. Lines without a valid name or a decimal id
@@ -53,11 +55,11 @@ export function parseAccounts(text: string): { entries: AccountEntry[]; skipped:
     const f = line.split(":", 4);
     const name = f[0] ?? "";
     const id = f[2] ?? "";
-    if (f.length < 3 || name.length === 0 || !ID.test(id) || Number(id) > 0xffffffff) {
+    if (f.length < 3 || name.length === 0 || name.length > ACCOUNTS_MAX_NAME || !NAME.test(name) || !ID.test(id) || Number(id) > 0xffffffff) {
       skipped++;
       continue;
     }
-    entries.push({ id: Number(id), name: name.slice(0, ACCOUNTS_MAX_NAME) });
+    entries.push({ id: Number(id), name });
   }
   return { entries, skipped, truncated };
 }

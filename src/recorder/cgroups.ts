@@ -64,3 +64,40 @@ export function snapshotCgroups(root = cgroup2Root()): CgroupEntry[] {
   }
   return out;
 }
+
+export interface ProcCgroup {
+  pid: number;
+  path: string;
+}
+
+const MAX_PROCS = 100000;
+const MAX_PATH = 4096;
+
+/**
+ * Each live process's cgroup v2 path from /proc/PID/cgroup (its `0::` line). The start iterator's task
+ * records carry no cgroup id (bpf/common.bpf.h fill_hdr_task), so this is how processes that predate
+ * the recording, a running container's above all, get theirs. Bounded; vanished processes are skipped.
+ */
+export function snapshotProcCgroups(proc = "/proc"): ProcCgroup[] {
+  const out: ProcCgroup[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(proc);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (out.length >= MAX_PROCS) break;
+    if (!/^[1-9][0-9]{0,9}$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(proc, name, "cgroup"), "utf8");
+    } catch {
+      continue;
+    }
+    const line = text.split("\n").find((l) => l.startsWith("0::"));
+    const path = line?.slice(3);
+    if (path !== undefined && path.startsWith("/") && path.length <= MAX_PATH) out.push({ pid: Number(name), path });
+  }
+  return out;
+}

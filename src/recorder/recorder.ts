@@ -9,7 +9,7 @@ import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
 import { snapshotAccounts } from "./accounts.js";
-import { snapshotCgroups } from "./cgroups.js";
+import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -181,6 +181,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   try {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
+    append({ k: "proc-cgroups", t: bootNs(), entries: snapshotProcCgroups() });
     append(snapshotAccounts(bootNs()));
     for (const b of bundles) {
       for (const it of b.spec.startIterators.filter((i) => !b.disabled.has(i))) {

@@ -9,6 +9,8 @@ const MAX_CGROUPS = 100000;
 const MAX_ACCOUNTS = 100000;
 const MAX_PATH = 4096;
 const MAX_NAME = 64;
+/** No control characters or bidi overrides in a name a view prints beside a uid. */
+const SAFE_NAME = /^[^\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,64}$/;
 
 export interface AccountFileInfo {
   path: string;
@@ -20,6 +22,8 @@ export interface AccountFileInfo {
 
 interface HostTables {
   cgroups: Map<bigint, string>;
+  /** pid → cgroup path at record start, for processes whose records carry no cgroup id. */
+  procCgroups: Map<number, string>;
   users: Map<number, string>;
   groups: Map<number, string>;
   files: AccountFileInfo[];
@@ -34,7 +38,7 @@ export class HostInfo {
 
   private tables(host: string): HostTables {
     let t = this.hosts.get(host);
-    if (!t) this.hosts.set(host, (t = { cgroups: new Map(), users: new Map(), groups: new Map(), files: [] }));
+    if (!t) this.hosts.set(host, (t = { cgroups: new Map(), procCgroups: new Map(), users: new Map(), groups: new Map(), files: [] }));
     return t;
   }
 
@@ -49,6 +53,19 @@ export class HostInfo {
       const key = typeof id === "bigint" ? id : typeof id === "number" && Number.isSafeInteger(id) ? BigInt(id) : undefined;
       if (key === undefined || key < 0n || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/")) continue;
       t.cgroups.set(key, path);
+    }
+  }
+
+  /** A `proc-cgroups` record's entries: [{ pid, path }]. The first record of a host wins for a pid. */
+  procCgroups(host: string, entries: unknown): void {
+    if (!Array.isArray(entries)) return;
+    const t = this.tables(host);
+    for (const e of entries as unknown[]) {
+      if (t.procCgroups.size >= MAX_CGROUPS) return;
+      if (typeof e !== "object" || e === null) continue;
+      const { pid, path } = e as { pid?: unknown; path?: unknown };
+      if (!isId(pid) || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/") || t.procCgroups.has(pid)) continue;
+      t.procCgroups.set(pid, path);
     }
   }
 
@@ -72,8 +89,8 @@ export class HostInfo {
         if (typeof e !== "object" || e === null) continue;
         const { id, name } = e as { id?: unknown; name?: unknown };
         // The first entry for an id wins, as getpwuid(3) returns the first match.
-        if (!isId(id) || typeof name !== "string" || name.length === 0 || table.has(id)) continue;
-        table.set(id, name.slice(0, MAX_NAME));
+        if (!isId(id) || typeof name !== "string" || name.length > MAX_NAME || !SAFE_NAME.test(name) || table.has(id)) continue;
+        table.set(id, name);
       }
     }
   }
@@ -84,8 +101,8 @@ export class HostInfo {
       const t = this.hosts.get(p.host);
       if (!t) continue;
       p.user = t.users.get(p.uid);
-      if (p.cgroupId === undefined) continue;
-      p.cgroupPath = t.cgroups.get(p.cgroupId);
+      // A process known only from the start snapshot has no cgroup id: its pid's path at record start.
+      p.cgroupPath = p.cgroupId !== undefined ? t.cgroups.get(p.cgroupId) : p.origin === "snapshot" ? t.procCgroups.get(p.pid) : undefined;
       if (p.cgroupPath !== undefined) p.container = decodeCgroupPath(p.cgroupPath);
     }
   }

@@ -100,6 +100,9 @@ export class Reconstructor {
       case "cgroups":
         this.hostInfo.cgroups(cur.host, r.entries);
         return;
+      case "proc-cgroups":
+        this.hostInfo.procCgroups(cur.host, r.entries);
+        return;
       case "users":
         this.hostInfo.accounts(cur.host, r);
         return;
@@ -159,7 +162,9 @@ export class Reconstructor {
     // records keep the latest; high-rate records are not read for it.
     // The same for the uid: setuid then exec (su, runuser, setpriv) shows in the exec record's header.
     if (type === ev.exec || type === ev.exit || type === ev.task) {
-      if (o.cgroup_id >= 0) owner!.cgroupId = v.getBigUint64(off + o.cgroup_id, true);
+      // 0: not filled in (the start iterator's records); `proc-cgroups` supplies those.
+      const cg = o.cgroup_id >= 0 ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
+      if (cg !== 0n) owner!.cgroupId = cg;
       owner!.uid = v.getUint32(off + o.uid, true);
     }
     switch (type) {
@@ -266,7 +271,7 @@ export class Reconstructor {
     const ppid = v.getUint32(off + o.ppid, true);
     let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o), ...(o.cgroup_id >= 0 && own ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) } : {}) }, cur.offsetNs);
+      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o), ...(o.cgroup_id >= 0 && own && v.getBigUint64(off + o.cgroup_id, true) !== 0n ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) } : {}) }, cur.offsetNs);
     }
     if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;
