@@ -10,6 +10,7 @@ export function sessionJson(s: SessionInfo) {
     path: s.path, sessionId: s.sessionId, host: s.host, hostname: s.hostname, bootId: s.bootId, runbook: s.runbook, bundles: s.bundles,
     startTime: iso(s.startNs), endTime: iso(s.endNs), status: s.status, verdict: s.verdictReason, cutOff: s.cutOff,
     readableUntil: s.cutOff ? iso(s.lastRecordNs) : null, endReason: s.endReason ?? null, events: s.events,
+    accountFiles: s.accountFiles.map((f) => ({ path: f.path, sha256: f.sha256 ?? null, bytes: f.bytes, entries: f.entries, error: f.error ?? null })),
   };
 }
 

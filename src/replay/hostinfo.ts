@@ -26,7 +26,6 @@ interface HostTables {
   procCgroups: Map<number, string>;
   users: Map<number, string>;
   groups: Map<number, string>;
-  files: AccountFileInfo[];
 }
 
 function isId(v: unknown): v is number {
@@ -38,7 +37,7 @@ export class HostInfo {
 
   private tables(host: string): HostTables {
     let t = this.hosts.get(host);
-    if (!t) this.hosts.set(host, (t = { cgroups: new Map(), procCgroups: new Map(), users: new Map(), groups: new Map(), files: [] }));
+    if (!t) this.hosts.set(host, (t = { cgroups: new Map(), procCgroups: new Map(), users: new Map(), groups: new Map() }));
     return t;
   }
 
@@ -69,15 +68,16 @@ export class HostInfo {
     }
   }
 
-  /** A `users` record: { passwd: {entries: [{id, name}], …}, group: {…} }. */
-  accounts(host: string, r: Record<string, unknown>): void {
+  /** A `users` record: { passwd: {entries: [{id, name}], …}, group: {…} }. Returns the files it describes. */
+  accounts(host: string, r: Record<string, unknown>): AccountFileInfo[] {
     const t = this.tables(host);
+    const files: AccountFileInfo[] = [];
     for (const [which, table] of [["passwd", t.users], ["group", t.groups]] as const) {
       const f = r[which];
       if (typeof f !== "object" || f === null) continue;
       const file = f as Record<string, unknown>;
       const entries = Array.isArray(file.entries) ? (file.entries as unknown[]) : [];
-      t.files.push({
+      files.push({
         path: typeof file.path === "string" ? file.path.slice(0, MAX_PATH) : which,
         sha256: typeof file.sha256 === "string" && /^[0-9a-f]{64}$/.test(file.sha256) ? file.sha256 : undefined,
         bytes: typeof file.bytes === "number" && Number.isSafeInteger(file.bytes) ? file.bytes : 0,
@@ -93,6 +93,7 @@ export class HostInfo {
         table.set(id, name);
       }
     }
+    return files;
   }
 
   /** Fills each process's cgroup path, owner and user name from its host's tables. */
@@ -105,10 +106,5 @@ export class HostInfo {
       p.cgroupPath = p.cgroupId !== undefined ? t.cgroups.get(p.cgroupId) : p.origin === "snapshot" ? t.procCgroups.get(p.pid) : undefined;
       if (p.cgroupPath !== undefined) p.container = decodeCgroupPath(p.cgroupPath);
     }
-  }
-
-  /** The account files each host's sessions sealed (path, SHA-256, size, entries). */
-  accountFiles(host: string): readonly AccountFileInfo[] {
-    return this.hosts.get(host)?.files ?? [];
   }
 }

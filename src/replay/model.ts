@@ -1,6 +1,7 @@
 // The reconstructed entities replay keeps in memory: processes, connections, files, loss gaps, sessions.
 // Times are Unix-epoch nanoseconds (bigint): boot time plus the session's realtimeMinusBoottimeNs.
 import type { CgroupOwner } from "./container.js";
+import type { AccountFileInfo } from "./hostinfo.js";
 import type { TimeMarks } from "./marks.js";
 
 /** How a fact is known: from an event, from the start-of-recording snapshot, or deduced by replay. */
@@ -143,6 +144,8 @@ export interface SessionInfo {
   endReason: string | undefined;
   events: number;
   cutOff: boolean;
+  /** The passwd and group files the session sealed (its `users` record). */
+  accountFiles: AccountFileInfo[];
 }
 
 /** Everything a view needs. */

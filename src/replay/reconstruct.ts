@@ -61,7 +61,7 @@ export class Reconstructor {
       index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook?.name ?? "",
       bundles: (md.bundles ?? []).map((b) => b.name ?? "?"), realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
-      endReason: undefined, events: 0, cutOff: false,
+      endReason: undefined, events: 0, cutOff: false, accountFiles: [],
     };
     this.sessions.push(info);
     this.cur = { info, host, offsetNs, schema: sessionSchema(metadata), startBootNs: undefined };
@@ -104,7 +104,10 @@ export class Reconstructor {
         this.hostInfo.procCgroups(cur.host, r.entries);
         return;
       case "users":
-        this.hostInfo.accounts(cur.host, r);
+      {
+        const files = this.hostInfo.accounts(cur.host, r);
+        if (cur.info.accountFiles.length < 8) cur.info.accountFiles.push(...files); // one record is written; a hostile file may hold many
+      }
         return;
       case "loss":
         this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);

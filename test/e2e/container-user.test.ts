@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, rmdirSync, writeFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Root } from "../../src/recorder/cgroups.js";
 import { cliAsync, cliSync, makeKey, tempDir } from "../helpers/cli.js";
@@ -77,6 +78,10 @@ test("processes in each runtime's cgroup, and one run as nobody, replay with the
     };
     const doc = replay([]);
     const byPid = new Map(doc.processes.map((p) => [p.pid, p]));
+    const files = (doc as unknown as { sessions: Array<{ accountFiles: Array<{ path: string; sha256: string | null; entries: number }> }> }).sessions[0]!.accountFiles;
+    const passwd = readFileSync("/etc/passwd");
+    assert.deepEqual(files.map((f) => f.path), ["/etc/passwd", "/etc/group"]);
+    assert.equal(files[0]!.sha256, createHash("sha256").update(passwd).digest("hex"), "the sealed passwd hash");
     for (const s of SCHEMES) {
       const p = byPid.get(during.get(s.name)!.pid!);
       assert.ok(p, `${s.name}: the process is in the replay`);

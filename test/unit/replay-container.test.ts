@@ -102,6 +102,7 @@ test("replay joins each process to its cgroup's owner and its uid's sealed name;
   assert.equal(by.get("sshd")!.user, "root");
   assert.equal(by.get("odd")!.container, null, "an id no cgroups record names");
   assert.equal(by.get("odd")!.user, null, "a name with control characters is not sealed into views");
+  assert.deepEqual(doc.sessions[0]!.accountFiles, [{ path: "/etc/passwd", sha256: "ab".repeat(32), bytes: 100, entries: 5, error: null }], "the malformed group file is not listed");
   assert.equal(by.get("app")!.cgroupId, null, "the start iterator's records carry no cgroup id");
   assert.deepEqual(by.get("app")!.container, { runtime: "cri", id: ID2, conmon: false, podUid: UID, qos: "guaranteed", unit: null }, "from proc-cgroups");
 });
