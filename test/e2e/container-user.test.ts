@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Root } from "../../src/recorder/cgroups.js";
 import { cliAsync, cliSync, makeKey, tempDir } from "../helpers/cli.js";
@@ -111,6 +111,7 @@ test("processes in each runtime's cgroup, and one run as nobody, replay with the
     const tree = cliSync(["replay", out, "-i", key.identity, "--view", "tree", "--pid", String(nobody.pid)]);
     assert.equal(tree.status, 0, tree.stderr);
     assert.match(tree.stdout, /uid=65534\(nobody\)/);
+    console.log(tree.stdout);
     const treeCtr = cliSync(["replay", out, "-i", key.identity, "--view", "tree", "--container", hex("a").slice(0, 12)]);
     assert.match(treeCtr.stdout, new RegExp(`<docker:${hex("a").slice(0, 12)}>`));
     const bad = cliSync(["replay", out, "-i", key.identity, "--container", "not-hex!"]);
@@ -128,3 +129,5 @@ test("processes in each runtime's cgroup, and one run as nobody, replay with the
     }
   }
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
