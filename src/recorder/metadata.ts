@@ -70,7 +70,7 @@ export function buildMetadata(args: {
     bundles: args.bundles,
     filters: JSON.parse(JSON.stringify(args.filters, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>,
     clock: { realtimeMinusBoottimeNs: realtimeOffsetNs(), startedAt: new Date().toISOString() },
-    schema: { ev: { ...EV }, layouts: ALL_LAYOUTS, recordKinds: ["attach", "cgroups", "start", "ring", "maps", "loss", "stats", "partial-deleted"] },
+    schema: { ev: { ...EV }, layouts: ALL_LAYOUTS, recordKinds: ["attach", "cgroups", "proc-cgroups", "users", "start", "ring", "maps", "loss", "stats", "partial-deleted"] },
     durationMs: args.durationMs,
     recorderTgid: process.pid,
   };

@@ -10,7 +10,8 @@ import { fillArgvFromProc } from "./procargv.js";
 import { compilePatterns, redactSpan } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
-import { snapshotCgroups } from "./cgroups.js";
+import { snapshotAccounts } from "./accounts.js";
+import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -182,6 +183,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   try {
     append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
+    append({ k: "proc-cgroups", t: bootNs(), entries: snapshotProcCgroups() });
+    append(snapshotAccounts(bootNs()));
     for (const b of bundles) {
       for (const it of b.iterators) {
         let d: Uint8Array;
@@ -295,6 +298,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // Detach first, then drain what the probes emitted up to that moment.
     await Promise.all(bundles.map((b) => b.object.detachAllAsync()));
     drainAll();
+    // Cgroups made during the recording (a container started mid-incident) get their paths here.
+    if (!opts.hurry?.aborted && !diskFull) append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     // The final snapshot comes after detaching, so aggregate maps hold their final totals.
     snapshot(!opts.hurry?.aborted && !diskFull);
   } catch (e) {

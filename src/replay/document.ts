@@ -1,4 +1,5 @@
 // The JSON document (`--format json`): the contract in docs/REPLAY.md. Times ISO 8601, counts as numbers.
+import type { CgroupOwner } from "./container.js";
 import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { exactBytes, exactJson } from "./exactjson.js";
 import { isoFromNs } from "./time.js";
@@ -10,6 +11,7 @@ export function sessionJson(s: SessionInfo) {
     path: s.path, sessionId: s.sessionId, host: s.host, hostname: s.hostname, bootId: s.bootId, runbook: s.runbook, bundles: s.bundles,
     startTime: iso(s.startNs), endTime: iso(s.endNs), status: s.status, verdict: s.verdictReason, cutOff: s.cutOff,
     readableUntil: s.cutOff ? iso(s.lastRecordNs) : null, endReason: s.endReason ?? null, events: s.events,
+    accountFiles: s.accountFiles.map((f) => ({ path: f.path, sha256: f.sha256 ?? null, bytes: f.bytes, entries: f.entries, error: f.error ?? null })),
     // Only when the recording kernel lacked something (docs/EVENTS.md, kernel support).
     ...(s.unavailable.length > 0 ? { unavailable: s.unavailable } : {}),
   };
@@ -19,11 +21,17 @@ function execJson(e: ExecImage) {
   return { time: isoFromNs(e.timeNs), filename: e.filename, argv: e.argv, argvTruncated: e.argvTruncated, cwd: e.cwd ?? null, origin: e.origin };
 }
 
+function containerJson(o: CgroupOwner | undefined) {
+  if (!o) return null;
+  return { runtime: o.runtime ?? null, id: o.id ?? null, conmon: o.conmon, podUid: o.podUid ?? null, qos: o.qos ?? null, unit: o.unit ?? null };
+}
+
 export function processJson(p: ProcessEntity) {
   return {
     id: p.id, host: p.host, pid: p.pid, ppid: p.ppid, parentId: p.parentId ?? null, parentOrigin: p.parentOrigin,
     reparentedFrom: p.reparentedFrom ?? null, startTime: isoFromNs(p.startNs), exitTime: iso(p.exitNs), exitCode: p.exitCode ?? null,
-    exitSignal: p.exitSignal ?? null, comm: p.comm, uid: p.uid, origin: p.origin, execs: p.execs.map(execJson),
+    exitSignal: p.exitSignal ?? null, comm: p.comm, uid: p.uid, user: p.user ?? null, cgroupId: p.cgroupId === undefined ? null : String(p.cgroupId),
+    cgroup: p.cgroupPath ?? null, container: containerJson(p.container), origin: p.origin, execs: p.execs.map(execJson),
   };
 }
 

@@ -10,10 +10,17 @@ export interface ReplayFilter {
   ports?: readonly number[];
   /** Hostname, boot id (prefix) or host key. */
   hosts?: readonly string[];
+  /** Container id prefix (or pod UID prefix). */
+  containers?: readonly string[];
+  /** systemd unit or scope name (`ssh` means `ssh.service`). */
+  units?: readonly string[];
+  /** User name, or a decimal uid. */
+  users?: readonly string[];
 }
 
 export function isEmptyFilter(f: ReplayFilter): boolean {
-  return !f.pids?.length && !f.comms?.length && f.sinceNs === undefined && f.untilNs === undefined && !f.addrs?.length && !f.ports?.length && !f.hosts?.length;
+  return !f.pids?.length && !f.comms?.length && f.sinceNs === undefined && f.untilNs === undefined && !f.addrs?.length && !f.ports?.length && !f.hosts?.length
+    && !f.containers?.length && !f.units?.length && !f.users?.length;
 }
 
 function overlaps(from: bigint | undefined, to: bigint | undefined, f: ReplayFilter): boolean {
@@ -91,8 +98,20 @@ export function applyFilter(r: Replay, f: ReplayFilter): Replay {
     const comms = new Set(f.comms);
     processes = processes.filter((p) => names(p).some((n) => comms.has(n)));
   }
+  if (f.containers?.length) {
+    const prefixes = f.containers.map((c) => c.toLowerCase());
+    processes = processes.filter((p) => prefixes.some((c) => (p.container?.id?.startsWith(c) ?? false) || (p.container?.podUid?.startsWith(c) ?? false)));
+  }
+  if (f.units?.length) {
+    const units = new Set(f.units.flatMap((u) => (u.includes(".") ? [u] : [u, `${u}.service`])));
+    processes = processes.filter((p) => p.container?.unit !== undefined && units.has(p.container.unit));
+  }
+  if (f.users?.length) {
+    const users = f.users;
+    processes = processes.filter((p) => users.some((u) => u === p.user || (/^[0-9]+$/.test(u) && Number(u) === p.uid)));
+  }
   processes = processes.filter((p) => overlaps(p.startNs, p.exitNs, f));
-  const processFilter = !!(f.pids?.length || f.comms?.length);
+  const processFilter = !!(f.pids?.length || f.comms?.length || f.containers?.length || f.units?.length || f.users?.length);
   let kept = new Set(processes.map((p) => p.id));
   const connections = r.connections.filter((c) =>
     hosts.has(c.host) && connectionMatches(c, f) && (!processFilter || (c.processId !== undefined && kept.has(c.processId))));

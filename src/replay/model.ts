@@ -1,5 +1,7 @@
 // The reconstructed entities replay keeps in memory: processes, connections, files, loss gaps, sessions.
 // Times are Unix-epoch nanoseconds (bigint): boot time plus the session's realtimeMinusBoottimeNs.
+import type { CgroupOwner } from "./container.js";
+import type { AccountFileInfo } from "./hostinfo.js";
 import type { TimeMarks } from "./marks.js";
 
 /** How a fact is known: from an event, from the start-of-recording snapshot, or deduced by replay. */
@@ -28,6 +30,12 @@ export interface ProcessEntity {
   startBootNs: bigint;
   comm: string;
   uid: number;
+  /** The user name the session's `users` record gives this uid. */
+  user: string | undefined;
+  /** The cgroup v2 id of its last lifecycle record (fork, exec, exit, snapshot), its path, and what owns it. */
+  cgroupId: bigint | undefined;
+  cgroupPath: string | undefined;
+  container: CgroupOwner | undefined;
   origin: Origin;
   execs: ExecImage[];
   exitNs: bigint | undefined;
@@ -142,6 +150,8 @@ export interface SessionInfo {
   endReason: string | undefined;
   events: number;
   cutOff: boolean;
+  /** The passwd and group files the session sealed (its `users` record). */
+  accountFiles: AccountFileInfo[];
 }
 
 /** Everything a view needs. */

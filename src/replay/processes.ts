@@ -9,6 +9,7 @@ export interface HeaderIdentity {
   ppid: number;
   uid: number;
   comm: string;
+  cgroupId?: bigint;
 }
 
 export function processId(host: string, pid: number, startBootNs: bigint): string {
@@ -48,7 +49,8 @@ export class ProcessTable {
       const id = processId(host, h.tgid, h.startBootNs);
       p = {
         id, host, pid: h.tgid, ppid: h.ppid, parentId: undefined, parentOrigin: "inferred", reparentedFrom: undefined,
-        startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, origin: "observed",
+        startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, user: undefined,
+        cgroupId: h.cgroupId, cgroupPath: undefined, container: undefined, origin: "observed",
         execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined,
       };
       this.byId.set(id, p);
@@ -81,7 +83,7 @@ export class ProcessTable {
   }
 
   fork(parent: ProcessEntity, childPid: number, childStartBootNs: bigint, offsetNs: bigint, timeNs: bigint): ProcessEntity {
-    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm }, offsetNs);
+    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm, ...(parent.cgroupId !== undefined ? { cgroupId: parent.cgroupId } : {}) }, offsetNs);
     child.forkNs = timeNs;
     child.ppid = parent.pid;
     child.parentId = parent.id;

@@ -4,6 +4,7 @@ import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
 import { ConnectionTable, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
+import { HostInfo } from "./hostinfo.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
@@ -51,6 +52,7 @@ export class Reconstructor {
   readonly files = new FileTable();
   readonly losses = new LossTracker();
   readonly sessions: SessionInfo[] = [];
+  readonly hostInfo = new HostInfo();
   /** Kernel records decoded, all sessions. */
   events = 0;
   /** Exec images and file operations kept, and the KiB of text they hold (see `kept`, imageUnits). */
@@ -80,7 +82,7 @@ export class Reconstructor {
       index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook,
       bundles: md.bundles, unavailable: md.unavailable, realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
-      endReason: undefined, events: 0, cutOff: false,
+      endReason: undefined, events: 0, cutOff: false, accountFiles: [],
     };
     this.sessions.push(info);
     this.cur = { info, host, offsetNs, schema: sessionSchema(md), startBootNs: undefined };
@@ -121,6 +123,18 @@ export class Reconstructor {
         this.map(cur, String(r.m), r.d, keySize, valueSize, t ?? 0n);
         return;
       }
+      case "cgroups":
+        this.hostInfo.cgroups(cur.host, r.entries);
+        return;
+      case "proc-cgroups":
+        this.hostInfo.procCgroups(cur.host, r.entries);
+        return;
+      case "users":
+      {
+        const files = this.hostInfo.accounts(cur.host, r);
+        if (cur.info.accountFiles.length < 8) cur.info.accountFiles.push(...files); // one record is written; a hostile file may hold many
+      }
+        return;
       case "loss":
         this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);
         return;
@@ -149,6 +163,7 @@ export class Reconstructor {
   /** The reconstruction so far, with parents resolved and file totals folded in. */
   finish(): Replay {
     const processes = this.processes.resolve();
+    this.hostInfo.annotate(processes);
     const files = this.files.finish();
     return { sessions: this.sessions, processes, connections: this.connections.finish(), files, losses: this.losses.gaps };
   }
@@ -172,6 +187,15 @@ export class Reconstructor {
     const tail = off + o.size; // the variable part: [tail, off + len)
     const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsAt, (flags & HF_OWNER_FROM_SOCK) === 0);
     if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
+    // A process can move between cgroups (a runtime moves its child into the container's): lifecycle
+    // records keep the latest; high-rate records are not read for it.
+    // The same for the uid: setuid then exec (su, runuser, setpriv) shows in the exec record's header.
+    if (type === ev.exec || type === ev.exit || type === ev.task) {
+      // 0: not filled in (the start iterator's records); `proc-cgroups` supplies those.
+      const cg = o.cgroup_id >= 0 ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
+      if (cg !== 0n) owner!.cgroupId = cg;
+      owner!.uid = v.getUint32(off + o.uid, true);
+    }
     switch (type) {
       case ev.fork: {
         const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, this.time(cur, v, tsAt));
@@ -285,7 +309,7 @@ export class Reconstructor {
     const ppid = v.getUint32(off + o.ppid, true);
     let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o) }, cur.offsetNs);
+      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o), ...(o.cgroup_id >= 0 && own && v.getBigUint64(off + o.cgroup_id, true) !== 0n ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) } : {}) }, cur.offsetNs);
     }
     if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;

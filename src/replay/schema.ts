@@ -3,7 +3,7 @@
 import { ALL_LAYOUTS, EV, type Layout } from "../events/layouts.js";
 
 const FIELDS = [
-  "type", "flags", "ts_ns", "tgid", "pid", "start_ns", "ppid", "uid", "comm",
+  "type", "flags", "ts_ns", "tgid", "pid", "start_ns", "ppid", "uid", "cgroup_id", "comm",
   "child_tgid", "child_start_ns", "filename_len", "argv_len", "cwd_len", "trunc", "exit_code", "exit_ns", "exe_len",
   "sock_id", "enter_ns", "ret", "family", "protocol", "sport", "dport", "saddr", "daddr", "oldstate", "newstate", "state",
   "dev", "ino", "path_len", "path_flags", "path2_len", "mode", "bytes", "calls", "first_ns", "last_ns",
@@ -16,7 +16,7 @@ const FIELDS = [
  */
 export class Offsets {
   size = 0;
-  type = -1; flags = -1; ts_ns = -1; tgid = -1; pid = -1; start_ns = -1; ppid = -1; uid = -1; comm = -1;
+  type = -1; flags = -1; ts_ns = -1; tgid = -1; pid = -1; start_ns = -1; ppid = -1; uid = -1; cgroup_id = -1; comm = -1;
   child_tgid = -1; child_start_ns = -1; filename_len = -1; argv_len = -1; cwd_len = -1; trunc = -1; exit_code = -1; exit_ns = -1; exe_len = -1;
   sock_id = -1; enter_ns = -1; ret = -1; family = -1; protocol = -1; sport = -1; dport = -1; saddr = -1; daddr = -1; oldstate = -1; newstate = -1; state = -1;
   dev = -1; ino = -1; path_len = -1; path_flags = -1; path2_len = -1; mode = -1; bytes = -1; calls = -1; first_ns = -1; last_ns = -1;

@@ -12,7 +12,8 @@ function proc(pid: number, parent: ProcessEntity | undefined, execs: ExecImage[]
   return {
     id: `h:${pid}:1`, host: "h", pid, ppid: parent?.pid ?? 0, parentId: parent?.id, parentOrigin: "observed", reparentedFrom: undefined,
     startNs: 10n, startBootNs: 1n, comm: execs.at(-1)?.filename.split("/").pop() ?? "?", uid: 1000, origin: "observed", execs,
-    exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: 10n, ...extra,
+    exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: 10n,
+    user: undefined, cgroupId: undefined, cgroupPath: undefined, container: undefined, ...extra,
   };
 }
 

@@ -8,6 +8,8 @@ export interface Ident {
   ppid?: number;
   comm?: string;
   flags?: number;
+  uid?: number;
+  cgroup?: bigint;
 }
 
 type Values = Record<string, number | bigint | string | Uint8Array>;
@@ -34,7 +36,7 @@ function write(layout: Layout, v: DataView, bytes: Uint8Array, base: number, val
 export function rec(layout: Layout, type: number, t: bigint, id: Ident, values: Values = {}, tail: Uint8Array = new Uint8Array(0)): Uint8Array {
   const bytes = new Uint8Array(layout.size + tail.length);
   const v = new DataView(bytes.buffer);
-  write(HDR, v, bytes, 0, { type, flags: id.flags ?? 0, ts_ns: t, tgid: id.tgid, pid: id.tgid, start_ns: id.start, ppid: id.ppid ?? 1, comm: id.comm ?? "proc" });
+  write(HDR, v, bytes, 0, { type, flags: id.flags ?? 0, ts_ns: t, tgid: id.tgid, pid: id.tgid, start_ns: id.start, ppid: id.ppid ?? 1, uid: id.uid ?? 0, cgroup_id: id.cgroup ?? 0n, comm: id.comm ?? "proc" });
   write(layout, v, bytes, 0, values);
   bytes.set(tail, layout.size);
   return bytes;

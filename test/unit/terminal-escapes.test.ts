@@ -117,12 +117,13 @@ function hostileReplay(): Replay {
     startNs: 1_700_000_000_000_000_000n, startBootNs: 5n, comm: bad("comm"), uid: 0, origin: "observed" as const,
     execs: [{ timeNs: 1_700_000_000_100_000_000n, filename: bad("/bin/"), argv: [bad("argv0"), bad("<script>document.title='x'</script>")], argvTruncated: false, cwd: bad("/cwd"), origin: "observed" as const }],
     exitNs: 1_700_000_001_000_000_000n, exitCode: 1, exitSignal: undefined, forkNs: 1_700_000_000_000_000_000n,
+    user: bad("user"), cgroupId: undefined, cgroupPath: bad("/cg"), container: undefined,
   };
   return {
     sessions: [{
       index: 0, path: bad("/tmp/s"), sessionId: bad("sid"), host, hostname: bad("host"), bootId: bad("boot"), runbook: bad("rb"), bundles: [bad("exec")], unavailable: [{ bundle: bad("exec"), what: bad("what") }],
       realtimeMinusBoottimeNs: 0n, startNs: 1_700_000_000_000_000_000n, endNs: 1_700_000_002_000_000_000n, lastRecordNs: 1_700_000_001_500_000_000n,
-      status: "UNSEALED", verdictReason: bad("reason"), framesGood: 2, endReason: bad("end"), events: 3, cutOff: true,
+      status: "UNSEALED", verdictReason: bad("reason"), framesGood: 2, endReason: bad("end"), events: 3, cutOff: true, accountFiles: [],
     }],
     processes: [p],
     connections: [{

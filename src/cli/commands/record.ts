@@ -8,6 +8,7 @@ import { parseDurationMs, formatBytes, formatDuration } from "../../runbook/unit
 import { BUNDLES } from "../../bundles/registry.js";
 import type { BundleSpec, Filters } from "../../bundles/spec.js";
 import { resolveRecipients } from "../../recorder/recipients.js";
+import { cgroup2Root } from "../../recorder/cgroups.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
 import { environmentChecks, problemLine } from "../../doctor/checks.js";
 import { UserError, EXIT, EXIT_TABLE } from "../errors.js";
@@ -64,7 +65,9 @@ function missing(flag: string, what: string): never {
 /** Resolves a cgroup v2 path (or a numeric id) to its id: the cgroup directory's inode number. */
 function cgroupId(spec: string): bigint {
   if (/^\d+$/.test(spec)) return BigInt(spec);
-  const path = spec.startsWith("/sys/fs/cgroup") ? spec : `/sys/fs/cgroup${spec.startsWith("/") ? "" : "/"}${spec}`;
+  // Relative to the cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, where /sys/fs/cgroup/X is a v1 tree.
+  const root = cgroup2Root() ?? "/sys/fs/cgroup";
+  const path = spec.startsWith("/sys/fs/cgroup") ? spec : `${root}${spec.startsWith("/") ? "" : "/"}${spec}`;
   if (!existsSync(path)) throw new UserError(`cgroup ${spec} does not exist (looked at ${path})`, EXIT.usage);
   return BigInt(statSync(path, { bigint: true }).ino);
 }

@@ -34,9 +34,18 @@ interface ReplayOptions {
   maxFrameValues: string;
   at?: string;
   all?: boolean;
+  container: string[];
+  unit: string[];
+  user: string[];
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** A container id or pod UID prefix: hex digits and dashes, lower-cased. */
+function containerPrefix(text: string): string {
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(text)) throw new UserError(`--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`, EXIT.usage);
+  return text.toLowerCase();
+}
 
 function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
@@ -119,6 +128,9 @@ export function registerReplay(program: Command): void {
     .option("--max-frame-values <n>", "skip a frame holding more msgpack values than this", String(DEFAULT_REPLAY_LIMITS.maxFrameValues))
     .option("--at <time>", "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start")
     .option("--all", "text tree and --at: list kernel threads (and idle snapshot processes) instead of counting them")
+    .option("--container <id>", "processes in the container (id prefix) or pod (UID prefix) (repeatable)", collect, [])
+    .option("--unit <name>", "processes in this systemd unit or scope (repeatable)", collect, [])
+    .option("--user <name>", "processes of this user name or uid (repeatable)", collect, [])
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const limits = replayLimits(opts);
@@ -134,6 +146,9 @@ export function registerReplay(program: Command): void {
         addrs: opts.addr,
         ports: opts.port.map((p) => integer("--port", p, 65535)),
         hosts: opts.host,
+        containers: opts.container.map(containerPrefix),
+        units: opts.unit,
+        users: opts.user,
         ...(opts.since === undefined ? {} : { sinceNs: parseTimeBound(opts.since, startNs, "--since") }),
         ...(opts.until === undefined ? {} : { untilNs: parseTimeBound(opts.until, startNs, "--until") }),
       };

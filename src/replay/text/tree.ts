@@ -1,5 +1,6 @@
 // `--view tree`: the process tree, each process with its exec chain, connections and files nested under it.
 import { shownEnd } from "../addr.js";
+import { ownerLabel } from "../container.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
 import { byStart, isKernelThread } from "../processes.js";
 import { isoFromNs } from "../time.js";
@@ -14,7 +15,10 @@ function exitText(p: ProcessEntity): Piece {
 function head(p: ProcessEntity): Line {
   const tag = p.origin === "snapshot" ? dim(" [snapshot]") : "";
   const moved = p.reparentedFrom !== undefined ? dim(` [re-parented, ${p.parentOrigin}]`) : "";
-  return line`${bold(p.comm)} [${p.pid}]${exitText(p)}${tag}${moved}`;
+  // Root is the common case and goes unsaid; any other uid is shown with its sealed name, id(1) style.
+  const who = p.uid !== 0 ? ` uid=${p.uid}${p.user !== undefined ? `(${p.user})` : ""}` : "";
+  const owner = ownerLabel(p.container);
+  return line`${bold(p.comm)} [${p.pid}]${exitText(p)}${who}${owner ? dim(` <${owner}>`) : ""}${tag}${moved}`;
 }
 
 /**
