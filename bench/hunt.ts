@@ -3,7 +3,6 @@
 // (bench/lib/session-mix.ts), against replay's own events/s (load + `summary` view) measured on the same
 // file in the same run. Each measurement runs in a fresh child process, as the CLI would.
 // Usage: node dist/bench/hunt.js [--gib 1] [--rules 500] [--keep] [--reuse FILE (its key in FILE.key)]
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -17,6 +16,7 @@ import { huntReplay } from "../src/hunt/evaluate.js";
 import { buildReport } from "../src/hunt/report.js";
 import { BUILTIN_RULES, loadRuleSet } from "../src/hunt/ruleset.js";
 import { huntTextLines } from "../src/hunt/text.js";
+import { runChild } from "./lib/child.js";
 import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -67,12 +67,6 @@ async function child(mode: string, path: string, rulesDir: string): Promise<Meas
   return { mode, events, sigmaEvents: h.events, rules: set.rules.length, findings: h.findings.length + h.droppedFindings, compileMs: t1 - t0, loadMs: t2 - t1, huntMs: t3 - t2, renderMs: t4 - t3, maxRssMiB: maxRssMiB() };
 }
 
-function runChild(args: string[]): string {
-  const r = spawnSync(process.execPath, [self, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`child ${args.join(" ")} exited ${r.status ?? r.signal}`);
-  return r.stdout.trim().split("\n").pop()!;
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "child") {
@@ -105,7 +99,7 @@ async function main(): Promise<void> {
     if (!reuse) {
       const fs = statfsSync(dir);
       if (fs.bavail * fs.bsize < gib * 2 ** 30 * 1.5) throw new Error(`${dir}: not enough free space for ${gib} GiB`);
-      const gen = JSON.parse(runChild(["generate", path, String(Math.round(gib * 2 ** 30))])) as MixResult;
+      const gen = JSON.parse(runChild(self, ["generate", path, String(Math.round(gib * 2 ** 30))])) as MixResult;
       console.log(`generated ${gen.events} events in ${gen.seconds.toFixed(0)} s`);
     }
     console.log(`sealed file: ${(statSync(path).size / MiB).toFixed(0)} MiB; rules: ${builtin} built-in + ${total - builtin} generated`);
@@ -113,7 +107,7 @@ async function main(): Promise<void> {
     console.log("|---|---|---|---|---|---|---|---|---|---|---|");
     const rate: Record<string, number> = {};
     for (const mode of ["replay", "hunt"]) {
-      const m = JSON.parse(runChild(["child", mode, path, rulesDir])) as Measured;
+      const m = JSON.parse(runChild(self, ["child", mode, path, rulesDir])) as Measured;
       const all = m.compileMs + m.loadMs + m.huntMs + m.renderMs;
       rate[mode] = m.events / (all / 1000);
       console.log(`| ${mode} | ${m.events} | ${m.rules} | ${m.sigmaEvents} | ${m.findings} | ${(m.compileMs / 1000).toFixed(2)} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.huntMs / 1000).toFixed(2)} | ${(m.renderMs / 1000).toFixed(2)} | ${(rate[mode]! / 1e6).toFixed(2)} M | ${m.maxRssMiB.toFixed(0)} MiB |`);

@@ -4,7 +4,6 @@
 // verified, decrypted and decoded, no reconstruction), and loadSessions + render for the `summary` view
 // and for `--format json`, as src/cli/commands/replay.ts does them. The file is deleted afterwards.
 // Usage: node dist/bench/replay-memory.js [--gib 1] [--keep] [--reuse FILE (its key in FILE.key)]
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,6 +13,7 @@ import { openSession } from "../src/session/reader.js";
 import { loadSessions } from "../src/replay/load.js";
 import { boundHeapGrowth } from "../src/replay/heap.js";
 import { renderChunks } from "../src/replay/render.js";
+import { runChild } from "./lib/child.js";
 import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
 
 const self = fileURLToPath(import.meta.url);
@@ -43,12 +43,6 @@ async function child(mode: string, path: string): Promise<Measured> {
   return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes, maxRssMiB: maxRssMiB(), entities };
 }
 
-function runChild(args: string[]): string {
-  const r = spawnSync(process.execPath, [self, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`child ${args.join(" ")} exited ${r.status ?? r.signal}`);
-  return r.stdout.trim().split("\n").pop()!;
-}
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "child") {
@@ -75,7 +69,7 @@ async function main(): Promise<void> {
       const fs = statfsSync(dir);
       const freeBytes = fs.bavail * fs.bsize;
       if (freeBytes < gib * 2 ** 30 * 1.5) throw new Error(`${dir}: ${(freeBytes / 2 ** 30).toFixed(1)} GiB free, need ${(gib * 1.5).toFixed(1)}`);
-      gen = JSON.parse(runChild(["generate", path, String(gib * 2 ** 30)])) as MixResult & { maxRssMiB: number };
+      gen = JSON.parse(runChild(self, ["generate", path, String(gib * 2 ** 30)])) as MixResult & { maxRssMiB: number };
     }
     const bytes = statSync(path).size;
     if (gen) {
@@ -85,7 +79,7 @@ async function main(): Promise<void> {
     console.log("| run | events | load s | render s | events/s (load) | output | peak RSS |");
     console.log("|---|---|---|---|---|---|---|");
     for (const mode of ["baseline", "summary", "json"]) {
-      const m = JSON.parse(runChild(["child", mode, path])) as Measured;
+      const m = JSON.parse(runChild(self, ["child", mode, path])) as Measured;
       // The baseline counts msgpack records (one per ring drain or snapshot), not kernel events.
       const events = mode === "baseline" ? `(${m.events} records)` : String(m.events);
       const rate = mode === "baseline" ? "-" : `${(m.events / (m.loadMs / 1000) / 1e6).toFixed(2)} M`;
