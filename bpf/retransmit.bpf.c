@@ -75,6 +75,22 @@ static __always_inline void tcp_event_emit(struct st_tcp_event *e, const struct 
 	bpf_ringbuf_submit(e, RB_FLAGS);
 }
 
+/* Ports and addresses of a tcp tracepoint record into e, once e->family is set. A macro, not a function:
+ * the tcp_event_sk_skb, tcp_retransmit_skb (6.17+) and tcp_retransmit_synack records name these fields
+ * alike but are different structs. */
+#define TP_READ_ENDS(e, ctx)                                                 \
+	do {                                                                 \
+		(e)->sport = BPF_CORE_READ(ctx, sport);                       \
+		(e)->dport = BPF_CORE_READ(ctx, dport);                       \
+		if ((e)->family == AF_INET6) {                                \
+			BPF_CORE_READ_INTO(&(e)->saddr, ctx, saddr_v6);        \
+			BPF_CORE_READ_INTO(&(e)->daddr, ctx, daddr_v6);        \
+		} else {                                                      \
+			BPF_CORE_READ_INTO((__u32 *)(e)->saddr, ctx, saddr);   \
+			BPF_CORE_READ_INTO((__u32 *)(e)->daddr, ctx, daddr);   \
+		}                                                             \
+	} while (0)
+
 /* The family of a tcp_event_sk_skb record: its own field where the kernel has one, else the socket's
  * (what later kernels store there), else from the addresses, stored v4-mapped for IPv4 on 5.10. */
 static __always_inline __u16 sk_skb_family(struct trace_event_raw_tcp_event_sk_skb *ctx)
@@ -93,15 +109,7 @@ static __always_inline __u16 sk_skb_family(struct trace_event_raw_tcp_event_sk_s
 static __always_inline void sk_skb_addrs(struct st_tcp_event *e, struct trace_event_raw_tcp_event_sk_skb *ctx)
 {
 	e->family = sk_skb_family(ctx);
-	e->sport = BPF_CORE_READ(ctx, sport);
-	e->dport = BPF_CORE_READ(ctx, dport);
-	if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
-	} else {
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
-	}
+	TP_READ_ENDS(e, ctx);
 }
 
 /* Until 6.17 (ad892e912b84, "tcp: trace retransmit failures in tcp_retransmit_skb") the event used
@@ -122,15 +130,7 @@ int retransmit_skb(void *raw)
 		struct trace_event_raw_tcp_retransmit_skb *ctx = raw;
 		tcp_event_init(e, (__u64)BPF_CORE_READ(ctx, skaddr), BPF_CORE_READ(ctx, state));
 		e->family = BPF_CORE_READ(ctx, family);
-		e->sport = BPF_CORE_READ(ctx, sport);
-		e->dport = BPF_CORE_READ(ctx, dport);
-		if (e->family == AF_INET6) {
-			BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
-			BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
-		} else {
-			BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
-			BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
-		}
+		TP_READ_ENDS(e, ctx);
 		skb = BPF_CORE_READ(ctx, skbaddr);
 		if (bpf_core_field_exists(ctx->err))
 			err = BPF_CORE_READ(ctx, err);
@@ -169,15 +169,7 @@ int retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 		const struct sock *l = BPF_CORE_READ(ctx, skaddr);
 		e->family = BPF_CORE_READ(l, __sk_common.skc_family);
 	}
-	e->sport = BPF_CORE_READ(ctx, sport);
-	e->dport = BPF_CORE_READ(ctx, dport);
-	if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
-	} else {
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
-	}
+	TP_READ_ENDS(e, ctx);
 	tcp_event_emit(e, (const struct sock *)BPF_CORE_READ(ctx, skaddr), FLOW_RETRANSMIT, 1);
 	return 0;
 }
