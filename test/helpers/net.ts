@@ -10,6 +10,12 @@ import type { BundleSpec } from "../../src/bundles/spec.js";
 import { bpfObject } from "./bpf.js";
 import { applyVariants } from "./bundle.js";
 
+/** How much slower than this host the tests' machine is (1 here; the kernel matrix's VMs set more). */
+function slowdown(): number {
+  const n = Number(process.env.SEALTRACE_TEST_SLOWDOWN ?? 1);
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
+
 export interface NetOptions {
   /** Trace only these tgids (cfg_follow with a seeded `followed`). */
   follow?: number[];
@@ -121,8 +127,11 @@ export class Py {
     });
   }
 
-  /** The next JSON line the script prints. Rejects if the script exits first or after `timeoutMs`. */
-  async next<T = Record<string, number>>(timeoutMs = 20_000): Promise<T> {
+  /**
+   * The next JSON line the script prints. Rejects if the script exits first or after `timeoutMs`, times
+   * SEALTRACE_TEST_SLOWDOWN (the kernel matrix sets it: a workload runs ~10-100x slower under qemu's TCG).
+   */
+  async next<T = Record<string, number>>(timeoutMs = 20_000 * slowdown()): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length === 0) {
       if (this.child.exitCode !== null) throw new Error(`workload exited (${this.child.exitCode}) before printing`);

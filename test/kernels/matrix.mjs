@@ -17,12 +17,18 @@ const root = join(here, "..", "..");
 // sealtrace works there: doctor's trial load of every bundle alone and together (suite.mjs: the
 // table's cells), the byte layouts against the compiled objects' BTF (layout), record agreeing with
 // doctor on every bundle (doctor-record), and the whole product path record → verify → replay on a
-// scripted intrusion chain (replay-chain). kernel/loader and e2e/doctor repeat doctor's trial loads.
+// scripted intrusion chain (replay-chain), and the forced-retransmit facts (net-retransmit: 20% loss in a
+// netns, the sender's count against TcpRetransSegs, resets with and without a socket). kernel/loader and
+// e2e/doctor repeat doctor's trial loads.
 const DEFAULT_FILES = [
   "dist/test/kernel/layout.test.js",
   "dist/test/e2e/doctor-record.test.js",
   "dist/test/e2e/replay-chain.test.js",
+  "dist/test/kernel/net-retransmit.test.js",
 ];
+// Workload waits in the tests (test/helpers/net.ts) are scaled by this inside the VMs: TCG runs them
+// 10-100x slower than the host (measured: net-retransmit's first test takes 60 s on 6.12 under TCG).
+const VM_SLOWDOWN = "10";
 const BUNDLE_COLUMNS = ["exec", "connect", "retransmit", "filewrite"];
 
 const argv = process.argv.slice(2);
@@ -44,7 +50,8 @@ function runKernel(name) {
     : [join(here, "vm.sh"), ["--timeout", String(vmTimeout), name, "--", process.execPath, ...suite]];
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const env = name === "host" ? process.env : { ...process.env, SEALTRACE_TEST_SLOWDOWN: VM_SLOWDOWN };
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let result;
     let stderrTail = "";
     const prefix = (stream, out, onLine) => {
