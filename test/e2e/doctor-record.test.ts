@@ -2,9 +2,9 @@
 // refuses makes record exit 3 with doctor's very line and write nothing; a bundle doctor passes
 // records and seals. On the host (6.18) every bundle passes; `npm run test:kernels` runs this file
 // on Debian's 5.10, 6.1 and 6.12, where some were refused when it was written.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLES } from "../../src/bundles/registry.js";
 import { cliSync, makeKey, tempDir } from "../helpers/cli.js";
@@ -12,6 +12,7 @@ import { assertNoProbes } from "../helpers/bpf.js";
 
 const dir = tempDir("sealtrace-kmatrix-agree-");
 const key = makeKey(dir);
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** doctor's verdict per bundle row: "ok" or the stderr line it printed for that bundle. */
 function doctorVerdicts(): { rows: Map<string, string>; lines: string[]; status: number | null } {
