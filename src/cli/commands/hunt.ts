@@ -2,6 +2,7 @@
 import { closeSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
+import { replayStartNs, reportSessions } from "../sessions-said.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { createExclusive } from "../../session/outfile.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
@@ -9,7 +10,6 @@ import { boundHeapGrowth } from "../../replay/heap.js";
 import { loadSessions } from "../../replay/load.js";
 import { parseTimeBound } from "../../replay/time.js";
 import { terminalText } from "../../replay/text/style.js";
-import { visible } from "../../replay/text/visible.js";
 import { huntReplay } from "../../hunt/evaluate.js";
 import { renderHuntHtml } from "../../hunt/html.js";
 import { renderHuntJson, renderHuntJsonl } from "../../hunt/json.js";
@@ -76,7 +76,7 @@ export function registerHunt(program: Command): void {
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
       boundHeapGrowth();
       const { replay, notes } = await loadSessions(files, identities);
-      const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
+      const startNs = replayStartNs(replay);
       const filter: ReplayFilter = {
         pids: opts.pid.map(pid),
         comms: opts.comm,
@@ -101,10 +101,8 @@ export function registerHunt(program: Command): void {
           closeSync(fd);
         }
       } else process.stdout.write(text);
-      for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; hunted up to its readable end\n`);
-      for (const n of notes) process.stderr.write(`${visible(n)}\n`);
-      const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
-      if (worst) process.exitCode = worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
+      const cut = reportSessions(replay, notes, "hunted");
+      if (cut !== undefined) process.exitCode = cut;
       else if (failOn !== undefined && report.findings.some((f) => levelRank(f.rule.level as Level) >= levelRank(failOn))) process.exitCode = EXIT.findings;
     });
 }

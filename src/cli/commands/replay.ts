@@ -3,6 +3,7 @@ import { closeSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Command } from "commander";
 import { EXIT, UserError } from "../errors.js";
+import { replayStartNs, reportSessions } from "../sessions-said.js";
 import { createExclusive } from "../../session/outfile.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { applyFilter, type ReplayFilter } from "../../replay/filter.js";
@@ -137,7 +138,7 @@ export function registerReplay(program: Command): void {
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
       boundHeapGrowth();
       const { replay, notes } = await loadSessions(files, identities, limits);
-      const startNs = replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
+      const startNs = replayStartNs(replay);
       // The process view picks its process itself: a --pid filter would cut its parents off.
       const focusPid = view === "process" && opts.at === undefined;
       const filter: ReplayFilter = {
@@ -161,10 +162,7 @@ export function registerReplay(program: Command): void {
         process.exitCode = EXIT.usage;
       }
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.
-      for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; replayed up to its readable end\n`);
-      // What was left out (skipped frames and records, limits, duplicates): said, never silent; exit 0.
-      for (const n of notes) process.stderr.write(`${visible(n)}\n`);
-      const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
-      if (worst) process.exitCode = worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
+      const cut = reportSessions(replay, notes, "replayed");
+      if (cut !== undefined) process.exitCode = cut;
     });
 }
