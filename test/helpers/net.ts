@@ -11,7 +11,7 @@ import { bpfObject } from "./bpf.js";
 import { applyVariants } from "./bundle.js";
 
 /** How much slower than this host the tests' machine is (1 here; the kernel matrix's VMs set more). */
-function slowdown(): number {
+export function slowdown(): number {
   const n = Number(process.env.SEALTRACE_TEST_SLOWDOWN ?? 1);
   return Number.isFinite(n) && n >= 1 ? n : 1;
 }
