@@ -83,7 +83,8 @@ function attach(objectPath: string): Attached {
   const obj = BpfObject.open(objectPath);
   try {
     obj.setRodata({ cfg_self_tgid: process.pid, ...FILEWRITE_BUNDLE.rodata!({}) });
-    if (process.argv.includes("--hot-only")) for (const p of obj.programNames()) if (p !== HOT) obj.setAutoload(p, false);
+    if (process.argv.includes("--hot-only"))
+      for (const p of obj.programNames()) if (p !== HOT) obj.setAutoload(p, false);
     obj.load();
     obj.attachAll();
     return { obj, ring: new RingReader(obj.map(FILEWRITE_BUNDLE.ring)) };
@@ -143,14 +144,18 @@ function main(): void {
     const conds = compare ? ["base", "obj", "cmp"] : ["base", "obj"];
     const order = conds.map((_, k) => conds[(k + i) % conds.length]!);
     const got: Record<string, number> = {};
-    for (const c of order) got[c] = c === "base" ? storm(bin, file, writes) : tracedRun(c === "obj" ? objectPath : compare);
+    for (const c of order)
+      got[c] = c === "base" ? storm(bin, file, writes) : tracedRun(c === "obj" ? objectPath : compare);
     const b = got.base!;
     const t = got.obj!;
     base.push(b);
     traced.push(t);
     ratios.push(t / b);
     if (compare) cmpRatios.push(got.cmp! / b);
-    console.log(`round ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}` + (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : ""));
+    console.log(
+      `round ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}` +
+        (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : ""),
+    );
   }
 
   // Per-call program cost: bpf stats add two clock reads per run, so they stay off for the ratios above.
@@ -200,7 +205,9 @@ function main(): void {
   console.log(
     `${dir}: ratio median ${summary.ratioMedian.toFixed(3)} (min ${summary.ratioMin.toFixed(3)}, max ${summary.ratioMax.toFixed(3)}), ` +
       `baseline ${summary.baselineMedianS.toFixed(3)} s, traced ${summary.tracedMedianS.toFixed(3)} s; ` +
-      (compare ? `compare ratio median ${median(cmpRatios).toFixed(3)} (min ${Math.min(...cmpRatios).toFixed(3)}, max ${Math.max(...cmpRatios).toFixed(3)}); ` : "") +
+      (compare
+        ? `compare ratio median ${median(cmpRatios).toFixed(3)} (min ${Math.min(...cmpRatios).toFixed(3)}, max ${Math.max(...cmpRatios).toFixed(3)}); `
+        : "") +
       `${HOT}: ${perCall.toFixed(1)} ns/call over ${statCnt} calls (${extra} not from the storm); ` +
       `load ${summary.loadavgBefore.join(" ")} → ${summary.loadavgAfter.join(" ")}`,
   );

@@ -13,7 +13,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 function attachOnce(cli: string, recipient: string, out: string): Promise<{ wallMs: number; reportedMs: number }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(cli, ["record", "--runbook", "triage", "--duration", "2s", "-r", recipient, "-o", out, "--yes"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      cli,
+      ["record", "--runbook", "triage", "--duration", "2s", "-r", recipient, "-o", out, "--yes"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     let result: { wallMs: number; reportedMs: number } | undefined;
     child.stderr.on("data", (d: Buffer) => {
@@ -21,7 +25,9 @@ function attachOnce(cli: string, recipient: string, out: string): Promise<{ wall
       const m = /probes attached in (\d+) ms/.exec(stderr);
       if (m && !result) result = { wallMs: Number(process.hrtime.bigint() - t0) / 1e6, reportedMs: Number(m[1]) };
     });
-    child.on("exit", (code) => (code === 0 && result ? resolve(result) : reject(new Error(`${cli} exited ${code}: ${stderr}`))));
+    child.on("exit", (code) =>
+      code === 0 && result ? resolve(result) : reject(new Error(`${cli} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -36,7 +42,10 @@ async function main(): Promise<void> {
     const release = join(home, "sealtrace");
     execFileSync(release, ["keygen", "-o", join(dir, "k.key")], { stdio: "ignore" });
     const recipient = /age1[0-9a-z]{58}/.exec(readFileSync(join(dir, "k.key"), "utf8"))![0];
-    const contenders: Array<[string, string]> = [["npm install (bin/sealtrace, system Node " + process.version + ")", join(ROOT, "bin", "sealtrace")], [`release (${readFileSync(join(home, "BUILD.json"), "utf8").match(/"node": "([^"]+)"/)?.[1] ?? "?"})`, release]];
+    const contenders: Array<[string, string]> = [
+      ["npm install (bin/sealtrace, system Node " + process.version + ")", join(ROOT, "bin", "sealtrace")],
+      [`release (${readFileSync(join(home, "BUILD.json"), "utf8").match(/"node": "([^"]+)"/)?.[1] ?? "?"})`, release],
+    ];
     const wall = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
     const reported = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
     for (let i = 0; i < reps; i++) {
@@ -51,11 +60,16 @@ async function main(): Promise<void> {
     }
     const fmt = (s: Spread) => `${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}, n=${s.n})`;
     const [npmName, relName] = [contenders[0]![0], contenders[1]![0]];
-    for (const [name] of contenders) process.stdout.write(`${name}: launch → probes attached ${fmt(spread(wall.get(name)!))}; reported attachMs ${fmt(spread(reported.get(name)!))}\n`);
+    for (const [name] of contenders)
+      process.stdout.write(
+        `${name}: launch → probes attached ${fmt(spread(wall.get(name)!))}; reported attachMs ${fmt(spread(reported.get(name)!))}\n`,
+      );
     // Paired by repetition (the two ran back to back), which cancels most of a drifting machine's speed.
     const pairs = wall.get(relName)!.map((r, i) => r / wall.get(npmName)![i]!);
     const p = spread(pairs);
-    process.stdout.write(`ratio release / npm install: ${(spread(wall.get(relName)!).median / spread(wall.get(npmName)!).median).toFixed(2)}x of medians; per pair median ${p.median.toFixed(2)}x (${p.min.toFixed(2)}–${p.max.toFixed(2)})\n`);
+    process.stdout.write(
+      `ratio release / npm install: ${(spread(wall.get(relName)!).median / spread(wall.get(npmName)!).median).toFixed(2)}x of medians; per pair median ${p.median.toFixed(2)}x (${p.min.toFixed(2)}–${p.max.toFixed(2)})\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

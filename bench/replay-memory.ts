@@ -19,7 +19,15 @@ import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.
 const self = fileURLToPath(import.meta.url);
 const MiB = 2 ** 20;
 
-interface Measured { mode: string; events: number; loadMs: number; renderMs: number; outputBytes: number; maxRssMiB: number; entities?: string }
+interface Measured {
+  mode: string;
+  events: number;
+  loadMs: number;
+  renderMs: number;
+  outputBytes: number;
+  maxRssMiB: number;
+  entities?: string;
+}
 
 const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 
@@ -37,7 +45,8 @@ async function child(mode: string, path: string): Promise<Measured> {
   const t1 = performance.now();
   // As the CLI writes it: chunk by chunk (counted here, not written).
   let outputBytes = 0;
-  for (const chunk of renderChunks(replay, "summary", mode === "json" ? "json" : "text", false)) outputBytes += Buffer.byteLength(chunk);
+  for (const chunk of renderChunks(replay, "summary", mode === "json" ? "json" : "text", false))
+    outputBytes += Buffer.byteLength(chunk);
   const t2 = performance.now();
   const entities = `${replay.processes.length} processes, ${replay.connections.length} connections, ${replay.files.length} files`;
   return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes, maxRssMiB: maxRssMiB(), entities };
@@ -52,7 +61,10 @@ async function main(): Promise<void> {
   if (argv[0] === "generate") {
     const identity = await generateX25519Identity();
     writeFileSync(`${argv[1]!}.key`, identity + "\n", { mode: 0o600 });
-    const r = await writeMixSession(argv[1]!, await identityToRecipient(identity), { ...DEFAULT_MIX, targetBytes: Number(argv[2]) });
+    const r = await writeMixSession(argv[1]!, await identityToRecipient(identity), {
+      ...DEFAULT_MIX,
+      targetBytes: Number(argv[2]),
+    });
     console.log(JSON.stringify({ ...r, maxRssMiB: maxRssMiB() }));
     return;
   }
@@ -68,12 +80,15 @@ async function main(): Promise<void> {
     if (!reuse) {
       const fs = statfsSync(dir);
       const freeBytes = fs.bavail * fs.bsize;
-      if (freeBytes < gib * 2 ** 30 * 1.5) throw new Error(`${dir}: ${(freeBytes / 2 ** 30).toFixed(1)} GiB free, need ${(gib * 1.5).toFixed(1)}`);
+      if (freeBytes < gib * 2 ** 30 * 1.5)
+        throw new Error(`${dir}: ${(freeBytes / 2 ** 30).toFixed(1)} GiB free, need ${(gib * 1.5).toFixed(1)}`);
       gen = JSON.parse(runChild(self, ["generate", path, String(gib * 2 ** 30)])) as MixResult & { maxRssMiB: number };
     }
     const bytes = statSync(path).size;
     if (gen) {
-      console.log(`generated ${gen.events} events (${gen.churned} churned processes, ${gen.snapshots} map snapshots) in ${gen.seconds.toFixed(0)} s, generator RSS ${gen.maxRssMiB.toFixed(0)} MiB`);
+      console.log(
+        `generated ${gen.events} events (${gen.churned} churned processes, ${gen.snapshots} map snapshots) in ${gen.seconds.toFixed(0)} s, generator RSS ${gen.maxRssMiB.toFixed(0)} MiB`,
+      );
     }
     console.log(`sealed file: ${(bytes / MiB).toFixed(0)} MiB (${(bytes / 2 ** 30).toFixed(2)} GiB)`);
     console.log("| run | events | load s | render s | events/s (load) | output | peak RSS |");
@@ -83,7 +98,9 @@ async function main(): Promise<void> {
       // The baseline counts msgpack records (one per ring drain or snapshot), not kernel events.
       const events = mode === "baseline" ? `(${m.events} records)` : String(m.events);
       const rate = mode === "baseline" ? "-" : `${(m.events / (m.loadMs / 1000) / 1e6).toFixed(2)} M`;
-      console.log(`| ${mode} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`);
+      console.log(
+        `| ${mode} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`,
+      );
     }
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,11 @@ const identity = await generateX25519Identity();
 const recipient = await identityToRecipient(identity);
 
 // A realistic mix per process: fork, exec, a connect with two state changes, a file open, exit.
-const writer = await SessionWriter.create(path, { recipients: [recipient], metadata: E.metadata(), flushIntervalMs: 3_600_000 });
+const writer = await SessionWriter.create(path, {
+  recipients: [recipient],
+  metadata: E.metadata(),
+  flushIntervalMs: 3_600_000,
+});
 const parent: E.Ident = { tgid: 1, start: 1n, ppid: 0, comm: "init" };
 let events = 0;
 let t = 1_000_000_000n;
@@ -34,9 +38,18 @@ for (let batch = 0; events < total; batch++) {
       const n = (batch * 1800 + i) % 1000;
       const id: E.Ident = { tgid: 1000 + n, start: BigInt(n + 1), ppid: 1, comm: "server" };
       const type = i % 3 === 0 ? EV.retransmit : i % 3 === 1 ? EV.sendReset : EV.retransmit;
-      recs.push(i % 5 === 4
-        ? E.rec(FILE_WRITE, EV.fileWrite, t, id, { dev: 8n, ino: BigInt(n), bytes: 100n, calls: 1n, first_ns: t, last_ns: t })
-        : E.tcpEvent(type, t, id, BigInt(0x1000 + n), 1, "192.0.2.1", 443, 40000 + n));
+      recs.push(
+        i % 5 === 4
+          ? E.rec(FILE_WRITE, EV.fileWrite, t, id, {
+              dev: 8n,
+              ino: BigInt(n),
+              bytes: 100n,
+              calls: 1n,
+              first_ns: t,
+              last_ns: t,
+            })
+          : E.tcpEvent(type, t, id, BigInt(0x1000 + n), 1, "192.0.2.1", 443, 40000 + n),
+      );
       t += 100n;
     }
     events += recs.length;
@@ -88,6 +101,8 @@ const run = await full();
 const rate = run.events / (run.ms / 1000);
 console.log(`mix ${mix}: ${run.events} events, ${(bytes / 2 ** 20).toFixed(1)} MiB sealed`);
 console.log(`verify+decrypt+decode frames (baseline): ${baseMs.toFixed(0)} ms`);
-console.log(`verify+decode+reconstruct:               ${run.ms.toFixed(0)} ms  ${(rate / 1e6).toFixed(2)} M events/s  (${(run.ms / baseMs).toFixed(2)}x baseline)`);
+console.log(
+  `verify+decode+reconstruct:               ${run.ms.toFixed(0)} ms  ${(rate / 1e6).toFixed(2)} M events/s  (${(run.ms / baseMs).toFixed(2)}x baseline)`,
+);
 console.log(`rss after replay: ${run.rssMb.toFixed(0)} MiB`);
 rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,14 @@ async function once(producerBin: string, records: number, ringBytes: number, per
     const lost = Number(obj.map("losses").sumPerCpuU64(LOSS.ringFull));
     const p = produced();
     ring.close();
-    return { produced: p, received, lost, corrupt, producerPerS: p / producerS, drainedPerS: received / ((tLast - t0) / 1000) };
+    return {
+      produced: p,
+      received,
+      lost,
+      corrupt,
+      producerPerS: p / producerS,
+      drainedPerS: received / ((tLast - t0) / 1000),
+    };
   } finally {
     obj.close();
     if (child.exitCode === null) child.kill("SIGKILL");
@@ -78,7 +85,14 @@ async function once(producerBin: string, records: number, ringBytes: number, per
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { records: { type: "string", default: "4194304" }, "ring-mb": { type: "string", default: "16" }, reps: { type: "string", default: "5" }, "per-call": { type: "string", default: "4,8,64" } } });
+  const { values } = parseArgs({
+    options: {
+      records: { type: "string", default: "4194304" },
+      "ring-mb": { type: "string", default: "16" },
+      reps: { type: "string", default: "5" },
+      "per-call": { type: "string", default: "4,8,64" },
+    },
+  });
   const records = Number(values.records);
   const ringBytes = Number(values["ring-mb"]) << 20;
   const buildDir = join(ROOT, "bench", "build");
@@ -95,7 +109,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < Number(values.reps); i++) {
       const r = await once(producerBin, records, ringBytes, perCall);
       runs.push(r);
-      process.stderr.write(`ring-ingest: ${perCall}/call: produced ${r.produced}, received ${r.received}, lost ${r.lost}, corrupt ${r.corrupt}; producer ${(r.producerPerS / 1e6).toFixed(2)} M/s, drained ${(r.drainedPerS / 1e6).toFixed(2)} M/s\n`);
+      process.stderr.write(
+        `ring-ingest: ${perCall}/call: produced ${r.produced}, received ${r.received}, lost ${r.lost}, corrupt ${r.corrupt}; producer ${(r.producerPerS / 1e6).toFixed(2)} M/s, drained ${(r.drainedPerS / 1e6).toFixed(2)} M/s\n`,
+      );
     }
     const producer = spread(runs.map((r) => r.producerPerS / 1e6));
     const drained = spread(runs.map((r) => r.drainedPerS / 1e6));
@@ -104,7 +120,9 @@ async function main(): Promise<void> {
     const lossy = runs.filter((r) => r.lost > 0).length;
     const short = runs.reduce((s, r) => s + (r.produced - r.received - r.lost), 0);
     const ok = drained.min >= 2 && lost === 0 && short === 0 && runs.every((r) => r.corrupt === 0);
-    lines.push(`| ${records.toLocaleString("en-US")} × ${RECORD_BYTES} B | ${ringBytes >> 20} MiB | ${perCall} | ${f(producer.median)} | ${f(drained.median)} (${f(drained.min)}–${f(drained.max)}) | ${f(ratio.median)}x (${f(ratio.min)}–${f(ratio.max)}) | ${lost} (${lossy}/${runs.length})${short ? `, ${short} unaccounted` : ""} | ${ok ? "✓" : "✗"} |`);
+    lines.push(
+      `| ${records.toLocaleString("en-US")} × ${RECORD_BYTES} B | ${ringBytes >> 20} MiB | ${perCall} | ${f(producer.median)} | ${f(drained.median)} (${f(drained.min)}–${f(drained.max)}) | ${f(ratio.median)}x (${f(ratio.min)}–${f(ratio.max)}) | ${lost} (${lossy}/${runs.length})${short ? `, ${short} unaccounted` : ""} | ${ok ? "✓" : "✗"} |`,
+    );
   }
   console.log(lines.join("\n"));
 }

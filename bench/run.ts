@@ -8,7 +8,16 @@ import { spawn } from "node:child_process";
 import { installPackages, buildWorkloads, makeKey, bpfProgramIds, bpfPrograms } from "./lib/setup.js";
 import { workloads, type Workload, type WorkloadName } from "./lib/workloads.js";
 import { Sealtrace } from "./lib/sealtrace.js";
-import { Bpftrace, LibbpfTool, Auditd, EXECSNOOP_COUNT, TCPLIFE_COUNT, probeLibbpfTools, auditCleanup, rememberAuditState } from "./lib/peers.js";
+import {
+  Bpftrace,
+  LibbpfTool,
+  Auditd,
+  EXECSNOOP_COUNT,
+  TCPLIFE_COUNT,
+  probeLibbpfTools,
+  auditCleanup,
+  rememberAuditState,
+} from "./lib/peers.js";
 import { summarize, table, checkTargets, type Row, type RunPair } from "./lib/report.js";
 import { spread, type Spread } from "./lib/stats.js";
 import { sleep, sh, Background } from "./lib/proc.js";
@@ -19,7 +28,20 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 /** After a tracer is ready, before the workload: its start-up work (snapshots, JIT) is not the steady state measured. */
 const SETTLE_MS = 1000;
 /** libbpf-tools tried for the record, with the workload each would cover. */
-const LIBBPF_TOOLS = ["execsnoop", "exitsnoop", "tcpconnect", "tcpconnlat", "tcplife", "tcpstates", "tcptracer", "filetop", "vfsstat", "fsslower", "opensnoop", "bindsnoop"];
+const LIBBPF_TOOLS = [
+  "execsnoop",
+  "exitsnoop",
+  "tcpconnect",
+  "tcpconnlat",
+  "tcplife",
+  "tcpstates",
+  "tcptracer",
+  "filetop",
+  "vfsstat",
+  "fsslower",
+  "opensnoop",
+  "bindsnoop",
+];
 const MARKER = "st-marker";
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -37,17 +59,37 @@ async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const key = makeKey(ROOT, buildDir);
-  const ctx: BenchContext = { root: ROOT, buildDir, outDir, rusageBin: join(buildDir, "rusage"), markerBin: join(buildDir, MARKER), markerComm: MARKER, ...key };
+  const ctx: BenchContext = {
+    root: ROOT,
+    buildDir,
+    outDir,
+    rusageBin: join(buildDir, "rusage"),
+    markerBin: join(buildDir, MARKER),
+    markerComm: MARKER,
+    ...key,
+  };
   const conditions = { loadBefore: loadavg(), nodeProcs: countProcs("node"), start: new Date().toISOString() };
-  log(`load average ${conditions.loadBefore.map((x) => x.toFixed(2)).join(" ")}, ${conditions.nodeProcs} node processes`);
+  log(
+    `load average ${conditions.loadBefore.map((x) => x.toFixed(2)).join(" ")}, ${conditions.nodeProcs} node processes`,
+  );
   const progsBefore = bpfProgramIds();
 
   const tools = probeLibbpfTools(LIBBPF_TOOLS);
-  log(`libbpf-tools: ${Object.entries(tools).map(([k, v]) => `${k}=${v === "works" ? "works" : "FAILS"}`).join(" ")}`);
+  log(
+    `libbpf-tools: ${Object.entries(tools)
+      .map(([k, v]) => `${k}=${v === "works" ? "works" : "FAILS"}`)
+      .join(" ")}`,
+  );
   const tracers: Tracer[] = [
-    new Sealtrace(ctx, "exec"), new Sealtrace(ctx, "connect"), new Sealtrace(ctx, "filewrite"), new Sealtrace(ctx, "retransmit"),
-    new Sealtrace(ctx, "triage"), new Bpftrace(ctx),
-    ...(tools.execsnoop === "works" ? [new LibbpfTool(ctx, "execsnoop", ["exec"], EXECSNOOP_COUNT, (f) => f[0] === MARKER)] : []),
+    new Sealtrace(ctx, "exec"),
+    new Sealtrace(ctx, "connect"),
+    new Sealtrace(ctx, "filewrite"),
+    new Sealtrace(ctx, "retransmit"),
+    new Sealtrace(ctx, "triage"),
+    new Bpftrace(ctx),
+    ...(tools.execsnoop === "works"
+      ? [new LibbpfTool(ctx, "execsnoop", ["exec"], EXECSNOOP_COUNT, (f) => f[0] === MARKER)]
+      : []),
     ...(tools.tcplife === "works" ? [new LibbpfTool(ctx, "tcplife", ["connect"], TCPLIFE_COUNT)] : []),
     new Auditd(ctx),
   ].filter((t) => pick(process.env.BENCH_TRACERS, t.name));
@@ -57,10 +99,22 @@ async function main(): Promise<void> {
   const first: Record<string, { ms: Spread; attachMs?: Spread; how: string; error?: string }> = {};
   let marker: ReturnType<typeof spawn> | undefined;
   try {
-    for (const w of all) rows.push(...(await measureWorkload(w, tracers.filter((t) => t.supports(w.name)))));
+    for (const w of all)
+      rows.push(
+        ...(await measureWorkload(
+          w,
+          tracers.filter((t) => t.supports(w.name)),
+        )),
+      );
     marker = spawn(ctx.markerBin.replace(MARKER, "marker"), [ctx.markerBin, "2000"], { stdio: "ignore" });
     // The triage runbook for sealtrace (all bundles attached), and each peer that traces execs.
-    const marking = tracers.filter((t) => t.name.startsWith("sealtrace triage") || t.family === "bpftrace" || t.family === "auditd" || t.name === "execsnoop");
+    const marking = tracers.filter(
+      (t) =>
+        t.name.startsWith("sealtrace triage") ||
+        t.family === "bpftrace" ||
+        t.family === "auditd" ||
+        t.name === "execsnoop",
+    );
     for (const t of marking) {
       const ms: number[] = [];
       const attach: number[] = [];
@@ -94,25 +148,58 @@ async function main(): Promise<void> {
     bpfProgramsOfOthers: [...new Set(left.filter((p) => p.holders.length > 0).map((p) => p.holders.join(",")))],
     auditd: countProcs("auditd"),
     auditRules: sh("auditctl", ["-l"], { allowFail: true }).trim(),
-    netns: sh("ip", ["netns", "list"], { allowFail: true }).split("\n").filter((l) => l.startsWith("stbench")),
+    netns: sh("ip", ["netns", "list"], { allowFail: true })
+      .split("\n")
+      .filter((l) => l.startsWith("stbench")),
   };
   const targets = checkTargets(rows, first);
   const machine = {
-    cpu: cpus()[0]?.model, cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
     bpftrace: sh("bpftrace", ["--version"], { allowFail: true }).trim(),
     commit: sh("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { allowFail: true }).trim(),
     /** Tracked files changed in the tree measured (the bench runs the working tree, not the commit). */
-    dirty: sh("git", ["-C", ROOT, "status", "--short", "--untracked-files=no"], { allowFail: true }).trim().split("\n").filter(Boolean),
+    dirty: sh("git", ["-C", ROOT, "status", "--short", "--untracked-files=no"], { allowFail: true })
+      .trim()
+      .split("\n")
+      .filter(Boolean),
   };
   const conditionsAfter = { loadAfter: loadavg(), durationS: (Date.now() - t0) / 1000 };
   const text = table(rows, first, targets);
-  process.stdout.write(`${text}\n\nmachine: ${JSON.stringify(machine)}\nconditions: ${JSON.stringify({ ...conditions, ...conditionsAfter })}\nlibbpf-tools: ${JSON.stringify(tools, null, 1)}\nleft over after the run: ${JSON.stringify(leftOver)}\n`);
+  process.stdout.write(
+    `${text}\n\nmachine: ${JSON.stringify(machine)}\nconditions: ${JSON.stringify({ ...conditions, ...conditionsAfter })}\nlibbpf-tools: ${JSON.stringify(tools, null, 1)}\nleft over after the run: ${JSON.stringify(leftOver)}\n`,
+  );
   const resultsDir = join(ROOT, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ machine, conditions: { ...conditions, ...conditionsAfter }, reps: REPS, installed, libbpfTools: tools, rows, first, targets, leftOver }, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 1));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine,
+        conditions: { ...conditions, ...conditionsAfter },
+        reps: REPS,
+        installed,
+        libbpfTools: tools,
+        rows,
+        first,
+        targets,
+        leftOver,
+      },
+      (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v),
+      1,
+    ),
+  );
   log(`results in ${file} (${conditionsAfter.durationS.toFixed(0)} s)`);
-  const ours = [...leftOver.bpfProgramsOfTheBench, ...leftOver.netns, ...(leftOver.auditRules && !/^No rules/.test(leftOver.auditRules) ? [`audit rules: ${leftOver.auditRules}`] : []), ...(leftOver.auditd ? [`${leftOver.auditd} auditd`] : [])];
+  const ours = [
+    ...leftOver.bpfProgramsOfTheBench,
+    ...leftOver.netns,
+    ...(leftOver.auditRules && !/^No rules/.test(leftOver.auditRules) ? [`audit rules: ${leftOver.auditRules}`] : []),
+    ...(leftOver.auditd ? [`${leftOver.auditd} auditd`] : []),
+  ];
   if (ours.length) throw new Error(`left behind after the run: ${ours.join("; ")}`);
 }
 
@@ -131,8 +218,18 @@ async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {
           await sleep(SETTLE_MS);
           const traced = await w.run(t.workloadTimeoutMs?.(w.name));
           const capture = await running.finish(w, traced.run);
-          pairs.get(t)!.push({ baselineS: base.run.elapsedS, tracedS: traced.run.elapsedS, truth: traced.truth, capture, ...(traced.run.stopped ? { stopped: true } : {}) });
-          log(`  ${w.name} / ${t.name}: ${traced.run.stopped ? "≥ " : ""}${(traced.run.elapsedS / base.run.elapsedS).toFixed(3)}x (${base.run.elapsedS.toFixed(3)} → ${traced.run.elapsedS.toFixed(3)} s), captured ${capture.captured}/${traced.truth.events}${capture.capturedBytes !== undefined ? ` (${capture.capturedBytes}/${traced.truth.bytes} B)` : ""}, lost ${capture.lost}, cpu ${capture.cpuS.toFixed(2)} s, ${capture.diskBytes} B on disk${capture.note ? `; ${capture.note}` : ""}`);
+          pairs
+            .get(t)!
+            .push({
+              baselineS: base.run.elapsedS,
+              tracedS: traced.run.elapsedS,
+              truth: traced.truth,
+              capture,
+              ...(traced.run.stopped ? { stopped: true } : {}),
+            });
+          log(
+            `  ${w.name} / ${t.name}: ${traced.run.stopped ? "≥ " : ""}${(traced.run.elapsedS / base.run.elapsedS).toFixed(3)}x (${base.run.elapsedS.toFixed(3)} → ${traced.run.elapsedS.toFixed(3)} s), captured ${capture.captured}/${traced.truth.events}${capture.capturedBytes !== undefined ? ` (${capture.capturedBytes}/${traced.truth.bytes} B)` : ""}, lost ${capture.lost}, cpu ${capture.cpuS.toFixed(2)} s, ${capture.diskBytes} B on disk${capture.note ? `; ${capture.note}` : ""}`,
+          );
         } catch (e) {
           errors.set(t, (e as Error).message);
           log(`  ${w.name} / ${t.name}: FAILED ${(e as Error).message}`);
@@ -148,7 +245,9 @@ async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {
 
 function countProcs(comm: string): number {
   let n = 0;
-  for (const pid of sh("ls", ["/proc"]).split("\n").filter((p) => /^\d+$/.test(p))) {
+  for (const pid of sh("ls", ["/proc"])
+    .split("\n")
+    .filter((p) => /^\d+$/.test(p))) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === comm) n++;
     } catch {

@@ -25,7 +25,14 @@ function smallObjects(events: number): Workload {
     name: "small objects",
     events,
     produce(sink) {
-      const make = (i: number) => ({ k: "exec", tsNs: 1_700_000_000_000_000_000n + BigInt(i), pid: 1000 + (i & 1023), tgid: 1000 + (i & 1023), comm: "bash", ret: 0 });
+      const make = (i: number) => ({
+        k: "exec",
+        tsNs: 1_700_000_000_000_000_000n + BigInt(i),
+        pid: 1000 + (i & 1023),
+        tgid: 1000 + (i & 1023),
+        comm: "bash",
+        ret: 0,
+      });
       // Every record encodes to the same msgpack size, so one sample gives the plaintext volume.
       const recordBytes = encodeRecord(make(0)).length;
       for (let i = 0; i < events; i++) sink(make(i));
@@ -108,7 +115,12 @@ async function run(w: Workload, dir: string, recipient: string, identity: string
   const path = join(dir, `${w.name.replace(/\W+/g, "-")}.sealtrace`);
   rmSync(path, { force: true });
   const t0 = performance.now();
-  const writer = await SessionWriter.create(path, { recipients: [recipient], metadata: { bench: w.name }, flushBytes, reserveBytes: 0 });
+  const writer = await SessionWriter.create(path, {
+    recipients: [recipient],
+    metadata: { bench: w.name },
+    flushBytes,
+    reserveBytes: 0,
+  });
   const plainBytes = w.produce((r) => writer.append(r));
   await writer.close({ endReason: "bench" });
   const sealMs = performance.now() - t0;
@@ -119,16 +131,21 @@ async function run(w: Workload, dir: string, recipient: string, identity: string
   let events = 0;
   for await (const frame of reader.frames()) for (const r of frame.records) events += w.count(r);
   const openMs = performance.now() - t1;
-  if (events !== w.events || reader.verdict?.status !== "SEALED") throw new Error(`read back ${events} of ${w.events} events, ${reader.verdict?.status}`);
+  if (events !== w.events || reader.verdict?.status !== "SEALED")
+    throw new Error(`read back ${events} of ${w.events} events, ${reader.verdict?.status}`);
 
   const seal = rates(w.events, plainBytes, sealMs);
   const open = rates(w.events, plainBytes, openMs);
   const base = baseline(w, flushBytes);
   const f = (n: number) => (n / 1e6).toFixed(2);
-  console.log(`${w.name}: ${w.events.toLocaleString("en-US")} events, ${(plainBytes / 1e6).toFixed(1)} MB plaintext -> ${(fileBytes / 1e6).toFixed(1)} MB file`);
+  console.log(
+    `${w.name}: ${w.events.toLocaleString("en-US")} events, ${(plainBytes / 1e6).toFixed(1)} MB plaintext -> ${(fileBytes / 1e6).toFixed(1)} MB file`,
+  );
   console.log(`  seal         ${f(seal.eventsPerS)} M events/s  ${seal.mbPerS.toFixed(0)} MB/s`);
   console.log(`  open+decode  ${f(open.eventsPerS)} M events/s  ${open.mbPerS.toFixed(0)} MB/s`);
-  console.log(`  baseline     ${f(base.eventsPerS)} M events/s (msgpack+zstd both ways, no crypto/I/O); seal+open vs baseline: ${((1 / seal.eventsPerS + 1 / open.eventsPerS) / (1 / base.eventsPerS)).toFixed(2)}x time`);
+  console.log(
+    `  baseline     ${f(base.eventsPerS)} M events/s (msgpack+zstd both ways, no crypto/I/O); seal+open vs baseline: ${((1 / seal.eventsPerS + 1 / open.eventsPerS) / (1 / base.eventsPerS)).toFixed(2)}x time`,
+  );
   rmSync(path, { force: true });
 }
 

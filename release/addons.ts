@@ -16,12 +16,22 @@ function dpkgVersion(root: string, pkg: string): string {
  * zstd-napi's binding.node for glibc >= 2.31. Cached by the inputs that decide its bytes: the zstd-napi
  * version, the build script, the compiler's package version and the Node headers' version.
  */
-export function buildZstdBinding(args: { repo: string; nodeDir: string; nodeVersion: string; here: string; log: (s: string) => void }): string {
+export function buildZstdBinding(args: {
+  repo: string;
+  nodeDir: string;
+  nodeVersion: string;
+  here: string;
+  log: (s: string) => void;
+}): string {
   const root = ensureRoot(BUILD_ROOT, args.log);
   const zstdDir = join(args.repo, "node_modules", "zstd-napi");
   const zstdVersion = (JSON.parse(readFileSync(join(zstdDir, "package.json"), "utf8")) as { version: string }).version;
   const script = readFileSync(join(args.here, "zstd-napi.sh"));
-  const key = createHash("sha256").update(`${zstdVersion}\n${dpkgVersion(root, "g++")}\n${dpkgVersion(root, "libc6")}\n${args.nodeVersion}\n`).update(script).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(`${zstdVersion}\n${dpkgVersion(root, "g++")}\n${dpkgVersion(root, "libc6")}\n${args.nodeVersion}\n`)
+    .update(script)
+    .digest("hex")
+    .slice(0, 16);
   const cached = join(CACHE_DIR, `zstd-napi-${zstdVersion}-${key}.node`);
   if (existsSync(cached)) return cached;
   args.log(`compiling zstd-napi ${zstdVersion} in the Debian 11 build root (about a minute)`);
@@ -29,11 +39,26 @@ export function buildZstdBinding(args: { repo: string; nodeDir: string; nodeVers
   try {
     const b = join(c.root, "build");
     mkdirSync(b);
-    cpSync(realpathSync(zstdDir), join(b, "zstd-napi"), { recursive: true, filter: (p) => !p.includes("/build/") && !p.endsWith("/build") });
+    cpSync(realpathSync(zstdDir), join(b, "zstd-napi"), {
+      recursive: true,
+      filter: (p) => !p.includes("/build/") && !p.endsWith("/build"),
+    });
     cpSync(join(args.nodeDir, "include", "node"), join(b, "node-include"), { recursive: true });
-    cpSync(realpathSync(join(args.repo, "node_modules", "node-addon-api")), join(b, "node-addon-api"), { recursive: true });
+    cpSync(realpathSync(join(args.repo, "node_modules", "node-addon-api")), join(b, "node-addon-api"), {
+      recursive: true,
+    });
     copyFileSync(join(args.here, "zstd-napi.sh"), join(b, "zstd-napi.sh"));
-    const r = c.run(["sh", "/build/zstd-napi.sh", "/build/zstd-napi", "/build/node-include", "/build/node-addon-api", "/build/binding.node"], { timeoutMs: 900_000 });
+    const r = c.run(
+      [
+        "sh",
+        "/build/zstd-napi.sh",
+        "/build/zstd-napi",
+        "/build/node-include",
+        "/build/node-addon-api",
+        "/build/binding.node",
+      ],
+      { timeoutMs: 900_000 },
+    );
     if (r.status !== 0) throw new Error(`zstd-napi build failed (${r.status ?? r.signal}):\n${r.stderr}`);
     mkdirSync(CACHE_DIR, { recursive: true });
     copyFileSync(join(b, "binding.node"), `${cached}.tmp`);
@@ -45,7 +70,11 @@ export function buildZstdBinding(args: { repo: string; nodeDir: string; nodeVers
 }
 
 /** Copies libelf.so.1 and libz.so.1 (the real files, under their sonames) and their copyright files. */
-export function copyBuildRootLibs(libDir: string, licensesDir: string, log: (s: string) => void): Record<string, string> {
+export function copyBuildRootLibs(
+  libDir: string,
+  licensesDir: string,
+  log: (s: string) => void,
+): Record<string, string> {
   const root = ensureRoot(BUILD_ROOT, log);
   const libs: Array<[string, string, string]> = [
     ["libelf1", "usr/lib/x86_64-linux-gnu/libelf.so.1", "libelf.so.1"],

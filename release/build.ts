@@ -3,7 +3,19 @@
 // libbpf.so.1 with libelf and zlib, and a `sealtrace` launcher. Runs on glibc >= 2.31 (docs/RELEASE.md).
 // Usage: node dist/release/build.js [--out DIR]   (root: the zstd-napi build uses a chroot)
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildZstdBinding, copyBuildRootLibs } from "./addons.js";
@@ -33,23 +45,54 @@ export function buildRelease(outDir: string): ReleaseResult {
     // 1. The committed tree, compiled: uncommitted edits never reach a release.
     const src = join(tmp, "src");
     mkdirSync(src);
-    execFileSync("bash", ["-o", "pipefail", "-c", `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`, "git", REPO, commit, src]);
+    execFileSync("bash", [
+      "-o",
+      "pipefail",
+      "-c",
+      `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`,
+      "git",
+      REPO,
+      commit,
+      src,
+    ]);
     const version = (JSON.parse(readFileSync(join(src, "package.json"), "utf8")) as { version: string }).version;
     const name = `sealtrace-${version}`;
     const root = join(tmp, name);
     symlinkSync(realpathSync(join(REPO, "node_modules")), join(src, "node_modules"));
-    writeFileSync(join(src, "tsconfig.release.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { sourceMap: false }, include: ["src/**/*.ts"] }));
+    writeFileSync(
+      join(src, "tsconfig.release.json"),
+      JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { sourceMap: false }, include: ["src/**/*.ts"] }),
+    );
     log(`compiling ${commit.slice(0, 12)} (${name})`);
-    execFileSync(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(src, "tsconfig.release.json")], { stdio: "inherit" });
+    execFileSync(
+      process.execPath,
+      [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(src, "tsconfig.release.json")],
+      { stdio: "inherit" },
+    );
 
     // 2. What the package ships.
     mkdirSync(join(root, "bpf"), { recursive: true });
     cpSync(join(src, "dist", "src"), join(root, "dist", "src"), { recursive: true });
-    for (const f of readdirSync(join(src, "bpf")).filter((n) => n.endsWith(".bpf.o") || n === "objects.sha256")) copyFileSync(join(src, "bpf", f), join(root, "bpf", f));
+    for (const f of readdirSync(join(src, "bpf")).filter((n) => n.endsWith(".bpf.o") || n === "objects.sha256"))
+      copyFileSync(join(src, "bpf", f), join(root, "bpf", f));
     for (const d of ["runbooks", "docs"]) cpSync(join(src, d), join(root, d), { recursive: true });
     for (const f of ["README.md", "LICENSE"]) copyFileSync(join(src, f), join(root, f));
     const pkg = JSON.parse(readFileSync(join(src, "package.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(join(root, "package.json"), JSON.stringify({ name: pkg.name, version, description: pkg.description, type: "module", license: pkg.license, dependencies: pkg.dependencies }, null, 2) + "\n");
+    writeFileSync(
+      join(root, "package.json"),
+      JSON.stringify(
+        {
+          name: pkg.name,
+          version,
+          description: pkg.description,
+          type: "module",
+          license: pkg.license,
+          dependencies: pkg.dependencies,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     copyFileSync(join(HERE, "launcher.sh"), join(root, "sealtrace"));
     chmodSync(join(root, "sealtrace"), 0o755);
 
@@ -94,7 +137,14 @@ export function buildRelease(outDir: string): ReleaseResult {
     );
 
     // 6. What the build is: read by `sealtrace version --verbose` and sealed into every session.
-    writeFileSync(join(root, "BUILD.json"), JSON.stringify({ name: "sealtrace", version, commit, sourceDateEpoch: epoch, node: pins.node.version, debian }, null, 2) + "\n");
+    writeFileSync(
+      join(root, "BUILD.json"),
+      JSON.stringify(
+        { name: "sealtrace", version, commit, sourceDateEpoch: epoch, node: pins.node.version, debian },
+        null,
+        2,
+      ) + "\n",
+    );
 
     // 7. The tarball and its checksum file.
     mkdirSync(outDir, { recursive: true });
@@ -114,5 +164,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : join(REPO, "release", "out");
   const t0 = Date.now();
   const r = buildRelease(out);
-  log(`${r.tarball}: ${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  log(
+    `${r.tarball}: ${(r.bytes / 1e6).toFixed(1)} MB, sha256 ${r.sha256} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
 }

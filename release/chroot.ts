@@ -44,7 +44,14 @@ export class Chroot {
     const c = new Chroot(mkdtempSync(`${TMP_PREFIX}${tag}-`));
     for (const d of ["upper", "work", "root"]) mkdirSync(join(c.base, d));
     try {
-      mount(["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${join(c.base, "upper")},workdir=${join(c.base, "work")}`, c.root]);
+      mount([
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${lower},upperdir=${join(c.base, "upper")},workdir=${join(c.base, "work")}`,
+        c.root,
+      ]);
       mount(["-t", "proc", "proc", join(c.root, "proc")]);
       mount(["--bind", "/dev", join(c.root, "dev")]);
       if (opts.kernel) {
@@ -73,7 +80,11 @@ export class Chroot {
 
   /** Starts a command inside in the background; close() kills it. */
   start(argv: string[]): ChildProcess {
-    const child = spawn("chroot", [this.root, ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" }, detached: true });
+    const child = spawn("chroot", [this.root, ...argv], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" },
+      detached: true,
+    });
     this.children.add(child);
     child.on("exit", () => this.children.delete(child));
     return child;

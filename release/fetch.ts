@@ -25,7 +25,9 @@ export function fetchNode(pins: Pins, log: (s: string) => void): string {
     const tmp = mkdtempSync("/tmp/st-rel-npm-");
     try {
       log(`npm pack ${pkg}@${version}`);
-      execFileSync("npm", ["pack", "--silent", `${pkg}@${version}`, "--pack-destination", tmp], { stdio: ["ignore", "ignore", "inherit"] });
+      execFileSync("npm", ["pack", "--silent", `${pkg}@${version}`, "--pack-destination", tmp], {
+        stdio: ["ignore", "ignore", "inherit"],
+      });
       renameSync(join(tmp, `${pkg}-${version}.tgz`), `${file}.tmp`);
       renameSync(`${file}.tmp`, file);
     } finally {
@@ -46,7 +48,10 @@ export function fetchLibbpf(pins: Pins, log: (s: string) => void): string {
     const tmp = mkdtempSync("/tmp/st-rel-apt-");
     try {
       log(`apt-get download libbpf1=${version}`);
-      execFileSync("apt-get", ["download", "-q", `libbpf1=${version}`], { cwd: tmp, stdio: ["ignore", "ignore", "inherit"] });
+      execFileSync("apt-get", ["download", "-q", `libbpf1=${version}`], {
+        cwd: tmp,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
       const deb = readdirSync(tmp).find((n) => n.endsWith(".deb"));
       if (!deb) throw new Error("apt-get download libbpf1 produced no .deb");
       renameSync(join(tmp, deb), file);

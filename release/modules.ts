@@ -17,12 +17,18 @@ const PRUNE: Record<string, readonly string[]> = {
   // koffi/src holds its ESM entry (src/koffi/index.js, src/static.js) beside the C++: kept whole.
   "node_modules/koffi": ["vendor", "doc"],
   "node_modules/@koromix/koffi-linux-x64": ["musl_x64"],
-  "node_modules/msgpackr/node_modules/@msgpackr-extract/msgpackr-extract-linux-x64": ["node.abi115.musl.node", "node.napi.musl.node", "node.abi115.glibc.node"],
+  "node_modules/msgpackr/node_modules/@msgpackr-extract/msgpackr-extract-linux-x64": [
+    "node.abi115.musl.node",
+    "node.napi.musl.node",
+    "node.abi115.glibc.node",
+  ],
 };
 
 /** Copies the production packages into `dest`/node_modules; returns `name version licence` lines for THIRD-PARTY. */
 export function copyProductionModules(repo: string, dest: string): string[] {
-  const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as { packages: Record<string, LockEntry> };
+  const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockEntry>;
+  };
   const listed: string[] = [];
   for (const [path, entry] of Object.entries(lock.packages).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (path === "" || entry.dev || entry.devOptional) continue;
@@ -33,7 +39,8 @@ export function copyProductionModules(repo: string, dest: string): string[] {
       throw new Error(`${path} is in package-lock.json but not installed: run npm ci`);
     }
     const installed = (JSON.parse(readFileSync(join(src, "package.json"), "utf8")) as { version?: string }).version;
-    if (installed !== entry.version) throw new Error(`${path}: installed ${installed}, locked ${entry.version}: run npm ci`);
+    if (installed !== entry.version)
+      throw new Error(`${path}: installed ${installed}, locked ${entry.version}: run npm ci`);
     cpSync(src, join(dest, path), {
       recursive: true,
       dereference: true,

@@ -19,20 +19,27 @@ export const BARE_ROOTS: readonly RootSpec[] = [
   { name: "bullseye", suite: "bullseye", include: [] },
   { name: "bookworm", suite: "bookworm", include: [] },
 ];
-export const BUILD_ROOT: RootSpec = { name: "bullseye-build", suite: "bullseye", include: ["g++", "make", "libelf1", "zlib1g"] };
+export const BUILD_ROOT: RootSpec = {
+  name: "bullseye-build",
+  suite: "bullseye",
+  include: ["g++", "make", "libelf1", "zlib1g"],
+};
 
 /** Returns the root's path, making it with `debootstrap --variant=minbase` when the cache lacks it or holds another spec. */
 export function ensureRoot(spec: RootSpec, log: (s: string) => void): string {
   const dir = join(ROOTS_DIR, spec.name);
   const stamp = `${dir}.spec`;
   const want = JSON.stringify(spec);
-  if (existsSync(join(dir, "etc", "debian_version")) && existsSync(stamp) && readFileSync(stamp, "utf8") === want) return dir;
+  if (existsSync(join(dir, "etc", "debian_version")) && existsSync(stamp) && readFileSync(stamp, "utf8") === want)
+    return dir;
   mkdirSync(ROOTS_DIR, { recursive: true });
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   log(`debootstrap --variant=minbase ${spec.suite} into ${dir} (cached for later runs)`);
   const include = spec.include.length ? [`--include=${spec.include.join(",")}`] : [];
-  execFileSync("debootstrap", ["--variant=minbase", ...include, spec.suite, tmp, MIRROR], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("debootstrap", ["--variant=minbase", ...include, spec.suite, tmp, MIRROR], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   writeFileSync(stamp, want);

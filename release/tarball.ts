@@ -9,11 +9,23 @@ export function reproducibleTarGz(args: { parent: string; dir: string; mtimeS: n
   const fd = openSync(tmp, "w", 0o644);
   try {
     // tar | gzip through a shell pipe, each tool with fixed options; pipefail so a tar error is not hidden.
-    execFileSync("bash", ["-o", "pipefail", "-c", `tar --sort=name --format=gnu --mtime=@${args.mtimeS} --owner=0 --group=0 --numeric-owner \
-      --mode=u+rw,go-w,go+rX --hard-dereference --no-acls --no-xattrs --no-selinux -C "$1" -cf - "$2" | gzip -9 -n`, "tar", args.parent, args.dir], {
-      stdio: ["ignore", fd, "inherit"],
-      env: { ...process.env, LC_ALL: "C", TZ: "UTC", GZIP: "" },
-    });
+    execFileSync(
+      "bash",
+      [
+        "-o",
+        "pipefail",
+        "-c",
+        `tar --sort=name --format=gnu --mtime=@${args.mtimeS} --owner=0 --group=0 --numeric-owner \
+      --mode=u+rw,go-w,go+rX --hard-dereference --no-acls --no-xattrs --no-selinux -C "$1" -cf - "$2" | gzip -9 -n`,
+        "tar",
+        args.parent,
+        args.dir,
+      ],
+      {
+        stdio: ["ignore", fd, "inherit"],
+        env: { ...process.env, LC_ALL: "C", TZ: "UTC", GZIP: "" },
+      },
+    );
   } finally {
     closeSync(fd);
   }

@@ -9,11 +9,13 @@ const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ["unit", "h
 
 function find(dir) {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).sort().flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return find(p);
-    return name.endsWith(".test.js") ? [p] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) return find(p);
+      return name.endsWith(".test.js") ? [p] : [];
+    });
 }
 
 // Our programs are named <bundle>_<action> (bpf/*.bpf.c); the kernel keeps 15 characters of a name.
@@ -43,7 +45,9 @@ for (let i = 0; i < 50 && left.length; i++) {
   left = survivors();
 }
 if (left.length) {
-  console.error(`test/run.mjs: ${left.length} sealtrace BPF program(s) outlived the suite: ${left.map(([id, n]) => `${id}:${n}`).join(", ")}`);
+  console.error(
+    `test/run.mjs: ${left.length} sealtrace BPF program(s) outlived the suite: ${left.map(([id, n]) => `${id}:${n}`).join(", ")}`,
+  );
   process.exit(1);
 }
 process.exit(r.status ?? 1);

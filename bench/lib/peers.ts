@@ -8,7 +8,13 @@ import { Background, sh, sleep } from "./proc.js";
 import type { BenchContext, Capture, FirstEvent, Running, Tracer } from "./tracer.js";
 import type { Workload, WorkloadName } from "./workloads.js";
 
-const SCRIPT: Record<WorkloadName, string> = { exec: "exec", connect: "connect", write: "write", "write-200": "write", retransmit: "retransmit" };
+const SCRIPT: Record<WorkloadName, string> = {
+  exec: "exec",
+  connect: "connect",
+  write: "write",
+  "write-200": "write",
+  retransmit: "retransmit",
+};
 
 function lines(path: string): string[] {
   return existsSync(path) ? readFileSync(path, "utf8").split("\n") : [];
@@ -27,7 +33,9 @@ export class Bpftrace implements Tracer {
   private launch(script: string) {
     const out = join(this.ctx.outDir, `bpftrace-${++this.runs}.out`);
     const ready = `${out}.ready`;
-    const text = `BEGIN { system("touch ${ready}"); }\n` + readFileSync(join(this.ctx.root, "bench", "bpftrace", `${script}.bt`), "utf8");
+    const text =
+      `BEGIN { system("touch ${ready}"); }\n` +
+      readFileSync(join(this.ctx.root, "bench", "bpftrace", `${script}.bt`), "utf8");
     const bg = new Background(this.ctx.rusageBin, `${out}.rusage`, ["bpftrace", "--unsafe", "-o", out, "-e", text]);
     return { bg, out, ready };
   }
@@ -51,7 +59,8 @@ export class Bpftrace implements Tracer {
           if (/^[A-Z] \d/.test(l)) stored++;
           if (w.name === "exec" && f[0] === "E" && Number(f[3]) === run.pid) captured++;
           else if (w.name === "connect" && (f[0] === "C" || f[0] === "A") && Number(f[2]) === run.pid) captured++;
-          else if (w.name === "retransmit" && f[0] === "R" && (Number(f[3]) === w.port || Number(f[4]) === w.port)) captured++;
+          else if (w.name === "retransmit" && f[0] === "R" && (Number(f[3]) === w.port || Number(f[4]) === w.port))
+            captured++;
           else if (w.name === "write" || w.name === "write-200") {
             // Files only, as the filewrite bundle: the workload's own report on stdout/stderr is left out.
             const b = /^@bytes\[(\d+), (\d+)\]: (\d+)/.exec(l);
@@ -64,7 +73,14 @@ export class Bpftrace implements Tracer {
         rmSync(`${out}.ready`, { force: true });
         rmSync(`${out}.rusage`, { force: true });
         const isWrite = w.name === "write" || w.name === "write-200";
-        const c: Capture = { captured, lost, storedEvents: isWrite ? captured : stored, diskBytes, cpuS, note: "Lost N events lines summed" };
+        const c: Capture = {
+          captured,
+          lost,
+          storedEvents: isWrite ? captured : stored,
+          diskBytes,
+          cpuS,
+          note: "Lost N events lines summed",
+        };
         if (isWrite) c.capturedBytes = bytes;
         return c;
       },
@@ -121,13 +137,23 @@ export class LibbpfTool implements Tracer {
       finish: async (w, run): Promise<Capture> => {
         const { cpuS } = await bg.stop();
         writeFileSync(out, bg.stdout);
-        const ls = bg.stdout.split("\n").slice(1).filter((l) => l.trim());
+        const ls = bg.stdout
+          .split("\n")
+          .slice(1)
+          .filter((l) => l.trim());
         let captured = 0;
         for (const l of ls) captured += this.count(l.trim().split(/\s+/), w, run.pid);
         const diskBytes = statSync(out).size;
         rmSync(out, { force: true });
         rmSync(`${out}.rusage`, { force: true });
-        return { captured, lost: null, storedEvents: ls.length, diskBytes, cpuS, note: "lost-event warnings on stderr: " + ((bg.stderr.match(/lost/gi) ?? []).length) };
+        return {
+          captured,
+          lost: null,
+          storedEvents: ls.length,
+          diskBytes,
+          cpuS,
+          note: "lost-event warnings on stderr: " + (bg.stderr.match(/lost/gi) ?? []).length,
+        };
       },
     };
   }
@@ -149,9 +175,11 @@ export class LibbpfTool implements Tracer {
   }
 }
 
-export const EXECSNOOP_COUNT = (f: string[], _w: Workload, pid: number): number => (f[0] === "true" && Number(f[2]) === pid ? 1 : 0);
+export const EXECSNOOP_COUNT = (f: string[], _w: Workload, pid: number): number =>
+  f[0] === "true" && Number(f[2]) === pid ? 1 : 0;
 /** tcplife: one line per closed socket: PID COMM LADDR LPORT RADDR RPORT ...; both ends of each connection are the workload's. */
-export const TCPLIFE_COUNT = (f: string[], w: Workload, pid: number): number => (Number(f[0]) === pid && (Number(f[3]) === w.port || Number(f[5]) === w.port) ? 1 : 0);
+export const TCPLIFE_COUNT = (f: string[], w: Workload, pid: number): number =>
+  Number(f[0]) === pid && (Number(f[3]) === w.port || Number(f[5]) === w.port) ? 1 : 0;
 
 /** libbpf-tools tried on this kernel for 2 s each: "works", or the line saying why attaching failed. */
 export function probeLibbpfTools(names: string[]): Record<string, string> {
@@ -164,8 +192,14 @@ export function probeLibbpfTools(names: string[]): Record<string, string> {
     }
     const r = spawnSync("timeout", ["-s", "INT", "2", path], { encoding: "utf8" });
     const err = (r.stderr ?? "").split("\n");
-    const why = err.find((l) => /failed to (create|attach|load|auto-attach)|Operation not permitted|Permission denied/i.test(l));
-    out[n] = why ? why.replace(/^libbpf: /, "").slice(0, 200) : r.status === 124 || r.status === 0 || r.signal ? "works" : `exit ${r.status}: ${err.filter(Boolean).slice(-1)[0] ?? ""}`;
+    const why = err.find((l) =>
+      /failed to (create|attach|load|auto-attach)|Operation not permitted|Permission denied/i.test(l),
+    );
+    out[n] = why
+      ? why.replace(/^libbpf: /, "").slice(0, 200)
+      : r.status === 124 || r.status === 0 || r.signal
+        ? "works"
+        : `exit ${r.status}: ${err.filter(Boolean).slice(-1)[0] ?? ""}`;
   }
   return out;
 }
@@ -178,7 +212,16 @@ const AUDIT_RULES: Partial<Record<WorkloadName, string[]>> = {
   write: ["-S", "write", "-S", "pwrite", "-S", "writev"],
   "write-200": ["-S", "write", "-S", "pwrite", "-S", "writev"],
 };
-const SYSCALLS: Record<string, string> = { "59": "execve", "322": "execveat", "42": "connect", "43": "accept", "288": "accept4", "1": "write", "18": "pwrite64", "20": "writev" };
+const SYSCALLS: Record<string, string> = {
+  "59": "execve",
+  "322": "execveat",
+  "42": "connect",
+  "43": "accept",
+  "288": "accept4",
+  "1": "write",
+  "18": "pwrite64",
+  "20": "writev",
+};
 
 /** auditd -n with its own config and log in the bench's output dir, and syscall rules equivalent to the bundle. */
 export class Auditd implements Tracer {
@@ -202,16 +245,33 @@ export class Auditd implements Tracer {
     const dir = join(this.ctx.outDir, `auditd-${++this.runs}`);
     mkdirSync(dir, { recursive: true });
     const log = join(dir, "audit.log");
-    writeFileSync(join(dir, "auditd.conf"), [
-      `log_file = ${log}`, "log_format = ENRICHED", "flush = INCREMENTAL_ASYNC", "freq = 50", "max_log_file = 0",
-      "max_log_file_action = IGNORE", "space_left = 2", "space_left_action = IGNORE", "admin_space_left = 1",
-      "admin_space_left_action = IGNORE", "disk_full_action = IGNORE", "disk_error_action = IGNORE", "num_logs = 1", "write_logs = yes", "",
-    ].join("\n"), { mode: 0o600 });
+    writeFileSync(
+      join(dir, "auditd.conf"),
+      [
+        `log_file = ${log}`,
+        "log_format = ENRICHED",
+        "flush = INCREMENTAL_ASYNC",
+        "freq = 50",
+        "max_log_file = 0",
+        "max_log_file_action = IGNORE",
+        "space_left = 2",
+        "space_left_action = IGNORE",
+        "admin_space_left = 1",
+        "admin_space_left_action = IGNORE",
+        "disk_full_action = IGNORE",
+        "disk_error_action = IGNORE",
+        "num_logs = 1",
+        "write_logs = yes",
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
     sh("auditctl", ["-D"], { allowFail: true });
     const lostBefore = auditLost();
     // A registered daemon that is gone is stale (the kernel forgets it lazily); a live one is someone else's.
     const other = auditPid();
-    if (other !== 0 && existsSync(`/proc/${other}`)) throw new Error(`another audit daemon (pid ${other}) is running: stop it first`);
+    if (other !== 0 && existsSync(`/proc/${other}`))
+      throw new Error(`another audit daemon (pid ${other}) is running: stop it first`);
     const bg = new Background(this.ctx.rusageBin, join(dir, "rusage"), ["auditd", "-n", "-c", dir]);
     await bg.waitFor(() => auditPid() === bg.child.pid || auditPidIsChildOf(bg.child.pid!), "auditd", 15_000);
     try {
@@ -252,8 +312,14 @@ export class Auditd implements Tracer {
             const ppid = Number(/ ppid=(\d+)/.exec(l)?.[1]);
             const exit = Number(/ exit=(-?\d+)/.exec(l)?.[1]);
             if (w.name === "exec" && (sc === "execve" || sc === "execveat") && ppid === run.pid) captured++;
-            else if (w.name === "connect" && pid === run.pid && (sc === "connect" || sc?.startsWith("accept"))) captured++;
-            else if ((w.name === "write" || w.name === "write-200") && pid === run.pid && sc?.includes("write") && parseInt(/ a0=([0-9a-f]+)/.exec(l)?.[1] ?? "0", 16) > 2) {
+            else if (w.name === "connect" && pid === run.pid && (sc === "connect" || sc?.startsWith("accept")))
+              captured++;
+            else if (
+              (w.name === "write" || w.name === "write-200") &&
+              pid === run.pid &&
+              sc?.includes("write") &&
+              parseInt(/ a0=([0-9a-f]+)/.exec(l)?.[1] ?? "0", 16) > 2
+            ) {
               captured++;
               if (exit > 0) bytes += exit;
             }
@@ -261,7 +327,14 @@ export class Auditd implements Tracer {
         }
         rmSync(dir, { recursive: true, force: true });
         const isWrite = w.name === "write" || w.name === "write-200";
-        const c: Capture = { captured, lost, storedEvents: stored, diskBytes, cpuS, note: "lost = kernel audit lost counter delta" };
+        const c: Capture = {
+          captured,
+          lost,
+          storedEvents: stored,
+          diskBytes,
+          cpuS,
+          note: "lost = kernel audit lost counter delta",
+        };
         if (isWrite) c.capturedBytes = bytes;
         return c;
       },
@@ -274,7 +347,11 @@ export class Auditd implements Tracer {
     await this.halt(bg);
     let firstMs: number | undefined;
     for (const l of lines(log)) {
-      if (!l.startsWith("type=SYSCALL") || !l.includes(`comm="${this.ctx.markerComm}"`) && !l.includes(`exe="${this.ctx.markerBin}"`)) continue;
+      if (
+        !l.startsWith("type=SYSCALL") ||
+        (!l.includes(`comm="${this.ctx.markerComm}"`) && !l.includes(`exe="${this.ctx.markerBin}"`))
+      )
+        continue;
       const m = /audit\((\d+)\.(\d+):/.exec(l);
       if (m) {
         const t = Number(m[1]) * 1000 + Number(m[2]);
@@ -289,7 +366,13 @@ export class Auditd implements Tracer {
 
 function auditStatus(): Record<string, string> {
   const out = sh("auditctl", ["-s"], { allowFail: true });
-  return Object.fromEntries(out.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 2).map((f) => [f[0]!, f[1]!]));
+  return Object.fromEntries(
+    out
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 2)
+      .map((f) => [f[0]!, f[1]!]),
+  );
 }
 function auditPid(): number {
   return Number(auditStatus().pid ?? 0);

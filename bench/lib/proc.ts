@@ -23,7 +23,12 @@ export function sleep(ms: number): Promise<void> {
 /** Runs a command to completion; throws with its stderr when it fails. */
 export function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): string {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8", input: opts.input ?? "", stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20 });
+    return execFileSync(cmd, args, {
+      encoding: "utf8",
+      input: opts.input ?? "",
+      stdio: ["pipe", "pipe", "pipe"],
+      maxBuffer: 64 << 20,
+    });
   } catch (e) {
     if (opts.allowFail) return "";
     const err = e as { stderr?: string; message: string };
@@ -87,7 +92,13 @@ export class Background {
     this.child.stdout!.on("data", (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
     Background.live.add(this);
-    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => { this.exitedNow = true; Background.live.delete(this); resolve({ code, signal }); }));
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code, signal) => {
+        this.exitedNow = true;
+        Background.live.delete(this);
+        resolve({ code, signal });
+      }),
+    );
   }
 
   get pid(): number {
@@ -98,7 +109,10 @@ export class Background {
   async waitFor(test: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
     const t0 = Date.now();
     while (!test()) {
-      if (this.exitedNow) throw new Error(`${what}: exited early: ${(this.stderr || this.stdout).trim().split("\n").slice(-3).join(" | ")}`);
+      if (this.exitedNow)
+        throw new Error(
+          `${what}: exited early: ${(this.stderr || this.stdout).trim().split("\n").slice(-3).join(" | ")}`,
+        );
       if (Date.now() - t0 > timeoutMs) {
         await this.stop();
         throw new Error(`${what}: not ready after ${timeoutMs} ms`);

@@ -18,10 +18,21 @@ interface Scan {
   kernelRecords: number;
 }
 
-interface MapsRecord { m: string; keySize: number; valueSize: number; n: number; d: Uint8Array }
+interface MapsRecord {
+  m: string;
+  keySize: number;
+  valueSize: number;
+  n: number;
+  d: Uint8Array;
+}
 
 /** Streams a session: every kernel record and every map snapshot, in file order. */
-async function scanSession(path: string, identity: string, onEvent: (e: DecodedRecord) => void, onMaps: (r: MapsRecord) => void): Promise<Scan> {
+async function scanSession(
+  path: string,
+  identity: string,
+  onEvent: (e: DecodedRecord) => void,
+  onMaps: (r: MapsRecord) => void,
+): Promise<Scan> {
   const reader = await openSession(path, { identities: await readIdentityFile(identity) });
   let kernelRecords = 0;
   for await (const frame of reader.frames()) {
@@ -37,11 +48,18 @@ async function scanSession(path: string, identity: string, onEvent: (e: DecodedR
       } else if (r.k === "maps" && r.d instanceof Uint8Array) onMaps(r as unknown as MapsRecord);
     }
   }
-  return { summary: reader.finale?.summary as Record<string, unknown> | undefined, verdict: reader.verdict?.status ?? "?", kernelRecords };
+  return {
+    summary: reader.finale?.summary as Record<string, unknown> | undefined,
+    verdict: reader.verdict?.status ?? "?",
+    kernelRecords,
+  };
 }
 
 /** Loss the session reports for its bundles: ring full + map full + recursion misses + dropped at a limit. */
-function sessionLoss(summary: Record<string, unknown> | undefined): { lost: number; perBundle: Record<string, number> } {
+function sessionLoss(summary: Record<string, unknown> | undefined): {
+  lost: number;
+  perBundle: Record<string, number>;
+} {
   const losses = (summary?.losses ?? {}) as Record<string, Record<string, unknown>>;
   const perBundle: Record<string, number> = {};
   let lost = 0;
@@ -59,7 +77,10 @@ export class Sealtrace implements Tracer {
   private runs = 0;
 
   /** `bundle` alone (bench/runbooks/BUNDLE.yaml), or "triage": the shipped runbook with all four. */
-  constructor(private readonly ctx: BenchContext, private readonly bundle: BundleName | "triage") {
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly bundle: BundleName | "triage",
+  ) {
     this.name = bundle === "triage" ? "sealtrace triage (all 4)" : `sealtrace ${bundle}`;
   }
 
@@ -70,10 +91,23 @@ export class Sealtrace implements Tracer {
 
   private launch(): { bg: Background; out: string } {
     const out = join(this.ctx.outDir, `sealtrace-${this.bundle}-${++this.runs}.sealed`);
-    const runbook = this.bundle === "triage" ? "triage" : join(this.ctx.root, "bench", "runbooks", `${this.bundle}.yaml`);
+    const runbook =
+      this.bundle === "triage" ? "triage" : join(this.ctx.root, "bench", "runbooks", `${this.bundle}.yaml`);
     // The command a user runs (what npm links as `sealtrace`), so its start-up is measured too.
     const cli = join(this.ctx.root, "bin", "sealtrace");
-    const bg = new Background(this.ctx.rusageBin, `${out}.rusage`, [cli, "record", "--runbook", runbook, "-r", this.ctx.recipient, "-o", out, "--yes", "--duration", "30m"]);
+    const bg = new Background(this.ctx.rusageBin, `${out}.rusage`, [
+      cli,
+      "record",
+      "--runbook",
+      runbook,
+      "-r",
+      this.ctx.recipient,
+      "-o",
+      out,
+      "--yes",
+      "--duration",
+      "30m",
+    ]);
     return { bg, out };
   }
 
@@ -83,7 +117,8 @@ export class Sealtrace implements Tracer {
     return {
       finish: async (w, run) => {
         const { cpuS, code } = await bg.stop();
-        if (code !== 0) throw new Error(`${this.name} exited ${code}: ${bg.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+        if (code !== 0)
+          throw new Error(`${this.name} exited ${code}: ${bg.stderr.trim().split("\n").slice(-3).join(" | ")}`);
         const diskBytes = statSync(out).size;
         let captured = 0;
         let capturedBytes = 0n;
@@ -97,13 +132,25 @@ export class Sealtrace implements Tracer {
           this.ctx.identity,
           (e) => {
             if (w.name === "exec" && e.type === EV.exec && e.ppid === run.pid) captured++;
-            else if (w.name === "connect" && e.tgid === run.pid && ((e.type === EV.connect && e.dport === w.port) || e.type === EV.accept)) captured++;
-            else if (w.name === "retransmit" && e.type === EV.retransmit && (e.sport === w.port || e.dport === w.port)) {
+            else if (
+              w.name === "connect" &&
+              e.tgid === run.pid &&
+              ((e.type === EV.connect && e.dport === w.port) || e.type === EV.accept)
+            )
+              captured++;
+            else if (
+              w.name === "retransmit" &&
+              e.type === EV.retransmit &&
+              (e.sport === w.port || e.dport === w.port)
+            ) {
               // TcpRetransSegs counts the segments of retransmits that went out; a failed attempt (err) is not in it.
               if (Number(e.err ?? 0) === 0) captured += Math.max(1, Number(e.segs ?? 1));
               else failedRetransmits++;
-            }
-            else if ((w.name === "write" || w.name === "write-200") && e.type === EV.fileWrite && e.tgid === run.pid) {
+            } else if (
+              (w.name === "write" || w.name === "write-200") &&
+              e.type === EV.fileWrite &&
+              e.tgid === run.pid
+            ) {
               evicted++;
               capturedBytes += e.bytes as bigint;
               captured += Number(e.calls as bigint);
@@ -126,12 +173,26 @@ export class Sealtrace implements Tracer {
         const loss = sessionLoss(scan.summary);
         const stored = scan.kernelRecords;
         const isWrite = w.name === "write" || w.name === "write-200";
-        const c: Capture = { captured, lost: loss.lost, lossByBundle: loss.perBundle, lossDetail: (scan.summary?.losses ?? {}) as Record<string, unknown>, storedEvents: isWrite ? captured : stored, diskBytes, cpuS };
+        const c: Capture = {
+          captured,
+          lost: loss.lost,
+          lossByBundle: loss.perBundle,
+          lossDetail: (scan.summary?.losses ?? {}) as Record<string, unknown>,
+          storedEvents: isWrite ? captured : stored,
+          diskBytes,
+          cpuS,
+        };
         if (isWrite) c.capturedBytes = Number(capturedBytes);
-        const notes = [`verdict ${scan.verdict}`, `kernel records ${stored} (ring ${Number(scan.summary?.events ?? 0)})`];
+        const notes = [
+          `verdict ${scan.verdict}`,
+          `kernel records ${stored} (ring ${Number(scan.summary?.events ?? 0)})`,
+        ];
         if (evicted) notes.push(`${evicted} LRU flushes`);
         if (failedRetransmits) notes.push(`${failedRetransmits} failed retransmit attempts (err) not counted`);
-        if (loss.lost) notes.push(`losses ${JSON.stringify(scan.summary?.losses, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}`);
+        if (loss.lost)
+          notes.push(
+            `losses ${JSON.stringify(scan.summary?.losses, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}`,
+          );
         c.note = notes.join("; ");
         return c;
       },
@@ -144,12 +205,22 @@ export class Sealtrace implements Tracer {
     await sleep(300);
     await bg.stop();
     let first: bigint | undefined;
-    const scan = await scanSession(out, this.ctx.identity, (e) => {
-      if (e.type === EV.exec && e.comm === this.ctx.markerComm && (first === undefined || e.ts_ns < first)) first = e.ts_ns;
-    }, () => {});
+    const scan = await scanSession(
+      out,
+      this.ctx.identity,
+      (e) => {
+        if (e.type === EV.exec && e.comm === this.ctx.markerComm && (first === undefined || e.ts_ns < first))
+          first = e.ts_ns;
+      },
+      () => {},
+    );
     rmSync(out, { force: true });
     rmSync(`${out}.rusage`, { force: true });
     if (first === undefined) throw new Error("sealtrace: no marker exec recorded");
-    return { ms: Number(first - bg.launchBootNs) / 1e6, attachMs: Number(scan.summary?.attachMs ?? NaN), how: "launch → ts_ns of the first marker exec in the session" };
+    return {
+      ms: Number(first - bg.launchBootNs) / 1e6,
+      attachMs: Number(scan.summary?.attachMs ?? NaN),
+      how: "launch → ts_ns of the first marker exec in the session",
+    };
   }
 }

@@ -6,7 +6,17 @@
 import { statSync } from "node:fs";
 import { SessionWriter } from "../../src/session/writer.js";
 import { RING_HEADER_BYTES } from "../../src/events/framing.js";
-import { EV, FILE_WRITE, FLOW_KEY, FLOW_VAL, HDR, TCP_EVENT, WRITE_KEY, WRITE_VAL, type Layout } from "../../src/events/layouts.js";
+import {
+  EV,
+  FILE_WRITE,
+  FLOW_KEY,
+  FLOW_VAL,
+  HDR,
+  TCP_EVENT,
+  WRITE_KEY,
+  WRITE_VAL,
+  type Layout,
+} from "../../src/events/layouts.js";
 import * as E from "../../test/unit/replay-encode.js";
 
 export interface MixOptions {
@@ -19,7 +29,12 @@ export interface MixOptions {
   churnEvery: number;
 }
 
-export const DEFAULT_MIX: Omit<MixOptions, "targetBytes"> = { longProcesses: 500, socketsPerProcess: 8, filesPerProcess: 4, churnEvery: 500 };
+export const DEFAULT_MIX: Omit<MixOptions, "targetBytes"> = {
+  longProcesses: 500,
+  socketsPerProcess: 8,
+  filesPerProcess: 4,
+  churnEvery: 500,
+};
 
 export interface MixResult {
   events: number;
@@ -50,9 +65,11 @@ const CPUS = 2;
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
 }
@@ -63,7 +80,10 @@ class Blob {
   readonly view = new DataView(this.bytes.buffer);
   used = 0;
   n = 0;
-  constructor(readonly bundle: string, private readonly writer: SessionWriter) {}
+  constructor(
+    readonly bundle: string,
+    private readonly writer: SessionWriter,
+  ) {}
 
   /** Copies `rec` in and returns the offset of its payload, for patching. */
   add(rec: Uint8Array, t: bigint): number {
@@ -87,8 +107,22 @@ class Blob {
   }
 }
 
-interface Sock { tmpl: Uint8Array; key: Uint8Array; retransmits: bigint; resets: bigint; tgid: number; start: bigint }
-interface File { tmpl: Uint8Array; key: Uint8Array; bytes: bigint; calls: bigint; first: bigint; last: bigint }
+interface Sock {
+  tmpl: Uint8Array;
+  key: Uint8Array;
+  retransmits: bigint;
+  resets: bigint;
+  tgid: number;
+  start: bigint;
+}
+interface File {
+  tmpl: Uint8Array;
+  key: Uint8Array;
+  bytes: bigint;
+  calls: bigint;
+  first: bigint;
+  last: bigint;
+}
 
 function ip4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -109,7 +143,11 @@ function flowKey(saddr: string, daddr: string, sport: number, dport: number): Ui
 export async function writeMixSession(path: string, recipient: string, o: MixOptions): Promise<MixResult> {
   const started = performance.now();
   const rand = rng(0x5ea1);
-  const writer = await SessionWriter.create(path, { recipients: [recipient], metadata: E.metadata(), flushIntervalMs: 3_600_000 });
+  const writer = await SessionWriter.create(path, {
+    recipients: [recipient],
+    metadata: E.metadata(),
+    flushIntervalMs: 3_600_000,
+  });
   const retransmit = new Blob("retransmit", writer);
   const filewrite = new Blob("filewrite", writer);
   const exec = new Blob("exec", writer);
@@ -123,7 +161,12 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
   const files: File[] = [];
   const start: Uint8Array[] = [E.task(t, init, "/usr/lib/systemd/systemd", ["/sbin/init"])];
   for (let p = 0; p < o.longProcesses; p++) {
-    const id: E.Ident = { tgid: 2000 + p, start: 1_000_000n + BigInt(p) * 7919n, ppid: 1, comm: p % 2 ? "nginx" : "postgres" };
+    const id: E.Ident = {
+      tgid: 2000 + p,
+      start: 1_000_000n + BigInt(p) * 7919n,
+      ppid: 1,
+      comm: p % 2 ? "nginx" : "postgres",
+    };
     start.push(E.task(t, id, `/usr/sbin/${id.comm}`, [id.comm!, "-c", `/etc/${id.comm}/${p}.conf`]));
     for (let s = 0; s < o.socketsPerProcess; s++) {
       const sock = 0xffff_8880_0000_0000n + BigInt(Math.floor(rand() * 2 ** 32)) * 64n;
@@ -131,7 +174,14 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
       const sport = 32768 + Math.floor(rand() * 28000);
       const dport = [443, 5432, 6379, 80][s % 4]!;
       start.push(E.sockState(t, id, sock, 7, 1, daddr, dport, sport));
-      socks.push({ tmpl: E.tcpEvent(EV.retransmit, t, id, sock, 1, daddr, dport, sport), key: flowKey("10.0.0.1", daddr, sport, dport), retransmits: 0n, resets: 0n, tgid: id.tgid, start: id.start });
+      socks.push({
+        tmpl: E.tcpEvent(EV.retransmit, t, id, sock, 1, daddr, dport, sport),
+        key: flowKey("10.0.0.1", daddr, sport, dport),
+        retransmits: 0n,
+        resets: 0n,
+        tgid: id.tgid,
+        start: id.start,
+      });
     }
     for (let f = 0; f < o.filesPerProcess; f++) {
       const ino = BigInt(100_000 + p * 16 + f);
@@ -142,7 +192,14 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
       kv.setBigUint64(at(WRITE_KEY, "start_ns"), id.start, true);
       kv.setBigUint64(at(WRITE_KEY, "dev"), 0x800001n, true);
       kv.setBigUint64(at(WRITE_KEY, "ino"), ino, true);
-      files.push({ tmpl: E.rec(FILE_WRITE, EV.fileWrite, t, id, { dev: 0x800001n, ino }), key, bytes: 0n, calls: 0n, first: 0n, last: 0n });
+      files.push({
+        tmpl: E.rec(FILE_WRITE, EV.fileWrite, t, id, { dev: 0x800001n, ino }),
+        key,
+        bytes: 0n,
+        calls: 0n,
+        first: 0n,
+        last: 0n,
+      });
     }
   }
   writer.append({ k: "start", b: "exec", t, n: start.length, d: E.frame(start) });
@@ -174,7 +231,9 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
         v.setBigUint64(off + W_FIRST, t - BigInt(Math.floor(rand() * 1_000_000)), true);
         v.setBigUint64(off + W_LAST, t, true);
         if (f.calls === 0n) f.first = t;
-        f.bytes += b; f.calls += calls; f.last = t;
+        f.bytes += b;
+        f.calls += calls;
+        f.last = t;
       } else {
         const s = socks[Math.floor(rand() * socks.length)]!;
         const off = retransmit.add(s.tmpl, t);
@@ -196,13 +255,21 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
     // One short-lived process: fork, exec, a connect with its state changes, a retransmit, a file open, exit.
     const pid = nextPid++;
     if (nextPid > 4_000_000) nextPid = 100_000;
-    const parent: E.Ident = { tgid: 2000 + (churned % o.longProcesses), start: 1_000_000n + BigInt(churned % o.longProcesses) * 7919n, ppid: 1, comm: "worker-pool" };
+    const parent: E.Ident = {
+      tgid: 2000 + (churned % o.longProcesses),
+      start: 1_000_000n + BigInt(churned % o.longProcesses) * 7919n,
+      ppid: 1,
+      comm: "worker-pool",
+    };
     const id: E.Ident = { tgid: pid, start: t, ppid: parent.tgid, comm: "job" };
     const sock = 0xffff_8881_0000_0000n + BigInt(churned % 65536) * 2048n;
     const daddr = ip4(0xcb007100 + (churned % 256)); // 203.0.113.x
     const sport = 32768 + (churned % 28000);
     exec.add(E.fork(t, parent, pid, t), t);
-    exec.add(E.exec(t + 900n, id, "/usr/bin/curl", ["curl", "-s", `https://203.0.113.${churned % 256}/job/${churned}`]), t);
+    exec.add(
+      E.exec(t + 900n, id, "/usr/bin/curl", ["curl", "-s", `https://203.0.113.${churned % 256}/job/${churned}`]),
+      t,
+    );
     connect.add(E.sockState(t + 2_000n, { ...id, flags: 1 }, sock, 7, 2, daddr, 443, 0), t);
     connect.add(E.sockState(t + 40_000n, { ...id, flags: 1 }, sock, 2, 1, daddr, 443, sport), t);
     connect.add(E.connect(t + 41_000n, id, sock, t + 1_900n, 0, daddr, 443, sport), t);
@@ -218,15 +285,40 @@ export async function writeMixSession(path: string, recipient: string, o: MixOpt
       nextSnapshot += SNAPSHOT_NS;
       snapshots++;
       for (const b of [exec, connect, retransmit, filewrite]) b.flush(t);
-      for (const b of ["exec", "connect", "retransmit", "filewrite"]) writer.append({ k: "loss", b, t, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0n });
-      writer.append({ k: "maps", b: "retransmit", m: "flow_counters", t, keySize: FLOW_KEY.size, valueSize: FLOW_VAL.size, n: socks.length + flows.length, d: flowRows(socks, flows) });
-      writer.append({ k: "maps", b: "filewrite", m: "write_totals", t, keySize: WRITE_KEY.size, valueSize: WRITE_VAL.size * CPUS, n: files.length, d: writeRows(files) });
+      for (const b of ["exec", "connect", "retransmit", "filewrite"])
+        writer.append({ k: "loss", b, t, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0n });
+      writer.append({
+        k: "maps",
+        b: "retransmit",
+        m: "flow_counters",
+        t,
+        keySize: FLOW_KEY.size,
+        valueSize: FLOW_VAL.size,
+        n: socks.length + flows.length,
+        d: flowRows(socks, flows),
+      });
+      writer.append({
+        k: "maps",
+        b: "filewrite",
+        m: "write_totals",
+        t,
+        keySize: WRITE_KEY.size,
+        valueSize: WRITE_VAL.size * CPUS,
+        n: files.length,
+        d: writeRows(files),
+      });
       bytes = statSync(`${path}.partial`).size; // the writer renames it to `path` on close
     }
   }
   for (const b of [exec, connect, retransmit, filewrite]) b.flush(t);
   await writer.close({ endReason: "duration" });
-  return { events: events + start.length, churned, snapshots, bytes: statSync(path).size, seconds: (performance.now() - started) / 1000 };
+  return {
+    events: events + start.length,
+    churned,
+    snapshots,
+    bytes: statSync(path).size,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 function flowRows(socks: readonly Sock[], flows: readonly Uint8Array[]): Uint8Array {

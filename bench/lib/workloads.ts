@@ -39,7 +39,10 @@ export function workloads(buildDir: string): Workload[] {
   const writeDir = join(buildDir, "writes");
   const write = (name: "write" | "write-200", files: number): Workload => ({
     name,
-    label: files === 1 ? `${WRITE_COUNT / 1e6} M × 64 B writes, 1 file` : `${WRITE_COUNT / 1e6} M × 64 B writes, ${files} files`,
+    label:
+      files === 1
+        ? `${WRITE_COUNT / 1e6} M × 64 B writes, 1 file`
+        : `${WRITE_COUNT / 1e6} M × 64 B writes, ${files} files`,
     bundle: "filewrite",
     setUp: () => mkdirSync(writeDir, { recursive: true }),
     run: async (timeoutMs) => {
@@ -54,7 +57,10 @@ export function workloads(buildDir: string): Workload[] {
       label: `fork+exec /bin/true × ${EXEC_COUNT}`,
       bundle: "exec",
       setUp: () => {},
-      run: async () => ({ run: await runWorkload([bin("execstorm"), String(EXEC_COUNT), "/bin/true"]), truth: { events: EXEC_COUNT } }),
+      run: async () => ({
+        run: await runWorkload([bin("execstorm"), String(EXEC_COUNT), "/bin/true"]),
+        truth: { events: EXEC_COUNT },
+      }),
       tearDown: () => {},
     },
     {
@@ -63,7 +69,10 @@ export function workloads(buildDir: string): Workload[] {
       bundle: "connect",
       port: CONNECT_PORT,
       setUp: () => {},
-      run: async () => ({ run: await runWorkload([bin("connstorm"), String(CONNECT_COUNT), String(CONNECT_PORT)]), truth: { events: 2 * CONNECT_COUNT } }),
+      run: async () => ({
+        run: await runWorkload([bin("connstorm"), String(CONNECT_COUNT), String(CONNECT_PORT)]),
+        truth: { events: 2 * CONNECT_COUNT },
+      }),
       tearDown: () => {},
     },
     write("write", 1),
@@ -77,7 +86,9 @@ const NFT_TABLE = "stbench";
 
 /** The netns's own TcpRetransSegs (per-netns MIB, so nothing else on the host counts in it). */
 function retransSegs(): number {
-  const lines = sh("ip", ["netns", "exec", NETNS, "cat", "/proc/net/snmp"]).split("\n").filter((l) => l.startsWith("Tcp:"));
+  const lines = sh("ip", ["netns", "exec", NETNS, "cat", "/proc/net/snmp"])
+    .split("\n")
+    .filter((l) => l.startsWith("Tcp:"));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf("RetransSegs")]);
@@ -100,7 +111,15 @@ function retransmitWorkload(binary: string): Workload {
     },
     run: async () => {
       const before = retransSegs();
-      const run = await runWorkload(["ip", "netns", "exec", NETNS, binary, String(RETRANS_BYTES), String(RETRANS_PORT)]);
+      const run = await runWorkload([
+        "ip",
+        "netns",
+        "exec",
+        NETNS,
+        binary,
+        String(RETRANS_BYTES),
+        String(RETRANS_PORT),
+      ]);
       return { run, truth: { events: retransSegs() - before } };
     },
     tearDown: () => {

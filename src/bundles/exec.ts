@@ -9,11 +9,18 @@ export const EXEC_BUNDLE: BundleSpec = {
   ringBytes: 1 << 23,
   startIterators: ["exec_snapshot"],
   snapshotMaps: [],
-  tracepoints: [["sched", "sched_process_fork"], ["sched", "sched_process_exec"], ["sched", "sched_process_exit"]],
+  tracepoints: [
+    ["sched", "sched_process_fork"],
+    ["sched", "sched_process_exec"],
+    ["sched", "sched_process_exit"],
+  ],
   variants: [
     {
-      program: "exec_snapshot", needs: ["copyFromUserTask"], fallback: "exec_snapshot_compat",
-      unavailable: "snapshot.argv: read from /proc/<pid>/cmdline by the recorder, not by the kernel (no bpf_copy_from_user_task before 5.18)",
+      program: "exec_snapshot",
+      needs: ["copyFromUserTask"],
+      fallback: "exec_snapshot_compat",
+      unavailable:
+        "snapshot.argv: read from /proc/<pid>/cmdline by the recorder, not by the kernel (no bpf_copy_from_user_task before 5.18)",
     },
   ],
 };

@@ -5,7 +5,8 @@ import { mergeWriteSnapshot, type WriteKeyOffsets, type WriteValOffsets } from "
 
 export const FILEWRITE_BUNDLE: BundleSpec = {
   name: "filewrite",
-  description: "bytes each process wrote to each file (exact, aggregated in the kernel), and every unlink, rename and chmod",
+  description:
+    "bytes each process wrote to each file (exact, aggregated in the kernel), and every unlink, rename and chmod",
   object: "filewrite.bpf.o",
   ring: "events",
   ringBytes: 1 << 22,
@@ -19,7 +20,9 @@ export const FILEWRITE_BUNDLE: BundleSpec = {
   // chmod/fchmod/fchmodat/fchmodat2, told apart by syscall number.
   tracepoints: [["raw_syscalls", "sys_exit"]],
   // Without bpf_rdonly_cast (6.2) or bpf_get_current_task_btf (5.11): the same facts, read with probe reads.
-  variants: [{ program: "filewrite_sys_exit", needs: ["taskBtf", "rdonlyCast"], fallback: "filewrite_sys_exit_compat" }],
+  variants: [
+    { program: "filewrite_sys_exit", needs: ["taskBtf", "rdonlyCast"], fallback: "filewrite_sys_exit_compat" },
+  ],
   rodata: (filters) => ({ cfg_all_file_types: filters.allFileTypes ?? false }),
 };
 
@@ -64,7 +67,10 @@ function readKey(k: DataView, at: number): { tgid: number; startNs: bigint; dev:
 
 /** Folds per-CPU values: bytes and calls add up, first_ns is the earliest non-zero, last_ns the latest. */
 function foldVals(vals: Array<{ bytes: bigint; calls: bigint; firstNs: bigint; lastNs: bigint }>) {
-  let bytes = 0n, calls = 0n, firstNs = -1n, lastNs = 0n;
+  let bytes = 0n,
+    calls = 0n,
+    firstNs = -1n,
+    lastNs = 0n;
   for (const x of vals) {
     if (x.calls === 0n) continue;
     bytes += x.bytes;
@@ -82,7 +88,8 @@ function foldVals(vals: Array<{ bytes: bigint; calls: bigint; firstNs: bigint; l
  * totals while recording: use mergeWriteTotals(). Throws RangeError when key or value is shorter than its layout.
  */
 export function decodeWriteTotal(key: Uint8Array, value: Uint8Array): WriteTotal {
-  if (key.length < WRITE_KEY.size || value.length < WRITE_VAL.size) throw new RangeError("write_totals entry shorter than its layout");
+  if (key.length < WRITE_KEY.size || value.length < WRITE_VAL.size)
+    throw new RangeError("write_totals entry shorter than its layout");
   const k = new DataView(key.buffer, key.byteOffset, key.byteLength);
   const v = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const vals = [];
@@ -114,9 +121,15 @@ function concat(entries: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>):
  * returns them): the rule of src/events/writes.ts, exact once writes have stopped. Ring flushes
  * (ST_EV_FILE_WRITE) come on top.
  */
-export function mergeWriteTotals(totals: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>, cache: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): WriteTotal[] {
+export function mergeWriteTotals(
+  totals: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>,
+  cache: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>,
+): WriteTotal[] {
   const t = concat(totals);
-  return mergeWriteDumps(concat(cache), t ?? { keySize: WRITE_KEY.size, valueSize: WRITE_VAL.size, d: new Uint8Array(0) });
+  return mergeWriteDumps(
+    concat(cache),
+    t ?? { keySize: WRITE_KEY.size, valueSize: WRITE_VAL.size, d: new Uint8Array(0) },
+  );
 }
 
 /** One recorded `maps` dump: `n` rows of key then value (the recorder's snapshot record). */
@@ -132,5 +145,8 @@ export interface MapDump {
  * before write_cache existed): the totals alone.
  */
 export function mergeWriteDumps(cache: MapDump | undefined, totals: MapDump): WriteTotal[] {
-  return mergeWriteSnapshot(totals.d, totals.keySize, totals.valueSize, cache, KEY_OFFSETS, VAL_OFFSETS).map((t) => ({ ...t, startNs: t.startBootNs }));
+  return mergeWriteSnapshot(totals.d, totals.keySize, totals.valueSize, cache, KEY_OFFSETS, VAL_OFFSETS).map((t) => ({
+    ...t,
+    startNs: t.startBootNs,
+  }));
 }

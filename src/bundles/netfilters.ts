@@ -45,12 +45,15 @@ export function ipv6Bytes(text: string): Uint8Array {
 export function netRodata(filters: Filters): Record<string, RodataValue> {
   const ports = filters.ports ?? [];
   const addrs = filters.addresses ?? [];
-  if (ports.length > MAX_PORTS) throw new UserError(`at most ${MAX_PORTS} ports can be filtered on, got ${ports.length}`, EXIT.usage);
-  if (addrs.length > MAX_ADDRS) throw new UserError(`at most ${MAX_ADDRS} addresses can be filtered on, got ${addrs.length}`, EXIT.usage);
+  if (ports.length > MAX_PORTS)
+    throw new UserError(`at most ${MAX_PORTS} ports can be filtered on, got ${ports.length}`, EXIT.usage);
+  if (addrs.length > MAX_ADDRS)
+    throw new UserError(`at most ${MAX_ADDRS} addresses can be filtered on, got ${addrs.length}`, EXIT.usage);
   const portBytes = new Uint8Array(2 * MAX_PORTS);
   const pv = new DataView(portBytes.buffer);
   ports.forEach((p, i) => {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UserError(`bad port filter ${p}: use 1-65535`, EXIT.usage);
+    if (!Number.isInteger(p) || p < 1 || p > 65535)
+      throw new UserError(`bad port filter ${p}: use 1-65535`, EXIT.usage);
     pv.setUint16(2 * i, p, true);
   });
   const families = new Uint8Array(2 * MAX_ADDRS);

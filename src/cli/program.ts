@@ -5,7 +5,6 @@ import { EXIT, EXIT_TABLE, isUserError } from "./errors.js";
 import { registerCommands } from "./commands/index.js";
 import { visible } from "../replay/text/visible.js";
 
-
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
@@ -29,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
       if (e.detail) process.stderr.write(`${e.detail.trimEnd().split("\n").map(visible).join("\n")}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`sealtrace: internal error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(
+      `sealtrace: internal error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`,
+    );
     return EXIT.internal;
   }
 }

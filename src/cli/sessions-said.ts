@@ -6,7 +6,12 @@ import { EXIT, type ExitCode } from "./errors.js";
 
 /** The earliest session start among `replay`'s sessions (0 when none has one): what `+5s` times count from. */
 export function replayStartNs(replay: Replay): bigint {
-  return replay.sessions.reduce<bigint | undefined>((m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m), undefined) ?? 0n;
+  return (
+    replay.sessions.reduce<bigint | undefined>(
+      (m, s) => (s.startNs !== undefined && (m === undefined || s.startNs < m) ? s.startNs : m),
+      undefined,
+    ) ?? 0n
+  );
 }
 
 /**
@@ -15,8 +20,13 @@ export function replayStartNs(replay: Replay): bigint {
  * exit code of the worst session, TAMPERED over UNSEALED, or undefined when all were whole.
  */
 export function reportSessions(replay: Replay, notes: readonly string[], verb: string): ExitCode | undefined {
-  for (const s of replay.sessions) if (s.cutOff && s.status !== "LIMIT") process.stderr.write(`${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; ${verb} up to its readable end\n`);
+  for (const s of replay.sessions)
+    if (s.cutOff && s.status !== "LIMIT")
+      process.stderr.write(
+        `${visible(`${s.path}: ${s.status}: ${s.verdictReason}`)}; ${verb} up to its readable end\n`,
+      );
   for (const n of notes) process.stderr.write(`${visible(n)}\n`);
-  const worst = replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
+  const worst =
+    replay.sessions.find((s) => s.status === "TAMPERED") ?? replay.sessions.find((s) => s.status === "UNSEALED");
   return worst === undefined ? undefined : worst.status === "TAMPERED" ? EXIT.tampered : EXIT.unsealed;
 }

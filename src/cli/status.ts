@@ -34,10 +34,18 @@ export class StatusLine {
       const spanMs = s.elapsedMs - last.elapsedMs;
       shown = {
         ...s,
-        bundles: Object.fromEntries(Object.entries(s.bundles).map(([name, c]) => [name, { ...c, ratePerSec: ((c.events - (last.events.get(name) ?? 0)) * 1000) / spanMs }])),
+        bundles: Object.fromEntries(
+          Object.entries(s.bundles).map(([name, c]) => [
+            name,
+            { ...c, ratePerSec: ((c.events - (last.events.get(name) ?? 0)) * 1000) / spanMs },
+          ]),
+        ),
       };
     }
-    this.lastPlain = { elapsedMs: s.elapsedMs, events: new Map(Object.entries(s.bundles).map(([name, c]) => [name, c.events])) };
+    this.lastPlain = {
+      elapsedMs: s.elapsedMs,
+      events: new Map(Object.entries(s.bundles).map(([name, c]) => [name, c.events])),
+    };
     this.out.write(`sealtrace: ${formatStatus(shown)}\n`);
   }
 

@@ -58,7 +58,12 @@ export function checkKernel(): Check {
 
 export function checkBtf(): Check {
   const ok = existsSync("/sys/kernel/btf/vmlinux");
-  return { name: "BTF", ok, detail: ok ? "/sys/kernel/btf/vmlinux" : "missing", fix: "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y" };
+  return {
+    name: "BTF",
+    ok,
+    detail: ok ? "/sys/kernel/btf/vmlinux" : "missing",
+    fix: "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+  };
 }
 
 export async function checkLibbpf(): Promise<Check> {
@@ -67,18 +72,40 @@ export async function checkLibbpf(): Promise<Check> {
     const lb = libbpf();
     const [maj, min] = [lb.major(), lb.minor()];
     const ok = maj > 1 || (maj === 1 && min >= 1);
-    return { name: "libbpf", ok, detail: `libbpf ${libbpfOrigin()}`, fix: "install libbpf 1.1 or later (Debian: apt-get install libbpf1)" };
+    return {
+      name: "libbpf",
+      ok,
+      detail: `libbpf ${libbpfOrigin()}`,
+      fix: "install libbpf 1.1 or later (Debian: apt-get install libbpf1)",
+    };
   } catch (e) {
-    return { name: "libbpf", ok: false, detail: (e as Error).message, fix: "install libbpf1 (Debian: apt-get install libbpf1)" };
+    return {
+      name: "libbpf",
+      ok: false,
+      detail: (e as Error).message,
+      fix: "install libbpf1 (Debian: apt-get install libbpf1)",
+    };
   }
 }
 
 export function checkTracefs(): Check {
   const dir = ensureTracefs();
-  return { name: "tracefs", ok: dir !== undefined, detail: dir ?? "not mounted and could not be mounted", fix: "mount -t tracefs nodev /sys/kernel/tracing" };
+  return {
+    name: "tracefs",
+    ok: dir !== undefined,
+    detail: dir ?? "not mounted and could not be mounted",
+    fix: "mount -t tracefs nodev /sys/kernel/tracing",
+  };
 }
 
 export function checkBpffs(): Check {
-  const mounted = readFileSync("/proc/mounts", "utf8").split("\n").some((l) => l.split(" ")[2] === "bpf");
-  return { name: "bpffs", ok: mounted, advisory: true, detail: mounted ? "mounted" : "not mounted (not needed: sealtrace pins nothing, its probes die with it)" };
+  const mounted = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .some((l) => l.split(" ")[2] === "bpf");
+  return {
+    name: "bpffs",
+    ok: mounted,
+    advisory: true,
+    detail: mounted ? "mounted" : "not mounted (not needed: sealtrace pins nothing, its probes die with it)",
+  };
 }

@@ -23,19 +23,42 @@ export function cString(bytes: Uint8Array): string {
   return textDecoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
-function readFields(layout: Layout, v: DataView, bytes: Uint8Array, base: number, out: Record<string, FieldValue | undefined>): void {
+function readFields(
+  layout: Layout,
+  v: DataView,
+  bytes: Uint8Array,
+  base: number,
+  out: Record<string, FieldValue | undefined>,
+): void {
   for (const f of layout.fields) {
     const o = base + f.offset;
     switch (f.kind) {
-      case "u8": out[f.name] = v.getUint8(o); break;
-      case "u16": out[f.name] = v.getUint16(o, true); break;
-      case "u32": out[f.name] = v.getUint32(o, true); break;
-      case "s32": out[f.name] = v.getInt32(o, true); break;
-      case "u64": out[f.name] = v.getBigUint64(o, true); break;
-      case "str": out[f.name] = cString(bytes.subarray(o, o + f.size)); break;
-      case "bytes": out[f.name] = bytes.slice(o, o + f.size); break;
-      case "hdr": readFields(HDR, v, bytes, o, out); break;
-      case "pad": break;
+      case "u8":
+        out[f.name] = v.getUint8(o);
+        break;
+      case "u16":
+        out[f.name] = v.getUint16(o, true);
+        break;
+      case "u32":
+        out[f.name] = v.getUint32(o, true);
+        break;
+      case "s32":
+        out[f.name] = v.getInt32(o, true);
+        break;
+      case "u64":
+        out[f.name] = v.getBigUint64(o, true);
+        break;
+      case "str":
+        out[f.name] = cString(bytes.subarray(o, o + f.size));
+        break;
+      case "bytes":
+        out[f.name] = bytes.slice(o, o + f.size);
+        break;
+      case "hdr":
+        readFields(HDR, v, bytes, o, out);
+        break;
+      case "pad":
+        break;
     }
   }
 }

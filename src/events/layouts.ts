@@ -23,7 +23,14 @@ function layout(cName: string, size: number, spec: ReadonlyArray<readonly [strin
   let off = 0;
   for (const [name, kind, n] of spec) {
     const size = n ?? { u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, str: 16, bytes: 16, hdr: 64, pad: 0 }[kind];
-    const align = kind === "u64" || kind === "hdr" ? 8 : kind === "u32" || kind === "s32" ? 4 : kind === "u16" || kind === "pad" ? 2 : 1;
+    const align =
+      kind === "u64" || kind === "hdr"
+        ? 8
+        : kind === "u32" || kind === "s32"
+          ? 4
+          : kind === "u16" || kind === "pad"
+            ? 2
+            : 1;
     off = Math.ceil(off / align) * align;
     fields.push({ name, offset: off, size, kind });
     off += size;
@@ -33,65 +40,198 @@ function layout(cName: string, size: number, spec: ReadonlyArray<readonly [strin
 }
 
 export const HDR = layout("st_hdr", 64, [
-  ["type", "u16"], ["flags", "u16"], ["cpu", "u32"], ["ts_ns", "u64"], ["tgid", "u32"], ["pid", "u32"],
-  ["start_ns", "u64"], ["ppid", "u32"], ["uid", "u32"], ["cgroup_id", "u64"], ["comm", "str", 16],
+  ["type", "u16"],
+  ["flags", "u16"],
+  ["cpu", "u32"],
+  ["ts_ns", "u64"],
+  ["tgid", "u32"],
+  ["pid", "u32"],
+  ["start_ns", "u64"],
+  ["ppid", "u32"],
+  ["uid", "u32"],
+  ["cgroup_id", "u64"],
+  ["comm", "str", 16],
 ]);
 
-export const FORK = layout("st_fork", 80, [["hdr", "hdr"], ["child_tgid", "u32"], ["clone_flags_lo", "u32"], ["child_start_ns", "u64"]]);
+export const FORK = layout("st_fork", 80, [
+  ["hdr", "hdr"],
+  ["child_tgid", "u32"],
+  ["clone_flags_lo", "u32"],
+  ["child_start_ns", "u64"],
+]);
 
 export const EXEC = layout("st_exec", 96, [
-  ["hdr", "hdr"], ["old_pid", "u32"], ["gid", "u32"], ["euid", "u32"], ["egid", "u32"], ["argc", "u32"], ["args_len", "u32"],
-  ["filename_len", "u16"], ["argv_len", "u16"], ["cwd_len", "u16"], ["trunc", "u16"],
+  ["hdr", "hdr"],
+  ["old_pid", "u32"],
+  ["gid", "u32"],
+  ["euid", "u32"],
+  ["egid", "u32"],
+  ["argc", "u32"],
+  ["args_len", "u32"],
+  ["filename_len", "u16"],
+  ["argv_len", "u16"],
+  ["cwd_len", "u16"],
+  ["trunc", "u16"],
 ]);
 
-export const EXIT = layout("st_exit", 80, [["hdr", "hdr"], ["exit_code", "s32"], ["nr_threads_pad", "u32"], ["exit_ns", "u64"]]);
+export const EXIT = layout("st_exit", 80, [
+  ["hdr", "hdr"],
+  ["exit_code", "s32"],
+  ["nr_threads_pad", "u32"],
+  ["exit_ns", "u64"],
+]);
 
 export const TASK = layout("st_task", 80, [
-  ["hdr", "hdr"], ["argc_pad", "u32"], ["args_len", "u32"], ["exe_len", "u16"], ["argv_len", "u16"], ["trunc", "u16"], ["pad", "u16"],
+  ["hdr", "hdr"],
+  ["argc_pad", "u32"],
+  ["args_len", "u32"],
+  ["exe_len", "u16"],
+  ["argv_len", "u16"],
+  ["trunc", "u16"],
+  ["pad", "u16"],
 ]);
 
 export const CONNECT = layout("st_connect", 136, [
-  ["hdr", "hdr"], ["sock_id", "u64"], ["enter_ns", "u64"], ["ret", "s32"], ["fd", "s32"], ["family", "u16"], ["sock_type", "u16"],
-  ["protocol", "u16"], ["sport", "u16"], ["dport", "u16"], ["pad", "pad", 6], ["saddr", "bytes", 16], ["daddr", "bytes", 16],
+  ["hdr", "hdr"],
+  ["sock_id", "u64"],
+  ["enter_ns", "u64"],
+  ["ret", "s32"],
+  ["fd", "s32"],
+  ["family", "u16"],
+  ["sock_type", "u16"],
+  ["protocol", "u16"],
+  ["sport", "u16"],
+  ["dport", "u16"],
+  ["pad", "pad", 6],
+  ["saddr", "bytes", 16],
+  ["daddr", "bytes", 16],
 ]);
 
 export const SOCK_STATE = layout("st_sock_state", 128, [
-  ["hdr", "hdr"], ["sock_id", "u64"], ["oldstate", "s32"], ["newstate", "s32"], ["family", "u16"], ["protocol", "u16"],
-  ["sport", "u16"], ["dport", "u16"], ["saddr", "bytes", 16], ["daddr", "bytes", 16], ["sk_err", "s32"], ["pad", "u32"],
+  ["hdr", "hdr"],
+  ["sock_id", "u64"],
+  ["oldstate", "s32"],
+  ["newstate", "s32"],
+  ["family", "u16"],
+  ["protocol", "u16"],
+  ["sport", "u16"],
+  ["dport", "u16"],
+  ["saddr", "bytes", 16],
+  ["daddr", "bytes", 16],
+  ["sk_err", "s32"],
+  ["pad", "u32"],
 ]);
 
 export const TCP_EVENT = layout("st_tcp_event", 120, [
-  ["hdr", "hdr"], ["sock_id", "u64"], ["state", "s32"], ["family", "u16"], ["sport", "u16"], ["dport", "u16"], ["segs", "u16"],
-  ["reason", "u16"], ["err", "u16"], ["saddr", "bytes", 16], ["daddr", "bytes", 16],
+  ["hdr", "hdr"],
+  ["sock_id", "u64"],
+  ["state", "s32"],
+  ["family", "u16"],
+  ["sport", "u16"],
+  ["dport", "u16"],
+  ["segs", "u16"],
+  ["reason", "u16"],
+  ["err", "u16"],
+  ["saddr", "bytes", 16],
+  ["daddr", "bytes", 16],
 ]);
 
 export const FILE_OPEN = layout("st_file_open", 96, [
-  ["hdr", "hdr"], ["dev", "u64"], ["ino", "u64"], ["open_flags", "u32"], ["mode", "u32"], ["path_len", "u16"], ["path_flags", "u16"], ["pad", "u32"],
+  ["hdr", "hdr"],
+  ["dev", "u64"],
+  ["ino", "u64"],
+  ["open_flags", "u32"],
+  ["mode", "u32"],
+  ["path_len", "u16"],
+  ["path_flags", "u16"],
+  ["pad", "u32"],
 ]);
 
 export const FILE_WRITE = layout("st_file_write", 112, [
-  ["hdr", "hdr"], ["dev", "u64"], ["ino", "u64"], ["bytes", "u64"], ["calls", "u64"], ["first_ns", "u64"], ["last_ns", "u64"],
+  ["hdr", "hdr"],
+  ["dev", "u64"],
+  ["ino", "u64"],
+  ["bytes", "u64"],
+  ["calls", "u64"],
+  ["first_ns", "u64"],
+  ["last_ns", "u64"],
 ]);
 
 export const FILE_OP = layout("st_file_op", 80, [
-  ["hdr", "hdr"], ["ret", "s32"], ["mode", "u32"], ["path_len", "u16"], ["path2_len", "u16"], ["path_flags", "u16"], ["pad", "u16"],
+  ["hdr", "hdr"],
+  ["ret", "s32"],
+  ["mode", "u32"],
+  ["path_len", "u16"],
+  ["path2_len", "u16"],
+  ["path_flags", "u16"],
+  ["pad", "u16"],
 ]);
 
-export const WRITE_KEY = layout("st_write_key", 32, [["tgid", "u32"], ["pad", "u32"], ["start_ns", "u64"], ["dev", "u64"], ["ino", "u64"]]);
-export const WRITE_VAL = layout("st_write_val", 32, [["bytes", "u64"], ["calls", "u64"], ["first_ns", "u64"], ["last_ns", "u64"]]);
-export const FLOW_KEY = layout("st_flow_key", 40, [["saddr", "bytes", 16], ["daddr", "bytes", 16], ["sport", "u16"], ["dport", "u16"], ["family", "u16"], ["pad", "u16"]]);
-export const FLOW_VAL = layout("st_flow_val", 40, [["retransmits", "u64"], ["send_resets", "u64"], ["recv_resets", "u64"], ["tgid", "u32"], ["pad", "u32"], ["start_ns", "u64"]]);
-export const OWNER = layout("st_owner", 56, [
-  ["tgid", "u32"], ["pid", "u32"], ["start_ns", "u64"], ["ppid", "u32"], ["uid", "u32"], ["cgroup_id", "u64"], ["comm", "str", 16], ["syn_ns", "u64"],
+export const WRITE_KEY = layout("st_write_key", 32, [
+  ["tgid", "u32"],
+  ["pad", "u32"],
+  ["start_ns", "u64"],
+  ["dev", "u64"],
+  ["ino", "u64"],
 ]);
-export const RING_TEST = layout("st_ring_test", 64, [["seq", "u64"], ["cpu_seq", "u64"], ["cpu", "u32"], ["pad", "u32"], ["payload", "bytes", 40]]);
+export const WRITE_VAL = layout("st_write_val", 32, [
+  ["bytes", "u64"],
+  ["calls", "u64"],
+  ["first_ns", "u64"],
+  ["last_ns", "u64"],
+]);
+export const FLOW_KEY = layout("st_flow_key", 40, [
+  ["saddr", "bytes", 16],
+  ["daddr", "bytes", 16],
+  ["sport", "u16"],
+  ["dport", "u16"],
+  ["family", "u16"],
+  ["pad", "u16"],
+]);
+export const FLOW_VAL = layout("st_flow_val", 40, [
+  ["retransmits", "u64"],
+  ["send_resets", "u64"],
+  ["recv_resets", "u64"],
+  ["tgid", "u32"],
+  ["pad", "u32"],
+  ["start_ns", "u64"],
+]);
+export const OWNER = layout("st_owner", 56, [
+  ["tgid", "u32"],
+  ["pid", "u32"],
+  ["start_ns", "u64"],
+  ["ppid", "u32"],
+  ["uid", "u32"],
+  ["cgroup_id", "u64"],
+  ["comm", "str", 16],
+  ["syn_ns", "u64"],
+]);
+export const RING_TEST = layout("st_ring_test", 64, [
+  ["seq", "u64"],
+  ["cpu_seq", "u64"],
+  ["cpu", "u32"],
+  ["pad", "u32"],
+  ["payload", "bytes", 40],
+]);
 
 /** Record type numbers (ST_EV_* in bpf/events.h). Part of the session format: never renumber. */
 export const EV = {
-  fork: 1, exec: 2, exit: 3, task: 4,
-  connect: 10, sockState: 11, sock: 12, accept: 13,
-  retransmit: 20, sendReset: 21, recvReset: 22,
-  fileOpen: 30, fileWrite: 31, unlink: 32, rename: 33, chmod: 34,
+  fork: 1,
+  exec: 2,
+  exit: 3,
+  task: 4,
+  connect: 10,
+  sockState: 11,
+  sock: 12,
+  accept: 13,
+  retransmit: 20,
+  sendReset: 21,
+  recvReset: 22,
+  fileOpen: 30,
+  fileWrite: 31,
+  unlink: 32,
+  rename: 33,
+  chmod: 34,
   ringTest: 100,
 } as const;
 
@@ -99,14 +239,44 @@ export type EventName = keyof typeof EV;
 
 /** The fixed layout of each record type. */
 export const LAYOUT_BY_TYPE: ReadonlyMap<number, Layout> = new Map<number, Layout>([
-  [EV.fork, FORK], [EV.exec, EXEC], [EV.exit, EXIT], [EV.task, TASK],
-  [EV.connect, CONNECT], [EV.sockState, SOCK_STATE], [EV.sock, SOCK_STATE], [EV.accept, CONNECT],
-  [EV.retransmit, TCP_EVENT], [EV.sendReset, TCP_EVENT], [EV.recvReset, TCP_EVENT],
-  [EV.fileOpen, FILE_OPEN], [EV.fileWrite, FILE_WRITE], [EV.unlink, FILE_OP], [EV.rename, FILE_OP], [EV.chmod, FILE_OP],
+  [EV.fork, FORK],
+  [EV.exec, EXEC],
+  [EV.exit, EXIT],
+  [EV.task, TASK],
+  [EV.connect, CONNECT],
+  [EV.sockState, SOCK_STATE],
+  [EV.sock, SOCK_STATE],
+  [EV.accept, CONNECT],
+  [EV.retransmit, TCP_EVENT],
+  [EV.sendReset, TCP_EVENT],
+  [EV.recvReset, TCP_EVENT],
+  [EV.fileOpen, FILE_OPEN],
+  [EV.fileWrite, FILE_WRITE],
+  [EV.unlink, FILE_OP],
+  [EV.rename, FILE_OP],
+  [EV.chmod, FILE_OP],
 ]);
 
 /** Every layout mirrored from C, for the BTF check and the schema stored in each session. */
-export const ALL_LAYOUTS: readonly Layout[] = [HDR, FORK, EXEC, EXIT, TASK, CONNECT, SOCK_STATE, TCP_EVENT, FILE_OPEN, FILE_WRITE, FILE_OP, WRITE_KEY, WRITE_VAL, FLOW_KEY, FLOW_VAL, OWNER, RING_TEST];
+export const ALL_LAYOUTS: readonly Layout[] = [
+  HDR,
+  FORK,
+  EXEC,
+  EXIT,
+  TASK,
+  CONNECT,
+  SOCK_STATE,
+  TCP_EVENT,
+  FILE_OPEN,
+  FILE_WRITE,
+  FILE_OP,
+  WRITE_KEY,
+  WRITE_VAL,
+  FLOW_KEY,
+  FLOW_VAL,
+  OWNER,
+  RING_TEST,
+];
 
 /** Loss counter indexes (ST_LOSS_*). */
 export const LOSS = { ringFull: 0, mapFull: 1, readFail: 2 } as const;

@@ -3,8 +3,20 @@
 // (per-CPU cumulative totals). Per key and CPU the reading with more calls is the newer one.
 
 /** Field offsets of st_write_key and st_write_val: the current layouts, or a session's stored schema. */
-export interface WriteKeyOffsets { size: number; tgid: number; start_ns: number; dev: number; ino: number }
-export interface WriteValOffsets { size: number; bytes: number; calls: number; first_ns: number; last_ns: number }
+export interface WriteKeyOffsets {
+  size: number;
+  tgid: number;
+  start_ns: number;
+  dev: number;
+  ino: number;
+}
+export interface WriteValOffsets {
+  size: number;
+  bytes: number;
+  calls: number;
+  first_ns: number;
+  last_ns: number;
+}
 
 export interface KeyTotals {
   tgid: number;
@@ -86,7 +98,10 @@ export function mergeWriteSnapshot(
   }
   const out: KeyTotals[] = [];
   for (const { key, perCpu } of rows.values()) {
-    let bytes = 0n, calls = 0n, first = -1n, last = 0n;
+    let bytes = 0n,
+      calls = 0n,
+      first = -1n,
+      last = 0n;
     for (const r of perCpu) {
       if (!r || r.calls === 0n) continue;
       bytes += r.bytes;
@@ -97,9 +112,14 @@ export function mergeWriteSnapshot(
     if (calls === 0n) continue;
     const kv = new DataView(key.buffer, key.byteOffset, key.byteLength);
     out.push({
-      tgid: kv.getUint32(k.tgid, true), startBootNs: kv.getBigUint64(k.start_ns, true),
-      dev: kv.getBigUint64(k.dev, true), ino: kv.getBigUint64(k.ino, true),
-      bytes, calls, firstNs: first < 0n ? 0n : first, lastNs: last,
+      tgid: kv.getUint32(k.tgid, true),
+      startBootNs: kv.getBigUint64(k.start_ns, true),
+      dev: kv.getBigUint64(k.dev, true),
+      ino: kv.getBigUint64(k.ino, true),
+      bytes,
+      calls,
+      firstNs: first < 0n ? 0n : first,
+      lastNs: last,
     });
   }
   return out;

@@ -19,7 +19,7 @@ function v6(text: string): bigint {
     const n = v4(m[1]!);
     t = `${t.slice(0, -m[1]!.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
   }
-  const [head, tail] = t.includes("::") ? t.split("::") as [string, string] : [t, undefined];
+  const [head, tail] = t.includes("::") ? (t.split("::") as [string, string]) : [t, undefined];
   const h = head ? head.split(":") : [];
   const tl = tail === undefined ? [] : tail ? tail.split(":") : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - tl.length).fill("0"), ...tl];

@@ -12,7 +12,8 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 
 /** A selection: a map (AND of its items), a list of maps (OR), or a list of keywords (OR). */
 function compileSelection(value: unknown, fields: ReadonlySet<string>): Compiled {
@@ -52,25 +53,49 @@ function compileSelection(value: unknown, fields: ReadonlySet<string>): Compiled
 export function compileRule(src: RuleSource): CompiledRule | NotEvaluated {
   const doc = src.value;
   const top = src.locate([]);
-  if (!isMap(doc)) return { ...top, id: undefined, title: undefined, level: undefined, reason: "a rule must be a YAML map" };
+  if (!isMap(doc))
+    return { ...top, id: undefined, title: undefined, level: undefined, reason: "a rule must be a YAML map" };
   const id = str(doc.id);
   const title = str(doc.title);
   const rawLevel = str(doc.level);
-  const level = rawLevel === undefined ? "informational" : (LEVELS as readonly string[]).includes(rawLevel.toLowerCase()) ? (rawLevel.toLowerCase() as Level) : undefined;
-  const no = (reason: string, path: Array<string | number> = []): NotEvaluated => ({ ...src.locate(path), id, title, level, reason });
-  if (doc.action !== undefined) return no("rule collections (action: global/reset/repeat) are a Sigma 1 feature hunt does not support", ["action"]);
+  const level =
+    rawLevel === undefined
+      ? "informational"
+      : (LEVELS as readonly string[]).includes(rawLevel.toLowerCase())
+        ? (rawLevel.toLowerCase() as Level)
+        : undefined;
+  const no = (reason: string, path: Array<string | number> = []): NotEvaluated => ({
+    ...src.locate(path),
+    id,
+    title,
+    level,
+    reason,
+  });
+  if (doc.action !== undefined)
+    return no("rule collections (action: global/reset/repeat) are a Sigma 1 feature hunt does not support", ["action"]);
   if (title === undefined) return no("a rule needs a title");
   if (level === undefined) return no(`level "${rawLevel}": choose one of ${LEVELS.join(", ")}`, ["level"]);
-  if (doc.correlation !== undefined) return no("correlation rules need event correlation, which hunt does not do", ["correlation"]);
+  if (doc.correlation !== undefined)
+    return no("correlation rules need event correlation, which hunt does not do", ["correlation"]);
   const ls = doc.logsource;
   if (!isMap(ls)) return no("a rule needs a logsource map", ["logsource"]);
   const product = str(ls.product);
-  if (product !== undefined && product.toLowerCase() !== "linux") return no(`logsource product "${product}" is not recorded: sealtrace records Linux`, ["logsource", "product"]);
+  if (product !== undefined && product.toLowerCase() !== "linux")
+    return no(`logsource product "${product}" is not recorded: sealtrace records Linux`, ["logsource", "product"]);
   const service = str(ls.service);
-  if (service !== undefined) return no(`logsource service "${service}" is not recorded: sealtrace records kernel events, not log services`, ["logsource", "service"]);
+  if (service !== undefined)
+    return no(`logsource service "${service}" is not recorded: sealtrace records kernel events, not log services`, [
+      "logsource",
+      "service",
+    ]);
   const category = str(ls.category);
-  if (category === undefined) return no(`logsource has no category: hunt evaluates ${CATEGORIES.join(", ")}`, ["logsource"]);
-  if (!(CATEGORIES as readonly string[]).includes(category)) return no(`logsource category "${category}" is not recorded: hunt evaluates ${CATEGORIES.join(", ")}`, ["logsource", "category"]);
+  if (category === undefined)
+    return no(`logsource has no category: hunt evaluates ${CATEGORIES.join(", ")}`, ["logsource"]);
+  if (!(CATEGORIES as readonly string[]).includes(category))
+    return no(`logsource category "${category}" is not recorded: hunt evaluates ${CATEGORIES.join(", ")}`, [
+      "logsource",
+      "category",
+    ]);
   const cat = category as Category;
   const det = doc.detection;
   if (!isMap(det)) return no("a rule needs a detection map", ["detection"]);
@@ -84,9 +109,17 @@ export function compileRule(src: RuleSource): CompiledRule | NotEvaluated {
   }
   const cond = compileCondition(det.condition, selections);
   if ("reason" in cond) return no(cond.reason, ["detection", "condition"]);
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(str).filter((x): x is string => x !== undefined) : str(v) !== undefined ? [str(v)!] : []);
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? v.map(str).filter((x): x is string => x !== undefined) : str(v) !== undefined ? [str(v)!] : [];
   return {
-    ...top, id: id ?? `${top.file}:${top.line}`, title, level, tags: list(doc.tags), description: str(doc.description) ?? "",
-    falsepositives: list(doc.falsepositives), category: cat, test: cond.test,
+    ...top,
+    id: id ?? `${top.file}:${top.line}`,
+    title,
+    level,
+    tags: list(doc.tags),
+    description: str(doc.description) ?? "",
+    falsepositives: list(doc.falsepositives),
+    category: cat,
+    test: cond.test,
   };
 }

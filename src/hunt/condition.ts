@@ -15,7 +15,11 @@ const MAX_DEPTH = 64;
 class ConditionError extends Error {}
 
 function tokenize(text: string): string[] {
-  return text.replace(/[()]/g, (c) => ` ${c} `).trim().split(/\s+/).filter((t) => t !== "");
+  return text
+    .replace(/[()]/g, (c) => ` ${c} `)
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== "");
 }
 
 function parse(text: string): Node {
@@ -59,7 +63,8 @@ function parse(text: string): Node {
     }
     if ((lt === "all" || /^\d+$/.test(lt)) && toks[i + 1]?.toLowerCase() === "of") {
       const target = toks[i + 2];
-      if (target === undefined || target === "(" || target === ")") throw new ConditionError(`"${t} of" needs "them" or a name pattern`);
+      if (target === undefined || target === "(" || target === ")")
+        throw new ConditionError(`"${t} of" needs "them" or a name pattern`);
       i += 3;
       const n = lt === "all" ? "all" : Number(lt);
       if (n === 0) throw new ConditionError(`"0 of" never matches anything; write "not 1 of"`);
@@ -75,7 +80,12 @@ function parse(text: string): Node {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`);
+  return new RegExp(
+    `^${pattern
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }
 
 /**
@@ -90,7 +100,10 @@ export function compileCondition(condition: unknown, selections: ReadonlyMap<str
   const trees: Node[] = [];
   for (const text of texts) {
     if (/\bnear\b/i.test(text)) return { reason: `"near" needs event correlation, which hunt does not do` };
-    if (text.includes("|")) return { reason: `aggregation "${text.slice(text.indexOf("|")).trim()}" needs event correlation, which hunt does not do` };
+    if (text.includes("|"))
+      return {
+        reason: `aggregation "${text.slice(text.indexOf("|")).trim()}" needs event correlation, which hunt does not do`,
+      };
     try {
       trees.push(parse(text));
     } catch (e) {
@@ -129,9 +142,10 @@ export function compileCondition(condition: unknown, selections: ReadonlyMap<str
       }
       case "of": {
         // `them` is every identifier except those starting with "_" (Sigma's convention for helpers).
-        const names = n.target.toLowerCase() === "them"
-          ? [...selections.keys()].filter((k) => !k.startsWith("_"))
-          : [...selections.keys()].filter((k) => globToRegExp(n.target).test(k));
+        const names =
+          n.target.toLowerCase() === "them"
+            ? [...selections.keys()].filter((k) => !k.startsWith("_"))
+            : [...selections.keys()].filter((k) => globToRegExp(n.target).test(k));
         if (names.length === 0) throw new ConditionError(`"${n.n} of ${n.target}" matches no search identifier`);
         const ts = names.map((k) => selections.get(k)!);
         if (n.n === "all") return (ev) => ts.every((t) => t(ev));

@@ -31,7 +31,11 @@ export interface HuntResult {
 }
 
 /** Evaluates `rules` over `r`. Rules whose category's bundle no session recorded join `notEvaluated`. */
-export function huntReplay(r: Replay, rules: readonly CompiledRule[], notEvaluated: readonly NotEvaluated[]): HuntResult {
+export function huntReplay(
+  r: Replay,
+  rules: readonly CompiledRule[],
+  notEvaluated: readonly NotEvaluated[],
+): HuntResult {
   const recorded = new Set(r.sessions.flatMap((s) => s.bundles));
   const index = new Map<Category, CompiledRule[]>();
   const skipped: NotEvaluated[] = [];
@@ -40,7 +44,15 @@ export function huntReplay(r: Replay, rules: readonly CompiledRule[], notEvaluat
     const bundle = CATEGORY_BUNDLE[rule.category];
     if (!recorded.has(bundle)) {
       unrecorded.add(rule);
-      skipped.push({ file: rule.file, line: rule.line, col: rule.col, id: rule.id, title: rule.title, level: rule.level, reason: `logsource category ${rule.category} needs the ${bundle} bundle, which these sessions did not record` });
+      skipped.push({
+        file: rule.file,
+        line: rule.line,
+        col: rule.col,
+        id: rule.id,
+        title: rule.title,
+        level: rule.level,
+        reason: `logsource category ${rule.category} needs the ${bundle} bundle, which these sessions did not record`,
+      });
       continue;
     }
     const l = index.get(rule.category);
@@ -74,5 +86,11 @@ export function huntReplay(r: Replay, rules: readonly CompiledRule[], notEvaluat
     }
   }
   for (const f of findings) f.events.sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
-  return { findings, evaluated: rules.filter((x) => !unrecorded.has(x)), notEvaluated: [...notEvaluated, ...skipped], events, droppedFindings: dropped };
+  return {
+    findings,
+    evaluated: rules.filter((x) => !unrecorded.has(x)),
+    notEvaluated: [...notEvaluated, ...skipped],
+    events,
+    droppedFindings: dropped,
+  };
 }

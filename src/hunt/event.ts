@@ -1,20 +1,90 @@
 // A Sigma event: the fields one rule sees (docs/HUNT.md), with the replay entity it came from.
 
-export const CATEGORIES = ["process_creation", "network_connection", "file_event", "file_delete", "file_rename"] as const;
+export const CATEGORIES = [
+  "process_creation",
+  "network_connection",
+  "file_event",
+  "file_delete",
+  "file_rename",
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 /** The fields each category carries (docs/HUNT.md). A rule naming any other field is not evaluated. */
 export const CATEGORY_FIELDS: Record<Category, readonly string[]> = {
-  process_creation: ["Image", "CommandLine", "CurrentDirectory", "User", "ProcessId", "ParentProcessId", "ParentImage", "ParentCommandLine", "Comm", "CommandLineTruncated"],
-  network_connection: ["Image", "CommandLine", "User", "ProcessId", "ParentProcessId", "ParentImage", "Protocol", "Initiated", "SourceIp", "SourcePort", "DestinationIp", "DestinationPort", "DestinationIsIpv6", "Outcome", "Retransmits", "Resets", "DurationMs", "Comm"],
-  file_event: ["TargetFilename", "Image", "CommandLine", "User", "ProcessId", "ParentProcessId", "ParentImage", "Bytes", "Writes", "Comm"],
-  file_delete: ["TargetFilename", "Image", "CommandLine", "User", "ProcessId", "ParentProcessId", "ParentImage", "Comm"],
-  file_rename: ["SourceFilename", "TargetFilename", "Image", "CommandLine", "User", "ProcessId", "ParentProcessId", "ParentImage", "Comm"],
+  process_creation: [
+    "Image",
+    "CommandLine",
+    "CurrentDirectory",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "ParentCommandLine",
+    "Comm",
+    "CommandLineTruncated",
+  ],
+  network_connection: [
+    "Image",
+    "CommandLine",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "Protocol",
+    "Initiated",
+    "SourceIp",
+    "SourcePort",
+    "DestinationIp",
+    "DestinationPort",
+    "DestinationIsIpv6",
+    "Outcome",
+    "Retransmits",
+    "Resets",
+    "DurationMs",
+    "Comm",
+  ],
+  file_event: [
+    "TargetFilename",
+    "Image",
+    "CommandLine",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "Bytes",
+    "Writes",
+    "Comm",
+  ],
+  file_delete: [
+    "TargetFilename",
+    "Image",
+    "CommandLine",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "Comm",
+  ],
+  file_rename: [
+    "SourceFilename",
+    "TargetFilename",
+    "Image",
+    "CommandLine",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "Comm",
+  ],
 };
 
 /** The bundle a category's events come from: without it in any session, its rules are not evaluated. */
 export const CATEGORY_BUNDLE: Record<Category, string> = {
-  process_creation: "exec", network_connection: "connect", file_event: "filewrite", file_delete: "filewrite", file_rename: "filewrite",
+  process_creation: "exec",
+  network_connection: "connect",
+  file_event: "filewrite",
+  file_delete: "filewrite",
+  file_rename: "filewrite",
 };
 
 export type FieldValue = string | number;

@@ -15,7 +15,9 @@ export function renderHuntHtml(r: Replay, rep: Report, ordered: readonly Finding
     const pid = ordered[i]?.processId;
     if (pid === undefined) return [];
     return ordered[i]!.events.map((e, j) => ({
-      processId: pid, timeNs: e.timeNs, cls: "finding",
+      processId: pid,
+      timeNs: e.timeNs,
+      cls: "finding",
       tip: `${f.rule.level.toUpperCase()} ${f.rule.title} (${f.rule.id})\n${f.events[j]?.time ?? ""}  ${f.events[j]?.summary ?? ""}`,
     }));
   });
@@ -23,6 +25,7 @@ export function renderHuntHtml(r: Replay, rep: Report, ordered: readonly Finding
     cls: `sev-${f.rule.level}`,
     text: `${f.rule.level.toUpperCase()}  ${f.rule.title}  ${f.rule.attack.join(" ")}  — ${f.process ? `${f.process.comm} [${f.process.pid}] on ${f.process.host}` : "process unknown"}, ${f.count} event(s) from ${f.firstTime}`,
   }));
-  for (const n of rep.notEvaluated) items.push({ cls: "sev-none", text: `not evaluated: ${n.file}:${n.line}:${n.col} ${n.title ?? ""} — ${n.reason}` });
+  for (const n of rep.notEvaluated)
+    items.push({ cls: "sev-none", text: `not evaluated: ${n.file}:${n.line}:${n.col} ${n.title ?? ""} — ${n.reason}` });
   return renderHtml(r, { title: `sealtrace hunt: ${rep.findings.length} finding(s)`, marks, items, css: CSS });
 }

@@ -50,7 +50,13 @@ export function parseRuleText(file: string, text: string): { sources: RuleSource
   for (const doc of docs as Document.Parsed[]) {
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
-      broken.push({ ...at(e.pos[0]), id: undefined, title: undefined, level: undefined, reason: `YAML syntax: ${e.message.split("\n")[0]}` });
+      broken.push({
+        ...at(e.pos[0]),
+        id: undefined,
+        title: undefined,
+        level: undefined,
+        reason: `YAML syntax: ${e.message.split("\n")[0]}`,
+      });
       continue;
     }
     if (doc.contents === null) continue;
@@ -73,7 +79,8 @@ export function parseRuleText(file: string, text: string): { sources: RuleSource
 export function readRuleFile(file: string): { sources: RuleSource[]; broken: NotEvaluated[] } {
   let text: string;
   try {
-    if (statSync(file).size > MAX_FILE_BYTES) throw new UserError(`${file}: larger than ${MAX_FILE_BYTES >> 20} MiB, not a rule file`, EXIT.usage);
+    if (statSync(file).size > MAX_FILE_BYTES)
+      throw new UserError(`${file}: larger than ${MAX_FILE_BYTES >> 20} MiB, not a rule file`, EXIT.usage);
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof UserError) throw e;

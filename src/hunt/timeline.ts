@@ -33,22 +33,34 @@ export class EventSource {
     const parent = this.process(p.parentId);
     const pimg = parent ? imageAt(parent, timeNs) : undefined;
     return {
-      Image: img?.filename, CommandLine: img ? commandLine(img) : undefined, User: String(p.uid), ProcessId: p.pid,
-      ParentProcessId: p.ppid, ParentImage: pimg?.filename, Comm: p.comm,
+      Image: img?.filename,
+      CommandLine: img ? commandLine(img) : undefined,
+      User: String(p.uid),
+      ProcessId: p.pid,
+      ParentProcessId: p.ppid,
+      ParentImage: pimg?.filename,
+      Comm: p.comm,
     };
   }
 
   /** Every event of the categories asked for, category by category. */
   *events(categories: ReadonlySet<Category>): Generator<SigmaEvent> {
     if (categories.has("process_creation")) for (const p of this.r.processes) yield* this.execs(p);
-    if (categories.has("network_connection")) for (const c of this.r.connections) {
-      const e = this.connection(c);
-      if (e) yield e;
-    }
-    if (categories.has("file_event")) for (const f of this.r.files) {
-      if (f.firstNs === undefined) continue;
-      yield new SigmaEvent("file_event", f.firstNs, f.processId, { ...this.actor(this.process(f.processId), f.firstNs), TargetFilename: f.path, Bytes: Number(f.bytes), Writes: Number(f.writes) });
-    }
+    if (categories.has("network_connection"))
+      for (const c of this.r.connections) {
+        const e = this.connection(c);
+        if (e) yield e;
+      }
+    if (categories.has("file_event"))
+      for (const f of this.r.files) {
+        if (f.firstNs === undefined) continue;
+        yield new SigmaEvent("file_event", f.firstNs, f.processId, {
+          ...this.actor(this.process(f.processId), f.firstNs),
+          TargetFilename: f.path,
+          Bytes: Number(f.bytes),
+          Writes: Number(f.writes),
+        });
+      }
     if (categories.has("file_delete") || categories.has("file_rename")) yield* this.fileOps(categories);
   }
 
@@ -58,9 +70,16 @@ export class EventSource {
       if (e.origin === "snapshot") continue; // running before the recording: not a creation we saw
       const pimg = parent ? imageAt(parent, e.timeNs) : undefined;
       yield new SigmaEvent("process_creation", e.timeNs, p.id, {
-        Image: e.filename, CommandLine: commandLine(e), CommandLineTruncated: e.argvTruncated ? "true" : "false", CurrentDirectory: e.cwd,
-        User: String(p.uid), ProcessId: p.pid, ParentProcessId: p.ppid, ParentImage: pimg?.filename,
-        ParentCommandLine: pimg ? commandLine(pimg) : undefined, Comm: p.comm,
+        Image: e.filename,
+        CommandLine: commandLine(e),
+        CommandLineTruncated: e.argvTruncated ? "true" : "false",
+        CurrentDirectory: e.cwd,
+        User: String(p.uid),
+        ProcessId: p.pid,
+        ParentProcessId: p.ppid,
+        ParentImage: pimg?.filename,
+        ParentCommandLine: pimg ? commandLine(pimg) : undefined,
+        Comm: p.comm,
       });
     }
   }
@@ -79,10 +98,21 @@ export class EventSource {
     const end = c.endNs ?? owner?.exitNs;
     const actor = this.actor(owner, timeNs);
     return new SigmaEvent("network_connection", timeNs, c.processId, {
-      ...actor, ProcessId: actor.ProcessId ?? (c.pid || undefined), Comm: actor.Comm ?? (c.comm || undefined),
-      Protocol: c.protocol, Initiated: out ? "true" : "false", SourceIp: src, SourcePort: sport, DestinationIp: dst, DestinationPort: dport,
-      DestinationIsIpv6: c.family === "ipv6" ? "true" : "false", Outcome: c.outcome, Retransmits: c.retransmits, Resets: c.resets,
-      DurationMs: from !== undefined && end !== undefined && end >= from ? Number((end - from) / 1_000_000n) : undefined,
+      ...actor,
+      ProcessId: actor.ProcessId ?? (c.pid || undefined),
+      Comm: actor.Comm ?? (c.comm || undefined),
+      Protocol: c.protocol,
+      Initiated: out ? "true" : "false",
+      SourceIp: src,
+      SourcePort: sport,
+      DestinationIp: dst,
+      DestinationPort: dport,
+      DestinationIsIpv6: c.family === "ipv6" ? "true" : "false",
+      Outcome: c.outcome,
+      Retransmits: c.retransmits,
+      Resets: c.resets,
+      DurationMs:
+        from !== undefined && end !== undefined && end >= from ? Number((end - from) / 1_000_000n) : undefined,
     });
   }
 
@@ -98,7 +128,11 @@ export class EventSource {
         if (op.kind === "delete" && categories.has("file_delete")) {
           yield new SigmaEvent("file_delete", op.timeNs, actorId, { ...actor, TargetFilename: op.path });
         } else if (op.kind === "rename" && categories.has("file_rename")) {
-          yield new SigmaEvent("file_rename", op.timeNs, actorId, { ...actor, SourceFilename: op.path, TargetFilename: op.newPath });
+          yield new SigmaEvent("file_rename", op.timeNs, actorId, {
+            ...actor,
+            SourceFilename: op.path,
+            TargetFilename: op.newPath,
+          });
         }
       }
     }

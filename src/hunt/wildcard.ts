@@ -62,6 +62,8 @@ export function compilePattern(pieces: readonly Piece[], lower: boolean): String
     if (lead && stars === 1) return (s) => s.endsWith(l);
     if (trail && stars === 1) return (s) => s.startsWith(l);
   }
-  const re = new RegExp(`^${ps.map((p) => (p === "*" ? "[\\s\\S]*" : p === "?" ? "[\\s\\S]" : reEscape(p.lit))).join("")}$`);
+  const re = new RegExp(
+    `^${ps.map((p) => (p === "*" ? "[\\s\\S]*" : p === "?" ? "[\\s\\S]" : reEscape(p.lit))).join("")}$`,
+  );
   return (s) => re.test(s);
 }

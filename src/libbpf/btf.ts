@@ -1,7 +1,20 @@
 // Reads struct layouts and .rodata variable offsets from the BTF of a compiled BPF object.
 import { libbpf, viewOf, type Ptr } from "./native.js";
 
-const KIND = { int: 1, ptr: 2, array: 3, struct: 4, union: 5, enum: 6, typedef: 8, volatile: 9, const: 10, restrict: 11, var: 14, datasec: 15 } as const;
+const KIND = {
+  int: 1,
+  ptr: 2,
+  array: 3,
+  struct: 4,
+  union: 5,
+  enum: 6,
+  typedef: 8,
+  volatile: 9,
+  const: 10,
+  restrict: 11,
+  var: 14,
+  datasec: 15,
+} as const;
 
 export interface FieldLayout {
   name: string;
@@ -20,12 +33,22 @@ export interface VarLayout {
   size: number;
 }
 
-function header(btf: Ptr, id: number): { nameOff: number; kind: number; vlen: number; kflag: boolean; sizeOrType: number; ptr: Ptr } {
+function header(
+  btf: Ptr,
+  id: number,
+): { nameOff: number; kind: number; vlen: number; kflag: boolean; sizeOrType: number; ptr: Ptr } {
   const t = libbpf().btfTypeById(btf, id);
   if (!t) throw new Error(`BTF type ${id} not found`);
   const v = new DataView(viewOf(t, 12));
   const info = v.getUint32(4, true);
-  return { nameOff: v.getUint32(0, true), kind: (info >>> 24) & 0x1f, vlen: info & 0xffff, kflag: info >>> 31 === 1, sizeOrType: v.getUint32(8, true), ptr: t };
+  return {
+    nameOff: v.getUint32(0, true),
+    kind: (info >>> 24) & 0x1f,
+    vlen: info & 0xffff,
+    kflag: info >>> 31 === 1,
+    sizeOrType: v.getUint32(8, true),
+    ptr: t,
+  };
 }
 
 /** The layout of `struct name` in `btf`, members in declaration order; anonymous members are flattened. */
@@ -62,7 +85,8 @@ function members(btf: Ptr, id: number, base: number): FieldLayout[] {
 function skipModifiers(btf: Ptr, id: number): number {
   for (;;) {
     const h = header(btf, id);
-    if (h.kind === KIND.typedef || h.kind === KIND.volatile || h.kind === KIND.const || h.kind === KIND.restrict) id = h.sizeOrType;
+    if (h.kind === KIND.typedef || h.kind === KIND.volatile || h.kind === KIND.const || h.kind === KIND.restrict)
+      id = h.sizeOrType;
     else return id;
   }
 }
@@ -78,7 +102,10 @@ export function datasecVars(btf: Ptr, section: string): Map<string, VarLayout> {
   for (let i = 0; i < h.vlen; i++) {
     const o = 12 + i * 12;
     const varHeader = header(btf, v.getUint32(o, true));
-    out.set(lb.btfNameByOffset(btf, varHeader.nameOff), { offset: v.getUint32(o + 4, true), size: v.getUint32(o + 8, true) });
+    out.set(lb.btfNameByOffset(btf, varHeader.nameOff), {
+      offset: v.getUint32(o + 4, true),
+      size: v.getUint32(o + 8, true),
+    });
   }
   return out;
 }

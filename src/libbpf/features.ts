@@ -13,7 +13,13 @@ import { closeBtf, openBtf, structLayout } from "./btf.js";
  */
 export type KernelFeature = "taskBtf" | "rdonlyCast" | "copyFromUserTask" | "dropReason" | "resetReason";
 
-export const ALL_FEATURES: readonly KernelFeature[] = ["taskBtf", "rdonlyCast", "copyFromUserTask", "dropReason", "resetReason"];
+export const ALL_FEATURES: readonly KernelFeature[] = [
+  "taskBtf",
+  "rdonlyCast",
+  "copyFromUserTask",
+  "dropReason",
+  "resetReason",
+];
 
 const BTF_KIND = { enum: 6, func: 12 } as const;
 const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";

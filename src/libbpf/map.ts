@@ -24,7 +24,11 @@ export class BpfMap {
   ) {}
 
   get perCpu(): boolean {
-    return this.type === BPF_MAP_TYPE_PERCPU_ARRAY || this.type === BPF_MAP_TYPE_PERCPU_HASH || this.type === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    return (
+      this.type === BPF_MAP_TYPE_PERCPU_ARRAY ||
+      this.type === BPF_MAP_TYPE_PERCPU_HASH ||
+      this.type === BPF_MAP_TYPE_LRU_PERCPU_HASH
+    );
   }
 
   /** Bytes of one lookup result: per-CPU maps return a value per possible CPU, each 8-byte aligned. */
@@ -44,7 +48,8 @@ export class BpfMap {
   }
 
   update(key: Uint8Array, value: Uint8Array, flags = 0n): void {
-    if (libbpf().mapUpdateElem(this.fd, key, value, flags) !== 0) throw new Error(`map ${this.name} update: errno ${lastErrno()}`);
+    if (libbpf().mapUpdateElem(this.fd, key, value, flags) !== 0)
+      throw new Error(`map ${this.name} update: errno ${lastErrno()}`);
   }
 
   delete(key: Uint8Array): boolean {
@@ -70,7 +75,10 @@ export class BpfMap {
         throw new Error(`map ${this.name} batch lookup: errno ${errno}`);
       }
       for (let i = 0; i < count[0]; i++) {
-        out.push({ key: keys.slice(i * this.keySize, (i + 1) * this.keySize), value: values.slice(i * vsize, (i + 1) * vsize) });
+        out.push({
+          key: keys.slice(i * this.keySize, (i + 1) * this.keySize),
+          value: values.slice(i * vsize, (i + 1) * vsize),
+        });
       }
       if (rc !== 0) return out; // ENOENT: the last batch
       inBatch = outBatch.slice();

@@ -22,7 +22,10 @@ function bind<T>(lib: Koffi.LibraryHandle, libName: string, pkg: string, decl: s
     return lib.func(decl) as unknown as T;
   } catch {
     const name = /(\w+)\s*\(/.exec(decl)?.[1] ?? decl;
-    throw new UserError(`${libName} lacks ${name}: install a newer '${pkg}' (libbpf >= 1.1 is required)`, EXIT.environment);
+    throw new UserError(
+      `${libName} lacks ${name}: install a newer '${pkg}' (libbpf >= 1.1 is required)`,
+      EXIT.environment,
+    );
   }
 }
 
@@ -51,7 +54,8 @@ export function libbpfOrigin(): string {
 function makeLibbpf() {
   const dir = bundledLibDir();
   if (dir) {
-    for (const dep of ["libz.so.1", "libelf.so.1"]) if (existsSync(join(dir, dep))) loadLibrary(join(dir, dep), RELEASE_FIX);
+    for (const dep of ["libz.so.1", "libelf.so.1"])
+      if (existsSync(join(dir, dep))) loadLibrary(join(dir, dep), RELEASE_FIX);
     libbpfPath = join(dir, "libbpf.so.1");
   }
   const lib = loadLibrary(libbpfPath, dir ? RELEASE_FIX : "install the Debian package 'libbpf1'");
@@ -60,15 +64,21 @@ function makeLibbpf() {
     major: f<() => number>("uint32_t libbpf_major_version(void)"),
     minor: f<() => number>("uint32_t libbpf_minor_version(void)"),
     setPrint: f<(fn: unknown) => unknown>("void *libbpf_set_print(sealtrace_libbpf_print_fn *fn)"),
-    objectOpenFile: f<(path: string, opts: null) => Ptr | null>("void *bpf_object__open_file(const char *path, void *opts)"),
+    objectOpenFile: f<(path: string, opts: null) => Ptr | null>(
+      "void *bpf_object__open_file(const char *path, void *opts)",
+    ),
     objectLoad: f<(obj: Ptr) => number>("int bpf_object__load(void *obj)"),
     objectClose: f<(obj: Ptr) => void>("void bpf_object__close(void *obj)"),
     objectBtf: f<(obj: Ptr) => Ptr | null>("void *bpf_object__btf(void *obj)"),
-    objectNextProgram: f<(obj: Ptr, prev: Ptr | null) => Ptr | null>("void *bpf_object__next_program(void *obj, void *prev)"),
+    objectNextProgram: f<(obj: Ptr, prev: Ptr | null) => Ptr | null>(
+      "void *bpf_object__next_program(void *obj, void *prev)",
+    ),
     objectNextMap: f<(obj: Ptr, prev: Ptr | null) => Ptr | null>("void *bpf_object__next_map(void *obj, void *prev)"),
     programName: f<(prog: Ptr) => string>("const char *bpf_program__name(void *prog)"),
     programSection: f<(prog: Ptr) => string>("const char *bpf_program__section_name(void *prog)"),
-    programSetAutoload: f<(prog: Ptr, on: boolean) => number>("int bpf_program__set_autoload(void *prog, bool autoload)"),
+    programSetAutoload: f<(prog: Ptr, on: boolean) => number>(
+      "int bpf_program__set_autoload(void *prog, bool autoload)",
+    ),
     programAutoload: f<(prog: Ptr) => boolean>("bool bpf_program__autoload(void *prog)"),
     programFd: f<(prog: Ptr) => number>("int bpf_program__fd(void *prog)"),
     programAttach: f<(prog: Ptr) => Ptr | null>("void *bpf_program__attach(void *prog)"),
@@ -81,23 +91,47 @@ function makeLibbpf() {
     mapValueSize: f<(map: Ptr) => number>("uint32_t bpf_map__value_size(void *map)"),
     mapMaxEntries: f<(map: Ptr) => number>("uint32_t bpf_map__max_entries(void *map)"),
     mapFlags: f<(map: Ptr) => number>("uint32_t bpf_map__map_flags(void *map)"),
-    mapCreate: f<(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, opts: Uint8Array) => number>(
+    mapCreate: f<
+      (type: number, name: string, keySize: number, valueSize: number, maxEntries: number, opts: Uint8Array) => number
+    >(
       "int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const uint8_t *opts)",
     ),
     mapSetMaxEntries: f<(map: Ptr, n: number) => number>("int bpf_map__set_max_entries(void *map, uint32_t n)"),
     mapReuseFd: f<(map: Ptr, fd: number) => number>("int bpf_map__reuse_fd(void *map, int fd)"),
-    mapInitialValue: f<(map: Ptr, size: [number]) => Ptr | null>("void *bpf_map__initial_value(void *map, _Out_ size_t *psize)"),
-    mapLookupElem: f<(fd: number, key: Uint8Array, value: Uint8Array) => number>("int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)"),
-    mapUpdateElem: f<(fd: number, key: Uint8Array, value: Uint8Array, flags: bigint) => number>("int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)"),
+    mapInitialValue: f<(map: Ptr, size: [number]) => Ptr | null>(
+      "void *bpf_map__initial_value(void *map, _Out_ size_t *psize)",
+    ),
+    mapLookupElem: f<(fd: number, key: Uint8Array, value: Uint8Array) => number>(
+      "int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)",
+    ),
+    mapUpdateElem: f<(fd: number, key: Uint8Array, value: Uint8Array, flags: bigint) => number>(
+      "int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)",
+    ),
     mapDeleteElem: f<(fd: number, key: Uint8Array) => number>("int bpf_map_delete_elem(int fd, const uint8_t *key)"),
-    mapGetNextKey: f<(fd: number, key: Uint8Array | null, next: Uint8Array) => number>("int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next)"),
-    mapLookupBatch: f<(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: [number], opts: Uint8Array) => number>(
+    mapGetNextKey: f<(fd: number, key: Uint8Array | null, next: Uint8Array) => number>(
+      "int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next)",
+    ),
+    mapLookupBatch: f<
+      (
+        fd: number,
+        inBatch: Uint8Array | null,
+        outBatch: Uint8Array,
+        keys: Uint8Array,
+        values: Uint8Array,
+        count: [number],
+        opts: Uint8Array,
+      ) => number
+    >(
       "int bpf_map_lookup_batch(int fd, uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32_t *count, const uint8_t *opts)",
     ),
-    objGetInfoByFd: f<(fd: number, info: Uint8Array, len: [number]) => number>("int bpf_obj_get_info_by_fd(int fd, _Out_ uint8_t *info, _Inout_ uint32_t *len)"),
+    objGetInfoByFd: f<(fd: number, info: Uint8Array, len: [number]) => number>(
+      "int bpf_obj_get_info_by_fd(int fd, _Out_ uint8_t *info, _Inout_ uint32_t *len)",
+    ),
     iterCreate: f<(linkFd: number) => number>("int bpf_iter_create(int link_fd)"),
     enableStats: f<(type: number) => number>("int bpf_enable_stats(int type)"),
-    btfFindByNameKind: f<(btf: Ptr, name: string, kind: number) => number>("int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)"),
+    btfFindByNameKind: f<(btf: Ptr, name: string, kind: number) => number>(
+      "int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)",
+    ),
     btfTypeById: f<(btf: Ptr, id: number) => Ptr | null>("void *btf__type_by_id(void *btf, uint32_t id)"),
     btfNameByOffset: f<(btf: Ptr, off: number) => string>("const char *btf__name_by_offset(void *btf, uint32_t off)"),
     btfResolveSize: f<(btf: Ptr, id: number) => number>("int btf__resolve_size(void *btf, uint32_t id)"),
@@ -114,13 +148,17 @@ function makeLibc() {
       "void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)",
     ),
     munmap: f<(addr: Ptr, len: number) => number>("int munmap(void *addr, size_t len)"),
-    vsnprintf: f<(buf: Uint8Array, n: number, fmt: string, ap: Ptr) => number>("int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)"),
+    vsnprintf: f<(buf: Uint8Array, n: number, fmt: string, ap: Ptr) => number>(
+      "int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)",
+    ),
     close: f<(fd: number) => number>("int close(int fd)"),
     linkat: f<(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string, flags: number) => number>(
       "int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)",
     ),
     sysconf: f<(name: number) => bigint>("long sysconf(int name)"),
-    clockGettime: f<(clock: number, ts: { tv_sec: bigint | number; tv_nsec: bigint | number }) => number>("int clock_gettime(int clk, _Out_ sealtrace_timespec *ts)"),
+    clockGettime: f<(clock: number, ts: { tv_sec: bigint | number; tv_nsec: bigint | number }) => number>(
+      "int clock_gettime(int clk, _Out_ sealtrace_timespec *ts)",
+    ),
   };
 }
 

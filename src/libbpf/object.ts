@@ -69,7 +69,9 @@ export class BpfObject {
     const obj = lb.objectOpenFile(path, null);
     if (!obj) {
       const errno = lastErrno();
-      throw new UserError(`cannot open BPF object ${path}: ${errnoName(errno)}`, EXIT.environment, { detail: takeLibbpfLog() });
+      throw new UserError(`cannot open BPF object ${path}: ${errnoName(errno)}`, EXIT.environment, {
+        detail: takeLibbpfLog(),
+      });
     }
     return new BpfObject(path, obj);
   }
@@ -136,19 +138,28 @@ export class BpfObject {
   }
 
   setMaxEntries(mapName: string, entries: number): void {
-    if (libbpf().mapSetMaxEntries(this.rawMap(mapName), entries) !== 0) throw new Error(`set_max_entries ${mapName}: ${errnoName(lastErrno())}`);
+    if (libbpf().mapSetMaxEntries(this.rawMap(mapName), entries) !== 0)
+      throw new Error(`set_max_entries ${mapName}: ${errnoName(lastErrno())}`);
   }
 
   /** Makes this object use an existing map (shared between bundles, e.g. `followed`) instead of its own. */
   reuseMap(mapName: string, fd: number): void {
-    if (libbpf().mapReuseFd(this.rawMap(mapName), fd) !== 0) throw new Error(`reuse_fd ${mapName}: ${errnoName(lastErrno())}`);
+    if (libbpf().mapReuseFd(this.rawMap(mapName), fd) !== 0)
+      throw new Error(`reuse_fd ${mapName}: ${errnoName(lastErrno())}`);
   }
 
   /** The definition of a map, readable before load (to create a shared map that several objects reuse). */
   mapSpec(mapName: string): MapSpec {
     const lb = libbpf();
     const m = this.rawMap(mapName);
-    return { name: mapName, type: lb.mapType(m), keySize: lb.mapKeySize(m), valueSize: lb.mapValueSize(m), maxEntries: lb.mapMaxEntries(m), flags: lb.mapFlags(m) };
+    return {
+      name: mapName,
+      type: lb.mapType(m),
+      keySize: lb.mapKeySize(m),
+      valueSize: lb.mapValueSize(m),
+      maxEntries: lb.mapMaxEntries(m),
+      flags: lb.mapFlags(m),
+    };
   }
 
   setAutoload(programName: string, on: boolean): void {
@@ -169,22 +180,29 @@ export class BpfObject {
   loadAsync(): Promise<void> {
     const obj = this.handle();
     return new Promise((resolve, reject) => {
-      (libbpf().objectLoad as unknown as { async: (o: Ptr, cb: (err: unknown, rc: number) => void) => void }).async(obj, (err, rc) => {
-        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
-        try {
-          if (rc !== 0) this.loadFailed(-rc);
-          this.loaded = true;
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      });
+      (libbpf().objectLoad as unknown as { async: (o: Ptr, cb: (err: unknown, rc: number) => void) => void }).async(
+        obj,
+        (err, rc) => {
+          if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+          try {
+            if (rc !== 0) this.loadFailed(-rc);
+            this.loaded = true;
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        },
+      );
     });
   }
 
   private loadFailed(errno: number): never {
     const tail = takeLibbpfLog().split("\n").slice(-40).join("\n");
-    throw new UserError(`the kernel refused ${this.path.split("/").pop()}: ${errnoName(errno)} (verifier log follows)`, EXIT.environment, { detail: tail });
+    throw new UserError(
+      `the kernel refused ${this.path.split("/").pop()}: ${errnoName(errno)} (verifier log follows)`,
+      EXIT.environment,
+      { detail: tail },
+    );
   }
 
   map(name: string): BpfMap {
@@ -203,7 +221,11 @@ export class BpfObject {
     const link = lb.programAttach(prog);
     if (!link) {
       const errno = lastErrno();
-      throw new UserError(`cannot attach ${programName} (${lb.programSection(prog)}): ${errnoName(errno)}`, EXIT.environment, { detail: takeLibbpfLog() });
+      throw new UserError(
+        `cannot attach ${programName} (${lb.programSection(prog)}): ${errnoName(errno)}`,
+        EXIT.environment,
+        { detail: takeLibbpfLog() },
+      );
     }
     this.links.set(programName, link);
   }
@@ -223,7 +245,10 @@ export class BpfObject {
     const lb = libbpf();
     const fd = lb.programFd(this.rawProgram(programName));
     if (fd < 0 || lb.mapUpdateElem(lb.mapFd(this.rawMap(mapName)), u32le(slot), u32le(fd), 0n) !== 0) {
-      throw new UserError(`the kernel refused ${programName} as a tail call in ${mapName}: ${errnoName(lastErrno())} (it may not allow tail calls between tracing programs)`, EXIT.environment);
+      throw new UserError(
+        `the kernel refused ${programName} as a tail call in ${mapName}: ${errnoName(lastErrno())} (it may not allow tail calls between tracing programs)`,
+        EXIT.environment,
+      );
     }
   }
 
@@ -258,7 +283,8 @@ export class BpfObject {
     this.attach(programName);
     try {
       const fd = lb.iterCreate(lb.linkFd(this.links.get(programName)!));
-      if (fd < 0) throw new UserError(`cannot create iterator ${programName}: ${errnoName(lastErrno())}`, EXIT.environment);
+      if (fd < 0)
+        throw new UserError(`cannot create iterator ${programName}: ${errnoName(lastErrno())}`, EXIT.environment);
       try {
         return readFileSync(fd);
       } finally {
@@ -306,17 +332,27 @@ function writeValue(dst: Uint8Array, value: RodataValue, name: string): void {
   const v = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   if (typeof value === "string" || value instanceof Uint8Array) {
     const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-    if (bytes.length > dst.length) throw new Error(`.rodata ${name}: ${bytes.length} bytes do not fit in ${dst.length}`);
+    if (bytes.length > dst.length)
+      throw new Error(`.rodata ${name}: ${bytes.length} bytes do not fit in ${dst.length}`);
     dst.fill(0);
     dst.set(bytes);
     return;
   }
   const n = typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value);
   switch (dst.length) {
-    case 1: v.setUint8(0, Number(n)); break;
-    case 2: v.setUint16(0, Number(n), true); break;
-    case 4: v.setUint32(0, Number(BigInt.asUintN(32, n)), true); break;
-    case 8: v.setBigUint64(0, BigInt.asUintN(64, n), true); break;
-    default: throw new Error(`.rodata ${name}: unsupported size ${dst.length}`);
+    case 1:
+      v.setUint8(0, Number(n));
+      break;
+    case 2:
+      v.setUint16(0, Number(n), true);
+      break;
+    case 4:
+      v.setUint32(0, Number(BigInt.asUintN(32, n)), true);
+      break;
+    case 8:
+      v.setBigUint64(0, BigInt.asUintN(64, n), true);
+      break;
+    default:
+      throw new Error(`.rodata ${name}: unsupported size ${dst.length}`);
   }
 }

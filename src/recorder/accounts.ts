@@ -55,7 +55,14 @@ export function parseAccounts(text: string): { entries: AccountEntry[]; skipped:
     const f = line.split(":", 4);
     const name = f[0] ?? "";
     const id = f[2] ?? "";
-    if (f.length < 3 || name.length === 0 || name.length > ACCOUNTS_MAX_NAME || !NAME.test(name) || !ID.test(id) || Number(id) > 0xffffffff) {
+    if (
+      f.length < 3 ||
+      name.length === 0 ||
+      name.length > ACCOUNTS_MAX_NAME ||
+      !NAME.test(name) ||
+      !ID.test(id) ||
+      Number(id) > 0xffffffff
+    ) {
       skipped++;
       continue;
     }
@@ -89,9 +96,23 @@ export function readAccountFile(path: string): AccountFile {
       }
     }
     const parsed = parseAccounts(Buffer.concat(kept).toString("utf8"));
-    return { path, sha256: hash.digest("hex"), bytes, entries: parsed.entries, skipped: parsed.skipped, truncated: parsed.truncated || bytes > keptBytes };
+    return {
+      path,
+      sha256: hash.digest("hex"),
+      bytes,
+      entries: parsed.entries,
+      skipped: parsed.skipped,
+      truncated: parsed.truncated || bytes > keptBytes,
+    };
   } catch (e) {
-    return { path, bytes: 0, entries: [], skipped: 0, truncated: false, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+    return {
+      path,
+      bytes: 0,
+      entries: [],
+      skipped: 0,
+      truncated: false,
+      error: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+    };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -5,7 +5,8 @@ import { join } from "node:path";
 
 const DEFAULT_ROOT = "/sys/fs/cgroup";
 const MAX_CGROUPS = 20000;
-const CONTAINER_ID = /(?:docker|cri-containerd|crio|libpod|containerd)[-:]([0-9a-f]{12,64})(?:\.scope)?$|\/([0-9a-f]{64})$/;
+const CONTAINER_ID =
+  /(?:docker|cri-containerd|crio|libpod|containerd)[-:]([0-9a-f]{12,64})(?:\.scope)?$|\/([0-9a-f]{64})$/;
 
 export interface CgroupEntry {
   id: bigint;
@@ -30,8 +31,15 @@ export function cgroup2Root(mountinfo = "/proc/self/mountinfo"): string | undefi
     // mountinfo(5): fields, then " - ", then fstype source options.
     const sep = line.indexOf(" - ");
     if (sep < 0 || line.slice(sep + 3).split(" ")[0] !== "cgroup2") continue;
-    const mountPoint = line.slice(0, sep).split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mountPoint && (best === undefined || mountPoint === DEFAULT_ROOT || (best !== DEFAULT_ROOT && mountPoint.length < best.length))) best = mountPoint;
+    const mountPoint = line
+      .slice(0, sep)
+      .split(" ")[4]
+      ?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (
+      mountPoint &&
+      (best === undefined || mountPoint === DEFAULT_ROOT || (best !== DEFAULT_ROOT && mountPoint.length < best.length))
+    )
+      best = mountPoint;
   }
   return best;
 }

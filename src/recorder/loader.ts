@@ -61,7 +61,12 @@ export async function loadBundles(
   features: ReadonlySet<KernelFeature> = kernelFeatures(),
 ): Promise<LoadedBundle[]> {
   const objects: Array<{
-    spec: BundleSpec; object: BpfObject; objectSha256: string; disabled: Set<string>; iterators: string[]; unavailable: string[];
+    spec: BundleSpec;
+    object: BpfObject;
+    objectSha256: string;
+    disabled: Set<string>;
+    iterators: string[];
+    unavailable: string[];
     tail?: NonNullable<BundleSpec["tailCallFrom"]>;
   }> = [];
   const names = new Set(specs.map((s) => s.name));
@@ -76,7 +81,15 @@ export async function loadBundles(
         throw bundleRefused(spec.name, e);
       }
       const { disabled, iterators, unavailable, tail } = configureObject(object, spec, names, features);
-      objects.push({ spec, object, objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"), disabled, iterators, unavailable, ...(tail ? { tail } : {}) });
+      objects.push({
+        spec,
+        object,
+        objectSha256: createHash("sha256").update(readFileSync(path)).digest("hex"),
+        disabled,
+        iterators,
+        unavailable,
+        ...(tail ? { tail } : {}),
+      });
       object.setRodata({ ...commonRodata(filters, selfTgid), ...(spec.rodata?.(filters) ?? {}) });
       object.setMaxEntries(spec.ring, spec.ringBytes);
     }
@@ -89,7 +102,8 @@ export async function loadBundles(
       const fd = createMap(spec);
       sharedFds.push(fd);
       for (const u of users) u.object.reuseMap(name, fd);
-      if (seed) seedFollowed(new BpfMap(name, fd, spec.keySize, spec.valueSize, spec.maxEntries, spec.type), filters.pid!);
+      if (seed)
+        seedFollowed(new BpfMap(name, fd, spec.keySize, spec.valueSize, spec.maxEntries, spec.type), filters.pid!);
     }
     // At most one verifier per core, the first object first: on two cores, four verifiers at once left
     // the first bundle waiting ~4x longer than alone, while the first alone left a core idle. So the
@@ -132,7 +146,12 @@ export function configureObject(
   spec: BundleSpec,
   loaded: ReadonlySet<string>,
   features: ReadonlySet<KernelFeature>,
-): { disabled: Set<string>; iterators: string[]; unavailable: string[]; tail?: NonNullable<BundleSpec["tailCallFrom"]> } {
+): {
+  disabled: Set<string>;
+  iterators: string[];
+  unavailable: string[];
+  tail?: NonNullable<BundleSpec["tailCallFrom"]>;
+} {
   const choice = chooseVariants(spec, features);
   const disabled = new Set(choice.off);
   const add = (p: string) => {
@@ -154,7 +173,9 @@ export function configureObject(
   for (const p of choice.on) if (!disabled.has(p)) object.setAutoload(p, true);
   if (tail) object.setAutoload(tail.program, true);
   for (const p of disabled) object.setAutoload(p, false);
-  const iterators = spec.startIterators.map((i) => choice.resolve(i)).filter((i): i is string => i !== undefined && !disabled.has(i));
+  const iterators = spec.startIterators
+    .map((i) => choice.resolve(i))
+    .filter((i): i is string => i !== undefined && !disabled.has(i));
   return { disabled, iterators, unavailable: choice.unavailable, ...(tail ? { tail } : {}) };
 }
 

@@ -66,11 +66,34 @@ export function buildMetadata(args: {
     build: readProvenance(),
     host,
     operator: currentOperator(),
-    runbook: { name: args.runbook.name, path: args.runbook.source.path, sha256: args.runbook.source.sha256, text: args.runbook.source.text },
+    runbook: {
+      name: args.runbook.name,
+      path: args.runbook.source.path,
+      sha256: args.runbook.source.sha256,
+      text: args.runbook.source.text,
+    },
     bundles: args.bundles,
-    filters: JSON.parse(JSON.stringify(args.filters, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>,
+    filters: JSON.parse(JSON.stringify(args.filters, (_k, v) => (typeof v === "bigint" ? v.toString() : v))) as Record<
+      string,
+      unknown
+    >,
     clock: { realtimeMinusBoottimeNs: realtimeOffsetNs(), startedAt: new Date().toISOString() },
-    schema: { ev: { ...EV }, layouts: ALL_LAYOUTS, recordKinds: ["attach", "cgroups", "proc-cgroups", "users", "start", "ring", "maps", "loss", "stats", "partial-deleted"] },
+    schema: {
+      ev: { ...EV },
+      layouts: ALL_LAYOUTS,
+      recordKinds: [
+        "attach",
+        "cgroups",
+        "proc-cgroups",
+        "users",
+        "start",
+        "ring",
+        "maps",
+        "loss",
+        "stats",
+        "partial-deleted",
+      ],
+    },
     durationMs: args.durationMs,
     recorderTgid: process.pid,
   };

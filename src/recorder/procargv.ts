@@ -12,7 +12,15 @@ const EXEC_ARGV_TRUNC = 0x1;
 const MAX_ARGV = 8192;
 
 const off = (name: string, layout = TASK): number => layout.fields.find((f) => f.name === name)!.offset;
-const O = { type: off("type", HDR), tgid: off("tgid", HDR), startNs: off("start_ns", HDR), argsLen: off("args_len"), exeLen: off("exe_len"), argvLen: off("argv_len"), trunc: off("trunc") };
+const O = {
+  type: off("type", HDR),
+  tgid: off("tgid", HDR),
+  startNs: off("start_ns", HDR),
+  argsLen: off("args_len"),
+  exeLen: off("exe_len"),
+  argvLen: off("argv_len"),
+  trunc: off("trunc"),
+};
 
 /** Boot-time ns of a process's start from /proc/<pid>/stat (clock ticks: USER_HZ, 100 on Linux), or undefined. */
 function procStartNs(pid: number): bigint | undefined {
@@ -31,18 +39,27 @@ function procStartNs(pid: number): bigint | undefined {
  * Returns a new buffer in the same framing (or `data` itself when nothing changed); records it cannot
  * complete keep argv_len 0.
  */
-export function fillArgvFromProc(data: Uint8Array, readCmdline: (pid: number) => Uint8Array | undefined = readProcCmdline): Uint8Array {
+export function fillArgvFromProc(
+  data: Uint8Array,
+  readCmdline: (pid: number) => Uint8Array | undefined = readProcCmdline,
+): Uint8Array {
   const parts: Uint8Array[] = [];
   let changed = false;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   forEachRecord(data, (at, len) => {
     let rec = data.subarray(at, at + len);
-    if (len >= TASK.size && dv.getUint16(at + O.type, true) === EV.task && (dv.getUint16(at + O.trunc, true) & EXEC_ARGV_PROC) !== 0 && dv.getUint16(at + O.argvLen, true) === 0) {
+    if (
+      len >= TASK.size &&
+      dv.getUint16(at + O.type, true) === EV.task &&
+      (dv.getUint16(at + O.trunc, true) & EXEC_ARGV_PROC) !== 0 &&
+      dv.getUint16(at + O.argvLen, true) === 0
+    ) {
       const tgid = dv.getUint32(at + O.tgid, true);
       const startNs = dv.getBigUint64(at + O.startNs, true);
       const procNs = procStartNs(tgid);
       // /proc counts in ticks: the same process when the record's start falls in /proc's tick.
-      const cmdline = procNs !== undefined && startNs >= procNs && startNs - procNs < 10_000_000n ? readCmdline(tgid) : undefined;
+      const cmdline =
+        procNs !== undefined && startNs >= procNs && startNs - procNs < 10_000_000n ? readCmdline(tgid) : undefined;
       if (cmdline && cmdline.length > 0) {
         const argv = cmdline.subarray(0, MAX_ARGV);
         const exeLen = dv.getUint16(at + O.exeLen, true);

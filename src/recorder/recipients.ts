@@ -10,7 +10,10 @@ const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 export function recipientConfigPaths(): string[] {
   const paths = [];
   if (process.env.SUDO_USER) paths.push(join("/home", process.env.SUDO_USER, ".config", "sealtrace", "recipients"));
-  paths.push(join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "sealtrace", "recipients"), "/etc/sealtrace/recipients");
+  paths.push(
+    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), ".config"), "sealtrace", "recipients"),
+    "/etc/sealtrace/recipients",
+  );
   return paths;
 }
 
@@ -20,14 +23,19 @@ export function parseRecipientsFile(text: string, path: string): string[] {
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
-    if (!AGE_RECIPIENT.test(line)) throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, EXIT.usage);
+    if (!AGE_RECIPIENT.test(line))
+      throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, EXIT.usage);
     out.push(line);
   });
   return out;
 }
 
 export function checkRecipient(r: string, source: string): string {
-  if (!AGE_RECIPIENT.test(r)) throw new UserError(`${source}: '${r.slice(0, 24)}' is not an age recipient (age1…, 62 characters); make one with 'sealtrace keygen'`, EXIT.usage);
+  if (!AGE_RECIPIENT.test(r))
+    throw new UserError(
+      `${source}: '${r.slice(0, 24)}' is not an age recipient (age1…, 62 characters); make one with 'sealtrace keygen'`,
+      EXIT.usage,
+    );
   return r;
 }
 
@@ -49,7 +57,14 @@ export function resolveRecipients(s: RecipientSources): { recipients: string[]; 
   if (fromFlags.length) return { recipients: [...new Set(fromFlags)], source: "flags" };
   if (s.runbook.length) return { recipients: s.runbook, source: "runbook" };
   const env = process.env.SEALTRACE_RECIPIENTS;
-  if (env?.trim()) return { recipients: env.split(/[\s,]+/).filter(Boolean).map((r) => checkRecipient(r, "SEALTRACE_RECIPIENTS")), source: "SEALTRACE_RECIPIENTS" };
+  if (env?.trim())
+    return {
+      recipients: env
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((r) => checkRecipient(r, "SEALTRACE_RECIPIENTS")),
+      source: "SEALTRACE_RECIPIENTS",
+    };
   for (const p of recipientConfigPaths()) {
     if (existsSync(p)) {
       const r = parseRecipientsFile(readFileSync(p, "utf8"), p);

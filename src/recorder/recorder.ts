@@ -113,7 +113,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const loadMs = performance.now() - t0;
   // From the moment the command started (process start), as the on-call engineer experiences it.
   const attachMs = process.uptime() * 1000;
-  opts.onAttached?.(attachMs, bundles.map((b) => ({ name: b.spec.name, attachedMs: b.attachedMs })));
+  opts.onAttached?.(
+    attachMs,
+    bundles.map((b) => ({ name: b.spec.name, attachedMs: b.attachedMs })),
+  );
   const attachedBoot = bootNs();
 
   // BPF run-time accounting (kernel.bpf_stats_enabled) for as long as this recording holds the fd.
@@ -142,7 +145,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       flushIntervalMs: opts.runbook.flushIntervalMs,
       metadata: buildMetadata({
         runbook: opts.runbook,
-        bundles: bundles.map((b) => ({ name: b.spec.name, object: b.spec.object, sha256: b.objectSha256, unavailable: b.unavailable })),
+        bundles: bundles.map((b) => ({
+          name: b.spec.name,
+          object: b.spec.object,
+          sha256: b.objectSha256,
+          unavailable: b.unavailable,
+        })),
         filters: opts.filters,
         ...(opts.incident ? { incident: opts.incident } : {}),
         durationMs: opts.durationMs,
@@ -157,7 +165,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     throw e;
   }
 
-  const counters = new Map<string, BundleCounters>(bundles.map((b) => [b.spec.name, { events: 0, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 }]));
+  const counters = new Map<string, BundleCounters>(
+    bundles.map((b) => [
+      b.spec.name,
+      { events: 0, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 },
+    ]),
+  );
   const typeCounts = new Map<number, number>();
   let totalEvents = 0;
   let endReason: EndReason = "duration";
@@ -178,10 +191,22 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     }
   };
   recordDeletion = (e) =>
-    append({ k: "partial-deleted", t: bootNs(), path: e.deletedPath, ...(e.restored ? { restoredTo: e.restored.partialPath, bytes: e.restored.bytes } : { error: e.error }) });
+    append({
+      k: "partial-deleted",
+      t: bootNs(),
+      path: e.deletedPath,
+      ...(e.restored ? { restoredTo: e.restored.partialPath, bytes: e.restored.bytes } : { error: e.error }),
+    });
 
   try {
-    append({ k: "attach", t: attachedBoot, startT: startBoot, attachMs, loadMs, bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })) });
+    append({
+      k: "attach",
+      t: attachedBoot,
+      startT: startBoot,
+      attachMs,
+      loadMs,
+      bundles: bundles.map((b) => ({ b: b.spec.name, programs: b.object.programNames(), attachedMs: b.attachedMs })),
+    });
     append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     append({ k: "proc-cgroups", t: bootNs(), entries: snapshotProcCgroups() });
     append(snapshotAccounts(bootNs()));
@@ -228,9 +253,28 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
         c.readFail = b.losses.sumPerCpuU64(LOSS.readFail);
         const stats = b.object.programStats();
         c.recursionMisses = stats.reduce((s, p) => s + p.recursionMisses, 0n);
-        append({ k: "loss", b: b.spec.name, t, ringFull: c.ringFull, mapFull: c.mapFull, readFail: c.readFail, recursionMisses: c.recursionMisses, dropped: c.dropped });
+        append({
+          k: "loss",
+          b: b.spec.name,
+          t,
+          ringFull: c.ringFull,
+          mapFull: c.mapFull,
+          readFail: c.readFail,
+          recursionMisses: c.recursionMisses,
+          dropped: c.dropped,
+        });
         if (!full) continue;
-        append({ k: "stats", b: b.spec.name, t, progs: stats.map((p) => ({ name: p.name, runTimeNs: p.runTimeNs, runCount: p.runCount, recursionMisses: p.recursionMisses })) });
+        append({
+          k: "stats",
+          b: b.spec.name,
+          t,
+          progs: stats.map((p) => ({
+            name: p.name,
+            runTimeNs: p.runTimeNs,
+            runCount: p.runCount,
+            recursionMisses: p.recursionMisses,
+          })),
+        });
         for (const m of b.spec.snapshotMaps) {
           const map = b.object.map(m);
           const entries = map.entries();
@@ -240,12 +284,28 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
             d.set(e.key, i * rowBytes);
             d.set(e.value, i * rowBytes + map.keySize);
           });
-          append({ k: "maps", b: b.spec.name, m, t, keySize: map.keySize, valueSize: map.lookupSize, n: entries.length, d });
+          append({
+            k: "maps",
+            b: b.spec.name,
+            m,
+            t,
+            keySize: map.keySize,
+            valueSize: map.lookupSize,
+            n: entries.length,
+            d,
+          });
         }
       }
       if (!full) return;
       const cpu = process.cpuUsage();
-      append({ k: "stats", b: "recorder", t, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: process.memoryUsage.rss() });
+      append({
+        k: "stats",
+        b: "recorder",
+        t,
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        rssBytes: process.memoryUsage.rss(),
+      });
     };
 
     snapshot(true);
@@ -275,18 +335,32 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           if (limits.onLimit === "stop") return stop("max-events");
           dropping = true;
         }
-        if (!dropping && limits.maxBytes !== undefined && now - lastStatusMs >= 250 && writer.bytes >= limits.maxBytes) {
+        if (
+          !dropping &&
+          limits.maxBytes !== undefined &&
+          now - lastStatusMs >= 250 &&
+          writer.bytes >= limits.maxBytes
+        ) {
           if (limits.onLimit === "stop") return stop("max-bytes");
           dropping = true;
         }
         if (opts.onStatus && now - lastStatusMs >= 1000) {
           const rates: RecordStatus["bundles"] = {};
           for (const [name, c] of counters) {
-            rates[name] = { ...c, ratePerSec: ((c.events - (lastStatusEvents.get(name) ?? 0)) * 1000) / (now - lastStatusMs) };
+            rates[name] = {
+              ...c,
+              ratePerSec: ((c.events - (lastStatusEvents.get(name) ?? 0)) * 1000) / (now - lastStatusMs),
+            };
           }
           lastStatusEvents = new Map([...counters].map(([n, c]) => [n, c.events]));
           lastStatusMs = now;
-          opts.onStatus({ elapsedMs: now - startMs, leftMs: Math.max(0, opts.durationMs - (now - startMs)), bundles: rates, bytesOnDisk: writer.bytes, frames: writer.frames });
+          opts.onStatus({
+            elapsedMs: now - startMs,
+            leftMs: Math.max(0, opts.durationMs - (now - startMs)),
+            bundles: rates,
+            bytesOnDisk: writer.bytes,
+            frames: writer.frames,
+          });
         }
         if (now - startMs >= opts.durationMs) stop("duration");
       };
@@ -326,7 +400,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     counts,
     losses,
     events: totalEvents,
-    ...(deletions.length > 0 ? { partialDeleted: deletions.map((d) => ({ path: d.deletedPath, ...(d.restored ? { restoredTo: d.restored.partialPath } : { error: d.error }) })) } : {}),
+    ...(deletions.length > 0
+      ? {
+          partialDeleted: deletions.map((d) => ({
+            path: d.deletedPath,
+            ...(d.restored ? { restoredTo: d.restored.partialPath } : { error: d.error }),
+          })),
+        }
+      : {}),
   };
   // After a full disk the writer has already sealed what fit; close() then rejects with UserError(diskFull).
   const close = await writer.close(summary);

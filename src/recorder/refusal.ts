@@ -25,7 +25,10 @@ export function bundleRefused(bundle: BundleName, e: unknown): unknown {
  * the verifier's own last word; otherwise the error's message.
  */
 export function refusalReason(message: string, log: string): string {
-  const lines = log.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = log
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const prog = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(log)?.[1];
   const inProg = (s: string) => clip(prog ? `program ${prog}: ${s}` : s);
 
@@ -42,15 +45,25 @@ export function refusalReason(message: string, log: string): string {
   const begin = lines.findIndex((l) => l.includes("-- BEGIN PROG LOAD LOG --"));
   const end = lines.findIndex((l) => l.startsWith("-- END PROG LOAD LOG --"));
   if (begin >= 0) {
-    const verifier = lines.slice(begin + 1, end > begin ? end : undefined).filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l));
+    const verifier = lines
+      .slice(begin + 1, end > begin ? end : undefined)
+      .filter((l) => !/^processed \d+ insns|^verification time|^stack depth/.test(l));
     const last = verifier.at(-1);
     // The source line the verifier stopped at (it quotes "; <C source>" before each statement) names
     // what an opaque "invalid func unknown#158" is.
-    const source = verifier.slice(0, -1).filter((l) => l.startsWith("; ")).at(-1)?.slice(2);
+    const source = verifier
+      .slice(0, -1)
+      .filter((l) => l.startsWith("; "))
+      .at(-1)
+      ?.slice(2);
     if (last) return inProg(`verifier: ${last}${source ? ` (at: ${source})` : ""}`);
   }
   // libbpf refused before the kernel saw it (e.g. BTF sanitizing, map creation).
-  const libbpfErr = lines.filter((l) => l.startsWith("libbpf: ") && !/failed to load object|BPF program load failed|failed to load: -\d+/.test(l)).at(-1);
+  const libbpfErr = lines
+    .filter(
+      (l) => l.startsWith("libbpf: ") && !/failed to load object|BPF program load failed|failed to load: -\d+/.test(l),
+    )
+    .at(-1);
   return clip(libbpfErr ? `${message} (${libbpfErr.replace(/^libbpf: /, "")})` : message);
 }
 

@@ -64,12 +64,45 @@ export class ConnectionTable {
     return this.all.length + this.sockless.length;
   }
 
-  private create(host: string, f: SockFacts, origin: Origin, direction: Direction, owner: ProcessEntity | undefined): Connection {
+  private create(
+    host: string,
+    f: SockFacts,
+    origin: Origin,
+    direction: Direction,
+    owner: ProcessEntity | undefined,
+  ): Connection {
     const c: Connection = {
-      id: `${host}:c${++this.seq}`, host, sockId: u64(f.sockLo, f.sockHi), processId: owner?.id, pid: owner?.pid ?? 0, comm: owner?.comm ?? "",
-      protocol: f.protocol, family: f.family, saddr: f.saddr, sport: f.sport, daddr: f.daddr, dport: f.dport, direction, origin,
-      startNs: undefined, establishedNs: undefined, endNs: undefined, outcome: "pending", errno: undefined,
-      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: false, resetInSynSent: false, closedFromState: undefined, closeErr: undefined, snapshotNs: undefined, seq: this.seq, flowKey: undefined, flowPending: true,
+      id: `${host}:c${++this.seq}`,
+      host,
+      sockId: u64(f.sockLo, f.sockHi),
+      processId: owner?.id,
+      pid: owner?.pid ?? 0,
+      comm: owner?.comm ?? "",
+      protocol: f.protocol,
+      family: f.family,
+      saddr: f.saddr,
+      sport: f.sport,
+      daddr: f.daddr,
+      dport: f.dport,
+      direction,
+      origin,
+      startNs: undefined,
+      establishedNs: undefined,
+      endNs: undefined,
+      outcome: "pending",
+      errno: undefined,
+      retransmits: 0,
+      resets: 0,
+      retransmitTimes: undefined,
+      resetTimes: undefined,
+      connectSeen: false,
+      resetInSynSent: false,
+      closedFromState: undefined,
+      closeErr: undefined,
+      snapshotNs: undefined,
+      seq: this.seq,
+      flowKey: undefined,
+      flowPending: true,
     };
     this.all.push(c);
     this.pending.push(c);
@@ -135,8 +168,14 @@ export class ConnectionTable {
     const fillSource = f.sport !== 0 && c.sport === 0;
     const fillDest = f.dport !== 0 && c.dport === 0;
     if (fillSource || fillDest) {
-      if (fillSource) { c.sport = f.sport; c.saddr = f.saddr; }
-      if (fillDest) { c.dport = f.dport; c.daddr = f.daddr; }
+      if (fillSource) {
+        c.sport = f.sport;
+        c.saddr = f.saddr;
+      }
+      if (fillDest) {
+        c.dport = f.dport;
+        c.daddr = f.daddr;
+      }
       this.retuple(c);
     }
     if (c.protocol === "unknown") c.protocol = f.protocol;
@@ -150,16 +189,31 @@ export class ConnectionTable {
   }
 
   /** connect(2) returned `ret` at `timeNs`; it was called at `enterNs`. */
-  connect(host: string, f: SockFacts, owner: ProcessEntity | undefined, enterNs: bigint, timeNs: bigint, ret: number): Connection {
+  connect(
+    host: string,
+    f: SockFacts,
+    owner: ProcessEntity | undefined,
+    enterNs: bigint,
+    timeNs: bigint,
+    ret: number,
+  ): Connection {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
     // connect(2) asked again about an attempt already seen (a non-blocking caller polling it): the same
     // connection. The kernel says so with EALREADY or EISCONN, or by the attempt's start: a TCP connect
     // record carries its SYN's time, and a new attempt on the socket needs a new SYN (and a new entry).
     const polled = ret === -EALREADY || ret === -EISCONN;
-    const again = prev?.connectSeen === true && prev.direction === "outbound" && (polled || (prev.protocol === "tcp" && prev.startNs === enterNs));
+    const again =
+      prev?.connectSeen === true &&
+      prev.direction === "outbound" &&
+      (polled || (prev.protocol === "tcp" && prev.startNs === enterNs));
     if (again && (polled || ret === -EINPROGRESS)) return prev;
     // State changes inside connect(2) arrive before its return: join them unless they belong to an older use.
-    const joined = again || (prev && !prev.connectSeen && prev.direction !== "inbound" && (prev.startNs === undefined || prev.startNs >= enterNs));
+    const joined =
+      again ||
+      (prev &&
+        !prev.connectSeen &&
+        prev.direction !== "inbound" &&
+        (prev.startNs === undefined || prev.startNs >= enterNs));
     const c = joined ? prev! : this.create(host, f, "observed", "outbound", owner);
     c.connectSeen = true;
     c.direction = "outbound";
@@ -189,18 +243,36 @@ export class ConnectionTable {
   /** accept(2) returned this socket to `owner`. */
   accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Connection {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
-    const c = prev && prev.endNs === undefined && !prev.connectSeen ? prev : this.create(host, f, "observed", "inbound", undefined);
+    const c =
+      prev && prev.endNs === undefined && !prev.connectSeen
+        ? prev
+        : this.create(host, f, "observed", "inbound", undefined);
     c.direction = "inbound";
     c.startNs ??= timeNs;
     this.fill(c, f);
     // The accepting process owns it from now on, replacing the listener.
-    if (owner) { c.processId = owner.id; c.pid = owner.pid; c.comm = owner.comm; }
-    if (c.outcome === "pending") { c.outcome = "established"; c.establishedNs ??= timeNs; }
+    if (owner) {
+      c.processId = owner.id;
+      c.pid = owner.pid;
+      c.comm = owner.comm;
+    }
+    if (c.outcome === "pending") {
+      c.outcome = "established";
+      c.establishedNs ??= timeNs;
+    }
     return c;
   }
 
   /** inet_sock_set_state; `skErr`: the socket's error at the change (sessions before it was recorded: undefined). */
-  state(host: string, f: SockFacts, owner: ProcessEntity | undefined, oldState: number, newState: number, timeNs: bigint, skErr?: number): void {
+  state(
+    host: string,
+    f: SockFacts,
+    owner: ProcessEntity | undefined,
+    oldState: number,
+    newState: number,
+    timeNs: bigint,
+    skErr?: number,
+  ): void {
     let c = this.bySock(host, f.sockLo, f.sockHi);
     const fresh = oldState === TCP.close && newState === TCP.synSent;
     const inboundStart = oldState === TCP.listen || (newState === TCP.synRecv && oldState !== TCP.synSent);
@@ -214,7 +286,13 @@ export class ConnectionTable {
     }
     if (!c || (c.endNs !== undefined && (fresh || inboundStart || listen))) {
       if (newState === TCP.close && !c) return; // closing something never seen open: nothing to add
-      c = this.create(host, f, "observed", fresh ? "outbound" : listen ? "listen" : inboundStart ? "inbound" : "unknown", owner);
+      c = this.create(
+        host,
+        f,
+        "observed",
+        fresh ? "outbound" : listen ? "listen" : inboundStart ? "inbound" : "unknown",
+        owner,
+      );
       c.startNs = timeNs;
     }
     if (listen) {
@@ -260,7 +338,8 @@ export class ConnectionTable {
     for (const r of this.sockless) this.socklessReset(r.host, r.f, r.state, r.timeNs);
     this.sockless = [];
     for (const c of this.all) {
-      if (c.outcome === "pending" && c.closedFromState !== undefined) c.outcome = ConnectionTable.failure(c, c.closedFromState);
+      if (c.outcome === "pending" && c.closedFromState !== undefined)
+        c.outcome = ConnectionTable.failure(c, c.closedFromState);
       if (c.outcome === "refused") c.errno ??= ECONNREFUSED;
       if (c.outcome === "timed out") c.errno ??= ETIMEDOUT;
     }
@@ -272,7 +351,14 @@ export class ConnectionTable {
     const c = this.create(host, f, "snapshot", state === TCP.listen ? "listen" : "unknown", owner);
     c.startNs = undefined;
     c.snapshotNs = timeNs;
-    c.outcome = state === TCP.listen ? "listening" : state === TCP.synSent || state === TCP.synRecv ? "pending" : CLOSING_STATES.has(state) ? "closing" : "established";
+    c.outcome =
+      state === TCP.listen
+        ? "listening"
+        : state === TCP.synSent || state === TCP.synRecv
+          ? "pending"
+          : CLOSING_STATES.has(state)
+            ? "closing"
+            : "established";
     if (state === TCP.close) c.endNs = timeNs;
   }
 
@@ -300,7 +386,15 @@ export class ConnectionTable {
   }
 
   /** tcp_retransmit_skb / tcp_send_reset / tcp_receive_reset; `segs`: segments a retransmit carried. */
-  tcpEvent(host: string, f: SockFacts, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint, segs = 1): void {
+  tcpEvent(
+    host: string,
+    f: SockFacts,
+    owner: ProcessEntity | undefined,
+    kind: TcpEventKind,
+    state: number,
+    timeNs: bigint,
+    segs = 1,
+  ): void {
     if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
       this.sockless.push({ host, f, state, timeNs });
       return;
@@ -331,7 +425,14 @@ export class ConnectionTable {
   }
 
   /** tcpEvent on a connection already found (bySock); `timeNs` may be undefined only when keepsTime() is false. */
-  tcpEventOn(c: Connection, owner: ProcessEntity | undefined, kind: TcpEventKind, state: number, timeNs: bigint | undefined, segs = 1): void {
+  tcpEventOn(
+    c: Connection,
+    owner: ProcessEntity | undefined,
+    kind: TcpEventKind,
+    state: number,
+    timeNs: bigint | undefined,
+    segs = 1,
+  ): void {
     ConnectionTable.own(c, owner);
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).

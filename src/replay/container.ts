@@ -39,7 +39,14 @@ const POD = /^(?:kubepods-(?:(burstable|besteffort)-)?pod([0-9a-f_]{36})\.slice|
 
 /** What owns the cgroup at `path` (a cgroup v2 path from its mount point, `/a/b`). Never throws. */
 export function decodeCgroupPath(path: string): CgroupOwner {
-  const out: CgroupOwner = { runtime: undefined, id: undefined, conmon: false, podUid: undefined, qos: undefined, unit: undefined };
+  const out: CgroupOwner = {
+    runtime: undefined,
+    id: undefined,
+    conmon: false,
+    podUid: undefined,
+    qos: undefined,
+    unit: undefined,
+  };
   if (path.length > MAX_PATH) return out;
   const parts = path.split("/").filter((p) => p.length > 0);
   const kubeAt = parts.findIndex((p) => p === "kubepods.slice" || p === "kubepods");
@@ -52,7 +59,12 @@ export function decodeCgroupPath(path: string): CgroupOwner {
         out.podUid = pod[2] !== undefined ? pod[2].replaceAll("_", "-") : pod[3];
         // Guaranteed pods sit directly under kubepods: they have no QoS level of their own.
         const qosDir = parts[i - 1];
-        out.qos = pod[1] !== undefined ? (pod[1] as PodQos) : qosDir === "burstable" || qosDir === "besteffort" ? qosDir : "guaranteed";
+        out.qos =
+          pod[1] !== undefined
+            ? (pod[1] as PodQos)
+            : qosDir === "burstable" || qosDir === "besteffort"
+              ? qosDir
+              : "guaranteed";
         continue;
       }
     }

@@ -8,30 +8,77 @@ const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null 
 
 export function sessionJson(s: SessionInfo) {
   return {
-    path: s.path, sessionId: s.sessionId, host: s.host, hostname: s.hostname, bootId: s.bootId, runbook: s.runbook, bundles: s.bundles,
-    startTime: iso(s.startNs), endTime: iso(s.endNs), status: s.status, verdict: s.verdictReason, cutOff: s.cutOff,
-    readableUntil: s.cutOff ? iso(s.lastRecordNs) : null, endReason: s.endReason ?? null, events: s.events,
-    accountFiles: s.accountFiles.map((f) => ({ path: f.path, sha256: f.sha256 ?? null, bytes: f.bytes, entries: f.entries, error: f.error ?? null })),
+    path: s.path,
+    sessionId: s.sessionId,
+    host: s.host,
+    hostname: s.hostname,
+    bootId: s.bootId,
+    runbook: s.runbook,
+    bundles: s.bundles,
+    startTime: iso(s.startNs),
+    endTime: iso(s.endNs),
+    status: s.status,
+    verdict: s.verdictReason,
+    cutOff: s.cutOff,
+    readableUntil: s.cutOff ? iso(s.lastRecordNs) : null,
+    endReason: s.endReason ?? null,
+    events: s.events,
+    accountFiles: s.accountFiles.map((f) => ({
+      path: f.path,
+      sha256: f.sha256 ?? null,
+      bytes: f.bytes,
+      entries: f.entries,
+      error: f.error ?? null,
+    })),
     // Only when the recording kernel lacked something (docs/EVENTS.md, kernel support).
     ...(s.unavailable.length > 0 ? { unavailable: s.unavailable } : {}),
   };
 }
 
 function execJson(e: ExecImage) {
-  return { time: isoFromNs(e.timeNs), filename: e.filename, argv: e.argv, argvTruncated: e.argvTruncated, cwd: e.cwd ?? null, origin: e.origin };
+  return {
+    time: isoFromNs(e.timeNs),
+    filename: e.filename,
+    argv: e.argv,
+    argvTruncated: e.argvTruncated,
+    cwd: e.cwd ?? null,
+    origin: e.origin,
+  };
 }
 
 function containerJson(o: CgroupOwner | undefined) {
   if (!o) return null;
-  return { runtime: o.runtime ?? null, id: o.id ?? null, conmon: o.conmon, podUid: o.podUid ?? null, qos: o.qos ?? null, unit: o.unit ?? null };
+  return {
+    runtime: o.runtime ?? null,
+    id: o.id ?? null,
+    conmon: o.conmon,
+    podUid: o.podUid ?? null,
+    qos: o.qos ?? null,
+    unit: o.unit ?? null,
+  };
 }
 
 export function processJson(p: ProcessEntity) {
   return {
-    id: p.id, host: p.host, pid: p.pid, ppid: p.ppid, parentId: p.parentId ?? null, parentOrigin: p.parentOrigin,
-    reparentedFrom: p.reparentedFrom ?? null, startTime: isoFromNs(p.startNs), exitTime: iso(p.exitNs), exitCode: p.exitCode ?? null,
-    exitSignal: p.exitSignal ?? null, comm: p.comm, uid: p.uid, user: p.user ?? null, cgroupId: p.cgroupId === undefined ? null : String(p.cgroupId),
-    cgroup: p.cgroupPath ?? null, container: containerJson(p.container), origin: p.origin, execs: p.execs.map(execJson),
+    id: p.id,
+    host: p.host,
+    pid: p.pid,
+    ppid: p.ppid,
+    parentId: p.parentId ?? null,
+    parentOrigin: p.parentOrigin,
+    reparentedFrom: p.reparentedFrom ?? null,
+    startTime: isoFromNs(p.startNs),
+    exitTime: iso(p.exitNs),
+    exitCode: p.exitCode ?? null,
+    exitSignal: p.exitSignal ?? null,
+    comm: p.comm,
+    uid: p.uid,
+    user: p.user ?? null,
+    cgroupId: p.cgroupId === undefined ? null : String(p.cgroupId),
+    cgroup: p.cgroupPath ?? null,
+    container: containerJson(p.container),
+    origin: p.origin,
+    execs: p.execs.map(execJson),
   };
 }
 
@@ -42,20 +89,56 @@ export function latencyMs(c: Connection): number | null {
 
 export function connectionJson(c: Connection) {
   return {
-    id: c.id, host: c.host, processId: c.processId ?? null, pid: c.pid, comm: c.comm, protocol: c.protocol, family: c.family,
-    saddr: c.saddr, sport: c.sport, daddr: c.daddr, dport: c.dport, direction: c.direction, origin: c.origin,
-    startTime: iso(c.startNs), establishedTime: iso(c.establishedNs), endTime: iso(c.endNs), latencyMs: latencyMs(c),
-    outcome: c.outcome, errno: c.errno ?? null, retransmits: c.retransmits, resets: c.resets,
+    id: c.id,
+    host: c.host,
+    processId: c.processId ?? null,
+    pid: c.pid,
+    comm: c.comm,
+    protocol: c.protocol,
+    family: c.family,
+    saddr: c.saddr,
+    sport: c.sport,
+    daddr: c.daddr,
+    dport: c.dport,
+    direction: c.direction,
+    origin: c.origin,
+    startTime: iso(c.startNs),
+    establishedTime: iso(c.establishedNs),
+    endTime: iso(c.endNs),
+    latencyMs: latencyMs(c),
+    outcome: c.outcome,
+    errno: c.errno ?? null,
+    retransmits: c.retransmits,
+    resets: c.resets,
   };
 }
 
 export function fileJson(f: FileActivity) {
   return {
-    id: f.id, host: f.host, processId: f.processId, pid: f.pid, comm: f.comm, path: f.path, pathTruncated: f.pathTruncated,
-    bytes: Number(f.bytes), writes: Number(f.writes), firstTime: iso(f.firstNs), lastTime: iso(f.lastNs),
-    deleted: f.deleted, renamedTo: f.renamedTo ?? null,
-    chmods: f.ops.filter((o) => o.kind === "chmod").map((o) => ({ time: isoFromNs(o.timeNs), mode: modeText(o.mode ?? 0), ret: o.ret })),
-    ops: f.ops.map((o) => ({ kind: o.kind, time: isoFromNs(o.timeNs), path: o.path, newPath: o.newPath ?? null, mode: o.mode === undefined ? null : modeText(o.mode), ret: o.ret })),
+    id: f.id,
+    host: f.host,
+    processId: f.processId,
+    pid: f.pid,
+    comm: f.comm,
+    path: f.path,
+    pathTruncated: f.pathTruncated,
+    bytes: Number(f.bytes),
+    writes: Number(f.writes),
+    firstTime: iso(f.firstNs),
+    lastTime: iso(f.lastNs),
+    deleted: f.deleted,
+    renamedTo: f.renamedTo ?? null,
+    chmods: f.ops
+      .filter((o) => o.kind === "chmod")
+      .map((o) => ({ time: isoFromNs(o.timeNs), mode: modeText(o.mode ?? 0), ret: o.ret })),
+    ops: f.ops.map((o) => ({
+      kind: o.kind,
+      time: isoFromNs(o.timeNs),
+      path: o.path,
+      newPath: o.newPath ?? null,
+      mode: o.mode === undefined ? null : modeText(o.mode),
+      ret: o.ret,
+    })),
   };
 }
 
@@ -126,7 +209,13 @@ function isLarge(item: unknown): boolean {
   for (const v of Object.values(item)) {
     if (!Array.isArray(v)) continue;
     if (v.length > LARGE_LIST) return true;
-    for (const x of v) if (typeof x === "object" && x !== null && Object.values(x).some((y) => Array.isArray(y) && y.length > LARGE_LIST)) return true;
+    for (const x of v)
+      if (
+        typeof x === "object" &&
+        x !== null &&
+        Object.values(x).some((y) => Array.isArray(y) && y.length > LARGE_LIST)
+      )
+        return true;
   }
   return false;
 }

@@ -18,9 +18,14 @@ export function exactBytes(this: unknown, _key: string, value: unknown): unknown
   const o = value as Record<string, unknown>;
   for (const k in o) {
     const v = o[k];
-    if (typeof v === "string" ? !isExactText(v) : Array.isArray(v) && v.some((x) => typeof x === "string" && !isExactText(x))) {
+    if (
+      typeof v === "string"
+        ? !isExactText(v)
+        : Array.isArray(v) && v.some((x) => typeof x === "string" && !isExactText(x))
+    ) {
       out ??= { ...o };
-      out[`${k}Base64`] = typeof v === "string" ? base64(v) : (v as unknown[]).map((x) => (typeof x === "string" ? base64(x) : null));
+      out[`${k}Base64`] =
+        typeof v === "string" ? base64(v) : (v as unknown[]).map((x) => (typeof x === "string" ? base64(x) : null));
     }
   }
   return out ?? value;
@@ -31,5 +36,8 @@ const RAW_IN_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /** JSON.stringify with exactBytes, and DEL/C1/bidi/separator code points as \uXXXX escapes (same value). */
 export function exactJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, exactBytes, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value, exactBytes, indent).replace(
+    RAW_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

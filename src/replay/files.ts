@@ -32,7 +32,10 @@ function addTo(byIno: Map<number, Tally[]>, t: Tally): void {
 /** Equal keys below 2^53 are equal numbers; from 2^53 on Number() rounds, so the bigints decide. */
 function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bigint): boolean {
   if (t.inoKey !== inoKey || t.devKey !== devKey) return false;
-  return (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) || (t.file.ino === ino && t.file.dev === dev);
+  return (
+    (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) ||
+    (t.file.ino === ino && t.file.dev === dev)
+  );
 }
 
 export class FileTable {
@@ -53,8 +56,22 @@ export class FileTable {
 
   private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
     const f: FileActivity = {
-      id: `${p.host}:f${++this.seq}`, host: p.host, processId: p.id, pid: p.pid, comm: p.comm, path, dev, ino,
-      bytes: 0n, writes: 0n, firstNs: undefined, lastNs: undefined, deleted: false, renamedTo: undefined, ops: [], pathTruncated: false,
+      id: `${p.host}:f${++this.seq}`,
+      host: p.host,
+      processId: p.id,
+      pid: p.pid,
+      comm: p.comm,
+      path,
+      dev,
+      ino,
+      bytes: 0n,
+      writes: 0n,
+      firstNs: undefined,
+      lastNs: undefined,
+      deleted: false,
+      renamedTo: undefined,
+      ops: [],
+      pathTruncated: false,
     };
     this.all.push(f);
     // A placeholder path (no first-write record yet) names no file: unlink/rename cannot match it.
@@ -136,7 +153,7 @@ export class FileTable {
   /** Every file with totals folded in. */
   finish(): FileActivity[] {
     for (const t of this.tallies) {
-      const sum = t.flushed && t.live ? add(t.flushed, t.live) : t.flushed ?? t.live;
+      const sum = t.flushed && t.live ? add(t.flushed, t.live) : (t.flushed ?? t.live);
       if (!sum) continue;
       t.file.bytes = sum.bytes;
       t.file.writes = sum.calls;

@@ -19,8 +19,18 @@ export interface ReplayFilter {
 }
 
 export function isEmptyFilter(f: ReplayFilter): boolean {
-  return !f.pids?.length && !f.comms?.length && f.sinceNs === undefined && f.untilNs === undefined && !f.addrs?.length && !f.ports?.length && !f.hosts?.length
-    && !f.containers?.length && !f.units?.length && !f.users?.length;
+  return (
+    !f.pids?.length &&
+    !f.comms?.length &&
+    f.sinceNs === undefined &&
+    f.untilNs === undefined &&
+    !f.addrs?.length &&
+    !f.ports?.length &&
+    !f.hosts?.length &&
+    !f.containers?.length &&
+    !f.units?.length &&
+    !f.users?.length
+  );
 }
 
 function overlaps(from: bigint | undefined, to: bigint | undefined, f: ReplayFilter): boolean {
@@ -85,7 +95,9 @@ function fileTimes(x: FileActivity): [bigint | undefined, bigint | undefined] {
 export function applyFilter(r: Replay, f: ReplayFilter): Replay {
   if (isEmptyFilter(f)) return r;
   const sessions = f.hosts?.length
-    ? r.sessions.filter((s) => f.hosts!.some((h) => h === s.hostname || h === s.host || (h.length >= 4 && s.bootId.startsWith(h))))
+    ? r.sessions.filter((s) =>
+        f.hosts!.some((h) => h === s.hostname || h === s.host || (h.length >= 4 && s.bootId.startsWith(h))),
+      )
     : r.sessions;
   const hosts = new Set(sessions.map((s) => s.host));
   let processes = r.processes.filter((p) => hosts.has(p.host));
@@ -100,7 +112,9 @@ export function applyFilter(r: Replay, f: ReplayFilter): Replay {
   }
   if (f.containers?.length) {
     const prefixes = f.containers.map((c) => c.toLowerCase());
-    processes = processes.filter((p) => prefixes.some((c) => (p.container?.id?.startsWith(c) ?? false) || (p.container?.podUid?.startsWith(c) ?? false)));
+    processes = processes.filter((p) =>
+      prefixes.some((c) => (p.container?.id?.startsWith(c) ?? false) || (p.container?.podUid?.startsWith(c) ?? false)),
+    );
   }
   if (f.units?.length) {
     const units = new Set(f.units.flatMap((u) => (u.includes(".") ? [u] : [u, `${u}.service`])));
@@ -111,18 +125,31 @@ export function applyFilter(r: Replay, f: ReplayFilter): Replay {
     processes = processes.filter((p) => users.some((u) => u === p.user || (/^[0-9]+$/.test(u) && Number(u) === p.uid)));
   }
   processes = processes.filter((p) => overlaps(p.startNs, p.exitNs, f));
-  const processFilter = !!(f.pids?.length || f.comms?.length || f.containers?.length || f.units?.length || f.users?.length);
+  const processFilter = !!(
+    f.pids?.length ||
+    f.comms?.length ||
+    f.containers?.length ||
+    f.units?.length ||
+    f.users?.length
+  );
   let kept = new Set(processes.map((p) => p.id));
-  const connections = r.connections.filter((c) =>
-    hosts.has(c.host) && connectionMatches(c, f) && (!processFilter || (c.processId !== undefined && kept.has(c.processId))));
+  const connections = r.connections.filter(
+    (c) =>
+      hosts.has(c.host) &&
+      connectionMatches(c, f) &&
+      (!processFilter || (c.processId !== undefined && kept.has(c.processId))),
+  );
   if (f.addrs?.length || f.ports?.length) {
     const owners = new Set(connections.map((c) => c.processId));
     processes = processes.filter((p) => owners.has(p.id));
     kept = new Set(processes.map((p) => p.id));
   }
-  const files = f.addrs?.length || f.ports?.length
-    ? []
-    : r.files.filter((x) => hosts.has(x.host) && (!processFilter || kept.has(x.processId)) && overlaps(...fileTimes(x), f));
+  const files =
+    f.addrs?.length || f.ports?.length
+      ? []
+      : r.files.filter(
+          (x) => hosts.has(x.host) && (!processFilter || kept.has(x.processId)) && overlaps(...fileTimes(x), f),
+        );
   const losses: LossGap[] = r.losses.filter((l) => hosts.has(l.host) && overlaps(l.fromNs, l.toNs, f));
   return { sessions, processes, connections, files, losses };
 }

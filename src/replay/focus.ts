@@ -22,13 +22,21 @@ export function parseProcessSelector(text: string): ProcessSelector {
   if (at) return { pid: Number(at[1]), startIso: at[2], id: undefined };
   const id = /^([^:\s]{1,64}):(\d{1,10}):(\d{1,20})$/.exec(t);
   if (id) return { pid: Number(id[2]), startIso: undefined, id: t };
-  throw new UserError(`--pid ${text}: give a pid (1234), a pid and its start time (1234@2026-11-24T03:16:27.984329Z) or a process id (host:1234:startns)`, EXIT.usage);
+  throw new UserError(
+    `--pid ${text}: give a pid (1234), a pid and its start time (1234@2026-11-24T03:16:27.984329Z) or a process id (host:1234:startns)`,
+    EXIT.usage,
+  );
 }
 
 /** Every process the selector names, oldest first. */
 export function matchProcesses(r: Replay, sel: ProcessSelector): ProcessEntity[] {
   return r.processes
-    .filter((p) => p.pid === sel.pid && (sel.id === undefined || p.id === sel.id) && (sel.startIso === undefined || sameStart(p, sel.startIso)))
+    .filter(
+      (p) =>
+        p.pid === sel.pid &&
+        (sel.id === undefined || p.id === sel.id) &&
+        (sel.startIso === undefined || sameStart(p, sel.startIso)),
+    )
     .sort(byStart);
 }
 
@@ -59,7 +67,11 @@ export function processDetail(r: Replay, p: ProcessEntity): ProcessDetail {
   const byId = new Map(r.processes.map((q) => [q.id, q]));
   const parents: ProcessEntity[] = [];
   const seen = new Set([p.id]);
-  for (let q = p.parentId === undefined ? undefined : byId.get(p.parentId); q && !seen.has(q.id); q = q.parentId === undefined ? undefined : byId.get(q.parentId)) {
+  for (
+    let q = p.parentId === undefined ? undefined : byId.get(p.parentId);
+    q && !seen.has(q.id);
+    q = q.parentId === undefined ? undefined : byId.get(q.parentId)
+  ) {
     seen.add(q.id); // a cycle in hostile input ends the walk
     parents.push(q);
   }
@@ -84,8 +96,14 @@ export function imageAt(p: ProcessEntity, atNs: bigint): ExecImage | undefined {
 export function brief(p: ProcessEntity) {
   const image = p.execs[p.execs.length - 1];
   return {
-    id: p.id, host: p.host, pid: p.pid, comm: p.comm, startTime: isoFromNs(p.startNs), exitTime: p.exitNs === undefined ? null : isoFromNs(p.exitNs),
-    origin: p.origin, image: image ? image.filename : null,
+    id: p.id,
+    host: p.host,
+    pid: p.pid,
+    comm: p.comm,
+    startTime: isoFromNs(p.startNs),
+    exitTime: p.exitNs === undefined ? null : isoFromNs(p.exitNs),
+    origin: p.origin,
+    image: image ? image.filename : null,
   };
 }
 
@@ -94,7 +112,12 @@ export function processDetailJson(d: ProcessDetail) {
   return {
     process: { ...processJson(d.process), hostname: d.hostname },
     parents: d.parents.map((q) => ({ ...brief(q), parentOrigin: q.parentOrigin })),
-    children: d.children.map((q) => ({ ...brief(q), exitCode: q.exitCode ?? null, exitSignal: q.exitSignal ?? null, reparented: q.parentId !== d.process.id })),
+    children: d.children.map((q) => ({
+      ...brief(q),
+      exitCode: q.exitCode ?? null,
+      exitSignal: q.exitSignal ?? null,
+      reparented: q.parentId !== d.process.id,
+    })),
     connections: d.connections.map(connectionJson),
     files: d.files.map(fileJson),
   };

@@ -37,7 +37,8 @@ export class HostInfo {
 
   private tables(host: string): HostTables {
     let t = this.hosts.get(host);
-    if (!t) this.hosts.set(host, (t = { cgroups: new Map(), procCgroups: new Map(), users: new Map(), groups: new Map() }));
+    if (!t)
+      this.hosts.set(host, (t = { cgroups: new Map(), procCgroups: new Map(), users: new Map(), groups: new Map() }));
     return t;
   }
 
@@ -49,8 +50,10 @@ export class HostInfo {
       if (t.cgroups.size >= MAX_CGROUPS) return;
       if (typeof e !== "object" || e === null) continue;
       const { id, path } = e as { id?: unknown; path?: unknown };
-      const key = typeof id === "bigint" ? id : typeof id === "number" && Number.isSafeInteger(id) ? BigInt(id) : undefined;
-      if (key === undefined || key < 0n || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/")) continue;
+      const key =
+        typeof id === "bigint" ? id : typeof id === "number" && Number.isSafeInteger(id) ? BigInt(id) : undefined;
+      if (key === undefined || key < 0n || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/"))
+        continue;
       t.cgroups.set(key, path);
     }
   }
@@ -63,7 +66,14 @@ export class HostInfo {
       if (t.procCgroups.size >= MAX_CGROUPS) return;
       if (typeof e !== "object" || e === null) continue;
       const { pid, path } = e as { pid?: unknown; path?: unknown };
-      if (!isId(pid) || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/") || t.procCgroups.has(pid)) continue;
+      if (
+        !isId(pid) ||
+        typeof path !== "string" ||
+        path.length > MAX_PATH ||
+        !path.startsWith("/") ||
+        t.procCgroups.has(pid)
+      )
+        continue;
       t.procCgroups.set(pid, path);
     }
   }
@@ -72,7 +82,10 @@ export class HostInfo {
   accounts(host: string, r: Record<string, unknown>): AccountFileInfo[] {
     const t = this.tables(host);
     const files: AccountFileInfo[] = [];
-    for (const [which, table] of [["passwd", t.users], ["group", t.groups]] as const) {
+    for (const [which, table] of [
+      ["passwd", t.users],
+      ["group", t.groups],
+    ] as const) {
       const f = r[which];
       if (typeof f !== "object" || f === null) continue;
       const file = f as Record<string, unknown>;
@@ -89,7 +102,8 @@ export class HostInfo {
         if (typeof e !== "object" || e === null) continue;
         const { id, name } = e as { id?: unknown; name?: unknown };
         // The first entry for an id wins, as getpwuid(3) returns the first match.
-        if (!isId(id) || typeof name !== "string" || name.length > MAX_NAME || !SAFE_NAME.test(name) || table.has(id)) continue;
+        if (!isId(id) || typeof name !== "string" || name.length > MAX_NAME || !SAFE_NAME.test(name) || table.has(id))
+          continue;
         table.set(id, name);
       }
     }
@@ -103,7 +117,12 @@ export class HostInfo {
       if (!t) continue;
       p.user = t.users.get(p.uid);
       // A process known only from the start snapshot has no cgroup id: its pid's path at record start.
-      p.cgroupPath = p.cgroupId !== undefined ? t.cgroups.get(p.cgroupId) : p.origin === "snapshot" ? t.procCgroups.get(p.pid) : undefined;
+      p.cgroupPath =
+        p.cgroupId !== undefined
+          ? t.cgroups.get(p.cgroupId)
+          : p.origin === "snapshot"
+            ? t.procCgroups.get(p.pid)
+            : undefined;
       if (p.cgroupPath !== undefined) p.container = decodeCgroupPath(p.cgroupPath);
     }
   }

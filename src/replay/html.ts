@@ -10,15 +10,25 @@ import { visible } from "./text/visible.js";
 import { formatDurationNs, isoFromNs } from "./time.js";
 
 /** Text for an HTML text node or quoted attribute: control, bidi and escaped bytes made visible, then HTML-escaped. */
-const esc = (s: string): string => visible(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const esc = (s: string): string =>
+  visible(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 /** Several lines of session text for a tooltip: each line escaped, joined by our own newlines. */
 const escLines = (...lines: string[]): string => lines.map(esc).join("\n");
 
 const MARK_CLASS: Partial<Record<EventKind, string>> = {
-  "process.start": "fork", "process.exec": "exec", "process.exit": "exit",
-  "connection.attempt": "connect", "connection.established": "connect", "connection.failed": "connfail", "connection.close": "close",
-  "connection.retransmit": "retransmit", "connection.reset": "reset",
-  "file.write": "file", "file.delete": "fileop", "file.rename": "fileop", "file.chmod": "fileop",
+  "process.start": "fork",
+  "process.exec": "exec",
+  "process.exit": "exit",
+  "connection.attempt": "connect",
+  "connection.established": "connect",
+  "connection.failed": "connfail",
+  "connection.close": "close",
+  "connection.retransmit": "retransmit",
+  "connection.reset": "reset",
+  "file.write": "file",
+  "file.delete": "fileop",
+  "file.rename": "fileop",
+  "file.chmod": "fileop",
 };
 
 const CSS = `
@@ -75,7 +85,8 @@ box.addEventListener('input',function(){
 
 /** The page's one style block and one script are allowed by hash; nothing else may style, run, load or submit. */
 const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
-const csp = (css: string): string => `default-src 'none'; style-src ${sha256(css)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
+const csp = (css: string): string =>
+  `default-src 'none'; style-src ${sha256(css)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
 
 /** Processes in tree order (parents before children), with depth. */
 function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntity; depth: number }> {
@@ -90,7 +101,10 @@ function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntit
     } else roots.push(p);
   }
   const out: Array<{ p: ProcessEntity; depth: number }> = [];
-  const stack = roots.sort(byStart).reverse().map((p) => ({ p, depth: 0 }));
+  const stack = roots
+    .sort(byStart)
+    .reverse()
+    .map((p) => ({ p, depth: 0 }));
   while (stack.length > 0) {
     const x = stack.pop()!;
     out.push(x);
@@ -119,7 +133,11 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
     if (lo === undefined || t < lo) lo = t;
     if (hi === undefined || t > hi) hi = t;
   };
-  for (const s of r.sessions) { see(s.startNs); see(s.endNs); see(s.lastRecordNs); }
+  for (const s of r.sessions) {
+    see(s.startNs);
+    see(s.endNs);
+    see(s.lastRecordNs);
+  }
   for (const e of events) if (e.kind !== "process.snapshot" && e.kind !== "connection.snapshot") see(e.timeNs);
   const from = lo ?? 0n;
   const span = hi !== undefined && hi > from ? hi - from : 1n;
@@ -146,13 +164,25 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
   }
 
   const lanes = treeOrder(r.processes).map(({ p, depth }) => {
-    const start = p.origin === "snapshot" ? from : p.forkNs ?? p.startNs;
+    const start = p.origin === "snapshot" ? from : (p.forkNs ?? p.startNs);
     const end = p.exitNs ?? from + span;
     const left = pct(start);
     const width = `${Math.max(0.2, parseFloat(pct(end)) - parseFloat(left)).toFixed(4)}%`;
     const argv = p.execs.map((e) => e.argv.join(" ") || e.filename).join(" | ");
-    const exit = p.exitNs === undefined ? "running at end" : p.exitSignal !== undefined ? `killed by signal ${p.exitSignal}` : `exit ${p.exitCode}`;
-    const info = escLines(`${p.comm} [${p.pid}] ${p.origin}`, `id ${p.id}`, `parent ${p.parentId ?? "?"} (${p.parentOrigin})`, `started ${isoFromNs(p.startNs)}`, exit, ...(argv ? [argv] : []));
+    const exit =
+      p.exitNs === undefined
+        ? "running at end"
+        : p.exitSignal !== undefined
+          ? `killed by signal ${p.exitSignal}`
+          : `exit ${p.exitCode}`;
+    const info = escLines(
+      `${p.comm} [${p.pid}] ${p.origin}`,
+      `id ${p.id}`,
+      `parent ${p.parentId ?? "?"} (${p.parentOrigin})`,
+      `started ${isoFromNs(p.startNs)}`,
+      exit,
+      ...(argv ? [argv] : []),
+    );
     const search = `${p.comm} ${p.pid} ${argv}`.toLowerCase();
     return `<div class="lane" data-process-id="${esc(p.id)}" data-search="${esc(search)}"><div class="label" data-pad="${6 + depth * 12}px" data-tip="${info}">${esc(p.comm)} [${p.pid}]</div><div class="track"><div class="life${p.origin === "snapshot" ? " snapshot" : ""}" data-x="${left}" data-w="${width}"></div>${(marks.get(p.id) ?? []).join("")}</div></div>`;
   });
@@ -161,13 +191,26 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
     const tip = escLines(`${l.count} ${l.bundle} events lost`, `${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`);
     return `<div class="gap" data-bundle="${esc(l.bundle)}" data-x="${pct(l.fromNs)}" data-w="${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${tip}"></div>`;
   });
-  const cut = r.sessions.filter((s) => s.cutOff && s.lastRecordNs !== undefined)
-    .map((s) => `<div class="cutoff" data-x="${pct(s.lastRecordNs!)}" title="${esc(`${s.path}: ${s.status}, unreadable after ${isoFromNs(s.lastRecordNs!)}`)}"></div>`);
-  const banners = r.sessions.filter((s) => s.cutOff)
-    .map((s) => `<div class="banner cutoff-banner">${esc(`${s.path}: ${s.status} — ${s.verdictReason}. Replayed up to its readable end, ${s.lastRecordNs === undefined ? "no records" : isoFromNs(s.lastRecordNs)}.`)}</div>`);
-  const lossBanner = r.losses.length > 0
-    ? `<div class="banner loss-banner">${esc(`${r.losses.reduce((n, l) => n + l.count, 0n)} events lost in ${r.losses.length} gap(s): hatched bands below`)}</div>` : "";
-  const sessions = r.sessions.map((s) => `<div class="session">${esc(`${s.hostname} · session ${s.sessionId.slice(0, 16)} · ${s.startNs === undefined ? "?" : isoFromNs(s.startNs)} · ${s.status}`)}</div>`);
+  const cut = r.sessions
+    .filter((s) => s.cutOff && s.lastRecordNs !== undefined)
+    .map(
+      (s) =>
+        `<div class="cutoff" data-x="${pct(s.lastRecordNs!)}" title="${esc(`${s.path}: ${s.status}, unreadable after ${isoFromNs(s.lastRecordNs!)}`)}"></div>`,
+    );
+  const banners = r.sessions
+    .filter((s) => s.cutOff)
+    .map(
+      (s) =>
+        `<div class="banner cutoff-banner">${esc(`${s.path}: ${s.status} — ${s.verdictReason}. Replayed up to its readable end, ${s.lastRecordNs === undefined ? "no records" : isoFromNs(s.lastRecordNs)}.`)}</div>`,
+    );
+  const lossBanner =
+    r.losses.length > 0
+      ? `<div class="banner loss-banner">${esc(`${r.losses.reduce((n, l) => n + l.count, 0n)} events lost in ${r.losses.length} gap(s): hatched bands below`)}</div>`
+      : "";
+  const sessions = r.sessions.map(
+    (s) =>
+      `<div class="session">${esc(`${s.hostname} · session ${s.sessionId.slice(0, 16)} · ${s.startNs === undefined ? "?" : isoFromNs(s.startNs)} · ${s.status}`)}</div>`,
+  );
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const t = from + (span * BigInt(Math.round(f * 1000))) / 1000n;
     return `<span data-x="${(f * 100).toFixed(0)}%">${f === 0 ? isoFromNs(t).slice(11, 23) : `+${formatDurationNs(t - from)}`}</span>`;

@@ -22,7 +22,11 @@ export interface ReplayLimits extends FrameLimits {
  * A 1 GiB session of a busy host holds ~52 M events and ~312 k entities (docs/BENCHMARKS.md), so the
  * defaults replay it whole; a crafted file stops at about 100 s of work and ~1 GiB of entities.
  */
-export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { ...DEFAULT_FRAME_LIMITS, maxEvents: 100_000_000, maxEntities: 500_000 };
+export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
+  ...DEFAULT_FRAME_LIMITS,
+  maxEvents: 100_000_000,
+  maxEntities: 500_000,
+};
 
 export interface LoadResult {
   replay: Replay;
@@ -38,7 +42,10 @@ function checkedMetadata(path: string, metadata: unknown): SessionMeta {
     return parseSessionMetadata(metadata, HDR.size);
   } catch (e) {
     if (!(e instanceof MetadataError)) throw e;
-    throw new UserError(`${path}: frame 0 (metadata): ${e.message}; this is not what sealtrace writes, nothing was replayed`, EXIT.tampered);
+    throw new UserError(
+      `${path}: frame 0 (metadata): ${e.message}; this is not what sealtrace writes, nothing was replayed`,
+      EXIT.tampered,
+    );
   }
 }
 
@@ -60,7 +67,11 @@ function fileIdentity(path: string): string | undefined {
  * unreadable; EXIT.tampered when frame 0 breaks the metadata shape; EXIT.usage when two files hold the
  * same session.
  */
-export async function loadSessions(paths: readonly string[], identities: readonly string[], limits: ReplayLimits = DEFAULT_REPLAY_LIMITS): Promise<LoadResult> {
+export async function loadSessions(
+  paths: readonly string[],
+  identities: readonly string[],
+  limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
+): Promise<LoadResult> {
   const keys = new KeyRing(identities);
   const r = new Reconstructor();
   const notes: string[] = [];
@@ -83,7 +94,10 @@ export async function loadSessions(paths: readonly string[], identities: readonl
     const first = sessions.get(reader.sessionIdHex);
     if (first !== undefined) {
       await reader.close();
-      throw new UserError(`${path} and ${first} hold the same session ${reader.sessionIdHex} (a copy, or a .partial and its sealed file); give only one of them`, EXIT.usage);
+      throw new UserError(
+        `${path} and ${first} hold the same session ${reader.sessionIdHex} (a copy, or a .partial and its sealed file); give only one of them`,
+        EXIT.usage,
+      );
     }
     sessions.set(reader.sessionIdHex, path);
     let meta: SessionMeta;
@@ -100,8 +114,10 @@ export async function loadSessions(paths: readonly string[], identities: readonl
       for (let i = 0; i < frame.records.length; i++) {
         r.at.record = i;
         r.record(frame.records[i]);
-        if (r.events > limits.maxEvents) cut = `the --max-events limit (${limits.maxEvents} kernel records) was reached in frame ${frame.index}`;
-        else if (r.kept > limits.maxEntities) cut = `the --max-entities limit (${limits.maxEntities} processes, connections, files and their lists) was reached in frame ${frame.index}`;
+        if (r.events > limits.maxEvents)
+          cut = `the --max-events limit (${limits.maxEvents} kernel records) was reached in frame ${frame.index}`;
+        else if (r.kept > limits.maxEntities)
+          cut = `the --max-entities limit (${limits.maxEntities} processes, connections, files and their lists) was reached in frame ${frame.index}`;
         if (cut !== undefined) break frames; // ends frames(), which closes the file
       }
     }
@@ -109,13 +125,22 @@ export async function loadSessions(paths: readonly string[], identities: readonl
     if (cut !== undefined) {
       stopped = cut;
       notes.push(`${path}: replay stopped: ${cut}; the rest of this file was not read or checked`);
-      r.endSession({ status: "LIMIT", reason: `replay stopped: ${cut}; the rest was not read or checked`, framesGood: r.at.frame + 1 }, undefined);
+      r.endSession(
+        {
+          status: "LIMIT",
+          reason: `replay stopped: ${cut}; the rest was not read or checked`,
+          framesGood: r.at.frame + 1,
+        },
+        undefined,
+      );
       continue;
     }
     const verdict = reader.verdict ?? { status: "TAMPERED", reason: "reader stopped without a verdict", framesGood: 0 };
     r.endSession(verdict, reader.finale?.summary);
   }
-  for (const s of r.skips.all) notes.push(`${s.first}; skipped${s.count > 1 ? ` (and ${s.count - 1} more ${s.kind} record${s.count > 2 ? "s" : ""} like it)` : ""}`);
+  for (const s of r.skips.all)
+    notes.push(
+      `${s.first}; skipped${s.count > 1 ? ` (and ${s.count - 1} more ${s.kind} record${s.count > 2 ? "s" : ""} like it)` : ""}`,
+    );
   return { replay: r.finish(), events: r.events, notes };
 }
-

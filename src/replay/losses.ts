@@ -25,7 +25,8 @@ export class LossTracker {
   add(host: string, sessionIndex: number, bundle: string, total: bigint, atNs: bigint, sessionStartNs: bigint): void {
     const k = `${sessionIndex}:${bundle}`;
     const prev = this.last.get(k) ?? { total: 0n, atNs: sessionStartNs };
-    if (total > prev.total) this.gaps.push({ host, sessionIndex, bundle, count: total - prev.total, fromNs: prev.atNs, toNs: atNs });
+    if (total > prev.total)
+      this.gaps.push({ host, sessionIndex, bundle, count: total - prev.total, fromNs: prev.atNs, toNs: atNs });
     this.last.set(k, { total: total > prev.total ? total : prev.total, atNs });
   }
 }

@@ -37,11 +37,50 @@ const MAX_OFFSET_NS = 1n << 63n;
  * have exactly this size, so no read can run past the field or the record.
  */
 export const READ_WIDTH: Readonly<Record<string, number>> = {
-  type: 2, flags: 2, ts_ns: 8, tgid: 4, pid: 4, start_ns: 8, ppid: 4, uid: 4, comm: 16,
-  child_tgid: 4, child_start_ns: 8, filename_len: 2, argv_len: 2, cwd_len: 2, trunc: 2, exit_code: 4, exit_ns: 8, exe_len: 2,
-  sock_id: 8, enter_ns: 8, ret: 4, family: 2, protocol: 2, sport: 2, dport: 2, saddr: 16, daddr: 16, oldstate: 4, newstate: 4, state: 4,
-  dev: 8, ino: 8, path_len: 2, path_flags: 2, path2_len: 2, mode: 4, bytes: 8, calls: 8, first_ns: 8, last_ns: 8,
-  retransmits: 8, send_resets: 8, recv_resets: 8, segs: 2,
+  type: 2,
+  flags: 2,
+  ts_ns: 8,
+  tgid: 4,
+  pid: 4,
+  start_ns: 8,
+  ppid: 4,
+  uid: 4,
+  comm: 16,
+  child_tgid: 4,
+  child_start_ns: 8,
+  filename_len: 2,
+  argv_len: 2,
+  cwd_len: 2,
+  trunc: 2,
+  exit_code: 4,
+  exit_ns: 8,
+  exe_len: 2,
+  sock_id: 8,
+  enter_ns: 8,
+  ret: 4,
+  family: 2,
+  protocol: 2,
+  sport: 2,
+  dport: 2,
+  saddr: 16,
+  daddr: 16,
+  oldstate: 4,
+  newstate: 4,
+  state: 4,
+  dev: 8,
+  ino: 8,
+  path_len: 2,
+  path_flags: 2,
+  path2_len: 2,
+  mode: 4,
+  bytes: 8,
+  calls: 8,
+  first_ns: 8,
+  last_ns: 8,
+  retransmits: 8,
+  send_resets: 8,
+  recv_resets: 8,
+  segs: 2,
 };
 
 /** Fields replay reads unconditionally, per struct: a stored layout of that struct must have them all. */
@@ -92,7 +131,8 @@ function list(v: unknown, where: string, max: number): unknown[] {
 }
 
 function wholeNumber(v: unknown, where: string, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(where, `is ${describe(v)}, not a whole number in ${min}..${max}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+    fail(where, `is ${describe(v)}, not a whole number in ${min}..${max}`);
   return v;
 }
 
@@ -121,15 +161,19 @@ function layout(v: unknown, where: string): Layout {
     const at = `${where}.fields[${i}]`;
     if (!isMap(f)) fail(at, "is not a map");
     const name = optionalString(f.name, `${at}.name`);
-    if (typeof f.kind !== "string" || !KINDS.has(f.kind as FieldKind)) fail(`${at}.kind`, `is ${describe(f.kind)}, not a field kind`);
+    if (typeof f.kind !== "string" || !KINDS.has(f.kind as FieldKind))
+      fail(`${at}.kind`, `is ${describe(f.kind)}, not a field kind`);
     const offset = wholeNumber(f.offset, `${at}.offset`, 0, MAX_STRUCT_BYTES);
     const fieldSize = wholeNumber(f.size, `${at}.size`, 0, MAX_STRUCT_BYTES);
     if (offset + fieldSize > size) fail(at, `${name} at ${offset}+${fieldSize} lies outside ${cName} (${size} bytes)`);
     const width = READ_WIDTH[name];
-    if (f.kind !== "hdr" && width !== undefined && fieldSize !== width) fail(at, `${name} is ${fieldSize} bytes; replay reads it as ${width}`);
+    if (f.kind !== "hdr" && width !== undefined && fieldSize !== width)
+      fail(at, `${name} is ${fieldSize} bytes; replay reads it as ${width}`);
     return { name, offset, size: fieldSize, kind: f.kind as FieldKind };
   });
-  for (const name of REQUIRED[cName] ?? []) if (!fields.some((f) => f.name === name)) fail(`${where}.fields`, `${cName} has no field ${name}, which replay reads`);
+  for (const name of REQUIRED[cName] ?? [])
+    if (!fields.some((f) => f.name === name))
+      fail(`${where}.fields`, `${cName} has no field ${name}, which replay reads`);
   return { cName, size, fields };
 }
 
@@ -139,7 +183,11 @@ function checkHeaders(layouts: readonly Layout[], where: string, builtinHdrBytes
   const hdrBytes = hdr?.size ?? builtinHdrBytes;
   for (const [i, l] of layouts.entries()) {
     for (const [j, f] of l.fields.entries()) {
-      if (f.kind === "hdr" && f.offset + hdrBytes > l.size) fail(`${where}[${i}].fields[${j}]`, `the ${hdrBytes}-byte header at ${f.offset} lies outside ${l.cName} (${l.size} bytes)`);
+      if (f.kind === "hdr" && f.offset + hdrBytes > l.size)
+        fail(
+          `${where}[${i}].fields[${j}]`,
+          `the ${hdrBytes}-byte header at ${f.offset} lies outside ${l.cName} (${l.size} bytes)`,
+        );
     }
   }
 }
@@ -154,18 +202,25 @@ export function parseSessionMetadata(metadata: unknown, builtinHdrBytes: number)
   const runbook = optionalMap(metadata.runbook, "runbook");
   const clock = optionalMap(metadata.clock, "clock");
   const unavailable: Array<{ bundle: string; what: string }> = [];
-  const bundles = metadata.bundles === undefined || metadata.bundles === null ? [] : list(metadata.bundles, "bundles", MAX_BUNDLES).map((b, i) => {
-    const entry = optionalMap(b, `bundles[${i}]`);
-    const name = optionalString(entry.name, `bundles[${i}].name`) || "?";
-    if (entry.unavailable !== undefined && entry.unavailable !== null) {
-      list(entry.unavailable, `bundles[${i}].unavailable`, MAX_UNAVAILABLE).forEach((w, j) => {
-        const what = optionalString(w, `bundles[${i}].unavailable[${j}]`);
-        if (what.length > MAX_UNAVAILABLE_CHARS) fail(`bundles[${i}].unavailable[${j}]`, `is ${what.length} characters, more than ${MAX_UNAVAILABLE_CHARS}`);
-        unavailable.push({ bundle: name, what });
-      });
-    }
-    return name;
-  });
+  const bundles =
+    metadata.bundles === undefined || metadata.bundles === null
+      ? []
+      : list(metadata.bundles, "bundles", MAX_BUNDLES).map((b, i) => {
+          const entry = optionalMap(b, `bundles[${i}]`);
+          const name = optionalString(entry.name, `bundles[${i}].name`) || "?";
+          if (entry.unavailable !== undefined && entry.unavailable !== null) {
+            list(entry.unavailable, `bundles[${i}].unavailable`, MAX_UNAVAILABLE).forEach((w, j) => {
+              const what = optionalString(w, `bundles[${i}].unavailable[${j}]`);
+              if (what.length > MAX_UNAVAILABLE_CHARS)
+                fail(
+                  `bundles[${i}].unavailable[${j}]`,
+                  `is ${what.length} characters, more than ${MAX_UNAVAILABLE_CHARS}`,
+                );
+              unavailable.push({ bundle: name, what });
+            });
+          }
+          return name;
+        });
   const schema = optionalMap(metadata.schema, "schema");
   let layouts: Layout[] | undefined;
   if (schema.layouts !== undefined && schema.layouts !== null) {

@@ -46,7 +46,8 @@ export interface ProcessEntity {
   forkNs: bigint | undefined;
 }
 
-export type ConnectionOutcome = "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening" | "closing";
+export type ConnectionOutcome =
+  "established" | "connected" | "refused" | "timed out" | "error" | "aborted" | "pending" | "listening" | "closing";
 export type Direction = "outbound" | "inbound" | "listen" | "unknown";
 
 export interface Connection {

@@ -48,10 +48,27 @@ export class ProcessTable {
     if (!p) {
       const id = processId(host, h.tgid, h.startBootNs);
       p = {
-        id, host, pid: h.tgid, ppid: h.ppid, parentId: undefined, parentOrigin: "inferred", reparentedFrom: undefined,
-        startNs: h.startBootNs + offsetNs, startBootNs: h.startBootNs, comm: h.comm, uid: h.uid, user: undefined,
-        cgroupId: h.cgroupId, cgroupPath: undefined, container: undefined, origin: "observed",
-        execs: [], exitNs: undefined, exitCode: undefined, exitSignal: undefined, forkNs: undefined,
+        id,
+        host,
+        pid: h.tgid,
+        ppid: h.ppid,
+        parentId: undefined,
+        parentOrigin: "inferred",
+        reparentedFrom: undefined,
+        startNs: h.startBootNs + offsetNs,
+        startBootNs: h.startBootNs,
+        comm: h.comm,
+        uid: h.uid,
+        user: undefined,
+        cgroupId: h.cgroupId,
+        cgroupPath: undefined,
+        container: undefined,
+        origin: "observed",
+        execs: [],
+        exitNs: undefined,
+        exitCode: undefined,
+        exitSignal: undefined,
+        forkNs: undefined,
       };
       this.byId.set(id, p);
       let pids = this.byIdentity.get(host);
@@ -59,7 +76,14 @@ export class ProcessTable {
       const e = pids.get(h.tgid);
       if (e === undefined) pids.set(h.tgid, p);
       else if (e instanceof Map) e.set(h.startBootNs, p);
-      else pids.set(h.tgid, new Map([[e.startBootNs, e], [h.startBootNs, p]]));
+      else
+        pids.set(
+          h.tgid,
+          new Map([
+            [e.startBootNs, e],
+            [h.startBootNs, p],
+          ]),
+        );
     }
     return p;
   }
@@ -82,8 +106,25 @@ export class ProcessTable {
     p.parentOrigin = "observed";
   }
 
-  fork(parent: ProcessEntity, childPid: number, childStartBootNs: bigint, offsetNs: bigint, timeNs: bigint): ProcessEntity {
-    const child = this.ensure(parent.host, { tgid: childPid, startBootNs: childStartBootNs, ppid: parent.pid, uid: parent.uid, comm: parent.comm, ...(parent.cgroupId !== undefined ? { cgroupId: parent.cgroupId } : {}) }, offsetNs);
+  fork(
+    parent: ProcessEntity,
+    childPid: number,
+    childStartBootNs: bigint,
+    offsetNs: bigint,
+    timeNs: bigint,
+  ): ProcessEntity {
+    const child = this.ensure(
+      parent.host,
+      {
+        tgid: childPid,
+        startBootNs: childStartBootNs,
+        ppid: parent.pid,
+        uid: parent.uid,
+        comm: parent.comm,
+        ...(parent.cgroupId !== undefined ? { cgroupId: parent.cgroupId } : {}),
+      },
+      offsetNs,
+    );
     child.forkNs = timeNs;
     child.ppid = parent.pid;
     child.parentId = parent.id;

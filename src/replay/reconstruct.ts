@@ -19,7 +19,6 @@ const HF_OWNER_UNKNOWN = 0x2;
 const EXEC_ARGV_TRUNC = 0x1;
 const PATH_TRUNC = 0x1;
 
-
 interface Current {
   info: SessionInfo;
   host: string;
@@ -69,7 +68,9 @@ export class Reconstructor {
    * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
    */
   get kept(): number {
-    return this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
+    return (
+      this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems
+    );
   }
 
   /** Starts a session: every record until endSession belongs to it. */
@@ -79,10 +80,26 @@ export class Reconstructor {
     const host = bootId ? bootId.slice(0, 8) : hostname;
     const offsetNs = md.realtimeMinusBoottimeNs;
     const info: SessionInfo = {
-      index: this.sessions.length, path, sessionId, host, hostname, bootId, runbook: md.runbook,
-      bundles: md.bundles, unavailable: md.unavailable, realtimeMinusBoottimeNs: offsetNs,
-      startNs: undefined, endNs: undefined, lastRecordNs: undefined, status: "UNREAD", verdictReason: "", framesGood: 0,
-      endReason: undefined, events: 0, cutOff: false, accountFiles: [],
+      index: this.sessions.length,
+      path,
+      sessionId,
+      host,
+      hostname,
+      bootId,
+      runbook: md.runbook,
+      bundles: md.bundles,
+      unavailable: md.unavailable,
+      realtimeMinusBoottimeNs: offsetNs,
+      startNs: undefined,
+      endNs: undefined,
+      lastRecordNs: undefined,
+      status: "UNREAD",
+      verdictReason: "",
+      framesGood: 0,
+      endReason: undefined,
+      events: 0,
+      cutOff: false,
+      accountFiles: [],
     };
     this.sessions.push(info);
     this.cur = { info, host, offsetNs, schema: sessionSchema(md), startBootNs: undefined };
@@ -116,8 +133,16 @@ export class Reconstructor {
       case "maps": {
         const keySize = rowSize(r.keySize);
         const valueSize = rowSize(r.valueSize);
-        if (!(r.d instanceof Uint8Array) || keySize === undefined || valueSize === undefined || keySize + valueSize === 0) {
-          this.skip("maps", `keySize ${describe(r.keySize)}, valueSize ${describe(r.valueSize)}, d ${r.d instanceof Uint8Array ? "bytes" : describe(r.d)}: not rows of at least one byte`);
+        if (
+          !(r.d instanceof Uint8Array) ||
+          keySize === undefined ||
+          valueSize === undefined ||
+          keySize + valueSize === 0
+        ) {
+          this.skip(
+            "maps",
+            `keySize ${describe(r.keySize)}, valueSize ${describe(r.valueSize)}, d ${r.d instanceof Uint8Array ? "bytes" : describe(r.d)}: not rows of at least one byte`,
+          );
           return;
         }
         this.map(cur, String(r.m), r.d, keySize, valueSize, t ?? 0n);
@@ -130,13 +155,20 @@ export class Reconstructor {
         this.hostInfo.procCgroups(cur.host, r.entries);
         return;
       case "users":
-      {
-        const files = this.hostInfo.accounts(cur.host, r);
-        if (cur.info.accountFiles.length < 8) cur.info.accountFiles.push(...files); // one record is written; a hostile file may hold many
-      }
+        {
+          const files = this.hostInfo.accounts(cur.host, r);
+          if (cur.info.accountFiles.length < 8) cur.info.accountFiles.push(...files); // one record is written; a hostile file may hold many
+        }
         return;
       case "loss":
-        this.losses.add(cur.host, cur.info.index, String(r.b), lossTotal(r), (t ?? 0n) + cur.offsetNs, cur.info.startNs ?? (t ?? 0n) + cur.offsetNs);
+        this.losses.add(
+          cur.host,
+          cur.info.index,
+          String(r.b),
+          lossTotal(r),
+          (t ?? 0n) + cur.offsetNs,
+          cur.info.startNs ?? (t ?? 0n) + cur.offsetNs,
+        );
         return;
       default:
         return;
@@ -165,7 +197,13 @@ export class Reconstructor {
     const processes = this.processes.resolve();
     this.hostInfo.annotate(processes);
     const files = this.files.finish();
-    return { sessions: this.sessions, processes, connections: this.connections.finish(), files, losses: this.losses.gaps };
+    return {
+      sessions: this.sessions,
+      processes,
+      connections: this.connections.finish(),
+      files,
+      losses: this.losses.gaps,
+    };
   }
 
   private kernel(cur: Current, d: Uint8Array, origin: Origin): void {
@@ -185,7 +223,8 @@ export class Reconstructor {
     // The record's time as a bigint is made only where it is kept: most high-rate records keep none.
     const tsAt = off + o.ts_ns;
     const tail = off + o.size; // the variable part: [tail, off + len)
-    const owner = flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsAt, (flags & HF_OWNER_FROM_SOCK) === 0);
+    const owner =
+      flags & HF_OWNER_UNKNOWN ? undefined : this.owner(cur, d, v, off, o, tsAt, (flags & HF_OWNER_FROM_SOCK) === 0);
     if (!owner && (type === ev.fork || type === ev.exec || type === ev.exit || type === ev.task)) return;
     // A process can move between cgroups (a runtime moves its child into the container's): lifecycle
     // records keep the latest; high-rate records are not read for it.
@@ -198,7 +237,13 @@ export class Reconstructor {
     }
     switch (type) {
       case ev.fork: {
-        const child = this.processes.fork(owner!, v.getUint32(off + o.child_tgid, true), v.getBigUint64(off + o.child_start_ns, true), cur.offsetNs, this.time(cur, v, tsAt));
+        const child = this.processes.fork(
+          owner!,
+          v.getUint32(off + o.child_tgid, true),
+          v.getBigUint64(off + o.child_start_ns, true),
+          cur.offsetNs,
+          this.time(cur, v, tsAt),
+        );
         child.origin = "observed";
         return;
       }
@@ -212,36 +257,80 @@ export class Reconstructor {
         const argv = argList(d, Math.min(end, tail + fl), Math.min(end, tail + fl + al));
         const cwd = cl > 0 ? cText(d, Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)) : undefined;
         this.listItems += imageUnits(fl + al + cl, argv.length);
-        this.processes.exec(owner!, { timeNs: this.time(cur, v, tsAt), filename, argv, argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd, origin }, this.comm(d, off, o));
+        this.processes.exec(
+          owner!,
+          {
+            timeNs: this.time(cur, v, tsAt),
+            filename,
+            argv,
+            argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0,
+            cwd,
+            origin,
+          },
+          this.comm(d, off, o),
+        );
         return;
       }
       case ev.exit: {
         const exitNs = v.getBigUint64(off + o.exit_ns, true);
-        this.processes.exit(owner!, exitNs === 0n ? this.time(cur, v, tsAt) : exitNs + cur.offsetNs, v.getInt32(off + o.exit_code, true));
+        this.processes.exit(
+          owner!,
+          exitNs === 0n ? this.time(cur, v, tsAt) : exitNs + cur.offsetNs,
+          v.getInt32(off + o.exit_code, true),
+        );
         return;
       }
       case ev.task: {
         const el = v.getUint16(off + o.exe_len, true);
         const al = v.getUint16(off + o.argv_len, true);
         const trunc = v.getUint16(off + o.trunc, true);
-        const image = el + al > 0
-          ? { timeNs: this.time(cur, v, tsAt), filename: cText(d, tail, Math.min(off + len, tail + el)), argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)), argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0, cwd: undefined, origin: "snapshot" as const }
-          : undefined;
+        const image =
+          el + al > 0
+            ? {
+                timeNs: this.time(cur, v, tsAt),
+                filename: cText(d, tail, Math.min(off + len, tail + el)),
+                argv: argList(d, Math.min(off + len, tail + el), Math.min(off + len, tail + el + al)),
+                argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0,
+                cwd: undefined,
+                origin: "snapshot" as const,
+              }
+            : undefined;
         if (image) this.listItems += imageUnits(el + al, image.argv.length);
         this.processes.snapshot(owner!, image);
         return;
       }
       case ev.connect:
-        this.connections.connect(cur.host, this.sock(d, v, off, o), owner, v.getBigUint64(off + o.enter_ns, true) + cur.offsetNs, this.time(cur, v, tsAt), v.getInt32(off + o.ret, true));
+        this.connections.connect(
+          cur.host,
+          this.sock(d, v, off, o),
+          owner,
+          v.getBigUint64(off + o.enter_ns, true) + cur.offsetNs,
+          this.time(cur, v, tsAt),
+          v.getInt32(off + o.ret, true),
+        );
         return;
       case ev.accept:
         this.connections.accept(cur.host, this.sock(d, v, off, o), owner, this.time(cur, v, tsAt));
         return;
       case ev.sockState:
-        this.connections.state(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.oldstate, true), v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt), o.sk_err < 0 ? undefined : v.getInt32(off + o.sk_err, true));
+        this.connections.state(
+          cur.host,
+          this.sock(d, v, off, o),
+          owner,
+          v.getInt32(off + o.oldstate, true),
+          v.getInt32(off + o.newstate, true),
+          this.time(cur, v, tsAt),
+          o.sk_err < 0 ? undefined : v.getInt32(off + o.sk_err, true),
+        );
         return;
       case ev.sock:
-        this.connections.snapshot(cur.host, this.sock(d, v, off, o), owner, v.getInt32(off + o.newstate, true), this.time(cur, v, tsAt));
+        this.connections.snapshot(
+          cur.host,
+          this.sock(d, v, off, o),
+          owner,
+          v.getInt32(off + o.newstate, true),
+          this.time(cur, v, tsAt),
+        );
         return;
       case ev.retransmit:
       case ev.sendReset:
@@ -250,11 +339,34 @@ export class Reconstructor {
         const segs = o.segs >= 0 ? v.getUint16(off + o.segs, true) : 1; // older sessions: one per event
         const state = v.getInt32(off + o.state, true);
         // The high-rate case: a socket already known by id needs no addresses formatted.
-        const known = o.sock_id < 0 ? undefined : this.connections.bySock(cur.host, v.getUint32(off + o.sock_id, true), v.getUint32(off + o.sock_id + 4, true));
+        const known =
+          o.sock_id < 0
+            ? undefined
+            : this.connections.bySock(
+                cur.host,
+                v.getUint32(off + o.sock_id, true),
+                v.getUint32(off + o.sock_id + 4, true),
+              );
         if (known && !this.connections.isOlderUse(known, () => this.time(cur, v, tsAt))) {
           if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
-          this.connections.tcpEventOn(known, owner, kind, state, this.connections.keepsTime(known, kind) ? this.time(cur, v, tsAt) : undefined, segs);
-        } else this.connections.tcpEvent(cur.host, this.sock(d, v, off, o), owner, kind, state, this.time(cur, v, tsAt), segs);
+          this.connections.tcpEventOn(
+            known,
+            owner,
+            kind,
+            state,
+            this.connections.keepsTime(known, kind) ? this.time(cur, v, tsAt) : undefined,
+            segs,
+          );
+        } else
+          this.connections.tcpEvent(
+            cur.host,
+            this.sock(d, v, off, o),
+            owner,
+            kind,
+            state,
+            this.time(cur, v, tsAt),
+            segs,
+          );
         return;
       }
       case ev.fileOpen: {
@@ -262,14 +374,22 @@ export class Reconstructor {
         const pl = v.getUint16(off + o.path_len, true);
         const pf = v.getUint16(off + o.path_flags, true);
         this.listItems += (TEXT_OUT * pl) >> 10; // a long path: the file itself counts in files.size
-        this.files.open(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), cText(d, tail, Math.min(off + len, tail + pl)), (pf & PATH_TRUNC) !== 0);
+        this.files.open(
+          owner,
+          v.getBigUint64(off + o.dev, true),
+          v.getBigUint64(off + o.ino, true),
+          cText(d, tail, Math.min(off + len, tail + pl)),
+          (pf & PATH_TRUNC) !== 0,
+        );
         return;
       }
       case ev.fileWrite: {
         if (!owner) return;
         this.files.flush(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), {
-          bytes: v.getBigUint64(off + o.bytes, true), calls: v.getBigUint64(off + o.calls, true),
-          firstNs: v.getBigUint64(off + o.first_ns, true) + cur.offsetNs, lastNs: v.getBigUint64(off + o.last_ns, true) + cur.offsetNs,
+          bytes: v.getBigUint64(off + o.bytes, true),
+          calls: v.getBigUint64(off + o.calls, true),
+          firstNs: v.getBigUint64(off + o.first_ns, true) + cur.offsetNs,
+          lastNs: v.getBigUint64(off + o.last_ns, true) + cur.offsetNs,
         });
         return;
       }
@@ -282,8 +402,14 @@ export class Reconstructor {
         this.listItems += 1 + ((TEXT_OUT * (pl + p2)) >> 10);
         this.files.op(owner, {
           kind: type === ev.unlink ? "delete" : type === ev.rename ? "rename" : "chmod",
-          timeNs: this.time(cur, v, tsAt), path: cText(d, tail, Math.min(off + len, tail + pl)), newPath: type === ev.rename ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2)) : undefined,
-          mode: type === ev.chmod ? v.getUint32(off + o.mode, true) : undefined, ret: v.getInt32(off + o.ret, true),
+          timeNs: this.time(cur, v, tsAt),
+          path: cText(d, tail, Math.min(off + len, tail + pl)),
+          newPath:
+            type === ev.rename
+              ? cText(d, Math.min(off + len, tail + pl), Math.min(off + len, tail + pl + p2))
+              : undefined,
+          mode: type === ev.chmod ? v.getUint32(off + o.mode, true) : undefined,
+          ret: v.getInt32(off + o.ret, true),
         });
         return;
       }
@@ -303,13 +429,34 @@ export class Reconstructor {
   }
 
   /** The record's process; `own` records (not a socket owner's copy) also update its ppid. */
-  private owner(cur: Current, d: Uint8Array, v: DataView, off: number, o: Offsets, tsAt: number, own: boolean): ProcessEntity {
+  private owner(
+    cur: Current,
+    d: Uint8Array,
+    v: DataView,
+    off: number,
+    o: Offsets,
+    tsAt: number,
+    own: boolean,
+  ): ProcessEntity {
     const tgid = v.getUint32(off + o.tgid, true);
     const startAt = off + o.start_ns;
     const ppid = v.getUint32(off + o.ppid, true);
     let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
-      p = this.processes.ensure(cur.host, { tgid, startBootNs: v.getBigUint64(startAt, true), ppid, uid: v.getUint32(off + o.uid, true), comm: this.comm(d, off, o), ...(o.cgroup_id >= 0 && own && v.getBigUint64(off + o.cgroup_id, true) !== 0n ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) } : {}) }, cur.offsetNs);
+      p = this.processes.ensure(
+        cur.host,
+        {
+          tgid,
+          startBootNs: v.getBigUint64(startAt, true),
+          ppid,
+          uid: v.getUint32(off + o.uid, true),
+          comm: this.comm(d, off, o),
+          ...(o.cgroup_id >= 0 && own && v.getBigUint64(off + o.cgroup_id, true) !== 0n
+            ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) }
+            : {}),
+        },
+        cur.offsetNs,
+      );
     }
     if (own && ppid !== 0 && ppid !== p.ppid) this.processes.noteParent(p, ppid, this.time(cur, v, tsAt));
     return p;
@@ -346,34 +493,61 @@ export class Reconstructor {
       if (!k || !w) return;
       if (keySize < k.size || valueSize < w.size) {
         cur.writeCache = undefined;
-        this.skip("maps", `write_totals rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_write_key (${k.size}) and st_write_val (${w.size})`);
+        this.skip(
+          "maps",
+          `write_totals rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_write_key (${k.size}) and st_write_val (${w.size})`,
+        );
         return;
       }
       const cache = cur.writeCache;
       cur.writeCache = undefined;
       for (const t of mergeWriteSnapshot(d, keySize, valueSize, cache, k, w)) {
-        const p = this.processes.find(cur.host, t.tgid, t.startBootNs)
-          ?? this.processes.ensure(cur.host, { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" }, cur.offsetNs);
-        this.files.snapshot(p, t.dev, t.ino, { bytes: t.bytes, calls: t.calls, firstNs: t.firstNs + cur.offsetNs, lastNs: t.lastNs + cur.offsetNs });
+        const p =
+          this.processes.find(cur.host, t.tgid, t.startBootNs) ??
+          this.processes.ensure(
+            cur.host,
+            { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" },
+            cur.offsetNs,
+          );
+        this.files.snapshot(p, t.dev, t.ino, {
+          bytes: t.bytes,
+          calls: t.calls,
+          firstNs: t.firstNs + cur.offsetNs,
+          lastNs: t.lastNs + cur.offsetNs,
+        });
       }
     } else if (name === "flow_counters") {
       const k = cur.schema.byStruct.get("st_flow_key");
       const w = cur.schema.byStruct.get("st_flow_val");
       if (!k || !w) return;
       if (keySize < k.size || valueSize < w.size) {
-        this.skip("maps", `flow_counters rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_flow_key (${k.size}) and st_flow_val (${w.size})`);
+        this.skip(
+          "maps",
+          `flow_counters rows of keySize ${keySize}, valueSize ${valueSize} are smaller than st_flow_key (${k.size}) and st_flow_val (${w.size})`,
+        );
         return;
       }
       for (let at = 0; at + row <= d.length; at += row) {
         const family = v.getUint16(at + k.family, true);
         const b = at + keySize;
         const facts: SockFacts = {
-          sockLo: 0, sockHi: 0, family: familyName(family), protocol: "tcp",
-          saddr: formatAddr(family, d, at + k.saddr), sport: v.getUint16(at + k.sport, true),
-          daddr: formatAddr(family, d, at + k.daddr), dport: v.getUint16(at + k.dport, true),
+          sockLo: 0,
+          sockHi: 0,
+          family: familyName(family),
+          protocol: "tcp",
+          saddr: formatAddr(family, d, at + k.saddr),
+          sport: v.getUint16(at + k.sport, true),
+          daddr: formatAddr(family, d, at + k.daddr),
+          dport: v.getUint16(at + k.dport, true),
         };
         const resets = v.getBigUint64(b + w.send_resets, true) + v.getBigUint64(b + w.recv_resets, true);
-        this.connections.flowTotals(cur.host, facts, Number(v.getBigUint64(b + w.retransmits, true)), Number(resets), tBoot + cur.offsetNs);
+        this.connections.flowTotals(
+          cur.host,
+          facts,
+          Number(v.getBigUint64(b + w.retransmits, true)),
+          Number(resets),
+          tBoot + cur.offsetNs,
+        );
       }
     }
   }
@@ -393,5 +567,13 @@ function imageUnits(textBytes: number, argc: number): number {
 }
 
 function describe(v: unknown): string {
-  return typeof v === "number" || typeof v === "bigint" ? String(v) : v === undefined ? "missing" : Array.isArray(v) ? "a list" : v === null ? "nil" : typeof v;
+  return typeof v === "number" || typeof v === "bigint"
+    ? String(v)
+    : v === undefined
+      ? "missing"
+      : Array.isArray(v)
+        ? "a list"
+        : v === null
+          ? "nil"
+          : typeof v;
 }

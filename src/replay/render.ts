@@ -24,8 +24,10 @@ export type Format = (typeof FORMATS)[number];
 
 /** Throws UserError(usage) for an unknown view or format. */
 export function parseViewFormat(view: string, format: string): { view: View; format: Format } {
-  if (!(VIEWS as readonly string[]).includes(view) && view !== "process") throw new UserError(`--view ${view}: choose one of ${VIEWS.join(", ")}, process`, EXIT.usage);
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format ${format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
+  if (!(VIEWS as readonly string[]).includes(view) && view !== "process")
+    throw new UserError(`--view ${view}: choose one of ${VIEWS.join(", ")}, process`, EXIT.usage);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new UserError(`--format ${format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
   return { view: view as View, format: format as Format };
 }
 
@@ -43,38 +45,66 @@ export interface RenderOptions {
 
 function renderFocus(r: Replay, focus: Focus, format: Format, colour: boolean, all: boolean): string {
   if (format === "json") {
-    const doc = focus.kind === "process" ? processDetailJson(focus.detail) : focus.kind === "matches" ? matchesJson(focus.selector, focus.matches) : stateJson(focus.state);
+    const doc =
+      focus.kind === "process"
+        ? processDetailJson(focus.detail)
+        : focus.kind === "matches"
+          ? matchesJson(focus.selector, focus.matches)
+          : stateJson(focus.state);
     return `${exactJson(doc, 2)}\n`;
   }
-  if (format !== "text") throw new UserError(`--format ${format}: --view process and --at give ${FOCUS_FORMATS.join(" or ")}`, EXIT.usage);
-  const lines = focus.kind === "process" ? processLines(r, focus.detail) : focus.kind === "matches" ? matchLines(r, focus.selector, focus.matches) : stateLines(r, focus.state, all);
+  if (format !== "text")
+    throw new UserError(`--format ${format}: --view process and --at give ${FOCUS_FORMATS.join(" or ")}`, EXIT.usage);
+  const lines =
+    focus.kind === "process"
+      ? processLines(r, focus.detail)
+      : focus.kind === "matches"
+        ? matchLines(r, focus.selector, focus.matches)
+        : stateLines(r, focus.state, all);
   return terminalText(lines, colour);
 }
 
 export function render(r: Replay, view: View, format: Format, colour: boolean, opts: RenderOptions = {}): string {
   if (opts.focus) return renderFocus(r, opts.focus, format, colour, opts.all === true);
   switch (format) {
-    case "json": return renderJson(r);
-    case "jsonl": return renderJsonl(r);
-    case "timesketch": return renderTimesketch(r);
-    case "html": return renderHtml(r);
+    case "json":
+      return renderJson(r);
+    case "jsonl":
+      return renderJsonl(r);
+    case "timesketch":
+      return renderTimesketch(r);
+    case "html":
+      return renderHtml(r);
     // The text views build lines; terminalText is the one place their text leaves, escaped (text/visible.ts).
-    case "text": return terminalText(textLines(r, view, opts.all === true), colour);
+    case "text":
+      return terminalText(textLines(r, view, opts.all === true), colour);
   }
 }
 
 function textLines(r: Replay, view: View, all: boolean): Piece[] {
   switch (view) {
-    case "summary": return summaryLines(r);
-    case "tree": return treeLines(r, all);
-    case "timeline": return timelineLines(r);
-    case "connections": return connectionLines(r);
-    case "files": return fileLines(r);
-    case "process": throw new UserError("--view process needs --pid N", EXIT.usage);
+    case "summary":
+      return summaryLines(r);
+    case "tree":
+      return treeLines(r, all);
+    case "timeline":
+      return timelineLines(r);
+    case "connections":
+      return connectionLines(r);
+    case "files":
+      return fileLines(r);
+    case "process":
+      throw new UserError("--view process needs --pid N", EXIT.usage);
   }
 }
 
 /** render() in pieces, for writing as it goes: `--format json` is produced one entity at a time. */
-export function renderChunks(r: Replay, view: View, format: Format, colour: boolean, opts: RenderOptions = {}): Iterable<string> {
+export function renderChunks(
+  r: Replay,
+  view: View,
+  format: Format,
+  colour: boolean,
+  opts: RenderOptions = {},
+): Iterable<string> {
   return format === "json" && !opts.focus ? renderJsonChunks(r) : [render(r, view, format, colour, opts)];
 }

@@ -21,7 +21,7 @@ export interface StateAt {
 
 /** A connection's first known moment: its attempt or establishment; one the start snapshot found was open before. */
 function opened(c: Connection): bigint | undefined {
-  return c.origin === "snapshot" ? 0n : c.startNs ?? c.establishedNs;
+  return c.origin === "snapshot" ? 0n : (c.startNs ?? c.establishedNs);
 }
 
 function openAt(c: Connection, atNs: bigint): boolean {
@@ -37,16 +37,24 @@ function ppidAt(p: ProcessEntity, byId: ReadonlyMap<string, ProcessEntity>, atNs
 export function stateAt(r: Replay, atNs: bigint): StateAt {
   const starts = r.sessions.map((s) => s.startNs).filter((x): x is bigint => x !== undefined);
   const startNs = starts.length > 0 ? starts.reduce((a, b) => (b < a ? b : a)) : undefined;
-  const inside = r.sessions.some((s) => s.startNs !== undefined && s.startNs <= atNs && atNs <= (s.endNs ?? s.lastRecordNs ?? s.startNs));
-  const alive = r.processes.filter((p) => p.startNs <= atNs && (p.exitNs === undefined || p.exitNs > atNs)).sort(byStart);
+  const inside = r.sessions.some(
+    (s) => s.startNs !== undefined && s.startNs <= atNs && atNs <= (s.endNs ?? s.lastRecordNs ?? s.startNs),
+  );
+  const alive = r.processes
+    .filter((p) => p.startNs <= atNs && (p.exitNs === undefined || p.exitNs > atNs))
+    .sort(byStart);
   const open = r.connections.filter((c) => openAt(c, atNs));
   const byId = new Map(r.processes.map((p) => [p.id, p]));
   return {
-    atNs, startNs, inside,
+    atNs,
+    startNs,
+    inside,
     processes: alive.map((p) => ({ process: p, image: imageAt(p, atNs), ppid: ppidAt(p, byId, atNs) })),
     listening: open.filter((c) => c.direction === "listen" || c.outcome === "listening"),
     connections: open.filter((c) => c.direction !== "listen" && c.outcome !== "listening"),
-    files: r.files.filter((f) => f.firstNs !== undefined && f.lastNs !== undefined && f.firstNs <= atNs && atNs <= f.lastNs),
+    files: r.files.filter(
+      (f) => f.firstNs !== undefined && f.lastNs !== undefined && f.firstNs <= atNs && atNs <= f.lastNs,
+    ),
   };
 }
 
@@ -58,7 +66,16 @@ export function stateJson(s: StateAt) {
     processes: s.processes.map(({ process, image, ppid }) => ({
       ...processJson(process),
       ppidThen: ppid,
-      image: image === undefined ? null : { time: isoFromNs(image.timeNs), filename: image.filename, argv: image.argv, cwd: image.cwd ?? null, origin: image.origin },
+      image:
+        image === undefined
+          ? null
+          : {
+              time: isoFromNs(image.timeNs),
+              filename: image.filename,
+              argv: image.argv,
+              cwd: image.cwd ?? null,
+              origin: image.origin,
+            },
     })),
     listening: s.listening.map(connectionJson),
     connections: s.connections.map(connectionJson),

@@ -36,7 +36,8 @@ const CONS_MIN_LENGTH = 13;
 
 function plain(bytes: Uint8Array, from: number, to: number): string {
   for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8OrEscaped(bytes, from, to);
-  if (to - from >= CONS_MIN_LENGTH) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
+  if (to - from >= CONS_MIN_LENGTH)
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
   let s = "";
   for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
   return s;

@@ -14,7 +14,14 @@ export function microsFromNs(ns: bigint): number {
   return Number(ns / 1000n);
 }
 
-const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
 
 /**
  * Parses a --since/--until bound: `+5s`/`+1.5m`/`+250ms` (relative to `sessionStartNs`) or an ISO 8601 time.
@@ -26,14 +33,17 @@ export function parseTimeBound(text: string, sessionStartNs: bigint, flag: strin
     const [whole, frac = ""] = rel[1]!.split(".");
     const unit = UNIT_NS[rel[2] ?? "s"]!;
     const scale = 10n ** BigInt(frac.length);
-    return sessionStartNs + (BigInt(whole!) * scale + BigInt(frac || "0")) * unit / scale;
+    return sessionStartNs + ((BigInt(whole!) * scale + BigInt(frac || "0")) * unit) / scale;
   }
   const iso = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text.trim());
   if (iso) {
     const ms = Date.parse(`${iso[1]}${iso[3]}`);
     if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n + BigInt((iso[2] ?? "").padEnd(9, "0") || "0");
   }
-  throw new UserError(`${flag} ${text}: give a time like 2026-11-24T03:09:00Z or an offset from the session start like +5s`, EXIT.usage);
+  throw new UserError(
+    `${flag} ${text}: give a time like 2026-11-24T03:09:00Z or an offset from the session start like +5s`,
+    EXIT.usage,
+  );
 }
 
 /** A short duration for text views: 850ms, 12.3s, 4m05s. */

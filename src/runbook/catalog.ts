@@ -27,8 +27,13 @@ export function resolveRunbook(nameOrPath: string): Runbook {
   }
   const path = join(shippedRunbooksDir(), `${nameOrPath}.yaml`);
   if (!existsSync(path)) {
-    const names = readdirSync(shippedRunbooksDir()).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -5));
-    throw new UserError(`no runbook named '${nameOrPath}'; shipped runbooks: ${names.join(", ")} (or give a file path)`, EXIT.usage);
+    const names = readdirSync(shippedRunbooksDir())
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => f.slice(0, -5));
+    throw new UserError(
+      `no runbook named '${nameOrPath}'; shipped runbooks: ${names.join(", ")} (or give a file path)`,
+      EXIT.usage,
+    );
   }
   return loadRunbook(path);
 }

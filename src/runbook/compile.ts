@@ -11,7 +11,9 @@ import { shippedRunbooksDir } from "./catalog.js";
 /** The text of compiled.ts for the runbooks in `dir`, parsed here with the YAML parser (no cache). */
 export function compiledSource(dir = shippedRunbooksDir()): string {
   const entries: Record<string, ParsedRunbook> = {};
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
     const path = join(dir, f);
     const { source, ...parsed } = parseRunbook(readFileSync(path, "utf8"), path);
     entries[source.sha256] = parsed;

@@ -64,7 +64,20 @@ export const RUNBOOK_LIMITS = {
   stringBytes: 4096,
 } as const;
 
-const TOP_KEYS = ["name", "description", "bundles", "duration", "filters", "limits", "snapshotInterval", "flushInterval", "redact", "recipients", "signingKey", "prompts"];
+const TOP_KEYS = [
+  "name",
+  "description",
+  "bundles",
+  "duration",
+  "filters",
+  "limits",
+  "snapshotInterval",
+  "flushInterval",
+  "redact",
+  "recipients",
+  "signingKey",
+  "prompts",
+];
 const FILTER_KEYS = ["pid", "comm", "cgroup", "uid", "ports", "addresses", "allFileTypes"];
 const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit"];
 const REDACT_KEYS = ["argv"];
@@ -91,7 +104,10 @@ function readRunbookText(path: string): string {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+    throw new UserError(
+      `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      EXIT.usage,
+    );
   }
   try {
     const st = fstatSync(fd);
@@ -104,7 +120,10 @@ function readRunbookText(path: string): string {
     return buf.subarray(0, n).toString("utf8");
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+    throw new UserError(
+      `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      EXIT.usage,
+    );
   } finally {
     closeSync(fd);
   }
@@ -112,7 +131,12 @@ function readRunbookText(path: string): string {
 
 /** `bytes`: the size when known, else undefined (a file that grew while being read). */
 function tooLong(path: string, bytes: number | undefined): RunbookError {
-  return new RunbookError(path, 1, 1, `a runbook is at most ${RUNBOOK_LIMITS.textBytes / 1024} KiB; this one is ${bytes === undefined ? "larger" : `${bytes} bytes`}`);
+  return new RunbookError(
+    path,
+    1,
+    1,
+    `a runbook is at most ${RUNBOOK_LIMITS.textBytes / 1024} KiB; this one is ${bytes === undefined ? "larger" : `${bytes} bytes`}`,
+  );
 }
 
 /** Where flow collections first nest deeper than the limit (a cheap scan: brackets inside strings count too). */
@@ -131,7 +155,11 @@ function deepFlowOffset(text: string): number | undefined {
  * Parses runbook text; `path` names it in errors. A text whose SHA-256 is in `compiled` (the shipped
  * runbooks, parsed at build time by this same function) is taken from there without parsing.
  */
-export function parseRunbook(text: string, path: string, compiled: Readonly<Record<string, ParsedRunbook>> = {}): Runbook {
+export function parseRunbook(
+  text: string,
+  path: string,
+  compiled: Readonly<Record<string, ParsedRunbook>> = {},
+): Runbook {
   const sha256 = createHash("sha256").update(text).digest("hex");
   const known = compiled[sha256];
   if (known) return { ...structuredClone(known), source: { path, sha256, text } };
@@ -140,7 +168,12 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const deep = deepFlowOffset(text);
   if (deep !== undefined) {
     const before = text.slice(0, deep).split("\n");
-    throw new RunbookError(path, before.length, before[before.length - 1]!.length + 1, `'[' and '{' nest at most ${RUNBOOK_LIMITS.flowDepth} deep in a runbook`);
+    throw new RunbookError(
+      path,
+      before.length,
+      before[before.length - 1]!.length + 1,
+      `'[' and '{' nest at most ${RUNBOOK_LIMITS.flowDepth} deep in a runbook`,
+    );
   }
   const { parseDocument, LineCounter, isMap, isSeq, isScalar } = yaml();
   const lines = new LineCounter();
@@ -161,7 +194,8 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   }
   const root = doc.contents;
   if (!isMap(root)) return fail(root, "a runbook is a mapping of keys (name, bundles, duration, ...)");
-  const get = (map: Node, key: string): Node | undefined => (isMap(map) ? (map.get(key, true) as Node | undefined) : undefined);
+  const get = (map: Node, key: string): Node | undefined =>
+    isMap(map) ? (map.get(key, true) as Node | undefined) : undefined;
   checkKeys(root, TOP_KEYS, "runbook", fail);
 
   const str = (node: Node | undefined, what: string, required: boolean): string | undefined => {
@@ -169,13 +203,21 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
       if (required) fail(root, `missing required key '${what}'`);
       return undefined;
     }
-    if (!isScalar(node) || typeof node.value !== "string" || node.value.trim() === "") return fail(node, `'${what}' must be a non-empty string`);
-    if (Buffer.byteLength(node.value) > RUNBOOK_LIMITS.stringBytes) return fail(node, `'${what}' is at most ${RUNBOOK_LIMITS.stringBytes} bytes`);
+    if (!isScalar(node) || typeof node.value !== "string" || node.value.trim() === "")
+      return fail(node, `'${what}' must be a non-empty string`);
+    if (Buffer.byteLength(node.value) > RUNBOOK_LIMITS.stringBytes)
+      return fail(node, `'${what}' is at most ${RUNBOOK_LIMITS.stringBytes} bytes`);
     return node.value;
   };
   const int = (node: Node | undefined, what: string, min: number, max: number): number | undefined => {
     if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
-    if (!isScalar(node) || typeof node.value !== "number" || !Number.isInteger(node.value) || node.value < min || node.value > max) {
+    if (
+      !isScalar(node) ||
+      typeof node.value !== "number" ||
+      !Number.isInteger(node.value) ||
+      node.value < min ||
+      node.value > max
+    ) {
       return fail(node, `'${what}' must be an integer from ${min} to ${max}`);
     }
     return node.value;
@@ -185,12 +227,22 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
     if (!isScalar(node) || typeof node.value !== "boolean") return fail(node, `'${what}' must be true or false`);
     return node.value;
   };
-  const duration = (node: Node | undefined, what: string, dfltMs: number | undefined, minMs: number, maxMs: number, maxText: string): number => {
+  const duration = (
+    node: Node | undefined,
+    what: string,
+    dfltMs: number | undefined,
+    minMs: number,
+    maxMs: number,
+    maxText: string,
+  ): number => {
     if (node === undefined) {
       if (dfltMs === undefined) return fail(root, `missing required key '${what}'`);
       return dfltMs;
     }
-    const v = isScalar(node) && (typeof node.value === "string" || typeof node.value === "number") ? parseDurationMs(node.value) : undefined;
+    const v =
+      isScalar(node) && (typeof node.value === "string" || typeof node.value === "number")
+        ? parseDurationMs(node.value)
+        : undefined;
     if (v === undefined) return fail(node, `'${what}' must be a duration like 30s, 5m or 1h, at most ${maxText}`);
     if (v < minMs) return fail(node, `'${what}' must be at least ${minMs} ms`);
     if (v > maxMs) return fail(node, `'${what}' must be at most ${maxText}`);
@@ -199,38 +251,54 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const list = (node: Node | undefined, what: string, maxItems: number): Node[] => {
     if (node === undefined) return [];
     if (!isSeq(node)) return fail(node, `'${what}' must be a list`);
-    if (node.items.length > maxItems) return fail(node.items[maxItems] as Node, `'${what}' holds at most ${maxItems} entries`);
+    if (node.items.length > maxItems)
+      return fail(node.items[maxItems] as Node, `'${what}' holds at most ${maxItems} entries`);
     return node.items as Node[];
   };
 
   const name = str(get(root, "name"), "name", true)!;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) fail(get(root, "name"), "'name' must be lowercase letters, digits and dashes");
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+    fail(get(root, "name"), "'name' must be lowercase letters, digits and dashes");
   const description = str(get(root, "description"), "description", true)!;
 
   const bundlesNode = get(root, "bundles");
   if (bundlesNode === undefined) fail(root, "missing required key 'bundles'");
   const bundles: BundleName[] = [];
   for (const b of list(bundlesNode, "bundles", BUNDLE_NAMES.length)) {
-    if (!isScalar(b) || !BUNDLE_NAMES.includes(b.value as BundleName)) fail(b, `unknown bundle; expected one of ${BUNDLE_NAMES.join(", ")}`);
+    if (!isScalar(b) || !BUNDLE_NAMES.includes(b.value as BundleName))
+      fail(b, `unknown bundle; expected one of ${BUNDLE_NAMES.join(", ")}`);
     const v = (b as { value: BundleName }).value;
     if (bundles.includes(v)) fail(b, `bundle '${v}' is listed twice`);
     bundles.push(v);
   }
   if (bundles.length === 0) fail(bundlesNode, "'bundles' must name at least one bundle");
 
-  const durationMs = duration(get(root, "duration"), "duration", undefined, 100, RUNBOOK_LIMITS.durationMs, "168h, a week");
+  const durationMs = duration(
+    get(root, "duration"),
+    "duration",
+    undefined,
+    100,
+    RUNBOOK_LIMITS.durationMs,
+    "168h, a week",
+  );
 
   const filtersNode = get(root, "filters");
   if (filtersNode !== undefined && !isMap(filtersNode)) fail(filtersNode, "'filters' must be a mapping");
   if (filtersNode) checkKeys(filtersNode, FILTER_KEYS, "filters", fail);
   const f = (k: string) => (filtersNode ? get(filtersNode, k) : undefined);
-  const ports = list(f("ports"), "filters.ports", RUNBOOK_LIMITS.ports).map((p) => int(p, "filters.ports[]", 1, 65535)!);
+  const ports = list(f("ports"), "filters.ports", RUNBOOK_LIMITS.ports).map((p) =>
+    int(p, "filters.ports[]", 1, 65535)!,
+  );
   const addresses = list(f("addresses"), "filters.addresses", RUNBOOK_LIMITS.addresses).map((a) => {
     const s = str(a, "filters.addresses[]", true)!;
     if (!/^[0-9a-fA-F:.]+$/.test(s)) fail(a, "an address must be an IPv4 or IPv6 literal");
     return s;
   });
-  const filters: Runbook["filters"] = { ports, addresses, allFileTypes: bool(f("allFileTypes"), "filters.allFileTypes", false) };
+  const filters: Runbook["filters"] = {
+    ports,
+    addresses,
+    allFileTypes: bool(f("allFileTypes"), "filters.allFileTypes", false),
+  };
   const pid = int(f("pid"), "filters.pid", 1, 4194304);
   if (pid !== undefined) filters.pid = pid;
   const comm = str(f("comm"), "filters.comm", false);
@@ -250,27 +318,51 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   const limits: Runbook["limits"] = { onLimit: "stop" };
   const maxBytesNode = l("maxBytes");
   if (maxBytesNode !== undefined) {
-    const v = isScalar(maxBytesNode) && (typeof maxBytesNode.value === "string" || typeof maxBytesNode.value === "number") ? parseSizeBytes(maxBytesNode.value) : undefined;
-    if (v === undefined || v < 65536 || v > RUNBOOK_LIMITS.maxBytes) fail(maxBytesNode, "'limits.maxBytes' must be a size from 64KiB to 1TiB, like 512MiB or 2GB");
+    const v =
+      isScalar(maxBytesNode) && (typeof maxBytesNode.value === "string" || typeof maxBytesNode.value === "number")
+        ? parseSizeBytes(maxBytesNode.value)
+        : undefined;
+    if (v === undefined || v < 65536 || v > RUNBOOK_LIMITS.maxBytes)
+      fail(maxBytesNode, "'limits.maxBytes' must be a size from 64KiB to 1TiB, like 512MiB or 2GB");
     limits.maxBytes = v!;
   }
   const maxEvents = int(l("maxEvents"), "limits.maxEvents", 1, Number.MAX_SAFE_INTEGER);
   if (maxEvents !== undefined) limits.maxEvents = maxEvents;
   const onLimitNode = l("onLimit");
   if (onLimitNode !== undefined) {
-    if (!isScalar(onLimitNode) || !ON_LIMIT.includes(onLimitNode.value as "stop")) fail(onLimitNode, `'limits.onLimit' must be one of ${ON_LIMIT.join(", ")}`);
+    if (!isScalar(onLimitNode) || !ON_LIMIT.includes(onLimitNode.value as "stop"))
+      fail(onLimitNode, `'limits.onLimit' must be one of ${ON_LIMIT.join(", ")}`);
     limits.onLimit = (onLimitNode as { value: "stop" | "drop" }).value;
   }
 
-  const snapshotIntervalMs = duration(get(root, "snapshotInterval"), "snapshotInterval", 5000, 100, RUNBOOK_LIMITS.snapshotIntervalMs, "1h");
-  const flushIntervalMs = duration(get(root, "flushInterval"), "flushInterval", 1000, 50, 1000, "1s: a crash may lose at most the last second");
+  const snapshotIntervalMs = duration(
+    get(root, "snapshotInterval"),
+    "snapshotInterval",
+    5000,
+    100,
+    RUNBOOK_LIMITS.snapshotIntervalMs,
+    "1h",
+  );
+  const flushIntervalMs = duration(
+    get(root, "flushInterval"),
+    "flushInterval",
+    1000,
+    50,
+    1000,
+    "1s: a crash may lose at most the last second",
+  );
 
   const redactNode = get(root, "redact");
   if (redactNode !== undefined && !isMap(redactNode)) fail(redactNode, "'redact' must be a mapping");
   if (redactNode) checkKeys(redactNode, REDACT_KEYS, "redact", fail);
-  const argvPatterns = list(redactNode ? get(redactNode, "argv") : undefined, "redact.argv", RUNBOOK_LIMITS.redactPatterns).map((p) => {
+  const argvPatterns = list(
+    redactNode ? get(redactNode, "argv") : undefined,
+    "redact.argv",
+    RUNBOOK_LIMITS.redactPatterns,
+  ).map((p) => {
     const s = str(p, "redact.argv[]", true)!;
-    if (Buffer.byteLength(s) > RUNBOOK_LIMITS.redactPatternBytes) fail(p, `a redact pattern is at most ${RUNBOOK_LIMITS.redactPatternBytes} bytes`);
+    if (Buffer.byteLength(s) > RUNBOOK_LIMITS.redactPatternBytes)
+      fail(p, `a redact pattern is at most ${RUNBOOK_LIMITS.redactPatternBytes} bytes`);
     return s;
   });
 
@@ -285,18 +377,35 @@ export function parseRunbook(text: string, path: string, compiled: Readonly<Reco
   if (promptsNode !== undefined && !isMap(promptsNode)) fail(promptsNode, "'prompts' must be a mapping");
   if (promptsNode) checkKeys(promptsNode, PROMPT_KEYS, "prompts", fail);
   const p = (k: string) => (promptsNode ? get(promptsNode, k) : undefined);
-  const prompts = { incident: bool(p("incident"), "prompts.incident", true), target: bool(p("target"), "prompts.target", false) };
+  const prompts = {
+    incident: bool(p("incident"), "prompts.incident", true),
+    target: bool(p("target"), "prompts.target", false),
+  };
 
   const rb: Runbook = {
-    name, description, bundles, durationMs, filters, limits, snapshotIntervalMs, flushIntervalMs,
-    redact: { argv: argvPatterns }, recipients, prompts,
+    name,
+    description,
+    bundles,
+    durationMs,
+    filters,
+    limits,
+    snapshotIntervalMs,
+    flushIntervalMs,
+    redact: { argv: argvPatterns },
+    recipients,
+    prompts,
     source: { path, sha256, text },
   };
   if (signingKey !== undefined) rb.signingKey = signingKey;
   return rb;
 }
 
-function checkKeys(map: Node, allowed: readonly string[], where: string, fail: (n: Node | undefined, rule: string) => never): void {
+function checkKeys(
+  map: Node,
+  allowed: readonly string[],
+  where: string,
+  fail: (n: Node | undefined, rule: string) => never,
+): void {
   const { isMap, isScalar } = yaml();
   if (!isMap(map)) return;
   for (const pair of map.items) {

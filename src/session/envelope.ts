@@ -17,7 +17,10 @@ export async function sealFileKey(fileKey: Uint8Array, recipients: readonly stri
       if (!recipient.startsWith("age1")) throw new Error("not age1");
       enc.addRecipient(recipient);
     } catch {
-      throw new UserError(`not an age recipient: "${recipient.slice(0, 24)}"; expected a public key starting with age1`, EXIT.usage);
+      throw new UserError(
+        `not an age recipient: "${recipient.slice(0, 24)}"; expected a public key starting with age1`,
+        EXIT.usage,
+      );
     }
   }
   try {
@@ -39,7 +42,8 @@ export class KeyRing {
 
   /** Throws UserError(EXIT.key) for an empty list or a malformed identity string. */
   constructor(identities: readonly string[]) {
-    if (identities.length === 0) throw new UserError("no identities given: pass the age identity file that matches a recipient", EXIT.key);
+    if (identities.length === 0)
+      throw new UserError("no identities given: pass the age identity file that matches a recipient", EXIT.key);
     for (const id of identities) {
       try {
         this.decrypter.addIdentity(id);

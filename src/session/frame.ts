@@ -32,7 +32,8 @@ export function encodeFramePrefix(p: FramePrefix): Uint8Array {
 export function parseFramePrefix(bytes: Uint8Array, expectedIndex: number): FramePrefix {
   const check = prefixCheck(bytes);
   for (let i = 0; i < 4; i++) {
-    if (bytes[12 + i] !== check[i]) throw new SessionDamage("TAMPERED", `frame ${expectedIndex}: prefix check failed`, expectedIndex);
+    if (bytes[12 + i] !== check[i])
+      throw new SessionDamage("TAMPERED", `frame ${expectedIndex}: prefix check failed`, expectedIndex);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, FRAME_PREFIX_BYTES);
   const ciphertextBytes = view.getUint32(0, true);
@@ -42,10 +43,18 @@ export function parseFramePrefix(bytes: Uint8Array, expectedIndex: number): Fram
     throw new SessionDamage("TAMPERED", `frame ${expectedIndex}: reserved prefix bits set`, expectedIndex);
   }
   if (index !== expectedIndex) {
-    throw new SessionDamage("TAMPERED", `frame ${expectedIndex}: found frame ${index} in its place (reordered, dropped or duplicated)`, expectedIndex);
+    throw new SessionDamage(
+      "TAMPERED",
+      `frame ${expectedIndex}: found frame ${index} in its place (reordered, dropped or duplicated)`,
+      expectedIndex,
+    );
   }
   if (ciphertextBytes < AEAD_TAG_BYTES || ciphertextBytes > FRAME_MAX_CIPHERTEXT_BYTES) {
-    throw new SessionDamage("TAMPERED", `frame ${expectedIndex}: ciphertext length ${ciphertextBytes} out of range`, expectedIndex);
+    throw new SessionDamage(
+      "TAMPERED",
+      `frame ${expectedIndex}: ciphertext length ${ciphertextBytes} out of range`,
+      expectedIndex,
+    );
   }
   return { ciphertextBytes, final: (flags & FRAME_FLAG_FINAL) !== 0, index };
 }
@@ -92,7 +101,11 @@ export function sealFrame(
   body: Uint8Array,
 ): SealedFrame {
   const prefix = encodeFramePrefix({ ciphertextBytes: body.length + AEAD_TAG_BYTES, final, index });
-  const ciphertext = chacha20poly1305(key, frameNonce(index, final), frameAad(headerDigest, previousChainHash, prefix)).encrypt(body);
+  const ciphertext = chacha20poly1305(
+    key,
+    frameNonce(index, final),
+    frameAad(headerDigest, previousChainHash, prefix),
+  ).encrypt(body);
   return { prefix, ciphertext, chainHash: chainStep(previousChainHash, prefix, ciphertext) };
 }
 
@@ -106,7 +119,11 @@ export function openFrame(
   ciphertext: Uint8Array,
 ): Uint8Array | null {
   try {
-    return chacha20poly1305(key, frameNonce(parsed.index, parsed.final), frameAad(headerDigest, previousChainHash, prefix)).decrypt(ciphertext);
+    return chacha20poly1305(
+      key,
+      frameNonce(parsed.index, parsed.final),
+      frameAad(headerDigest, previousChainHash, prefix),
+    ).decrypt(ciphertext);
   } catch {
     return null;
   }

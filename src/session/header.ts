@@ -42,7 +42,6 @@ function preambleCheck(bytes: Uint8Array): Uint8Array {
   return sha256(bytes.subarray(0, 16)).subarray(0, 4);
 }
 
-
 /** Encodes a header; `macKey` comes from deriveHeaderMacKey. Throws on out-of-range fields (a bug). */
 export function encodeHeader(fields: HeaderFields, macKey: Uint8Array): Uint8Array {
   if (fields.sessionId.length !== SESSION_ID_BYTES) throw new Error("session id must be 16 bytes");
@@ -73,12 +72,17 @@ export function encodeHeader(fields: HeaderFields, macKey: Uint8Array): Uint8Arr
 export function parseHeaderPreamble(bytes: Uint8Array): number {
   const magicSeen = Math.min(bytes.length, HEADER_MAGIC.length);
   for (let i = 0; i < magicSeen; i++) {
-    if (bytes[i] !== HEADER_MAGIC[i]) throw new SessionDamage("NOT_A_SESSION", "no sealtrace magic at the start of the file");
+    if (bytes[i] !== HEADER_MAGIC[i])
+      throw new SessionDamage("NOT_A_SESSION", "no sealtrace magic at the start of the file");
   }
   if (bytes.length < HEADER_MAGIC.length) {
-    throw new SessionDamage(bytes.length === 0 ? "NOT_A_SESSION" : "UNSEALED", `file is ${bytes.length} bytes, cut inside the header; nothing is readable`);
+    throw new SessionDamage(
+      bytes.length === 0 ? "NOT_A_SESSION" : "UNSEALED",
+      `file is ${bytes.length} bytes, cut inside the header; nothing is readable`,
+    );
   }
-  if (bytes.length < HEADER_PREAMBLE_BYTES) throw new SessionDamage("UNSEALED", "file cut inside the header; nothing is readable");
+  if (bytes.length < HEADER_PREAMBLE_BYTES)
+    throw new SessionDamage("UNSEALED", "file cut inside the header; nothing is readable");
   const check = preambleCheck(bytes);
   for (let i = 0; i < 4; i++) {
     if (bytes[16 + i] !== check[i]) throw new SessionDamage("TAMPERED", "header preamble check failed", "header");
@@ -86,7 +90,10 @@ export function parseHeaderPreamble(bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_PREAMBLE_BYTES);
   const version = view.getUint16(8, true);
   if (version !== FORMAT_VERSION) {
-    throw new SessionDamage("NOT_A_SESSION", `session format version ${version} is not supported by this sealtrace (reads version ${FORMAT_VERSION}); upgrade sealtrace`);
+    throw new SessionDamage(
+      "NOT_A_SESSION",
+      `session format version ${version} is not supported by this sealtrace (reads version ${FORMAT_VERSION}); upgrade sealtrace`,
+    );
   }
   const total = view.getUint32(12, true);
   if (total < HEADER_FIXED_BYTES + HEADER_TAIL_BYTES || total > HEADER_MAX_BYTES) {
@@ -105,17 +112,20 @@ export function parseHeader(bytes: Uint8Array): SessionHeader {
   const header = bytes.subarray(0, total);
   const digest = header.subarray(total - 32);
   const actual = sha256(header.subarray(0, total - 32));
-  if (!equalBytes(actual, digest)) throw new SessionDamage("TAMPERED", "header digest does not match the header", "header");
+  if (!equalBytes(actual, digest))
+    throw new SessionDamage("TAMPERED", "header digest does not match the header", "header");
   const view = new DataView(header.buffer, header.byteOffset, total);
   const flags = view.getUint16(10, true);
-  if ((flags & ~HEADER_FLAG_SIGNED) !== 0) throw new SessionDamage("TAMPERED", `unknown header flags 0x${flags.toString(16)}`, "header");
+  if ((flags & ~HEADER_FLAG_SIGNED) !== 0)
+    throw new SessionDamage("TAMPERED", `unknown header flags 0x${flags.toString(16)}`, "header");
   const envelopeBytes = view.getUint32(76, true);
   if (HEADER_FIXED_BYTES + envelopeBytes + HEADER_TAIL_BYTES !== total) {
     throw new SessionDamage("TAMPERED", "header envelope length disagrees with header length", "header");
   }
   const signer = header.subarray(44, 44 + ED25519_PUBLIC_KEY_BYTES);
   const signed = (flags & HEADER_FLAG_SIGNED) !== 0;
-  if (!signed && signer.some((b) => b !== 0)) throw new SessionDamage("TAMPERED", "signer key present in an unsigned header", "header");
+  if (!signed && signer.some((b) => b !== 0))
+    throw new SessionDamage("TAMPERED", "signer key present in an unsigned header", "header");
   return {
     version: view.getUint16(8, true),
     sessionId: header.slice(20, 36),

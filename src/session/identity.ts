@@ -11,7 +11,8 @@ export function parseIdentities(text: string, source = "identity file"): string[
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
-    if (!line.startsWith("AGE-SECRET-KEY-")) throw new UserError(`${source}:${i + 1}: not an age identity (expected AGE-SECRET-KEY-1…)`, EXIT.key);
+    if (!line.startsWith("AGE-SECRET-KEY-"))
+      throw new UserError(`${source}:${i + 1}: not an age identity (expected AGE-SECRET-KEY-1…)`, EXIT.key);
     keys.push(line);
   }
   if (keys.length === 0) throw new UserError(`${source}: no AGE-SECRET-KEY-1… line found`, EXIT.key);
@@ -28,11 +29,18 @@ export async function readIdentityFile(path: string): Promise<string[]> {
     // stat first: reading a FIFO would wait for a writer forever, and a huge file is not an identity.
     const st = await stat(path);
     if (!st.isFile()) throw new UserError(`identity file ${path} is not a regular file`, EXIT.key);
-    if (st.size > MAX_IDENTITY_FILE_BYTES) throw new UserError(`identity file ${path} is ${st.size} bytes, more than an identity file holds (${MAX_IDENTITY_FILE_BYTES})`, EXIT.key);
+    if (st.size > MAX_IDENTITY_FILE_BYTES)
+      throw new UserError(
+        `identity file ${path} is ${st.size} bytes, more than an identity file holds (${MAX_IDENTITY_FILE_BYTES})`,
+        EXIT.key,
+      );
     text = await readFile(path, "utf8");
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read identity file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.key);
+    throw new UserError(
+      `cannot read identity file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      EXIT.key,
+    );
   }
   return parseIdentities(text, path);
 }

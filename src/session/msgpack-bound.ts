@@ -37,29 +37,113 @@ export function countMsgpackValues(bytes: Uint8Array, maxValues: number): number
       const n = need === 1 ? bytes[at]! : need === 2 ? v.getUint16(at, false) : need === 4 ? v.getUint32(at, false) : 0;
       at += need;
       switch (t) {
-        case 0xc4: case 0xc5: case 0xc6: case 0xd9: case 0xda: case 0xdb: skip = n; break; // bin, str
-        case 0xc7: case 0xc8: case 0xc9: skip = n + 1; break; // ext: type byte then data
-        case 0xca: skip = 4; break; case 0xcb: skip = 8; break;
-        case 0xcc: skip = 1; break; case 0xcd: skip = 2; break; case 0xce: skip = 4; break; case 0xcf: skip = 8; break;
-        case 0xd0: skip = 1; break; case 0xd1: skip = 2; break; case 0xd2: skip = 4; break; case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break; case 0xd5: skip = 3; break; case 0xd6: skip = 5; break; case 0xd7: skip = 9; break; case 0xd8: skip = 17; break;
-        case 0xdc: case 0xdd: children = n; break;
-        case 0xde: case 0xdf: children = n * 2; break;
-        default: break;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+          skip = n;
+          break; // bin, str
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+          skip = n + 1;
+          break; // ext: type byte then data
+        case 0xca:
+          skip = 4;
+          break;
+        case 0xcb:
+          skip = 8;
+          break;
+        case 0xcc:
+          skip = 1;
+          break;
+        case 0xcd:
+          skip = 2;
+          break;
+        case 0xce:
+          skip = 4;
+          break;
+        case 0xcf:
+          skip = 8;
+          break;
+        case 0xd0:
+          skip = 1;
+          break;
+        case 0xd1:
+          skip = 2;
+          break;
+        case 0xd2:
+          skip = 4;
+          break;
+        case 0xd3:
+          skip = 8;
+          break;
+        case 0xd4:
+          skip = 2;
+          break;
+        case 0xd5:
+          skip = 3;
+          break;
+        case 0xd6:
+          skip = 5;
+          break;
+        case 0xd7:
+          skip = 9;
+          break;
+        case 0xd8:
+          skip = 17;
+          break;
+        case 0xdc:
+        case 0xdd:
+          children = n;
+          break;
+        case 0xde:
+        case 0xdf:
+          children = n * 2;
+          break;
+        default:
+          break;
       }
     }
     if (skip > end - at) return { reason: "a msgpack string or blob runs past the end of the frame" };
     at += skip;
     owed += children;
-    if (owed > end - at) return { reason: `a msgpack container declares ${children} elements with ${end - at} bytes left` };
+    if (owed > end - at)
+      return { reason: `a msgpack container declares ${children} elements with ${end - at} bytes left` };
   }
   return values;
 }
 
 /** Argument bytes after each multi-byte type byte (the length or the value's own width is read from them). */
 const ARG_BYTES: Readonly<Record<number, number>> = {
-  0xc4: 1, 0xc5: 2, 0xc6: 4, 0xc7: 1, 0xc8: 2, 0xc9: 4,
-  0xca: 0, 0xcb: 0, 0xcc: 0, 0xcd: 0, 0xce: 0, 0xcf: 0, 0xd0: 0, 0xd1: 0, 0xd2: 0, 0xd3: 0,
-  0xd4: 0, 0xd5: 0, 0xd6: 0, 0xd7: 0, 0xd8: 0,
-  0xd9: 1, 0xda: 2, 0xdb: 4, 0xdc: 2, 0xdd: 4, 0xde: 2, 0xdf: 4,
+  0xc4: 1,
+  0xc5: 2,
+  0xc6: 4,
+  0xc7: 1,
+  0xc8: 2,
+  0xc9: 4,
+  0xca: 0,
+  0xcb: 0,
+  0xcc: 0,
+  0xcd: 0,
+  0xce: 0,
+  0xcf: 0,
+  0xd0: 0,
+  0xd1: 0,
+  0xd2: 0,
+  0xd3: 0,
+  0xd4: 0,
+  0xd5: 0,
+  0xd6: 0,
+  0xd7: 0,
+  0xd8: 0,
+  0xd9: 1,
+  0xda: 2,
+  0xdb: 4,
+  0xdc: 2,
+  0xdd: 4,
+  0xde: 2,
+  0xdf: 4,
 };

@@ -40,7 +40,10 @@ export function createExclusive(path: string): number {
 
 /** The one-line error for a name already taken by `what` ("a symbolic link", …). */
 export function existsError(path: string, what: string): UserError {
-  return new UserError(`${path} already exists (${what}); sealtrace never overwrites or follows it: choose another name`, EXIT.usage);
+  return new UserError(
+    `${path} already exists (${what}); sealtrace never overwrites or follows it: choose another name`,
+    EXIT.usage,
+  );
 }
 
 /** The one-line error for a failed create of `path`. */

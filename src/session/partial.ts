@@ -1,6 +1,19 @@
 // The files of a recording in progress: PATH.partial (the session so far) and PATH.reserve (room kept to
 // seal on a full disk), and how the partial becomes PATH without following, clobbering or losing anything.
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { dirname } from "node:path";
@@ -70,9 +83,13 @@ export class SessionFiles {
     try {
       const free = freeBytes(dirname(path));
       if (free !== undefined && free < MIN_FREE_BYTES) {
-        throw new UserError(`disk full: ${Math.floor(free / 1024)} KiB free in ${dirname(path)}; a session needs at least ${MIN_FREE_BYTES / 1024} KiB`, EXIT.diskFull);
+        throw new UserError(
+          `disk full: ${Math.floor(free / 1024)} KiB free in ${dirname(path)}; a session needs at least ${MIN_FREE_BYTES / 1024} KiB`,
+          EXIT.diskFull,
+        );
       }
-      const share = free === undefined ? wantedReserveBytes : Math.floor(free / RESERVE_SHARE_OF_FREE / BLOCK_BYTES) * BLOCK_BYTES;
+      const share =
+        free === undefined ? wantedReserveBytes : Math.floor(free / RESERVE_SHARE_OF_FREE / BLOCK_BYTES) * BLOCK_BYTES;
       const target = Math.max(0, Math.min(wantedReserveBytes, share));
       let reserveBytes = 0;
       if (target > 0) {
@@ -146,7 +163,10 @@ export class SessionFiles {
       closeSync(fd);
       unlinkIfSame(name, id);
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UserError(`cannot restore the deleted ${this.partialName}: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
+      throw new UserError(
+        `cannot restore the deleted ${this.partialName}: ${code ?? (e as Error).message}`,
+        code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+      );
     }
     const oldFd = this.fd;
     this.fd = fd;
@@ -174,7 +194,10 @@ export class SessionFiles {
         closeSync(fd);
         unlinkIfSame(this.path, id);
         const code = (e as NodeJS.ErrnoException).code;
-        throw new UserError(`${this.partialName} was deleted by another process and could not be saved as ${this.path}: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
+        throw new UserError(
+          `${this.partialName} was deleted by another process and could not be saved as ${this.path}: ${code ?? (e as Error).message}`,
+          code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+        );
       }
       closeSync(fd);
       syncDirectory(this.path);
@@ -187,7 +210,11 @@ export class SessionFiles {
     if (errno !== 0) {
       // No /proc, or no libc binding: link(2) by name, which never follows or replaces either, once
       // the name is checked to still be this file.
-      if (!isSame(this.partialName, this.partialId)) throw new UserError(`${this.partialName} was replaced while recording; the sealed session could not be named ${this.path}`, EXIT.environment);
+      if (!isSame(this.partialName, this.partialId))
+        throw new UserError(
+          `${this.partialName} was replaced while recording; the sealed session could not be named ${this.path}`,
+          EXIT.environment,
+        );
       try {
         linkSync(this.partialName, this.path);
       } catch (e) {
@@ -200,7 +227,10 @@ export class SessionFiles {
   }
 
   private appeared(): UserError {
-    return new UserError(`${this.path} appeared while recording (${describePath(this.path) ?? "a file"}); the sealed session stays at ${this.partialName}`, EXIT.usage);
+    return new UserError(
+      `${this.path} appeared while recording (${describePath(this.path) ?? "a file"}); the sealed session stays at ${this.partialName}`,
+      EXIT.usage,
+    );
   }
 
   /** Closes the partial's descriptor and removes the reserve. The partial's name is left as it is. Idempotent. */

@@ -85,7 +85,12 @@ export class SessionReader {
         if (frame.parsed.final) {
           const finale = records.length === 1 ? asFinale(records[0]) : undefined;
           if (!finale) {
-            this.verdict = { status: "TAMPERED", framesGood: this.framesGood - 1, bad: frame.parsed.index, reason: `frame ${frame.parsed.index}: final frame does not hold one summary` };
+            this.verdict = {
+              status: "TAMPERED",
+              framesGood: this.framesGood - 1,
+              bad: frame.parsed.index,
+              reason: `frame ${frame.parsed.index}: final frame does not hold one summary`,
+            };
             return;
           }
           this.finale = finale;
@@ -106,10 +111,22 @@ export class SessionReader {
    */
   private decrypt(frame: RawFrame): unknown[] | typeof SKIPPED | undefined {
     const index = frame.parsed.index;
-    const body = openFrame(this.key, frame.prefix, frame.parsed, this.header.digest, frame.previousChainHash, frame.ciphertext);
+    const body = openFrame(
+      this.key,
+      frame.prefix,
+      frame.parsed,
+      this.header.digest,
+      frame.previousChainHash,
+      frame.ciphertext,
+    );
     this.key = ratchetFrameKey(this.key);
     if (!body) {
-      this.verdict = { status: "TAMPERED", framesGood: this.framesGood, bad: index, reason: `frame ${index}: authentication failed` };
+      this.verdict = {
+        status: "TAMPERED",
+        framesGood: this.framesGood,
+        bad: index,
+        reason: `frame ${index}: authentication failed`,
+      };
       return undefined;
     }
     try {
@@ -120,7 +137,12 @@ export class SessionReader {
         return SKIPPED;
       }
       // Authentic but undecodable: only a holder of the file key can produce that.
-      this.verdict = { status: "TAMPERED", framesGood: this.framesGood, bad: index, reason: `frame ${index}: authenticated body does not decode` };
+      this.verdict = {
+        status: "TAMPERED",
+        framesGood: this.framesGood,
+        bad: index,
+        reason: `frame ${index}: authenticated body does not decode`,
+      };
       return undefined;
     } finally {
       body.fill(0);
@@ -132,9 +154,15 @@ export class SessionReader {
     const first = await this.raw.next();
     if (first.done) throw new Error("scanner ended before frame 0");
     const decoded = this.decrypt(first.value);
-    if (decoded === SKIPPED) throw new SessionDamage("TAMPERED", `frame 0 (metadata) ${this.skippedFrames[0]?.reason.replace(/^frame 0 /, "") ?? "is over the frame limits"}`, 0);
+    if (decoded === SKIPPED)
+      throw new SessionDamage(
+        "TAMPERED",
+        `frame 0 (metadata) ${this.skippedFrames[0]?.reason.replace(/^frame 0 /, "") ?? "is over the frame limits"}`,
+        0,
+      );
     if (!decoded) throw new SessionDamage("TAMPERED", this.verdict?.reason ?? "frame 0 is bad", 0);
-    if (decoded.length !== 1) throw new SessionDamage("TAMPERED", "frame 0 does not hold exactly one metadata record", 0);
+    if (decoded.length !== 1)
+      throw new SessionDamage("TAMPERED", "frame 0 does not hold exactly one metadata record", 0);
     this.metadata = decoded[0];
     this.framesGood = 1;
   }
@@ -171,7 +199,11 @@ function damageError(path: string, v: SessionVerdict): UserError {
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
   const { fd, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(fd, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
+  const scanner = new SessionScanner(
+    fd,
+    sizeBytes,
+    options.requiredSigner ? { requiredSigner: options.requiredSigner } : {},
+  );
   try {
     const header = await scanner.readHeader();
     const ring = options.identities instanceof KeyRing ? options.identities : new KeyRing(options.identities);
@@ -201,10 +233,22 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
 export async function readSession(
   path: string,
   options: OpenSessionOptions,
-): Promise<{ metadata: unknown; records: unknown[]; finale: SessionFinale | undefined; verdict: SessionVerdict; sessionIdHex: string }> {
+): Promise<{
+  metadata: unknown;
+  records: unknown[];
+  finale: SessionFinale | undefined;
+  verdict: SessionVerdict;
+  sessionIdHex: string;
+}> {
   const reader = await openSession(path, options);
   const records: unknown[] = [];
   for await (const frame of reader.frames()) records.push(...frame.records);
   if (!reader.verdict) throw new Error("reader finished without a verdict");
-  return { metadata: reader.metadata, records, finale: reader.finale, verdict: reader.verdict, sessionIdHex: reader.sessionIdHex };
+  return {
+    metadata: reader.metadata,
+    records,
+    finale: reader.finale,
+    verdict: reader.verdict,
+    sessionIdHex: reader.sessionIdHex,
+  };
 }

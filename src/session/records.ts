@@ -55,19 +55,24 @@ const MIB = 1024 * 1024;
  */
 export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): unknown[] {
   const declaredBytes = zstdBinding.getFrameContentSize(body);
-  if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES) throw new Error("frame body lacks a bounded zstd content size");
+  if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES)
+    throw new Error("frame body lacks a bounded zstd content size");
   if (declaredBytes > limits.maxFrameBytes) {
-    throw new FrameOverLimit(`decodes to ${(declaredBytes / MIB).toFixed(1)} MiB, over the ${(limits.maxFrameBytes / MIB).toFixed(0)} MiB frame limit (--max-frame-mib)`);
+    throw new FrameOverLimit(
+      `decodes to ${(declaredBytes / MIB).toFixed(1)} MiB, over the ${(limits.maxFrameBytes / MIB).toFixed(0)} MiB frame limit (--max-frame-mib)`,
+    );
   }
   // Into a buffer of exactly the declared size: zstd-napi's decompress() would add up further frames in
   // the body, or stream a frame without a size with no bound at all; here more than declared is an error.
   const msgpack = Buffer.allocUnsafe(declaredBytes);
   dctx ??= new zstdBinding.DCtx();
-  if (dctx.decompress(msgpack, body) !== declaredBytes) throw new Error("frame body decompresses to other than its declared size");
+  if (dctx.decompress(msgpack, body) !== declaredBytes)
+    throw new Error("frame body decompresses to other than its declared size");
   const counted = countMsgpackValues(msgpack, limits.maxFrameValues);
   if (typeof counted !== "number") {
     msgpack.fill(0);
-    if (counted.reason.startsWith("more than")) throw new FrameOverLimit(`holds ${counted.reason}, over the frame limit (--max-frame-values)`);
+    if (counted.reason.startsWith("more than"))
+      throw new FrameOverLimit(`holds ${counted.reason}, over the frame limit (--max-frame-values)`);
     throw new Error(counted.reason);
   }
   // Not wiped afterwards: decoded Uint8Array blobs are views into `msgpack`, and they are the caller's plaintext.

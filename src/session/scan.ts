@@ -45,11 +45,15 @@ function readAt(fd: number, position: number, length: number): Uint8Array {
 export async function openForScan(path: string): Promise<{ fd: number; sizeBytes: number }> {
   let fd: number;
   try {
-    if (!statSync(path).isFile()) throw new UserError(`${path} is not a regular file (${kindOf(path)}); give a session file`, EXIT.usage);
+    if (!statSync(path).isFile())
+      throw new UserError(`${path} is not a regular file (${kindOf(path)}); give a session file`, EXIT.usage);
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.usage);
+    throw new UserError(
+      `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      EXIT.usage,
+    );
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
@@ -61,7 +65,15 @@ export async function openForScan(path: string): Promise<{ fd: number; sizeBytes
 
 function kindOf(path: string): string {
   const st = statSync(path);
-  return st.isFIFO() ? "a FIFO" : st.isDirectory() ? "a directory" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a file";
+  return st.isFIFO()
+    ? "a FIFO"
+    : st.isDirectory()
+      ? "a directory"
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? "a device"
+        : st.isSocket()
+          ? "a socket"
+          : "not a file";
 }
 
 /**
@@ -114,7 +126,8 @@ export class SessionScanner {
       const ciphertext = chunk.subarray(0, parsed.ciphertextBytes);
       const stored = chunk.subarray(parsed.ciphertextBytes, bodyBytes);
       const chainHash = chainStep(previous, prefix, ciphertext);
-      if (!equalBytes(chainHash, stored)) throw new SessionDamage("TAMPERED", `frame ${index}: chain hash does not match its bytes`, index);
+      if (!equalBytes(chainHash, stored))
+        throw new SessionDamage("TAMPERED", `frame ${index}: chain hash does not match its bytes`, index);
       const frame: RawFrame = { prefix, parsed, ciphertext, previousChainHash: previous, chainHash };
       this.position += FRAME_PREFIX_BYTES + bodyBytes;
       this.framesChained = index + 1;
@@ -135,14 +148,25 @@ export class SessionScanner {
     if (bytes.length < TRAILER_BYTES) {
       const magicSeen = Math.min(bytes.length, TRAILER_MAGIC.length);
       for (let i = 0; i < magicSeen; i++) {
-        if (bytes[i] !== TRAILER_MAGIC[i]) throw new SessionDamage("TAMPERED", "bytes after the final frame are not a trailer", "trailer");
+        if (bytes[i] !== TRAILER_MAGIC[i])
+          throw new SessionDamage("TAMPERED", "bytes after the final frame are not a trailer", "trailer");
       }
-      throw new SessionDamage("UNSEALED", `all ${frameCount} frames present but the trailer is cut (${bytes.length} of ${TRAILER_BYTES} bytes)`);
+      throw new SessionDamage(
+        "UNSEALED",
+        `all ${frameCount} frames present but the trailer is cut (${bytes.length} of ${TRAILER_BYTES} bytes)`,
+      );
     }
     const trailer = parseTrailer(bytes);
-    if (trailer.frameCount !== frameCount) throw new SessionDamage("TAMPERED", `trailer counts ${trailer.frameCount} frames, file has ${frameCount}`, "trailer");
-    if (!equalBytes(trailer.finalChainHash, finalChainHash)) throw new SessionDamage("TAMPERED", "trailer chain hash does not match the frames", "trailer");
-    if (remaining > TRAILER_BYTES) throw new SessionDamage("TAMPERED", `${remaining - TRAILER_BYTES} bytes appended after the trailer`, "trailer");
+    if (trailer.frameCount !== frameCount)
+      throw new SessionDamage(
+        "TAMPERED",
+        `trailer counts ${trailer.frameCount} frames, file has ${frameCount}`,
+        "trailer",
+      );
+    if (!equalBytes(trailer.finalChainHash, finalChainHash))
+      throw new SessionDamage("TAMPERED", "trailer chain hash does not match the frames", "trailer");
+    if (remaining > TRAILER_BYTES)
+      throw new SessionDamage("TAMPERED", `${remaining - TRAILER_BYTES} bytes appended after the trailer`, "trailer");
     this.checkSignature(header, trailer, frameCount);
     this.trailer = trailer;
   }
@@ -150,9 +174,11 @@ export class SessionScanner {
   private checkSignature(header: SessionHeader, trailer: Trailer, frameCount: number): void {
     const signer = header.signerPublicKey;
     if (!signer) {
-      if (trailer.signature.some((b) => b !== 0)) throw new SessionDamage("TAMPERED", "unsigned session carries a signature", "trailer");
+      if (trailer.signature.some((b) => b !== 0))
+        throw new SessionDamage("TAMPERED", "unsigned session carries a signature", "trailer");
       this.signatureStatus = "unsigned";
-      if (this.options.requiredSigner) throw new SessionDamage("TAMPERED", "session is not signed, but a signer was required", "trailer");
+      if (this.options.requiredSigner)
+        throw new SessionDamage("TAMPERED", "session is not signed, but a signer was required", "trailer");
       return;
     }
     const ok = checkChainSignature(signer, trailer.signature, header.sessionId, trailer.finalChainHash, frameCount);
@@ -160,7 +186,11 @@ export class SessionScanner {
     if (!ok) throw new SessionDamage("TAMPERED", "trailer signature does not verify", "trailer");
     const required = this.options.requiredSigner;
     if (required && !equalBytes(required, signer)) {
-      throw new SessionDamage("TAMPERED", `signed by ${encodeSignerPublicKey(signer)}, not by the required signer`, "trailer");
+      throw new SessionDamage(
+        "TAMPERED",
+        `signed by ${encodeSignerPublicKey(signer)}, not by the required signer`,
+        "trailer",
+      );
     }
   }
 
@@ -172,7 +202,8 @@ export class SessionScanner {
 }
 
 function cutMessage(index: number, where: "after" | "inside"): string {
-  if (index === 0) return where === "after" ? "cut after the header; nothing is readable" : "cut inside frame 0; nothing is readable";
+  if (index === 0)
+    return where === "after" ? "cut after the header; nothing is readable" : "cut inside frame 0; nothing is readable";
   return where === "after"
     ? `cut after frame ${index - 1}; frames 0..${index - 1} are readable`
     : `cut inside frame ${index}; frames 0..${index - 1} are readable`;

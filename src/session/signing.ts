@@ -27,7 +27,8 @@ export function encodeSignerPublicKey(publicKey: Uint8Array): string {
 export function parseSignerPublicKey(text: string): Uint8Array {
   const t = text.trim();
   const hex = t.startsWith(PUBLIC_PREFIX) ? t.slice(PUBLIC_PREFIX.length) : "";
-  if (!HEX64.test(hex)) throw new UserError(`not a signer public key: expected ${PUBLIC_PREFIX} followed by 64 hex digits`, EXIT.usage);
+  if (!HEX64.test(hex))
+    throw new UserError(`not a signer public key: expected ${PUBLIC_PREFIX} followed by 64 hex digits`, EXIT.usage);
   return hexToBytes(hex);
 }
 
@@ -52,7 +53,10 @@ export function parseSigningKeyFile(text: string, source = "signing key file"): 
     const seed = hexToBytes(hex);
     return { seed, publicKey: ed25519.getPublicKey(seed) };
   }
-  throw new UserError(`${source}: no ${SECRET_PREFIX}<64 hex> line; make one with \`sealtrace keygen --signing\``, EXIT.key);
+  throw new UserError(
+    `${source}: no ${SECRET_PREFIX}<64 hex> line; make one with \`sealtrace keygen --signing\``,
+    EXIT.key,
+  );
 }
 
 function signedMessage(sessionId: Uint8Array, finalChainHash: Uint8Array, frameCount: number): Uint8Array {
@@ -61,7 +65,12 @@ function signedMessage(sessionId: Uint8Array, finalChainHash: Uint8Array, frameC
   return concatBytes(LABEL_SIGNATURE, sessionId, finalChainHash, count);
 }
 
-export function signChain(seed: Uint8Array, sessionId: Uint8Array, finalChainHash: Uint8Array, frameCount: number): Uint8Array {
+export function signChain(
+  seed: Uint8Array,
+  sessionId: Uint8Array,
+  finalChainHash: Uint8Array,
+  frameCount: number,
+): Uint8Array {
   return ed25519.sign(signedMessage(sessionId, finalChainHash, frameCount), seed);
 }
 
@@ -74,7 +83,9 @@ export function checkChainSignature(
   frameCount: number,
 ): boolean {
   try {
-    return ed25519.verify(signature, signedMessage(sessionId, finalChainHash, frameCount), publicKey, { zip215: false });
+    return ed25519.verify(signature, signedMessage(sessionId, finalChainHash, frameCount), publicKey, {
+      zip215: false,
+    });
   } catch {
     return false;
   }

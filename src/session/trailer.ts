@@ -21,10 +21,12 @@ export function encodeTrailer(t: Trailer): Uint8Array {
 /** Parses exactly TRAILER_BYTES. Throws SessionDamage(TAMPERED, "trailer") for a bad magic or reserved field. */
 export function parseTrailer(bytes: Uint8Array): Trailer {
   for (let i = 0; i < TRAILER_MAGIC.length; i++) {
-    if (bytes[i] !== TRAILER_MAGIC[i]) throw new SessionDamage("TAMPERED", "bytes after the final frame are not a trailer", "trailer");
+    if (bytes[i] !== TRAILER_MAGIC[i])
+      throw new SessionDamage("TAMPERED", "bytes after the final frame are not a trailer", "trailer");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, TRAILER_BYTES);
-  if (view.getUint32(12, true) !== 0) throw new SessionDamage("TAMPERED", "trailer reserved field is not zero", "trailer");
+  if (view.getUint32(12, true) !== 0)
+    throw new SessionDamage("TAMPERED", "trailer reserved field is not zero", "trailer");
   return {
     frameCount: view.getUint32(8, true),
     finalChainHash: bytes.slice(16, 48),

@@ -33,7 +33,11 @@ export interface VerifyOptions {
  */
 export async function verifySession(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { fd, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(fd, sizeBytes, options.requiredSigner ? { requiredSigner: options.requiredSigner } : {});
+  const scanner = new SessionScanner(
+    fd,
+    sizeBytes,
+    options.requiredSigner ? { requiredSigner: options.requiredSigner } : {},
+  );
   let verdict: SessionVerdict;
   let sessionIdHex: string | undefined;
   let createdUnixMs: bigint | undefined;
@@ -46,7 +50,11 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
     signer = header.signerPublicKey ? encodeSignerPublicKey(header.signerPublicKey) : undefined;
     for await (const frame of scanner.frames()) void frame;
     const signature = scanner.signatureStatus === "valid" ? "signature valid" : "unsigned";
-    verdict = { status: "SEALED", framesGood: scanner.framesChained, reason: `complete: ${scanner.framesChained} frames, chain and trailer agree, ${signature}` };
+    verdict = {
+      status: "SEALED",
+      framesGood: scanner.framesChained,
+      reason: `complete: ${scanner.framesChained} frames, chain and trailer agree, ${signature}`,
+    };
   } catch (e) {
     if (!(e instanceof SessionDamage)) throw e;
     verdict = damageVerdict(e, scanner.framesChained);
@@ -72,7 +80,7 @@ export async function verifySession(path: string, options: VerifyOptions = {}): 
 function fdSha256Hex(fd: number): string {
   const h = createHash("sha256");
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let position = 0; ; ) {
+  for (let position = 0; ;) {
     const bytesRead = readSync(fd, buf, 0, buf.length, position);
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));

@@ -5,7 +5,15 @@ import { promisify } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { EXIT, UserError } from "../cli/errors.js";
 import { sealFileKey } from "./envelope.js";
-import { AEAD_TAG_BYTES, CHAIN_HASH_BYTES, ED25519_SIGNATURE_BYTES, FILE_KEY_BYTES, FRAME_PREFIX_BYTES, SESSION_ID_BYTES, TRAILER_BYTES } from "./format.js";
+import {
+  AEAD_TAG_BYTES,
+  CHAIN_HASH_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  FILE_KEY_BYTES,
+  FRAME_PREFIX_BYTES,
+  SESSION_ID_BYTES,
+  TRAILER_BYTES,
+} from "./format.js";
 import { sealFrame, type SealedFrame } from "./frame.js";
 import { encodeHeader, parseHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
@@ -140,7 +148,8 @@ export class SessionWriter {
     const files = options.files ?? SessionFiles.claim(path, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     let writer: SessionWriter;
     try {
-      const signing = typeof options.signingKey === "string" ? parseSigningKeyFile(options.signingKey) : options.signingKey;
+      const signing =
+        typeof options.signingKey === "string" ? parseSigningKeyFile(options.signingKey) : options.signingKey;
       const fileKey = randomBytes(FILE_KEY_BYTES);
       const envelope = await sealFileKey(fileKey, options.recipients);
       const sessionId = randomBytes(SESSION_ID_BYTES);
@@ -158,16 +167,27 @@ export class SessionWriter {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
         ftruncateSync(files.partialFd, 0);
-        if (!files.releaseReserve()) throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
+        if (!files.releaseReserve())
+          throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
         writeAll(files.partialFd, headerBytes, 0);
       }
       writer = new SessionWriter(
-        path, files, sessionId, header.digest, firstKey, headerBytes.length, signing,
-        flushIntervalMs, flushBytes, options.onCheckpoint, options.onPartialDeleted,
+        path,
+        files,
+        sessionId,
+        header.digest,
+        firstKey,
+        headerBytes.length,
+        signing,
+        flushIntervalMs,
+        flushBytes,
+        options.onCheckpoint,
+        options.onPartialDeleted,
       );
     } catch (e) {
       files.discard();
-      if ((e as NodeJS.ErrnoException).code === "ENOSPC") throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
+      if ((e as NodeJS.ErrnoException).code === "ENOSPC")
+        throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
       throw e;
     }
     writer.append(options.metadata);
@@ -383,10 +403,17 @@ export class SessionWriter {
     }
     this.state = "failed";
     const partial = this.files.partialPath;
-    this.failure = notNamed
-      ?? (ok
-        ? new UserError(`disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`, EXIT.diskFull)
-        : new UserError(`disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`, EXIT.diskFull));
+    this.failure =
+      notNamed ??
+      (ok
+        ? new UserError(
+            `disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`,
+            EXIT.diskFull,
+          )
+        : new UserError(
+            `disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`,
+            EXIT.diskFull,
+          ));
   }
 
   /**
@@ -438,7 +465,10 @@ export class SessionWriter {
       } catch (e) {
         if (this.state !== "open") return;
         const code = (e as NodeJS.ErrnoException).code;
-        this.failure = new UserError(`cannot sync ${this.files.partialPath}: ${code ?? (e as Error).message}`, code === "ENOSPC" ? EXIT.diskFull : EXIT.environment);
+        this.failure = new UserError(
+          `cannot sync ${this.files.partialPath}: ${code ?? (e as Error).message}`,
+          code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+        );
       }
     });
   }

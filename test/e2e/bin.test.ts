@@ -25,7 +25,11 @@ test("bin/sealtrace runs the CLI through a symlink from another directory, witho
     assert.doesNotMatch(r.stderr, CERT_WARNING);
     // Control: the same node without the wrapper reads the bundle eagerly when it is Node < 22.
     const nodeMajor = Number(/^v(\d+)/.exec(spawnSync("node", ["--version"], { encoding: "utf8" }).stdout)?.[1]);
-    const direct = spawnSync("node", [join(ROOT, "dist", "src", "cli", "main.js"), "--version"], { encoding: "utf8", cwd: "/", env });
+    const direct = spawnSync("node", [join(ROOT, "dist", "src", "cli", "main.js"), "--version"], {
+      encoding: "utf8",
+      cwd: "/",
+      env,
+    });
     assert.equal(direct.status, 0, direct.stderr);
     if (nodeMajor < 22) assert.match(direct.stderr, CERT_WARNING);
   } finally {

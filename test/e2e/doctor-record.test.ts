@@ -17,7 +17,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** doctor's verdict per bundle row: "ok" or the stderr line it printed for that bundle. */
 function doctorVerdicts(): { rows: Map<string, string>; lines: string[]; status: number | null } {
   const r = cliSync(["doctor"]);
-  const lines = r.stderr.split("\n").filter((l) => l.startsWith("sealtrace: bundle ")).map((l) => l.slice("sealtrace: ".length));
+  const lines = r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("sealtrace: bundle "))
+    .map((l) => l.slice("sealtrace: ".length));
   const rows = new Map<string, string>();
   for (const b of BUNDLES.keys()) {
     const row = new RegExp(`^(ok|degraded|MISSING)\\s+bundle ${b}\\s`, "m").exec(r.stdout);
@@ -33,7 +36,10 @@ function doctorVerdicts(): { rows: Map<string, string>; lines: string[]; status:
 
 function recordWith(bundles: string[], name: string) {
   const rb = join(dir, `${name}.yaml`);
-  writeFileSync(rb, `name: ${name}\ndescription: doctor/record agreement\nbundles: [${bundles.join(", ")}]\nduration: 1s\nprompts:\n  incident: false\n`);
+  writeFileSync(
+    rb,
+    `name: ${name}\ndescription: doctor/record agreement\nbundles: [${bundles.join(", ")}]\nduration: 1s\nprompts:\n  incident: false\n`,
+  );
   const out = join(dir, `${name}.sealed`);
   const r = cliSync(["record", "--runbook", rb, "-r", key.recipient, "-o", out, "--yes", "--quiet"]);
   return { ...r, out };
@@ -56,10 +62,14 @@ test("doctor and record agree on every bundle, alone and all together: same verd
   }
   // All four, as triage loads them (shared maps, the connect→filewrite tail call): doctor's `together` row.
   const all = recordWith([...BUNDLES.keys()], "all");
-  if (refused.length === 0) assert.equal(all.status, 0, `doctor passed every bundle but record of all four failed:\n${all.stderr}`);
+  if (refused.length === 0)
+    assert.equal(all.status, 0, `doctor passed every bundle but record of all four failed:\n${all.stderr}`);
   else {
     assert.equal(all.status, 3, all.stderr);
-    assert.ok(doctor.lines.includes(all.stderr.split("\n")[0]!.replace(/^sealtrace: /, "")), `record's line is not one doctor printed:\n${all.stderr}\ndoctor:\n${doctor.lines.join("\n")}`);
+    assert.ok(
+      doctor.lines.includes(all.stderr.split("\n")[0]!.replace(/^sealtrace: /, "")),
+      `record's line is not one doctor printed:\n${all.stderr}\ndoctor:\n${doctor.lines.join("\n")}`,
+    );
   }
   await assertNoProbes();
 });

@@ -11,13 +11,25 @@ test("doctor as root: exit 0, a row per check (a trial load of every bundle, the
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.equal(r.stderr, "");
   const rows = new Map(
-    r.stdout.trimEnd().split("\n").map((line) => {
-      const m = /^(ok|degraded|note|MISSING)\s{2,}(.+?)\s{2,}(.*)$/.exec(line);
-      assert.ok(m, `not a doctor row: '${line}'`);
-      return [m[2]!, { status: m[1]!, detail: m[3]! }] as const;
-    }),
+    r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => {
+        const m = /^(ok|degraded|note|MISSING)\s{2,}(.+?)\s{2,}(.*)$/.exec(line);
+        assert.ok(m, `not a doctor row: '${line}'`);
+        return [m[2]!, { status: m[1]!, detail: m[3]! }] as const;
+      }),
   );
-  const expected = ["privileges", "kernel", "BTF", "libbpf", "tracefs", "bpffs", ...[...BUNDLES.keys()].map((b) => `bundle ${b}`), "together"];
+  const expected = [
+    "privileges",
+    "kernel",
+    "BTF",
+    "libbpf",
+    "tracefs",
+    "bpffs",
+    ...[...BUNDLES.keys()].map((b) => `bundle ${b}`),
+    "together",
+  ];
   assert.deepEqual([...rows.keys()], expected);
   // bpffs is advisory (sealtrace pins nothing): `note` when it is not mounted. Every other row is ok.
   for (const [name, row] of rows) {
@@ -26,7 +38,10 @@ test("doctor as root: exit 0, a row per check (a trial load of every bundle, the
   }
   for (const b of BUNDLES.values()) {
     const n = b.tracepoints.length;
-    assert.equal(rows.get(`bundle ${b.name}`)!.detail, `loaded, attached, started (${n} tracepoint${n > 1 ? "s" : ""})`);
+    assert.equal(
+      rows.get(`bundle ${b.name}`)!.detail,
+      `loaded, attached, started (${n} tracepoint${n > 1 ? "s" : ""})`,
+    );
   }
   assert.equal(rows.get("together")!.detail, `loaded, attached, started (${[...BUNDLES.keys()].join(" + ")})`);
   assert.match(rows.get("privileges")!.detail, /^uid 0, CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN$/);

@@ -36,7 +36,13 @@ function programsOf(pid: number): number[] {
 /** Waits until none of `ids` is loaded: other helpers' recorders may run meanwhile, so only ours are checked. */
 async function assertUnloaded(ids: number[]): Promise<void> {
   const left = (): number[] => {
-    const now = new Set((JSON.parse(execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8", maxBuffer: 1 << 26 })) as Array<{ id: number }>).map((p) => p.id));
+    const now = new Set(
+      (
+        JSON.parse(
+          execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8", maxBuffer: 1 << 26 }),
+        ) as Array<{ id: number }>
+      ).map((p) => p.id),
+    );
     return ids.filter((id) => now.has(id));
   };
   for (let i = 0; i < 50 && left().length; i++) await new Promise((r) => setTimeout(r, 100));
@@ -48,12 +54,17 @@ async function recordScript(dir: string, name: string, script: string, recipient
   const out = join(dir, `${name}.sealed`);
   const go = join(dir, `${name}.go`);
   writeFileSync(join(dir, `${name}.sh`), script);
-  const runner = spawn("sh", ["-c", `while [ ! -e ${go} ]; do sleep 0.05; done; exec sh ${join(dir, `${name}.sh`)}`], { stdio: ["ignore", "ignore", "pipe"] });
+  const runner = spawn("sh", ["-c", `while [ ! -e ${go} ]; do sleep 0.05; done; exec sh ${join(dir, `${name}.sh`)}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let runnerErr = "";
   runner.stderr!.on("data", (d: Buffer) => (runnerErr += d.toString()));
   const exited = new Promise<number | null>((r) => runner.on("exit", (code) => r(code)));
   const runbook = join(dir, `${name}.yaml`);
-  writeFileSync(runbook, `name: hunt19-${name}\ndescription: hunt e2e ${name}\nbundles: [exec, connect, retransmit, filewrite]\nduration: 120s\nsnapshotInterval: 1s\nflushInterval: 1s\nfilters:\n  pid: ${runner.pid}\n`);
+  writeFileSync(
+    runbook,
+    `name: hunt19-${name}\ndescription: hunt e2e ${name}\nbundles: [exec, connect, retransmit, filewrite]\nduration: 120s\nsnapshotInterval: 1s\nflushInterval: 1s\nfilters:\n  pid: ${runner.pid}\n`,
+  );
   const rec = cliAsync(["record", "--runbook", runbook, "-r", recipient, "-o", out, "--yes"]);
   let ours: number[] = [];
   try {
@@ -134,20 +145,27 @@ const EXPECT: Record<string, string> = {
   "Log or history file truncated or shredded": "truncate -s 0",
 };
 
-test("every built-in rule fires on a recorded re-enactment of its behaviour", { skip: notRoot, timeout: 180_000 }, async () => {
-  const dir = mkdtempSync("/tmp/hunt19-act-");
-  const ns = new Netns("hunt19");
-  try {
-    const key = makeKey(dir);
-    // A lossy private loopback: 20% of the segments to the exfil port dropped at input (see net-retransmit.test).
-    ns.exec("ip", ["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("nft", ["-f", "-"], `table inet hunt19_loss {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${EXFIL_PORT} numgen random mod 100 < 20 drop\n }\n}\n`);
-    writeFileSync(join(dir, "listen.py"), LISTENER(PORT, join(dir, "ready")));
-    writeFileSync(join(dir, "exfil.py"), EXFIL);
-    writeFileSync(join(dir, "selfdel.c"), SELF_DELETE_C);
-    execFileSync("cc", ["-o", join(dir, "selfdel"), join(dir, "selfdel.c")]);
-    const R = join(dir, "root");
-    const script = `set -eu
+test(
+  "every built-in rule fires on a recorded re-enactment of its behaviour",
+  { skip: notRoot, timeout: 180_000 },
+  async () => {
+    const dir = mkdtempSync("/tmp/hunt19-act-");
+    const ns = new Netns("hunt19");
+    try {
+      const key = makeKey(dir);
+      // A lossy private loopback: 20% of the segments to the exfil port dropped at input (see net-retransmit.test).
+      ns.exec("ip", ["link", "set", "lo", "mtu", "1500"]);
+      ns.exec(
+        "nft",
+        ["-f", "-"],
+        `table inet hunt19_loss {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${EXFIL_PORT} numgen random mod 100 < 20 drop\n }\n}\n`,
+      );
+      writeFileSync(join(dir, "listen.py"), LISTENER(PORT, join(dir, "ready")));
+      writeFileSync(join(dir, "exfil.py"), EXFIL);
+      writeFileSync(join(dir, "selfdel.c"), SELF_DELETE_C);
+      execFileSync("cc", ["-o", join(dir, "selfdel"), join(dir, "selfdel.c")]);
+      const R = join(dir, "root");
+      const script = `set -eu
 W=${dir}; R=${R}; PY=${PY}
 $PY $W/listen.py & LP=$!
 while [ ! -e $W/ready ]; do sleep 0.05; done
@@ -174,33 +192,50 @@ bash -c 'unset HISTFILE; true'
 echo log > $R/var/log/syslog && truncate -s 0 $R/var/log/syslog
 kill $LP 2>/dev/null || true
 `;
-    const out = await recordScript(dir, "act", script, key.recipient);
-    assert.ok(!existsSync(join(dir, "selfdel")), "the self-deleting program removed itself");
-    const rep = hunt(out, key.identity);
-    const builtin = loadRuleSet([join(ROOT, "rules")], "informational");
-    assert.deepEqual(rep.notEvaluated, [], "every built-in rule is evaluable on a session with all four bundles");
-    assert.equal(rep.rules.evaluated, builtin.rules.length);
-    assert.deepEqual(Object.keys(EXPECT).sort(), builtin.rules.map((r) => r.title).sort(), "EXPECT covers the pack");
-    for (const r of builtin.rules) {
-      const fs = rep.findings.filter((f) => f.rule.id === r.id);
-      const sameCategory = rep.findings.flatMap((f) => f.events).filter((e) => e.category === r.category).map((e) => e.fields);
-      assert.ok(fs.length > 0, `${r.title} did not fire; ${r.category} events that other rules matched: ${JSON.stringify(sameCategory)}`);
-      const want = EXPECT[r.title]!;
-      assert.ok(fs.some((f) => JSON.stringify(f.events).includes(want.replaceAll('"', '\\"')) || JSON.stringify(f.events, null, 1).includes(want)), `${r.title}: no event with ${want}: ${JSON.stringify(fs.map((f) => f.events))}`);
+      const out = await recordScript(dir, "act", script, key.recipient);
+      assert.ok(!existsSync(join(dir, "selfdel")), "the self-deleting program removed itself");
+      const rep = hunt(out, key.identity);
+      const builtin = loadRuleSet([join(ROOT, "rules")], "informational");
+      assert.deepEqual(rep.notEvaluated, [], "every built-in rule is evaluable on a session with all four bundles");
+      assert.equal(rep.rules.evaluated, builtin.rules.length);
+      assert.deepEqual(Object.keys(EXPECT).sort(), builtin.rules.map((r) => r.title).sort(), "EXPECT covers the pack");
+      for (const r of builtin.rules) {
+        const fs = rep.findings.filter((f) => f.rule.id === r.id);
+        const sameCategory = rep.findings
+          .flatMap((f) => f.events)
+          .filter((e) => e.category === r.category)
+          .map((e) => e.fields);
+        assert.ok(
+          fs.length > 0,
+          `${r.title} did not fire; ${r.category} events that other rules matched: ${JSON.stringify(sameCategory)}`,
+        );
+        const want = EXPECT[r.title]!;
+        assert.ok(
+          fs.some(
+            (f) =>
+              JSON.stringify(f.events).includes(want.replaceAll('"', '\\"')) ||
+              JSON.stringify(f.events, null, 1).includes(want),
+          ),
+          `${r.title}: no event with ${want}: ${JSON.stringify(fs.map((f) => f.events))}`,
+        );
+      }
+    } finally {
+      ns.delete();
+      // HUNT19_KEEP=1 keeps the recording and its key for a look after a failure.
+      if (!process.env.HUNT19_KEEP) rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    ns.delete();
-    // HUNT19_KEEP=1 keeps the recording and its key for a look after a failure.
-    if (!process.env.HUNT19_KEEP) rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
-test("no built-in rule fires on a recorded baseline of ordinary work", { skip: notRoot, timeout: 240_000 }, async () => {
-  const dir = mkdtempSync("/tmp/hunt19-base-");
-  try {
-    const key = makeKey(dir);
-    writeFileSync(join(dir, "hello.c"), `#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n`);
-    const script = `set -eu
+test(
+  "no built-in rule fires on a recorded baseline of ordinary work",
+  { skip: notRoot, timeout: 240_000 },
+  async () => {
+    const dir = mkdtempSync("/tmp/hunt19-base-");
+    try {
+      const key = makeKey(dir);
+      writeFileSync(join(dir, "hello.c"), `#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n`);
+      const script = `set -eu
 B=${dir}; R=${dir}/root
 export npm_config_cache=$B/.npm npm_config_update_notifier=false npm_config_audit=false npm_config_fund=false
 mkdir -p $B/dep $B/app
@@ -222,19 +257,39 @@ echo 'Start-Date: now' >> $R/var/log/apt/history.log
 tar -C $R -cf $B/pkg.tar usr etc && mkdir $B/root2 && tar -C $B/root2 -xf $B/pkg.tar
 rm -rf $B/app/node_modules
 `;
-    const out = await recordScript(dir, "base", script, key.recipient);
-    assert.ok(existsSync(join(dir, "hello")) && existsSync(join(dir, "clone", "README")) && existsSync(join(dir, "app", "hunt19-app-1.0.0.tgz")), "the baseline work was done");
-    const replay = cliSync(["replay", out, "-i", key.identity, "--format", "json"]);
-    assert.equal(replay.status, 0, replay.stderr);
-    const doc = JSON.parse(replay.stdout) as { processes: Array<{ execs: Array<{ filename: string; argv: string[] }> }>; files: Array<{ path: string }> };
-    const argvs = doc.processes.flatMap((p) => p.execs.map((e) => e.argv.join(" ")));
-    for (const want of ["npm ci", "git clone", "cc -O2", "tar -C"]) assert.ok(argvs.some((a) => a.includes(want)), `the baseline recorded ${want}`);
-    assert.ok(doc.files.some((f) => f.path.endsWith("/var/lib/dpkg/info/hunt19.list")), "the dpkg-style writes were recorded");
-    const rep = hunt(out, key.identity);
-    assert.deepEqual(rep.notEvaluated, []);
-    assert.ok(rep.events > 50, `events hunted: ${rep.events}`);
-    assert.deepEqual(rep.findings.map((f) => `${f.rule.title}: ${f.events.map((e) => e.summary).join("; ")}`), [], "no built-in rule fires on ordinary work");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      const out = await recordScript(dir, "base", script, key.recipient);
+      assert.ok(
+        existsSync(join(dir, "hello")) &&
+          existsSync(join(dir, "clone", "README")) &&
+          existsSync(join(dir, "app", "hunt19-app-1.0.0.tgz")),
+        "the baseline work was done",
+      );
+      const replay = cliSync(["replay", out, "-i", key.identity, "--format", "json"]);
+      assert.equal(replay.status, 0, replay.stderr);
+      const doc = JSON.parse(replay.stdout) as {
+        processes: Array<{ execs: Array<{ filename: string; argv: string[] }> }>;
+        files: Array<{ path: string }>;
+      };
+      const argvs = doc.processes.flatMap((p) => p.execs.map((e) => e.argv.join(" ")));
+      for (const want of ["npm ci", "git clone", "cc -O2", "tar -C"])
+        assert.ok(
+          argvs.some((a) => a.includes(want)),
+          `the baseline recorded ${want}`,
+        );
+      assert.ok(
+        doc.files.some((f) => f.path.endsWith("/var/lib/dpkg/info/hunt19.list")),
+        "the dpkg-style writes were recorded",
+      );
+      const rep = hunt(out, key.identity);
+      assert.deepEqual(rep.notEvaluated, []);
+      assert.ok(rep.events > 50, `events hunted: ${rep.events}`);
+      assert.deepEqual(
+        rep.findings.map((f) => `${f.rule.title}: ${f.events.map((e) => e.summary).join("; ")}`),
+        [],
+        "no built-in rule fires on ordinary work",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

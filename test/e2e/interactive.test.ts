@@ -48,7 +48,10 @@ test("interactive record in a pty: pick triage, enter an incident id, confirm, g
       ["Incident id", "INC-42\r"],
       ["Start recording", "\r"],
     ];
-    const r = spawnSync("/usr/bin/python3", ["-c", DRIVER, JSON.stringify(argv), JSON.stringify(steps)], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("/usr/bin/python3", ["-c", DRIVER, JSON.stringify(argv), JSON.stringify(steps)], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /SEALED/);
     const got = await readRecorded(out, key.identity);

@@ -33,10 +33,23 @@ test("a 30 s recording never records its own session file, and records another p
     const key = makeKey(dir);
     const out = join(dir, "own.sealed");
     const control = join(dir, "control.bin");
-    const rec = cliAsync(["record", "--runbook", "exfiltration", "--duration", "30s", "-r", key.recipient, "-o", out, "--yes"]);
+    const rec = cliAsync([
+      "record",
+      "--runbook",
+      "exfiltration",
+      "--duration",
+      "30s",
+      "-r",
+      key.recipient,
+      "-o",
+      out,
+      "--yes",
+    ]);
     await waitFor(rec.stderr, "probes attached", 15_000);
 
-    const writer = spawn("/usr/bin/python3", ["-c", WRITER_PY, control, "4321"], { stdio: ["pipe", "pipe", "inherit"] });
+    const writer = spawn("/usr/bin/python3", ["-c", WRITER_PY, control, "4321"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     let written = "";
     writer.stdout!.on("data", (d: Buffer) => (written += d.toString()));
     await new Promise((r) => setTimeout(r, 25_000));

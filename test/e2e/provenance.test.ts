@@ -15,7 +15,8 @@ test("version --verbose prints the commit, Node, and the SHA-256 of dist/src and
   assert.match(r.stdout, new RegExp(`^commit:  ${p.commit} \\(git checkout\\)$`, "m"));
   assert.match(r.stdout, new RegExp(`^node:    ${process.version.replace(/\./g, "\\.")}$`, "m"));
   assert.match(r.stdout, new RegExp(`^dist:    ${p.distSha256} \\(dist/src, ${p.distFiles} files\\)$`, "m"));
-  for (const o of p.objects) assert.match(r.stdout, new RegExp(`^bpf:     ${o.sha256}  ${o.name.replace(/\./g, "\\.")}$`, "m"));
+  for (const o of p.objects)
+    assert.match(r.stdout, new RegExp(`^bpf:     ${o.sha256}  ${o.name.replace(/\./g, "\\.")}$`, "m"));
   assert.equal(cliSync(["version"]).stdout, `sealtrace ${p.version}\n`);
 });
 

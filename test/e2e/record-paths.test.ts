@@ -5,7 +5,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { EV } from "../../src/events/layouts.js";
@@ -18,16 +28,26 @@ const dir = tempDir("st-hrec-paths-");
 // World-writable and sticky like /tmp, so nobody can plant names in it.
 chmodSync(dir, 0o1777);
 const key = makeKey(dir);
-const nobody = { uid: Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })), gid: Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" })) };
+const nobody = {
+  uid: Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })),
+  gid: Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" })),
+};
 
 /** A root-owned file a planted link points at; its digest and mtime must not change. */
 const victim = join(dir, "victim");
 writeFileSync(victim, "root-owned evidence that must not change\n", { mode: 0o600 });
-const victimState = () => ({ sha256: createHash("sha256").update(readFileSync(victim)).digest("hex"), mtimeMs: statSync(victim).mtimeMs, size: statSync(victim).size });
+const victimState = () => ({
+  sha256: createHash("sha256").update(readFileSync(victim)).digest("hex"),
+  mtimeMs: statSync(victim).mtimeMs,
+  size: statSync(victim).size,
+});
 const victimBefore = victimState();
 
 const runbook = join(dir, "quick.yaml");
-writeFileSync(runbook, "name: quick\ndescription: e2e hostile paths\nbundles: [exec]\nduration: 3s\nprompts:\n  incident: false\n");
+writeFileSync(
+  runbook,
+  "name: quick\ndescription: e2e hostile paths\nbundles: [exec]\nduration: 3s\nprompts:\n  incident: false\n",
+);
 
 /** Runs `argv` as nobody (uid and gid dropped), failing the test if it fails. */
 function asNobody(argv: string[]): void {
@@ -46,13 +66,25 @@ function plant(kind: "symlink" | "dangling" | "directory" | "fifo", path: string
 /** One line on stderr after the start summary, exit 2, nothing attached, nothing left behind. */
 function assertRefusedBeforeProbes(r: { status: number | null; stderr: string }, out: string, pattern: RegExp): void {
   assert.equal(r.status, 2, r.stderr);
-  const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("sealtrace: ") && !l.startsWith("sealtrace: runbook "));
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("sealtrace: ") && !l.startsWith("sealtrace: runbook "));
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(r.stderr, /probes attached|recording|\n\s+at /);
   for (const suffix of ["", ".partial", ".reserve"]) {
     const p = out + suffix;
-    if (existsSync(p) || (() => { try { return lstatSync(p).isSymbolicLink(); } catch { return false; } })()) {
+    if (
+      existsSync(p) ||
+      (() => {
+        try {
+          return lstatSync(p).isSymbolicLink();
+        } catch {
+          return false;
+        }
+      })()
+    ) {
       assert.notEqual(lstatSync(p).uid, 0, `${p} was created by the recorder and left behind`);
     }
   }
@@ -68,7 +100,11 @@ for (const kind of kinds) {
       plant(kind, planted);
       const t0 = Date.now();
       const r = cliSync(["record", "--runbook", runbook, "-r", key.recipient, "-o", out, "--yes"]);
-      assertRefusedBeforeProbes(r, out, new RegExp(`${planted.replace(/[.]/g, "\\.")} already exists \\(a (symbolic link|directory|FIFO)\\)`));
+      assertRefusedBeforeProbes(
+        r,
+        out,
+        new RegExp(`${planted.replace(/[.]/g, "\\.")} already exists \\(a (symbolic link|directory|FIFO)\\)`),
+      );
       assert.ok(Date.now() - t0 < 30_000, "a FIFO must not block the recorder");
       assert.deepEqual(victimState(), victimBefore);
       assert.equal(lstatSync(planted).uid, nobody.uid, "the planted name is left as it was");
@@ -78,7 +114,16 @@ for (const kind of kinds) {
 }
 
 test("record into a missing directory, or a read-only filesystem: exit 2, one line, before any probe", async () => {
-  const missing = cliSync(["record", "--runbook", runbook, "-r", key.recipient, "-o", join(dir, "no-dir", "x.sealed"), "--yes"]);
+  const missing = cliSync([
+    "record",
+    "--runbook",
+    runbook,
+    "-r",
+    key.recipient,
+    "-o",
+    join(dir, "no-dir", "x.sealed"),
+    "--yes",
+  ]);
   assertRefusedBeforeProbes(missing, join(dir, "no-dir", "x.sealed"), /directory .*no-dir does not exist/);
   const ro = join(dir, "ro");
   mkdirSync(ro);
@@ -98,7 +143,12 @@ test("a symlink planted at the final name during recording: never followed or re
   plant("symlink", out);
   const res = await rec.done;
   assert.equal(res.code, 2, res.stderr);
-  assert.match(res.stderr, new RegExp(`${out.replace(/[.]/g, "\\.")} appeared while recording \\(a symbolic link\\); the sealed session stays at ${out.replace(/[.]/g, "\\.")}\\.partial`));
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `${out.replace(/[.]/g, "\\.")} appeared while recording \\(a symbolic link\\); the sealed session stays at ${out.replace(/[.]/g, "\\.")}\\.partial`,
+    ),
+  );
   assert.doesNotMatch(res.stderr, /\n\s+at /);
   assert.deepEqual(victimState(), victimBefore);
   assert.ok(lstatSync(out).isSymbolicLink());
@@ -112,7 +162,10 @@ test("a symlink planted at the final name during recording: never followed or re
 test("another root process deletes NAME.partial mid-recording: warned at once, recorded in the session, nothing lost", async (t) => {
   const out = join(dir, "deleted.sealed");
   const rb = join(dir, "deleted.yaml");
-  writeFileSync(rb, "name: deleted\ndescription: e2e deleted partial\nbundles: [exec]\nduration: 60s\nprompts:\n  incident: false\n");
+  writeFileSync(
+    rb,
+    "name: deleted\ndescription: e2e deleted partial\nbundles: [exec]\nduration: 60s\nprompts:\n  incident: false\n",
+  );
   const rec = cliAsync(["record", "--runbook", rb, "-r", key.recipient, "-o", out, "--yes"]);
   await waitFor(rec.stderr, "probes attached", 60_000);
   execFileSync("/bin/true", ["before-delete"]);
@@ -133,8 +186,17 @@ test("another root process deletes NAME.partial mid-recording: warned at once, r
   assert.ok(!existsSync(`${out}.partial`) && !existsSync(`${out}.reserve`));
   const got = await readRecorded(out, key.identity);
   assert.equal(got.verdict, "SEALED");
-  const args = got.kernel.filter((e) => e.type === EV.exec).map((e) => splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(" "));
-  assert.ok(args.includes("/bin/true before-delete") && args.includes("/bin/true after-delete"), "records from before and after the deletion");
+  const args = got.kernel
+    .filter((e) => e.type === EV.exec)
+    .map((e) =>
+      splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(
+        " ",
+      ),
+    );
+  assert.ok(
+    args.includes("/bin/true before-delete") && args.includes("/bin/true after-delete"),
+    "records from before and after the deletion",
+  );
   const marks = got.records.filter((r) => r.k === "partial-deleted");
   assert.equal(marks.length, 1);
   assert.equal(marks[0]!.path, `${out}.partial`);
@@ -152,7 +214,19 @@ test("keygen -o and replay -o refuse a planted symlink or FIFO with one line; th
   assert.match(k.stderr.trim(), /^sealtrace: .*keygen-link already exists \(a symbolic link\)/);
   // A session to replay: the one from the deletion test, or a fresh short one.
   const session = join(dir, "for-replay.sealed");
-  const r = cliSync(["record", "--runbook", runbook, "--duration", "1s", "-r", key.recipient, "-o", session, "--yes", "-q"]);
+  const r = cliSync([
+    "record",
+    "--runbook",
+    runbook,
+    "--duration",
+    "1s",
+    "-r",
+    key.recipient,
+    "-o",
+    session,
+    "--yes",
+    "-q",
+  ]);
   assert.equal(r.status, 0, r.stderr);
   for (const kind of ["symlink", "fifo", "directory"] as const) {
     const target = join(dir, `replay-${kind}`);

@@ -17,7 +17,10 @@ const key = makeKey(dir);
 /** Writes an exec-only runbook with `extra` YAML lines; returns its path. */
 function runbookFile(name: string, extra: string): string {
   const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, `name: ${name}\ndescription: e2e test runbook\nbundles: [exec]\nprompts:\n  incident: false\n${extra}`);
+  writeFileSync(
+    path,
+    `name: ${name}\ndescription: e2e test runbook\nbundles: [exec]\nprompts:\n  incident: false\n${extra}`,
+  );
   return path;
 }
 
@@ -46,7 +49,9 @@ test("redact.argv: a password is masked before sealing (exec records and the sta
   const rb = runbookFile("redact", `duration: 30s\nredact:\n  argv: ["--password=*", "*SECRET*"]\n`);
   const out = join(dir, "redact.sealed");
   // Started before the recording: it is in the start snapshot with its argv.
-  const older = spawn("/usr/bin/python3", ["-c", "import sys; sys.stdin.read()", `--password=${secret}`], { stdio: ["pipe", "ignore", "ignore"] });
+  const older = spawn("/usr/bin/python3", ["-c", "import sys; sys.stdin.read()", `--password=${secret}`], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
   const olderExited = new Promise((r) => older.on("exit", r));
   try {
     const rec = cliAsync(["record", "--runbook", rb, "-r", key.recipient, "-o", out, "--yes"]);
@@ -65,13 +70,23 @@ test("redact.argv: a password is masked before sealing (exec records and the sta
   const execs = got.kernel.filter((e) => e.type === EV.exec && argsOf(e)[1] === "redact-marker");
   assert.equal(execs.length, 1, "the command is recorded");
   // Masked in place, lengths kept: after `=` only the value, otherwise the whole argument.
-  assert.deepEqual(argsOf(execs[0]!), ["/bin/true", "redact-marker", `--password=${"*".repeat(secret.length)}`, "*".repeat(`MY_SECRET_${secret}`.length), "--user=alice"]);
+  assert.deepEqual(argsOf(execs[0]!), [
+    "/bin/true",
+    "redact-marker",
+    `--password=${"*".repeat(secret.length)}`,
+    "*".repeat(`MY_SECRET_${secret}`.length),
+    "--user=alice",
+  ]);
   const snap = got.kernel.filter((e) => e.type === EV.task && e.tgid === older.pid);
   assert.equal(snap.length, 1, "the older process is in the start snapshot");
   assert.deepEqual(argsOf(snap[0]!).slice(-1), [`--password=${"*".repeat(secret.length)}`]);
   // Nowhere in the decrypted session: metadata, every record (raw kernel bytes included), summary.
   const leaks = texts([got.metadata, got.records, got.summary]).filter((t) => t.includes(secret));
-  assert.deepEqual(leaks.map((t) => t.length), [], "the secret is in the sealed session");
+  assert.deepEqual(
+    leaks.map((t) => t.length),
+    [],
+    "the secret is in the sealed session",
+  );
   await assertNoProbes();
 });
 
@@ -82,7 +97,11 @@ test("limits.maxEvents with onLimit stop: the recording ends early, end reason m
   await waitFor(rec.stderr, "probes attached");
   const attachedAt = Date.now();
   // 3 events (fork, exec, exit) per child: far more than 100.
-  const storm = spawn("/usr/bin/python3", ["-c", "import os\nfor i in range(5000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true'], {}), 0)\n"], { stdio: "ignore" });
+  const storm = spawn(
+    "/usr/bin/python3",
+    ["-c", "import os\nfor i in range(5000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true'], {}), 0)\n"],
+    { stdio: "ignore" },
+  );
   const res = await rec.done;
   const endedMs = Date.now() - attachedAt;
   storm.kill();
@@ -107,7 +126,11 @@ test("limits.maxEvents with onLimit drop: the closing report states the drops th
   const out = join(dir, "max-drop.sealed");
   const rec = cliAsync(["record", "--runbook", rb, "-r", key.recipient, "-o", out, "--yes"]);
   await waitFor(rec.stderr, "probes attached");
-  const storm = spawn("/usr/bin/python3", ["-c", "import os\nfor i in range(2000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true'], {}), 0)\n"], { stdio: "ignore" });
+  const storm = spawn(
+    "/usr/bin/python3",
+    ["-c", "import os\nfor i in range(2000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true'], {}), 0)\n"],
+    { stdio: "ignore" },
+  );
   const res = await rec.done;
   storm.kill();
   assert.equal(res.code, 0, res.stderr);

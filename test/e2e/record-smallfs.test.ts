@@ -12,7 +12,10 @@ import { assertNoProbes } from "../helpers/bpf.js";
 const dir = tempDir("st-hrec-smallfs-");
 const key = makeKey(dir);
 const runbook = join(dir, "small.yaml");
-writeFileSync(runbook, "name: small\ndescription: e2e small filesystem\nbundles: [exec]\nduration: 30s\nprompts:\n  incident: false\n");
+writeFileSync(
+  runbook,
+  "name: small\ndescription: e2e small filesystem\nbundles: [exec]\nduration: 30s\nprompts:\n  incident: false\n",
+);
 
 function withTmpfs<T>(name: string, size: string, body: (mnt: string) => Promise<T>): Promise<T> {
   const mnt = join(dir, name);
@@ -29,12 +32,23 @@ test("a 256 KiB filesystem: recording starts, fills it with records and seals wh
     const rec = cliAsync(["record", "--runbook", runbook, "-r", key.recipient, "-o", out, "--yes"]);
     await waitFor(rec.stderr, "probes attached", 60_000);
     // Incompressible arguments fill the filesystem within seconds.
-    const storm = spawn("/usr/bin/python3", ["-c", "import os\nfor i in range(3000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', os.urandom(1500).hex()], {}), 0)\n"], { stdio: "ignore" });
+    const storm = spawn(
+      "/usr/bin/python3",
+      [
+        "-c",
+        "import os\nfor i in range(3000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', os.urandom(1500).hex()], {}), 0)\n",
+      ],
+      { stdio: "ignore" },
+    );
     const res = await rec.done;
     storm.kill();
     assert.equal(res.code, 8, res.stderr);
     const line = res.stderr.split("\n").find((l) => l.startsWith("sealtrace: disk full"));
-    assert.match(line ?? "", /^sealtrace: disk full: sealed \d+ frames \(\d+ records\) into .*small\.sealed; \d+ records were lost$/, res.stderr);
+    assert.match(
+      line ?? "",
+      /^sealtrace: disk full: sealed \d+ frames \(\d+ records\) into .*small\.sealed; \d+ records were lost$/,
+      res.stderr,
+    );
     assert.doesNotMatch(res.stderr, /\n\s+at /);
     assert.ok(!existsSync(`${out}.partial`) && !existsSync(`${out}.reserve`));
     const v = cliSync(["verify", out]);

@@ -16,15 +16,40 @@ const dir = tempDir();
 const key = makeKey(dir);
 
 function execArgs(rec: Recorded): string[] {
-  return rec.kernel.filter((e) => e.type === EV.exec).map((e) => splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(" "));
+  return rec.kernel
+    .filter((e) => e.type === EV.exec)
+    .map((e) =>
+      splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(
+        " ",
+      ),
+    );
 }
 
 for (const rb of listRunbooks()) {
   test(`runbook ${rb.name}: records a real workload unattended into a SEALED file with the workload's events`, async () => {
     const out = join(dir, `${rb.name}.sealed`);
     // suspicious-process follows the target: it forks a child, then execs in place.
-    const target = rb.prompts.target ? spawn("/bin/sh", ["-c", "read _; /bin/true child-of-target; exec /usr/bin/python3 -c 'import time; time.sleep(0.3)'"], { stdio: ["pipe", "ignore", "ignore"] }) : undefined;
-    const args = ["record", "--runbook", rb.name, "--duration", "4s", "-r", key.recipient, "-o", out, "--yes", "--incident", `TEST-${rb.name}`];
+    const target = rb.prompts.target
+      ? spawn(
+          "/bin/sh",
+          ["-c", "read _; /bin/true child-of-target; exec /usr/bin/python3 -c 'import time; time.sleep(0.3)'"],
+          { stdio: ["pipe", "ignore", "ignore"] },
+        )
+      : undefined;
+    const args = [
+      "record",
+      "--runbook",
+      rb.name,
+      "--duration",
+      "4s",
+      "-r",
+      key.recipient,
+      "-o",
+      out,
+      "--yes",
+      "--incident",
+      `TEST-${rb.name}`,
+    ];
     if (target) args.push("--pid", String(target.pid));
     const rec = cliAsync(args);
     await waitFor(rec.stderr, "probes attached");
@@ -52,18 +77,35 @@ for (const rb of listRunbooks()) {
     const execs = got.kernel.filter((e) => e.type === EV.exec);
     const argvs = execArgs(got);
     if (target) {
-      assert.ok(execs.some((e) => e.tgid === target.pid), "the target's in-place exec");
-      assert.ok(execs.some((e, i) => e.ppid === target.pid && argvs[i] === "/bin/true child-of-target"), "the target's child");
+      assert.ok(
+        execs.some((e) => e.tgid === target.pid),
+        "the target's in-place exec",
+      );
+      assert.ok(
+        execs.some((e, i) => e.ppid === target.pid && argvs[i] === "/bin/true child-of-target"),
+        "the target's child",
+      );
       assert.ok(!argvs.includes("/bin/true not-followed"), "a process outside the followed tree");
     } else {
       const w = work!;
       const r = cliSync(["replay", out, "-i", key.identity, "--format", "json"]);
       assert.equal(r.status, 0, r.stderr);
       const doc = JSON.parse(r.stdout) as { files: Array<{ pid: number; path: string; bytes: number }> };
-      if (rb.bundles.includes("exec")) assert.ok(execs.some((e, i) => e.ppid === w.pid && argvs[i] === `/bin/true ${marker} 0`), "the workload's exec");
-      if (rb.bundles.includes("connect")) assert.ok(got.kernel.some((e) => e.type === EV.connect && e.tgid === w.pid && e.dport === w.port), "the workload's connect");
+      if (rb.bundles.includes("exec"))
+        assert.ok(
+          execs.some((e, i) => e.ppid === w.pid && argvs[i] === `/bin/true ${marker} 0`),
+          "the workload's exec",
+        );
+      if (rb.bundles.includes("connect"))
+        assert.ok(
+          got.kernel.some((e) => e.type === EV.connect && e.tgid === w.pid && e.dport === w.port),
+          "the workload's connect",
+        );
       if (rb.bundles.includes("retransmit")) {
-        assert.ok(got.kernel.some((e) => e.type === EV.recvReset && e.tgid === w.pid && e.dport === w.closedPort), "the reset the workload's refused connect received");
+        assert.ok(
+          got.kernel.some((e) => e.type === EV.recvReset && e.tgid === w.pid && e.dport === w.closedPort),
+          "the reset the workload's refused connect received",
+        );
       }
       if (rb.bundles.includes("filewrite")) {
         const f = doc.files.filter((x) => x.path === file && x.pid === w.pid);
@@ -78,7 +120,18 @@ for (const rb of listRunbooks()) {
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   test(`${sig} during recording seals the file`, async () => {
     const out = join(dir, `${sig}.sealed`);
-    const rec = cliAsync(["record", "--runbook", "triage", "--duration", "60s", "-r", key.recipient, "-o", out, "--yes"]);
+    const rec = cliAsync([
+      "record",
+      "--runbook",
+      "triage",
+      "--duration",
+      "60s",
+      "-r",
+      key.recipient,
+      "-o",
+      out,
+      "--yes",
+    ]);
     await waitFor(rec.stderr, "probes attached");
     await new Promise((r) => setTimeout(r, 500));
     rec.child.kill(sig);
@@ -113,7 +166,8 @@ test("kill -9: the .partial is UNSEALED and holds every exec older than 1 s; no 
   const got = await readRecorded(`${out}.partial`, key.identity);
   assert.equal(got.verdict, "UNSEALED");
   const seen = new Set(execArgs(got));
-  for (const s of spawned.filter((x) => x.at < killedAt - 1000)) assert.ok(seen.has(`/bin/true kill9-${s.i}`), `exec ${s.i}, ${killedAt - s.at} ms before the kill, was lost`);
+  for (const s of spawned.filter((x) => x.at < killedAt - 1000))
+    assert.ok(seen.has(`/bin/true kill9-${s.i}`), `exec ${s.i}, ${killedAt - s.at} ms before the kill, was lost`);
 });
 
 test("a full disk ends the recording with one clear line and a verifiable file", async () => {
@@ -122,14 +176,35 @@ test("a full disk ends the recording with one clear line and a verifiable file",
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]);
   try {
     const out = join(mnt, "full.sealed");
-    const rec = cliAsync(["record", "--runbook", "triage", "--duration", "30s", "-r", key.recipient, "-o", out, "--yes"]);
+    const rec = cliAsync([
+      "record",
+      "--runbook",
+      "triage",
+      "--duration",
+      "30s",
+      "-r",
+      key.recipient,
+      "-o",
+      out,
+      "--yes",
+    ]);
     await waitFor(rec.stderr, "probes attached");
     // Incompressible arguments fill the 1 MiB filesystem quickly.
-    const storm = spawn("/usr/bin/python3", ["-c", "import os\nfor i in range(3000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', os.urandom(1500).hex()], {}), 0)\n"], { stdio: "ignore" });
+    const storm = spawn(
+      "/usr/bin/python3",
+      [
+        "-c",
+        "import os\nfor i in range(3000):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', os.urandom(1500).hex()], {}), 0)\n",
+      ],
+      { stdio: "ignore" },
+    );
     const res = await rec.done;
     storm.kill();
     assert.equal(res.code, 8, res.stderr);
-    const lines = res.stderr.trim().split("\n").filter((l) => l.startsWith("sealtrace:") && /disk/i.test(l));
+    const lines = res.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("sealtrace:") && /disk/i.test(l));
     assert.ok(lines.length >= 1, res.stderr);
     assert.doesNotMatch(res.stderr, /\n\s+at /, "no stack trace");
     const sealedPath = existsSync(out) ? out : `${out}.partial`;
@@ -147,7 +222,9 @@ test("without a TTY, missing answers fail at once naming the flag", () => {
   const noRunbook = cliSync(["record", "-r", key.recipient]);
   assert.equal(noRunbook.status, 2);
   assert.match(noRunbook.stderr, /--runbook/);
-  const noRecipient = cliSync(["record", "--runbook", "triage", "--yes"], { env: { SEALTRACE_RECIPIENTS: "", XDG_CONFIG_HOME: dir, HOME: dir } });
+  const noRecipient = cliSync(["record", "--runbook", "triage", "--yes"], {
+    env: { SEALTRACE_RECIPIENTS: "", XDG_CONFIG_HOME: dir, HOME: dir },
+  });
   assert.equal(noRecipient.status, 2);
   assert.match(noRecipient.stderr, /-r age1/);
   const noPid = cliSync(["record", "--runbook", "suspicious-process", "-r", key.recipient, "--yes"]);
@@ -158,7 +235,19 @@ test("without a TTY, missing answers fail at once naming the flag", () => {
 
 test("not root: record and doctor exit 3 with one clear line (capabilities dropped with setpriv)", () => {
   const drop = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"];
-  const rec = execNoThrow("setpriv", [...drop, process.execPath, CLI, "record", "--runbook", "triage", "-r", key.recipient, "--yes", "-o", "/tmp/never.sealed"]);
+  const rec = execNoThrow("setpriv", [
+    ...drop,
+    process.execPath,
+    CLI,
+    "record",
+    "--runbook",
+    "triage",
+    "-r",
+    key.recipient,
+    "--yes",
+    "-o",
+    "/tmp/never.sealed",
+  ]);
   assert.equal(rec.status, 3, rec.stderr);
   assert.match(rec.stderr, /root|CAP_BPF/);
   assert.doesNotMatch(rec.stderr, /\n\s+at /);

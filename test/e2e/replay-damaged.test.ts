@@ -30,7 +30,10 @@ test("a file cut inside a frame replays its readable frames, says UNSEALED and w
   const last = spans.frames.at(-1)!;
   const r = replay(whole.subarray(0, last.start + 10));
   assert.equal(r.status, EXIT.unsealed, r.stderr);
-  assert.match(r.stderr, /UNSEALED: cut inside frame \d+; frames 0\.\.\d+ are readable; replayed up to its readable end/);
+  assert.match(
+    r.stderr,
+    /UNSEALED: cut inside frame \d+; frames 0\.\.\d+ are readable; replayed up to its readable end/,
+  );
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   const doc = JSON.parse(r.stdout) as { sessions: Array<{ status: string; cutOff: boolean }>; processes: unknown[] };
   assert.equal(doc.sessions[0]!.status, "UNSEALED");

@@ -49,7 +49,10 @@ test("verify: exit 0/5/6/7 by verdict, --signer pins the signing key, bad input 
     const signFile = join(dir, "host.sign");
     const signer = sealtrace("keygen", "--signing", "-o", signFile).stdout.trim();
     const otherSigner = sealtrace("keygen", "--signing", "-o", join(dir, "other.sign")).stdout.trim();
-    const path = await writeSession(join(dir, "s.sealtrace"), [[{ a: 1 }], [{ b: 2 }]], { recipients: [recipient], signingKey: readFileSync(signFile, "utf8") });
+    const path = await writeSession(join(dir, "s.sealtrace"), [[{ a: 1 }], [{ b: 2 }]], {
+      recipients: [recipient],
+      signingKey: readFileSync(signFile, "utf8"),
+    });
 
     const ok = sealtrace("verify", path, "--signer", signer);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);

@@ -8,8 +8,10 @@ import { rmSync } from "node:fs";
 import { cliAsync, cliSync, makeKey, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/workload.js";
 
-const WRITER = "import os, sys\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\nb = b'w' * 64\nfor _ in range(2000000):\n    os.write(fd, b)\nos.close(fd)\n";
-const EXECS = "import os\nfor i in range(500):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', 'storm-exec', str(i)], {}), 0)\n";
+const WRITER =
+  "import os, sys\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\nb = b'w' * 64\nfor _ in range(2000000):\n    os.write(fd, b)\nos.close(fd)\n";
+const EXECS =
+  "import os\nfor i in range(500):\n    os.waitpid(os.posix_spawn('/bin/true', ['/bin/true', 'storm-exec', str(i)], {}), 0)\n";
 const CONNECTS = `
 import socket
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
@@ -22,7 +24,9 @@ function py(script: string, ...args: string[]) {
   const child = spawn("/usr/bin/python3", ["-c", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  return new Promise<string>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`python exited ${code}`)))));
+  return new Promise<string>((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`python exited ${code}`)))),
+  );
 }
 
 test("2 M small writes, 500 execs and 500 connects at once: every exec and connect captured, write total exact, zero loss", async () => {
@@ -32,7 +36,18 @@ test("2 M small writes, 500 execs and 500 connects at once: every exec and conne
     const key = makeKey(dir);
     const out = join(dir, "storm.sealed");
     const target = join(dir, "storm.dat");
-    const rec = cliAsync(["record", "--runbook", "triage", "--duration", "120s", "-r", key.recipient, "-o", out, "--yes"]);
+    const rec = cliAsync([
+      "record",
+      "--runbook",
+      "triage",
+      "--duration",
+      "120s",
+      "-r",
+      key.recipient,
+      "-o",
+      out,
+      "--yes",
+    ]);
     cleanup = () => rec.child.kill("SIGKILL");
     await waitFor(rec.stderr, "probes attached");
     await new Promise((r) => setTimeout(r, 1500)); // attached well before the storm
@@ -56,9 +71,21 @@ test("2 M small writes, 500 execs and 500 connects at once: every exec and conne
     const connects = doc.connections.filter((c) => c.dport === port && c.direction === "outbound");
     assert.equal(connects.length, 500, "every connect of the storm");
     const file = doc.files.filter((f) => f.path === target);
-    assert.equal(file.reduce((s, f) => s + Number(f.bytes), 0), 2_000_000 * 64, "exact bytes written");
-    assert.equal(file.reduce((s, f) => s + Number(f.writes), 0), 2_000_000, "exact write calls");
-    assert.deepEqual(doc.losses.filter((l) => Number(l.count) > 0), [], "no loss anywhere");
+    assert.equal(
+      file.reduce((s, f) => s + Number(f.bytes), 0),
+      2_000_000 * 64,
+      "exact bytes written",
+    );
+    assert.equal(
+      file.reduce((s, f) => s + Number(f.writes), 0),
+      2_000_000,
+      "exact write calls",
+    );
+    assert.deepEqual(
+      doc.losses.filter((l) => Number(l.count) > 0),
+      [],
+      "no loss anywhere",
+    );
   } finally {
     cleanup();
     rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,11 @@ export function applyVariants(obj: BpfObject, spec: BundleSpec): string[] {
  * Loads `spec`, attaches it, runs `workload` while draining the ring every few ms, then drains the
  * rest and returns every record. The object is always closed, even when the workload throws.
  */
-export async function capture(spec: BundleSpec, workload: () => Promise<void>, opts: HarnessOptions = {}): Promise<Capture> {
+export async function capture(
+  spec: BundleSpec,
+  workload: () => Promise<void>,
+  opts: HarnessOptions = {},
+): Promise<Capture> {
   const obj = BpfObject.open(bundleObjectPath(spec));
   let ring: RingReader | undefined;
   try {
@@ -82,7 +86,12 @@ export async function capture(spec: BundleSpec, workload: () => Promise<void>, o
     obj.detachAll();
     drain();
     const losses = obj.map("losses");
-    return { records, ringFull: losses.sumPerCpuU64(LOSS.ringFull), mapFull: losses.sumPerCpuU64(LOSS.mapFull), object: obj };
+    return {
+      records,
+      ringFull: losses.sumPerCpuU64(LOSS.ringFull),
+      mapFull: losses.sumPerCpuU64(LOSS.mapFull),
+      object: obj,
+    };
   } finally {
     ring?.close();
     obj.close();

@@ -11,18 +11,30 @@ import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
 
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 
-export function cliSync(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, CI: "1", ...opts.env }, input: opts.input ?? "", cwd: opts.cwd ?? ROOT, maxBuffer: 1 << 30 });
+export function cliSync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, CI: "1", ...opts.env },
+    input: opts.input ?? "",
+    cwd: opts.cwd ?? ROOT,
+    maxBuffer: 1 << 30,
+  });
 }
 
 export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", ...env } });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "1", ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, done, stderr: () => stderr };
 }
@@ -63,5 +75,11 @@ export async function readRecorded(path: string, identityPath: string): Promise<
       });
     }
   }
-  return { metadata: s.metadata as Record<string, unknown>, records, kernel, summary: s.finale?.summary as Record<string, unknown> | undefined, verdict: s.verdict.status };
+  return {
+    metadata: s.metadata as Record<string, unknown>,
+    records,
+    kernel,
+    summary: s.finale?.summary as Record<string, unknown> | undefined,
+    verdict: s.verdict.status,
+  };
 }

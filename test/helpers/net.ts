@@ -101,7 +101,7 @@ export class NetCapture {
 /** Iterator output uses ring framing: u32 length, u32 reserved, record, zero pad to 8. */
 function forEachFramed(data: Uint8Array, fn: (off: number, len: number) => void): void {
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  for (let off = 0; off + 8 <= data.length; ) {
+  for (let off = 0; off + 8 <= data.length;) {
     const len = v.getUint32(off, true);
     fn(off + 8, len);
     off += 8 + Math.ceil(len / 8) * 8;
@@ -117,7 +117,9 @@ export class Py {
   private waiter: (() => void) | undefined;
 
   constructor(script: string, netns?: string) {
-    const argv = netns ? ["ip", "netns", "exec", netns, "python3", "-u", "-c", script] : ["python3", "-u", "-c", script];
+    const argv = netns
+      ? ["ip", "netns", "exec", netns, "python3", "-u", "-c", script]
+      : ["python3", "-u", "-c", script];
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
     this.pid = this.child.pid!;
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
@@ -154,7 +156,11 @@ export class Py {
 }
 
 /** Drains `cap` until `done` settles, then once more. */
-export async function pumpUntil(cap: NetCapture, done: Promise<unknown>, onRecord: (r: DecodedRecord) => void): Promise<void> {
+export async function pumpUntil(
+  cap: NetCapture,
+  done: Promise<unknown>,
+  onRecord: (r: DecodedRecord) => void,
+): Promise<void> {
   let finished = false;
   void done.finally(() => (finished = true));
   while (!finished) {
@@ -174,11 +180,16 @@ export class Netns {
     execFileSync("ip", ["-n", this.name, "link", "set", "lo", "up"]);
   }
   exec(cmd: string, args: string[], input?: string): string {
-    return execFileSync("ip", ["netns", "exec", this.name, cmd, ...args], { encoding: "utf8", ...(input !== undefined ? { input } : {}) });
+    return execFileSync("ip", ["netns", "exec", this.name, cmd, ...args], {
+      encoding: "utf8",
+      ...(input !== undefined ? { input } : {}),
+    });
   }
   /** A counter from /proc/net/snmp inside the namespace, e.g. ("Tcp", "RetransSegs"). */
   snmp(group: string, name: string): bigint {
-    const lines = this.exec("cat", ["/proc/net/snmp"]).split("\n").filter((l) => l.startsWith(`${group}:`));
+    const lines = this.exec("cat", ["/proc/net/snmp"])
+      .split("\n")
+      .filter((l) => l.startsWith(`${group}:`));
     const names = lines[0]!.split(/\s+/);
     const values = lines[1]!.split(/\s+/);
     return BigInt(values[names.indexOf(name)]!);
@@ -197,7 +208,23 @@ export function addrText(family: number, bytes: Uint8Array): string {
   if (family === 2) return Array.from(bytes.subarray(0, 4)).join(".");
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::").replace(/:{3,}/, "::");
+  return groups
+    .join(":")
+    .replace(/(^|:)0(:0)+(:|$)/, "::")
+    .replace(/:{3,}/, "::");
 }
 
-export const TCP = { ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11, NEW_SYN_RECV: 12 } as const;
+export const TCP = {
+  ESTABLISHED: 1,
+  SYN_SENT: 2,
+  SYN_RECV: 3,
+  FIN_WAIT1: 4,
+  FIN_WAIT2: 5,
+  TIME_WAIT: 6,
+  CLOSE: 7,
+  CLOSE_WAIT: 8,
+  LAST_ACK: 9,
+  LISTEN: 10,
+  CLOSING: 11,
+  NEW_SYN_RECV: 12,
+} as const;

@@ -24,8 +24,14 @@ for i in range(rounds):
 `;
 
 /** Runs the workload; resolves with its listening port and the closed port it tried, once it exits. */
-export async function runWorkload(marker: string, path: string, rounds = 5): Promise<{ port: number; closedPort: number; pid: number }> {
-  const child = spawn("/usr/bin/python3", ["-c", WORKLOAD_PY, marker, path, String(rounds)], { stdio: ["ignore", "pipe", "inherit"] });
+export async function runWorkload(
+  marker: string,
+  path: string,
+  rounds = 5,
+): Promise<{ port: number; closedPort: number; pid: number }> {
+  const child = spawn("/usr/bin/python3", ["-c", WORKLOAD_PY, marker, path, String(rounds)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.on("exit", r));

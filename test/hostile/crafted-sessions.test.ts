@@ -20,9 +20,18 @@ const who: E.Ident = { tgid: 100, start: 1n * S, comm: "sh" };
 const SMALL = { wallMs: 20_000, rssMiB: 300 };
 
 let seq = 0;
-async function session(frames: unknown[][], metadata: unknown = E.metadata(), extra: { flushBytes?: number } = {}): Promise<string> {
+async function session(
+  frames: unknown[][],
+  metadata: unknown = E.metadata(),
+  extra: { flushBytes?: number } = {},
+): Promise<string> {
   const path = join(ws.dir, `s${++seq}.sealed`);
-  await writeSession(path, frames, { recipients: [ws.recipient], metadata, reserveBytes: 0, ...extra }, { endReason: "test", startBootNs: 1n * S, endBootNs: 9n * S });
+  await writeSession(
+    path,
+    frames,
+    { recipients: [ws.recipient], metadata, reserveBytes: 0, ...extra },
+    { endReason: "test", startBootNs: 1n * S, endBootNs: 9n * S },
+  );
   return path;
 }
 
@@ -35,7 +44,10 @@ test("item 3: a frame of 2M+ nils is skipped before decoding, named by its index
   const r = await runCli(replay(path, "--format", "json"), 60_000);
   assertBounded(r, SMALL, "nil flood");
   assert.equal(r.code, 0);
-  assert.match(r.stderr, /frame 2 holds more than 2097152 msgpack values, over the frame limit \(--max-frame-values\); skipped/);
+  assert.match(
+    r.stderr,
+    /frame 2 holds more than 2097152 msgpack values, over the frame limit \(--max-frame-values\); skipped/,
+  );
   assert.equal(JSON.parse(r.stdout).processes.length, 1, "the frames around the skipped one replay");
 });
 
@@ -54,16 +66,37 @@ test("items 3, 6: frames declaring 129 MiB each are skipped on their declared si
 
 test("item 4: maps records with zero or too small rows are counted skips, never a loop (every map path)", async () => {
   const row = E.writeRow(who, 1n, 2n, 10n, 1n, 2n * S, 2n * S);
-  const maps = (m: string, keySize: unknown, valueSize: unknown, d: Uint8Array = row) => ({ k: "maps", b: "filewrite", m, t: 4n * S, keySize, valueSize, n: 1, d });
-  const path = await session([normal, [
-    maps("write_cache", 0, 0), maps("write_totals", 0, 0), maps("flow_counters", 0, 0), maps("other", 0, 0),
-    maps("write_totals", -32, 64), maps("write_totals", 1, 1), maps("flow_counters", 8, 8), maps("write_totals", 1e308, 1),
-    maps("write_totals", 32, 32),
-  ]]);
+  const maps = (m: string, keySize: unknown, valueSize: unknown, d: Uint8Array = row) => ({
+    k: "maps",
+    b: "filewrite",
+    m,
+    t: 4n * S,
+    keySize,
+    valueSize,
+    n: 1,
+    d,
+  });
+  const path = await session([
+    normal,
+    [
+      maps("write_cache", 0, 0),
+      maps("write_totals", 0, 0),
+      maps("flow_counters", 0, 0),
+      maps("other", 0, 0),
+      maps("write_totals", -32, 64),
+      maps("write_totals", 1, 1),
+      maps("flow_counters", 8, 8),
+      maps("write_totals", 1e308, 1),
+      maps("write_totals", 32, 32),
+    ],
+  ]);
   const r = await runCli(replay(path, "--format", "json"), 20_000);
   assertBounded(r, SMALL, "zero-size maps");
   assert.equal(r.code, 0);
-  assert.match(r.stderr, /s\d+\.sealed: frame 2 record 0: keySize 0, valueSize 0, d bytes: not rows of at least one byte; skipped \(and 7 more maps records like it\)/);
+  assert.match(
+    r.stderr,
+    /s\d+\.sealed: frame 2 record 0: keySize 0, valueSize 0, d bytes: not rows of at least one byte; skipped \(and 7 more maps records like it\)/,
+  );
   assert.equal(JSON.parse(r.stdout).files[0].bytes, 10, "the well-formed write_totals row still counts");
 });
 
@@ -75,17 +108,57 @@ const withLayout = (cName: string, change: (l: Record<string, unknown>) => void)
   return { ...E.metadata(), schema: { ev: { ...EV }, layouts: copy } };
 };
 const BAD_METADATA: Array<[string, unknown, RegExp]> = [
-  ["offset 1e6", withLayout("st_exec", (l) => ((l.fields as Array<Record<string, unknown>>)[7]!.offset = 1e6)), /schema\.layouts\[2\]\.fields\[7\]\.offset: is 1000000, not a whole number in 0\.\.4096/],
-  ["offset past the struct", withLayout("st_exit", (l) => ((l.fields as Array<Record<string, unknown>>)[3]!.offset = 76)), /schema\.layouts\[3\]\.fields\[3\]: exit_ns at 76\+8 lies outside st_exit \(80 bytes\)/],
-  ["a field narrower than replay reads", withLayout("st_fork", (l) => ((l.fields as Array<Record<string, unknown>>)[1]!.size = 2)), /child_tgid is 2 bytes; replay reads it as 4/],
-  ["layout.fields not a list", withLayout("st_file_op", (l) => (l.fields = { 0: "x" })), /schema\.layouts\[10\]\.fields: is not a list/],
-  ["a required field missing", withLayout("st_write_val", (l) => (l.fields = [])), /st_write_val has no field bytes, which replay reads/],
+  [
+    "offset 1e6",
+    withLayout("st_exec", (l) => ((l.fields as Array<Record<string, unknown>>)[7]!.offset = 1e6)),
+    /schema\.layouts\[2\]\.fields\[7\]\.offset: is 1000000, not a whole number in 0\.\.4096/,
+  ],
+  [
+    "offset past the struct",
+    withLayout("st_exit", (l) => ((l.fields as Array<Record<string, unknown>>)[3]!.offset = 76)),
+    /schema\.layouts\[3\]\.fields\[3\]: exit_ns at 76\+8 lies outside st_exit \(80 bytes\)/,
+  ],
+  [
+    "a field narrower than replay reads",
+    withLayout("st_fork", (l) => ((l.fields as Array<Record<string, unknown>>)[1]!.size = 2)),
+    /child_tgid is 2 bytes; replay reads it as 4/,
+  ],
+  [
+    "layout.fields not a list",
+    withLayout("st_file_op", (l) => (l.fields = { 0: "x" })),
+    /schema\.layouts\[10\]\.fields: is not a list/,
+  ],
+  [
+    "a required field missing",
+    withLayout("st_write_val", (l) => (l.fields = [])),
+    /st_write_val has no field bytes, which replay reads/,
+  ],
   ["struct size 0", withLayout("st_write_val", (l) => (l.size = 0)), /schema\.layouts\[12\]\.size: is 0/],
-  ["header past its struct", withLayout("st_hdr", (l) => (l.size = 200)), /the 200-byte header at 0 lies outside st_fork/],
-  ["bundles not an array", { ...E.metadata(), bundles: { name: "exec" } }, /frame 0 \(metadata\): bundles: is not a list/],
-  ["clock offset 1e308", { ...E.metadata(), clock: { realtimeMinusBoottimeNs: 1e308 } }, /clock\.realtimeMinusBoottimeNs: is 1e\+308, not a whole number of nanoseconds/],
-  ["clock offset 2^63", { ...E.metadata(), clock: { realtimeMinusBoottimeNs: 1n << 63n } }, /clock\.realtimeMinusBoottimeNs: is 9223372036854775808, outside ±2\^63 ns/],
-  ["two events with one number", { ...E.metadata(), schema: { ev: { fork: 2, exec: 2 } } }, /schema\.ev\.exec: is 2, the number of fork too/],
+  [
+    "header past its struct",
+    withLayout("st_hdr", (l) => (l.size = 200)),
+    /the 200-byte header at 0 lies outside st_fork/,
+  ],
+  [
+    "bundles not an array",
+    { ...E.metadata(), bundles: { name: "exec" } },
+    /frame 0 \(metadata\): bundles: is not a list/,
+  ],
+  [
+    "clock offset 1e308",
+    { ...E.metadata(), clock: { realtimeMinusBoottimeNs: 1e308 } },
+    /clock\.realtimeMinusBoottimeNs: is 1e\+308, not a whole number of nanoseconds/,
+  ],
+  [
+    "clock offset 2^63",
+    { ...E.metadata(), clock: { realtimeMinusBoottimeNs: 1n << 63n } },
+    /clock\.realtimeMinusBoottimeNs: is 9223372036854775808, outside ±2\^63 ns/,
+  ],
+  [
+    "two events with one number",
+    { ...E.metadata(), schema: { ev: { fork: 2, exec: 2 } } },
+    /schema\.ev\.exec: is 2, the number of fork too/,
+  ],
   ["host not a map", { ...E.metadata(), host: "h" }, /host: is not a map/],
   ["metadata not a map", [1, 2], /metadata: is a list, not a map/],
 ];
@@ -103,7 +176,14 @@ test("item 5: crafted metadata is refused on load with one line naming the place
 });
 
 test("item 5: stored times outside u64 (1e308, -1) are ignored, never an Invalid Date", async () => {
-  const path = await session([normal, [{ k: "attach", t: 1e308, startT: -1 }, { k: "loss", b: "exec", t: 1e308, ringFull: 1e308 }, { k: "start", t: 2n ** 64n - 1n }]]);
+  const path = await session([
+    normal,
+    [
+      { k: "attach", t: 1e308, startT: -1 },
+      { k: "loss", b: "exec", t: 1e308, ringFull: 1e308 },
+      { k: "start", t: 2n ** 64n - 1n },
+    ],
+  ]);
   const r = await runCli(replay(path, "--format", "json"), 20_000);
   assertBounded(r, SMALL, "times 1e308");
   assert.equal(r.code, 0);
@@ -137,20 +217,27 @@ test("item 6: 510k fake snapshot processes stop at the default --max-entities wi
   const spans: unknown[] = [];
   for (let base = 0; base < 510_000; base += 15_000) {
     const recs: Uint8Array[] = [];
-    for (let i = 0; i < 15_000; i++) recs.push(E.rec(TASK, EV.task, 1n * S, { tgid: 1000 + base + i, start: BigInt(base + i) }));
+    for (let i = 0; i < 15_000; i++)
+      recs.push(E.rec(TASK, EV.task, 1n * S, { tgid: 1000 + base + i, start: BigInt(base + i) }));
     spans.push({ k: "start", b: "exec", t: 1n * S, n: recs.length, d: E.frame(recs) });
   }
   const path = await session([spans]);
   const r = await runCli(replay(path), 120_000);
   assertBounded(r, { wallMs: 120_000, rssMiB: 1200 }, "510k snapshot processes, default limits");
   assert.equal(r.code, 0);
-  assert.match(r.stderr, /replay stopped: the --max-entities limit \(500000 processes, connections, files and their lists\) was reached in frame \d+; the rest of this file was not read or checked/);
+  assert.match(
+    r.stderr,
+    /replay stopped: the --max-entities limit \(500000 processes, connections, files and their lists\) was reached in frame \d+; the rest of this file was not read or checked/,
+  );
   assert.match(r.stdout, /LIMIT: replay stopped/);
   const few = await runCli(replay(path, "--max-events", "1000", "--format", "json"), 60_000);
   assertBounded(few, SMALL, "--max-events 1000");
   const doc = JSON.parse(few.stdout);
   assert.equal(doc.sessions[0].status, "LIMIT");
-  assert.ok(doc.processes.length > 1000 && doc.processes.length <= 15_000, `stops after the stored record that passes the limit: ${doc.processes.length}`);
+  assert.ok(
+    doc.processes.length > 1000 && doc.processes.length <= 15_000,
+    `stops after the stored record that passes the limit: ${doc.processes.length}`,
+  );
 });
 
 test("item 6: execs of 65,000 empty arguments each weigh what they cost against --max-entities", async () => {
@@ -165,7 +252,10 @@ test("item 6: execs of 65,000 empty arguments each weigh what they cost against 
   assert.equal(r.code, 0);
   assert.match(r.stderr, /replay stopped: the --max-entities limit \(100000 processes/);
   const execs = JSON.parse(readFileSync(out, "utf8")).processes[0].execs;
-  assert.ok(execs.length >= 100 && execs.length <= 200, `each heavy exec weighs ~762 units: stopped after ${execs.length} of 2000`);
+  assert.ok(
+    execs.length >= 100 && execs.length <= 200,
+    `each heavy exec weighs ~762 units: stopped after ${execs.length} of 2000`,
+  );
   assert.equal(execs[0].argv.length, 65_000);
 });
 
@@ -174,7 +264,11 @@ test("item 7: a FIFO, a directory and a device are refused at once with one line
   execFileSync("mkfifo", [fifo]);
   const dir = join(ws.dir, "dir.sealed");
   mkdirSync(dir);
-  for (const [path, kind] of [[fifo, "a FIFO"], [dir, "a directory"], ["/dev/zero", "a device"]] as const) {
+  for (const [path, kind] of [
+    [fifo, "a FIFO"],
+    [dir, "a directory"],
+    ["/dev/zero", "a device"],
+  ] as const) {
     for (const args of [replay(path), ["verify", path]]) {
       const r = await runCli(args, 10_000);
       assertBounded(r, { wallMs: 10_000, rssMiB: SMALL.rssMiB }, `${args[0]} on ${kind}`);
@@ -203,6 +297,10 @@ test("item 8: the same file twice is read once; two files with one session id ar
   const r = await runCli(["replay", path, copy, "-i", ws.identityPath], 20_000);
   assertBounded(r, SMALL, "a copy");
   assert.equal(r.code, 2);
-  assert.match(r.stderr, new RegExp(`^sealtrace: ${copy} and ${path} hold the same session [0-9a-f]{32} \\(a copy, or a \\.partial and its sealed file\\); give only one of them\\n$`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^sealtrace: ${copy} and ${path} hold the same session [0-9a-f]{32} \\(a copy, or a \\.partial and its sealed file\\); give only one of them\\n$`,
+    ),
+  );
 });
-

@@ -23,12 +23,22 @@ export interface Run {
 }
 
 /** A temp dir named for this tier, and a test key written as an identity file in it. */
-export async function workspace(): Promise<{ dir: string; identityPath: string; recipient: string; cleanup: () => void }> {
+export async function workspace(): Promise<{
+  dir: string;
+  identityPath: string;
+  recipient: string;
+  cleanup: () => void;
+}> {
   const dir = mkdtempSync(join(tmpdir(), "sealtrace-hostile-"));
   const identity = await generateX25519Identity();
   const identityPath = join(dir, "id.key");
   writeFileSync(identityPath, identity + "\n", { mode: 0o600 });
-  return { dir, identityPath, recipient: await identityToRecipient(identity), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    identityPath,
+    recipient: await identityToRecipient(identity),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Runs `sealtrace ...args`; kills it with SIGKILL after `killAfterMs` (a hang shows as that signal). */

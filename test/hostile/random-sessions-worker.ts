@@ -12,14 +12,25 @@ import { FORMATS, renderChunks, VIEWS } from "../../src/replay/render.js";
 import { writeSession } from "../unit/session-helpers.js";
 import * as E from "../unit/replay-encode.js";
 
-const { dir, identity, recipient, runs, runMs } = workerData as { dir: string; identity: string; recipient: string; runs: number; runMs: number };
+const { dir, identity, recipient, runs, runMs } = workerData as {
+  dir: string;
+  identity: string;
+  recipient: string;
+  runs: number;
+  runMs: number;
+};
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 /** Times and counts as a crafted file might hold them: in range, at the edges, negative, huge, or not numbers. */
 const hostileNumber = fc.oneof(
-  fc.bigInt({ min: 0n, max: 30n * 1_000_000_000n }), u64, fc.bigInt({ min: -(1n << 63n), max: -1n }),
-  fc.integer(), fc.double(), fc.constantFrom(1e308, -1, 0, Number.MAX_SAFE_INTEGER, NaN, Infinity),
-  fc.string({ maxLength: 4 }), fc.constant(null),
+  fc.bigInt({ min: 0n, max: 30n * 1_000_000_000n }),
+  u64,
+  fc.bigInt({ min: -(1n << 63n), max: -1n }),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(1e308, -1, 0, Number.MAX_SAFE_INTEGER, NaN, Infinity),
+  fc.string({ maxLength: 4 }),
+  fc.constant(null),
 );
 const smallText = fc.string({ unit: "binary", maxLength: 24 });
 
@@ -34,14 +45,26 @@ const t = fc.bigInt({ min: 0n, max: 20n * 1_000_000_000n });
 
 /** Kernel records: the encoders' own shapes with random values, or any type over random bytes. */
 const kernelRecord = fc.oneof(
-  fc.tuple(t, ident, smallText, fc.array(smallText, { maxLength: 4 })).map(([at, id, f, argv]) => E.exec(at, id, f, argv)),
-  fc.tuple(t, ident, fc.integer({ min: 0, max: 40 }), u64).map(([at, id, child, start]) => E.fork(at, id, child, start)),
+  fc
+    .tuple(t, ident, smallText, fc.array(smallText, { maxLength: 4 }))
+    .map(([at, id, f, argv]) => E.exec(at, id, f, argv)),
+  fc
+    .tuple(t, ident, fc.integer({ min: 0, max: 40 }), u64)
+    .map(([at, id, child, start]) => E.fork(at, id, child, start)),
   fc.tuple(t, ident, fc.integer({ min: -1, max: 300 })).map(([at, id, s]) => E.exit(at, id, s)),
-  fc.tuple(t, ident, smallText, fc.array(smallText, { maxLength: 3 })).map(([at, id, f, argv]) => E.task(at, id, f, argv)),
-  fc.tuple(t, ident, u64, t, fc.integer({ min: -200, max: 0 }), fc.integer({ min: 0, max: 65535 })).map(([at, id, sock, enter, ret, port]) => E.connect(at, id, sock, enter, ret, "10.1.2.3", port)),
-  fc.tuple(fc.constantFrom(EV.retransmit, EV.sendReset, EV.recvReset), t, ident, u64, fc.integer({ min: 0, max: 12 })).map(([type, at, id, sock, st]) => E.tcpEvent(type, at, id, sock, st, "10.9.9.9", 443, 5555)),
+  fc
+    .tuple(t, ident, smallText, fc.array(smallText, { maxLength: 3 }))
+    .map(([at, id, f, argv]) => E.task(at, id, f, argv)),
+  fc
+    .tuple(t, ident, u64, t, fc.integer({ min: -200, max: 0 }), fc.integer({ min: 0, max: 65535 }))
+    .map(([at, id, sock, enter, ret, port]) => E.connect(at, id, sock, enter, ret, "10.1.2.3", port)),
+  fc
+    .tuple(fc.constantFrom(EV.retransmit, EV.sendReset, EV.recvReset), t, ident, u64, fc.integer({ min: 0, max: 12 }))
+    .map(([type, at, id, sock, st]) => E.tcpEvent(type, at, id, sock, st, "10.9.9.9", 443, 5555)),
   fc.tuple(t, ident, u64, u64, smallText).map(([at, id, dev, ino, p]) => E.fileOpen(at, id, dev, ino, p)),
-  fc.tuple(fc.constantFrom(EV.unlink, EV.rename, EV.chmod), t, ident, smallText, smallText).map(([type, at, id, p, p2]) => E.fileOp(type, at, id, p, { path2: p2 })),
+  fc
+    .tuple(fc.constantFrom(EV.unlink, EV.rename, EV.chmod), t, ident, smallText, smallText)
+    .map(([type, at, id, p, p2]) => E.fileOp(type, at, id, p, { path2: p2 })),
   fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ minLength: 0, maxLength: 200 })).map(([type, body]) => {
     const layout: Layout | undefined = LAYOUT_BY_TYPE.get(type) ?? LAYOUT_BY_TYPE.get(EV.exec);
     const out = new Uint8Array(Math.max(body.length, 8));
@@ -58,55 +81,103 @@ const span = fc.oneof(
 );
 
 const mapRows = fc.oneof(
-  fc.tuple(ident, u64, u64, u64, u64).map(([id, dev, ino, bytes, calls]) => E.writeRow(id, dev, ino, bytes, calls, 1n, 2n)),
+  fc
+    .tuple(ident, u64, u64, u64, u64)
+    .map(([id, dev, ino, bytes, calls]) => E.writeRow(id, dev, ino, bytes, calls, 1n, 2n)),
   fc.uint8Array({ maxLength: 300 }),
 );
 
 const record = fc.oneof(
-  fc.record({ k: fc.constantFrom("ring", "start"), b: fc.oneof(smallText, fc.integer()), t: hostileNumber, n: hostileNumber, d: span }),
   fc.record({
-    k: fc.constant("maps"), b: smallText, m: fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"), t: hostileNumber,
-    keySize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 80 }), hostileNumber), valueSize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 300 }), hostileNumber), n: hostileNumber, d: fc.oneof(mapRows, fc.constant(null)),
+    k: fc.constantFrom("ring", "start"),
+    b: fc.oneof(smallText, fc.integer()),
+    t: hostileNumber,
+    n: hostileNumber,
+    d: span,
   }),
-  fc.record({ k: fc.constant("loss"), b: fc.oneof(smallText, fc.anything({ maxDepth: 1 })), t: hostileNumber, ringFull: hostileNumber, mapFull: hostileNumber, dropped: hostileNumber }),
+  fc.record({
+    k: fc.constant("maps"),
+    b: smallText,
+    m: fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"),
+    t: hostileNumber,
+    keySize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 80 }), hostileNumber),
+    valueSize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 300 }), hostileNumber),
+    n: hostileNumber,
+    d: fc.oneof(mapRows, fc.constant(null)),
+  }),
+  fc.record({
+    k: fc.constant("loss"),
+    b: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+    t: hostileNumber,
+    ringFull: hostileNumber,
+    mapFull: hostileNumber,
+    dropped: hostileNumber,
+  }),
   fc.record({ k: fc.constant("attach"), t: hostileNumber, startT: hostileNumber }),
   fc.anything({ maxDepth: 2, maxKeys: 4 }),
 );
 
 /** A stored layout, sometimes bent: a field's offset, size or kind changed, or the struct size. */
-const layouts = fc.array(
-  fc.tuple(fc.integer({ min: 0, max: ALL_LAYOUTS.length - 1 }), fc.integer({ min: 0, max: 20 }), fc.constantFrom("offset", "size", "kind", "struct", "fields"), hostileNumber),
-  { maxLength: 3 },
-).map((bends) => {
-  const copy = structuredClone(ALL_LAYOUTS) as unknown as Array<{ size: unknown; fields: unknown }>;
-  for (const [li, fi, what, value] of bends) {
-    const l = copy[li]!;
-    const fields = l.fields as Array<Record<string, unknown>>;
-    const f = fields[fi % Math.max(1, fields.length)];
-    if (what === "struct") l.size = value;
-    else if (what === "fields") l.fields = value;
-    else if (f) f[what] = value;
-  }
-  return copy;
-});
+const layouts = fc
+  .array(
+    fc.tuple(
+      fc.integer({ min: 0, max: ALL_LAYOUTS.length - 1 }),
+      fc.integer({ min: 0, max: 20 }),
+      fc.constantFrom("offset", "size", "kind", "struct", "fields"),
+      hostileNumber,
+    ),
+    { maxLength: 3 },
+  )
+  .map((bends) => {
+    const copy = structuredClone(ALL_LAYOUTS) as unknown as Array<{ size: unknown; fields: unknown }>;
+    for (const [li, fi, what, value] of bends) {
+      const l = copy[li]!;
+      const fields = l.fields as Array<Record<string, unknown>>;
+      const f = fields[fi % Math.max(1, fields.length)];
+      if (what === "struct") l.size = value;
+      else if (what === "fields") l.fields = value;
+      else if (f) f[what] = value;
+    }
+    return copy;
+  });
 
 const metadata = fc.oneof(
   // Weighted so that about half the sessions get past frame 0 and their records are exercised.
   { arbitrary: fc.constant(E.metadata()), weight: 3 },
   fc.record({
-    host: fc.oneof(fc.record({ hostname: fc.oneof(smallText, hostileNumber), bootId: fc.oneof(smallText, hostileNumber) }), smallText, fc.constant(undefined)),
+    host: fc.oneof(
+      fc.record({ hostname: fc.oneof(smallText, hostileNumber), bootId: fc.oneof(smallText, hostileNumber) }),
+      smallText,
+      fc.constant(undefined),
+    ),
     runbook: fc.oneof(fc.record({ name: fc.oneof(smallText, hostileNumber) }), fc.anything({ maxDepth: 1 })),
-    bundles: fc.oneof(fc.array(fc.record({ name: fc.oneof(smallText, hostileNumber) }), { maxLength: 3 }), fc.anything({ maxDepth: 1 })),
+    bundles: fc.oneof(
+      fc.array(fc.record({ name: fc.oneof(smallText, hostileNumber) }), { maxLength: 3 }),
+      fc.anything({ maxDepth: 1 }),
+    ),
     clock: fc.record({ realtimeMinusBoottimeNs: fc.oneof(fc.constant(E.OFFSET_NS), hostileNumber) }),
     schema: fc.oneof(
-      fc.record({ ev: fc.oneof(fc.constant({ ...EV }), fc.dictionary(fc.constantFrom("fork", "exec", "exit", "task", "connect", "fileOpen", "x"), fc.oneof(fc.integer({ min: 0, max: 40 }), hostileNumber))), layouts }),
+      fc.record({
+        ev: fc.oneof(
+          fc.constant({ ...EV }),
+          fc.dictionary(
+            fc.constantFrom("fork", "exec", "exit", "task", "connect", "fileOpen", "x"),
+            fc.oneof(fc.integer({ min: 0, max: 40 }), hostileNumber),
+          ),
+        ),
+        layouts,
+      }),
       fc.anything({ maxDepth: 2, maxKeys: 3 }),
     ),
   }),
   fc.anything({ maxDepth: 2, maxKeys: 3 }),
 );
 
-const summary = fc.record({ endReason: fc.oneof(smallText, fc.anything({ maxDepth: 1 })), startBootNs: hostileNumber, endBootNs: hostileNumber });
+const summary = fc.record({
+  endReason: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+  startBootNs: hostileNumber,
+  endBootNs: hostileNumber,
+});
 
 let seq = 0;
 const outcomes = { replayed: 0, withEvents: 0, refused: 0 };
@@ -114,31 +185,36 @@ try {
   let worstMs = 0;
   let worstRssMiB = 0;
   await fc.assert(
-    fc.asyncProperty(metadata, fc.array(fc.array(record, { maxLength: 12 }), { maxLength: 4 }), summary, async (md, frames, sum) => {
-      const path = join(dir, `p${++seq}.sealed`);
-      await writeSession(path, frames, { recipients: [recipient], metadata: md, reserveBytes: 0 }, sum);
-      const started = performance.now();
-      try {
-        const { replay, events } = await loadSessions([path], [identity]);
-        outcomes.replayed++;
-        if (events > 0) outcomes.withEvents++;
-        const filtered = applyFilter(replay, { pids: [], comms: [], addrs: [], ports: [], hosts: [] });
-        for (const format of FORMATS) {
-          for (const view of format === "text" ? VIEWS : (["summary"] as const)) {
-            for (const chunk of renderChunks(filtered, view, format, false)) assert.equal(typeof chunk, "string");
+    fc.asyncProperty(
+      metadata,
+      fc.array(fc.array(record, { maxLength: 12 }), { maxLength: 4 }),
+      summary,
+      async (md, frames, sum) => {
+        const path = join(dir, `p${++seq}.sealed`);
+        await writeSession(path, frames, { recipients: [recipient], metadata: md, reserveBytes: 0 }, sum);
+        const started = performance.now();
+        try {
+          const { replay, events } = await loadSessions([path], [identity]);
+          outcomes.replayed++;
+          if (events > 0) outcomes.withEvents++;
+          const filtered = applyFilter(replay, { pids: [], comms: [], addrs: [], ports: [], hosts: [] });
+          for (const format of FORMATS) {
+            for (const view of format === "text" ? VIEWS : (["summary"] as const)) {
+              for (const chunk of renderChunks(filtered, view, format, false)) assert.equal(typeof chunk, "string");
+            }
           }
+        } catch (e) {
+          if (!isUserError(e)) throw e; // a bug: the property fails with its stack
+          assert.ok([2, 5, 6, 7].includes(e.exitCode), `exit ${e.exitCode}: ${e.message}`);
+          assert.equal(e.message.includes("\n"), false, "one line");
+          outcomes.refused++;
         }
-      } catch (e) {
-        if (!isUserError(e)) throw e; // a bug: the property fails with its stack
-        assert.ok([2, 5, 6, 7].includes(e.exitCode), `exit ${e.exitCode}: ${e.message}`);
-        assert.equal(e.message.includes("\n"), false, "one line");
-        outcomes.refused++;
-      }
-      const ms = performance.now() - started;
-      worstMs = Math.max(worstMs, ms);
-      worstRssMiB = Math.max(worstRssMiB, process.memoryUsage().rss / (1 << 20));
-      assert.ok(ms < runMs, `took ${ms.toFixed(0)} ms`);
-    }),
+        const ms = performance.now() - started;
+        worstMs = Math.max(worstMs, ms);
+        worstRssMiB = Math.max(worstRssMiB, process.memoryUsage().rss / (1 << 20));
+        assert.ok(ms < runMs, `took ${ms.toFixed(0)} ms`);
+      },
+    ),
     { numRuns: runs },
   );
   parentPort!.postMessage({ ok: true, outcomes, worstMs, worstRssMiB });

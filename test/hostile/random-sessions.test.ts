@@ -18,25 +18,43 @@ const RUNS = 60;
 const ws = await workspace();
 after(() => ws.cleanup());
 
-test(`property: ${RUNS} random hostile sessions replay in every view and format, or stop with exit 2/5/6/7`, { timeout: ALL_MS + 10_000 }, async () => {
-  const worker = new Worker(new URL("./random-sessions-worker.js", import.meta.url), {
-    workerData: { dir: ws.dir, identity: readFileSync(ws.identityPath, "utf8").trim(), recipient: ws.recipient, runs: RUNS, runMs: RUN_MS },
-    resourceLimits: { maxOldGenerationSizeMb: HEAP_MIB },
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const result = await new Promise<{ ok: boolean; error?: string; outcomes?: Record<string, number>; worstMs?: number; worstRssMiB?: number }>((resolve) => {
-    timer = setTimeout(() => {
-      void worker.terminate();
-      resolve({ ok: false, error: `no answer in ${ALL_MS} ms: a hang` });
-    }, ALL_MS);
-    worker.once("message", resolve);
-    worker.once("error", (e) => resolve({ ok: false, error: `worker died: ${e.message}` })); // ERR_WORKER_OUT_OF_MEMORY past HEAP_MIB
-  });
-  clearTimeout(timer);
-  await worker.terminate();
-  assert.ok(result.ok, result.error);
-  const o = result.outcomes!;
-  // Both paths must be exercised, or the generator has drifted into testing only one of them.
-  assert.ok(o.withEvents! > RUNS / 20 && o.refused! > RUNS / 20, JSON.stringify(o));
-  console.log(`# ${RUNS} random sessions (${JSON.stringify(o)}): slowest ${result.worstMs!.toFixed(0)} ms, peak RSS ${result.worstRssMiB!.toFixed(0)} MiB (test process)`);
-});
+test(
+  `property: ${RUNS} random hostile sessions replay in every view and format, or stop with exit 2/5/6/7`,
+  { timeout: ALL_MS + 10_000 },
+  async () => {
+    const worker = new Worker(new URL("./random-sessions-worker.js", import.meta.url), {
+      workerData: {
+        dir: ws.dir,
+        identity: readFileSync(ws.identityPath, "utf8").trim(),
+        recipient: ws.recipient,
+        runs: RUNS,
+        runMs: RUN_MS,
+      },
+      resourceLimits: { maxOldGenerationSizeMb: HEAP_MIB },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const result = await new Promise<{
+      ok: boolean;
+      error?: string;
+      outcomes?: Record<string, number>;
+      worstMs?: number;
+      worstRssMiB?: number;
+    }>((resolve) => {
+      timer = setTimeout(() => {
+        void worker.terminate();
+        resolve({ ok: false, error: `no answer in ${ALL_MS} ms: a hang` });
+      }, ALL_MS);
+      worker.once("message", resolve);
+      worker.once("error", (e) => resolve({ ok: false, error: `worker died: ${e.message}` })); // ERR_WORKER_OUT_OF_MEMORY past HEAP_MIB
+    });
+    clearTimeout(timer);
+    await worker.terminate();
+    assert.ok(result.ok, result.error);
+    const o = result.outcomes!;
+    // Both paths must be exercised, or the generator has drifted into testing only one of them.
+    assert.ok(o.withEvents! > RUNS / 20 && o.refused! > RUNS / 20, JSON.stringify(o));
+    console.log(
+      `# ${RUNS} random sessions (${JSON.stringify(o)}): slowest ${result.worstMs!.toFixed(0)} ms, peak RSS ${result.worstRssMiB!.toFixed(0)} MiB (test process)`,
+    );
+  },
+);

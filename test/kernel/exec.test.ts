@@ -13,12 +13,16 @@ import { sleep } from "../helpers/bpf.js";
 
 const ofType = (rs: DecodedRecord[], t: number) => rs.filter((r) => r.type === t);
 const filename = (r: DecodedRecord) => tailText(r, 0, r.filename_len as number);
-const argv = (r: DecodedRecord) => splitArgs(r.tail.subarray(r.filename_len as number, (r.filename_len as number) + (r.argv_len as number)));
+const argv = (r: DecodedRecord) =>
+  splitArgs(r.tail.subarray(r.filename_len as number, (r.filename_len as number) + (r.argv_len as number)));
 const cwd = (r: DecodedRecord) => tailText(r, (r.filename_len as number) + (r.argv_len as number), r.cwd_len as number);
 
 test("sh -c 'A; B; exec C': parentage, exec order and the in-place exec", async () => {
   const p = paused("/bin/sh", ["-c", "/bin/echo A1 a2; /bin/echo B1 b2; exec /bin/echo C1 c2"]);
-  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), { filters: { pid: p.pid }, follow: [p.pid] });
+  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), {
+    filters: { pid: p.pid },
+    follow: [p.pid],
+  });
   const execs = ofType(cap.records, EV.exec);
   assert.deepEqual(execs.map(filename), ["/bin/sh", "/bin/echo", "/bin/echo", "/bin/echo"]);
   assert.deepEqual(execs.map(argv), [
@@ -33,8 +37,14 @@ test("sh -c 'A; B; exec C': parentage, exec order and the in-place exec", async 
   assert.equal(cExec.start_ns, shExec.start_ns);
   // A and B are children of the shell, seen as forks from it.
   const forks = ofType(cap.records, EV.fork);
-  assert.deepEqual(forks.map((f) => f.tgid), [p.pid, p.pid]);
-  assert.deepEqual(forks.map((f) => f.child_tgid), [aExec.tgid, bExec.tgid]);
+  assert.deepEqual(
+    forks.map((f) => f.tgid),
+    [p.pid, p.pid],
+  );
+  assert.deepEqual(
+    forks.map((f) => f.child_tgid),
+    [aExec.tgid, bExec.tgid],
+  );
   assert.deepEqual([aExec.ppid, bExec.ppid], [p.pid, p.pid]);
   assert.equal(forks[0]!.child_start_ns, aExec.start_ns);
   assert.equal(cwd(aExec), process.cwd());
@@ -72,15 +82,22 @@ test("a 4 KiB argument is captured whole; 200 arguments are all captured; an ove
 });
 
 test("2,000 short-lived processes: 2,000 fork/exec/exit triples with their exit codes, zero loss", async () => {
-  const script = "import os\nfor i in range(2000):\n    pid = os.posix_spawn('/bin/sh', ['/bin/sh', '-c', 'exit %d' % (i % 256)], {})\n    os.waitpid(pid, 0)\n";
+  const script =
+    "import os\nfor i in range(2000):\n    pid = os.posix_spawn('/bin/sh', ['/bin/sh', '-c', 'exit %d' % (i % 256)], {})\n    os.waitpid(pid, 0)\n";
   const p = paused("/usr/bin/python3", ["-c", script]);
-  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), { filters: { pid: p.pid }, follow: [p.pid] });
+  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), {
+    filters: { pid: p.pid },
+    follow: [p.pid],
+  });
   const forks = ofType(cap.records, EV.fork).filter((f) => f.tgid === p.pid);
   const children = new Set(forks.map((f) => f.child_tgid as number));
   assert.equal(forks.length, 2000);
   const execs = ofType(cap.records, EV.exec).filter((r) => children.has(r.tgid));
   assert.equal(execs.length, 2000);
-  assert.ok(execs.every((e) => e.comm === "sh" && e.pid === e.tgid && e.ppid === p.pid), "tgid, comm and parent of every exec");
+  assert.ok(
+    execs.every((e) => e.comm === "sh" && e.pid === e.tgid && e.ppid === p.pid),
+    "tgid, comm and parent of every exec",
+  );
   assert.equal(new Set(execs.map((e) => e.tgid)).size, 2000);
   const exits = ofType(cap.records, EV.exit).filter((r) => children.has(r.tgid));
   assert.equal(exits.length, 2000);
@@ -115,7 +132,10 @@ test("two processes given the same pid have distinct identities (pid reuse force
   let out = "";
   p.child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   let code = -1;
-  const cap = await capture(EXEC_BUNDLE, async () => void (code = await p.run()), { filters: { pid: p.pid }, follow: [p.pid] });
+  const cap = await capture(EXEC_BUNDLE, async () => void (code = await p.run()), {
+    filters: { pid: p.pid },
+    follow: [p.pid],
+  });
   assert.equal(code, 0, "could not force pid reuse");
   const n = Number(out.trim());
   const execs = ofType(cap.records, EV.exec).filter((r) => r.tgid === n);
@@ -124,7 +144,10 @@ test("two processes given the same pid have distinct identities (pid reuse force
 });
 
 test("filters: a target pid and its descendants (grandchildren forked after attach) and nothing else; never the recorder", async () => {
-  const target = paused("/bin/sh", ["-c", "/bin/sh -c '/bin/true grandchild; /bin/true grandchild2' ; /bin/true child"]);
+  const target = paused("/bin/sh", [
+    "-c",
+    "/bin/sh -c '/bin/true grandchild; /bin/true grandchild2' ; /bin/true child",
+  ]);
   const other = paused("/bin/sh", ["-c", "/bin/true outsider; /bin/true outsider2"]);
   const cap = await capture(
     EXEC_BUNDLE,
@@ -149,9 +172,15 @@ test("filters: a target pid and its descendants (grandchildren forked after atta
 });
 
 test("an undersized ring under a 20,000-exec storm: records received + loss counter == records produced", async () => {
-  const script = "import os\nfor i in range(20000):\n    pid = os.posix_spawn('/bin/true', ['/bin/true'], {})\n    os.waitpid(pid, 0)\n";
+  const script =
+    "import os\nfor i in range(20000):\n    pid = os.posix_spawn('/bin/true', ['/bin/true'], {})\n    os.waitpid(pid, 0)\n";
   const p = paused("/usr/bin/python3", ["-c", script]);
-  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), { filters: { pid: p.pid }, follow: [p.pid], ringBytes: 1 << 14, noDrainDuringRun: true });
+  const cap = await capture(EXEC_BUNDLE, async () => void (await p.run()), {
+    filters: { pid: p.pid },
+    follow: [p.pid],
+    ringBytes: 1 << 14,
+    noDrainDuringRun: true,
+  });
   // Produced: the shell's exec into python, then per child a fork, an exec and an exit, then python's exit.
   const produced = 1 + 3 * 20000 + 1;
   assert.ok(cap.ringFull > 0n, "the 16 KiB ring should overflow");
@@ -191,7 +220,10 @@ test("1,000 /bin/true spawned by the test: exactly 1,000 exec records through th
 /** Fields of /proc/PID/stat after the command (field 3, state, is index 0). */
 function procStat(pid: number): string[] {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return s.slice(s.lastIndexOf(")") + 2).trim().split(" ");
+  return s
+    .slice(s.lastIndexOf(")") + 2)
+    .trim()
+    .split(" ");
 }
 
 test("start snapshot (exec_snapshot): a process started before it, with pid, ppid, start time, comm, exe and full argv", async () => {
@@ -216,7 +248,10 @@ test("start snapshot (exec_snapshot): a process started before it, with pid, ppi
     const exeLen = t.exe_len as number;
     assert.equal(tailText(t, 0, exeLen), exe);
     assert.deepEqual(splitArgs(t.tail.subarray(exeLen, exeLen + (t.argv_len as number))), ["/bin/sh", ...args]);
-    assert.equal(t.args_len, ["/bin/sh", ...args].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0));
+    assert.equal(
+      t.args_len,
+      ["/bin/sh", ...args].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0),
+    );
     assert.equal(t.trunc, 0);
     // A kernel thread is there too, with no exe or argv.
     const kthreadd = records.find((r) => r.tgid === 2)!;
@@ -290,13 +325,19 @@ test("a multithreaded process yields exactly one exit record, with the thread-gr
   const leaderFirst = paused("/usr/bin/python3", ["-c", LEADER_FIRST_PY]);
   // No process filter: with one, the first exit record's removal of the tgid from `followed` would
   // hide a second one.
-  const cap = await capture(EXEC_BUNDLE, async () => void (await Promise.all([group.run(), leaderFirst.run()])), { ringBytes: 1 << 26 });
+  const cap = await capture(EXEC_BUNDLE, async () => void (await Promise.all([group.run(), leaderFirst.run()])), {
+    ringBytes: 1 << 26,
+  });
   assert.equal(cap.ringFull, 0n);
   const exits = ofType(cap.records, EV.exit);
   const children = ofType(cap.records, EV.fork).filter((f) => f.tgid === group.pid);
   assert.equal(children.length, 1500);
   const twice = children.filter((f) => exits.filter((e) => e.tgid === f.child_tgid).length !== 1);
-  assert.deepEqual(twice.map((f) => f.child_tgid), [], "children without exactly one exit record");
+  assert.deepEqual(
+    twice.map((f) => f.child_tgid),
+    [],
+    "children without exactly one exit record",
+  );
   for (const f of children) {
     const e = exits.find((r) => r.tgid === f.child_tgid)!;
     assert.equal(e.exit_code, 7 << 8);

@@ -50,7 +50,11 @@ async function record(
   const obj = BpfObject.open(bpfObject("filewrite"));
   let ring: RingReader | undefined;
   try {
-    obj.setRodata({ cfg_self_tgid: opts.selfTgid ?? 0, cfg_follow: opts.follow !== undefined, ...FILEWRITE_BUNDLE.rodata!({}) });
+    obj.setRodata({
+      cfg_self_tgid: opts.selfTgid ?? 0,
+      cfg_follow: opts.follow !== undefined,
+      ...FILEWRITE_BUNDLE.rodata!({}),
+    });
     if (opts.maxTotals) obj.setMaxEntries("write_totals", opts.maxTotals);
     applyVariants(obj, FILEWRITE_BUNDLE);
     obj.load();
@@ -80,9 +84,16 @@ async function record(
     obj.detachAll();
     drain();
     const totals = snapshot();
-    const mapOnly = obj.map("write_totals").entries().map((e) => decodeWriteTotal(e.key, e.value));
+    const mapOnly = obj
+      .map("write_totals")
+      .entries()
+      .map((e) => decodeWriteTotal(e.key, e.value));
     const losses = obj.map("losses");
-    const lost = { ringFull: losses.sumPerCpuU64(LOSS.ringFull), mapFull: losses.sumPerCpuU64(LOSS.mapFull), readFail: losses.sumPerCpuU64(LOSS.readFail) };
+    const lost = {
+      ringFull: losses.sumPerCpuU64(LOSS.ringFull),
+      mapFull: losses.sumPerCpuU64(LOSS.mapFull),
+      readFail: losses.sumPerCpuU64(LOSS.readFail),
+    };
     return { records, totals, lost, mapOnly };
   } finally {
     ring?.close();
@@ -93,7 +104,10 @@ async function record(
 /** Runs a workload to completion while draining the ring. */
 async function runWhileDraining(w: ReturnType<typeof workload>, drain: () => void): Promise<void> {
   let exited = false;
-  w.done.then(() => (exited = true), () => (exited = true));
+  w.done.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   w.go();
   while (!exited) {
     drain();
@@ -181,7 +195,9 @@ for i in range(500):
     );
     const rec = await record({ follow: w.pid }, (drain) => runWhileDraining(w, drain));
     const byIno = new Map(rec.totals.filter((t) => t.tgid === w.pid).map((t) => [t.ino, t]));
-    const opens = new Map(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [r.ino as bigint, text(r.tail)]));
+    const opens = new Map(
+      rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [r.ino as bigint, text(r.tail)]),
+    );
     let found = 0;
     for (let i = 0; i < 500; i++) {
       const path = join(dir, `f${String(i).padStart(3, "0")}`);
@@ -218,7 +234,9 @@ for i in range(20):
     );
     const rec = await record({ follow: w.pid, maxTotals: 8 }, (drain) => runWhileDraining(w, drain));
     const flushes = rec.records.filter((r) => r.type === EV.fileWrite && r.tgid === w.pid);
-    const opens = new Map(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [r.ino as bigint, text(r.tail)]));
+    const opens = new Map(
+      rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [r.ino as bigint, text(r.tail)]),
+    );
     for (let i = 0; i < 20; i++) {
       const path = join(dir, `g${String(i).padStart(2, "0")}`);
       const ino = BigInt(statSync(path).ino);
@@ -260,7 +278,10 @@ ts = [threading.Thread(target=run, args=(t,)) for t in range(8)]
     let snapshots = 0;
     const rec = await record({ follow: w.pid }, async (drain, snapshot) => {
       let exited = false;
-      w.done.then(() => (exited = true), () => (exited = true));
+      w.done.then(
+        () => (exited = true),
+        () => (exited = true),
+      );
       w.go();
       while (!exited) {
         drain();
@@ -292,7 +313,11 @@ ts = [threading.Thread(target=run, args=(t,)) for t in range(8)]
       const inMap = rec.mapOnly.find((x) => x.tgid === w.pid && x.ino === ino);
       assert.ok(inMap && inMap.calls <= calls, "write_totals alone is a lower bound");
     }
-    assert.equal(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).length, 40, "one first-write event per file");
+    assert.equal(
+      rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).length,
+      40,
+      "one first-write event per file",
+    );
     assert.deepEqual(rec.lost, { ringFull: 0n, mapFull: 0n, readFail: 0n });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -322,7 +347,9 @@ except FileNotFoundError:
       dir,
     );
     const rec = await record({ follow: w.pid }, (drain) => runWhileDraining(w, drain));
-    const ops = rec.records.filter((r) => r.tgid === w.pid && (r.type === EV.unlink || r.type === EV.rename || r.type === EV.chmod));
+    const ops = rec.records.filter(
+      (r) => r.tgid === w.pid && (r.type === EV.unlink || r.type === EV.rename || r.type === EV.chmod),
+    );
     for (const r of ops) assert.equal(r.comm, "python3");
     const seen = ops.map((r) => [r.type, r.ret, (r.mode as number) & 0o7777, ...opPaths(r)]);
     assert.deepEqual(seen, [
@@ -379,31 +406,50 @@ test("every syscall number of the dispatch: creat/open/openat/openat2 flags, ren
   try {
     const w = workload(RAW_SYSCALLS_PY, [], dir);
     const rec = await record({ follow: w.pid }, (drain) => runWhileDraining(w, drain));
-    const ops = rec.records.filter((r) => r.tgid === w.pid && (r.type === EV.unlink || r.type === EV.rename || r.type === EV.chmod));
+    const ops = rec.records.filter(
+      (r) => r.tgid === w.pid && (r.type === EV.unlink || r.type === EV.rename || r.type === EV.chmod),
+    );
     const f = (n: string) => join(dir, n);
-    assert.deepEqual(ops.map((r) => [r.type, r.ret, (r.mode as number) & 0o7777, ...opPaths(r)]), [
-      [EV.rename, 0, 1, f("f1"), f("f1b")],
-      [EV.rename, 0, 0, f("f2"), f("f2b")],
-      [EV.rename, 0, 0, f("f3"), f("f3b")],
-      [EV.chmod, 0, 0o640, f("f4"), ""],
-      [EV.chmod, 0, 0o600, f("f4"), ""],
-      [EV.chmod, 0, 0o604, f("f4"), ""],
-      [EV.chmod, 0, 0o644, f("f4"), ""],
-      [EV.unlink, 0, 0, f("f1b"), ""],
-      [EV.unlink, 0, 0, f("f2b"), ""],
-      [EV.unlink, 0, 0x200, f("d"), ""],
-    ]);
+    assert.deepEqual(
+      ops.map((r) => [r.type, r.ret, (r.mode as number) & 0o7777, ...opPaths(r)]),
+      [
+        [EV.rename, 0, 1, f("f1"), f("f1b")],
+        [EV.rename, 0, 0, f("f2"), f("f2b")],
+        [EV.rename, 0, 0, f("f3"), f("f3b")],
+        [EV.chmod, 0, 0o640, f("f4"), ""],
+        [EV.chmod, 0, 0o600, f("f4"), ""],
+        [EV.chmod, 0, 0o604, f("f4"), ""],
+        [EV.chmod, 0, 0o644, f("f4"), ""],
+        [EV.unlink, 0, 0, f("f1b"), ""],
+        [EV.unlink, 0, 0, f("f2b"), ""],
+        [EV.unlink, 0, 0x200, f("d"), ""],
+      ],
+    );
     // Each open was seen at its exit, with the flags the file no longer keeps (O_CREAT, O_EXCL, O_TRUNC).
-    const O_EXCL = 0o200, O_APPEND = 0o2000;
-    const opens = new Map(rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [text(r.tail), r]));
-    const want: Array<[string, number]> = [["f1", O_CREAT | O_TRUNC | 1], ["f2", O_CREAT | O_APPEND | 1], ["f3", O_CREAT | O_EXCL | 1], ["f4", O_CREAT | O_TRUNC | 1]];
+    const O_EXCL = 0o200,
+      O_APPEND = 0o2000;
+    const opens = new Map(
+      rec.records.filter((r) => r.type === EV.fileOpen && r.tgid === w.pid).map((r) => [text(r.tail), r]),
+    );
+    const want: Array<[string, number]> = [
+      ["f1", O_CREAT | O_TRUNC | 1],
+      ["f2", O_CREAT | O_APPEND | 1],
+      ["f3", O_CREAT | O_EXCL | 1],
+      ["f4", O_CREAT | O_TRUNC | 1],
+    ];
     for (const [name, flags] of want) {
       const o = opens.get(f(name));
       assert.ok(o, `first-write event of ${name}`);
       assert.ok((o.path_flags as number) & ST_PATH_OPEN_SEEN, `${name}: the open was seen`);
       assert.equal((o.open_flags as number) & (O_CREAT | O_EXCL | O_TRUNC | O_APPEND | 3), flags, name);
     }
-    assert.deepEqual(rec.totals.filter((t) => t.tgid === w.pid).map((t) => t.bytes).sort(), [1n, 2n, 3n, 4n]);
+    assert.deepEqual(
+      rec.totals
+        .filter((t) => t.tgid === w.pid)
+        .map((t) => t.bytes)
+        .sort(),
+      [1n, 2n, 3n, 4n],
+    );
     assert.deepEqual(rec.lost, { ringFull: 0n, mapFull: 0n, readFail: 0n });
   } finally {
     rmSync(dir, { recursive: true, force: true });

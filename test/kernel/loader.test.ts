@@ -20,15 +20,20 @@ test("all four bundles load and attach; the first is live first; unloading leave
   const specs = [...BUNDLES.values()];
   const bundles = await loadBundles(specs, {}, process.pid);
   try {
-    assert.deepEqual(bundles.map((b) => b.spec.name), specs.map((s) => s.name));
+    assert.deepEqual(
+      bundles.map((b) => b.spec.name),
+      specs.map((s) => s.name),
+    );
     for (const b of bundles) assert.ok(b.object.programNames().length > 0 && b.attachedMs > 0, b.spec.name);
     const first = bundles[0]!.attachedMs;
-    for (const b of bundles.slice(1)) assert.ok(b.attachedMs >= first, `${b.spec.name} went live before ${bundles[0]!.spec.name}`);
+    for (const b of bundles.slice(1))
+      assert.ok(b.attachedMs >= first, `${b.spec.name} went live before ${bundles[0]!.spec.name}`);
     // bpftool names a program in full from its BTF, or by the kernel's 15 characters.
     const loaded = ours();
     const isLoaded = (p: string) => loaded.some((n) => n === p || (n.length === 15 && p.startsWith(n)));
     for (const b of bundles) {
-      for (const p of b.object.programNames()) assert.equal(isLoaded(p), !b.disabled.has(p), `${p}: loaded unless another bundle does its work`);
+      for (const p of b.object.programNames())
+        assert.equal(isLoaded(p), !b.disabled.has(p), `${p}: loaded unless another bundle does its work`);
     }
   } finally {
     unloadBundles(bundles);
@@ -53,19 +58,34 @@ test("with filewrite loaded, connect's syscalls reach it by tail call: one progr
     assert.ok(connect.disabled.has("connect_sys_exit"), "its own sys_exit program is left out");
     // The kernel's view: which of our programs have a link (are attached), and which are only loaded.
     const progs = loadedPrograms();
-    const links = JSON.parse(execFileSync("bpftool", ["link", "show", "--json"], { encoding: "utf8" })) as Array<{ prog_id: number }>;
+    const links = JSON.parse(execFileSync("bpftool", ["link", "show", "--json"], { encoding: "utf8" })) as Array<{
+      prog_id: number;
+    }>;
     const linked = links.map((l) => progs.get(l.prog_id) ?? "").filter((n) => OUR_PROGRAM.test(n));
-    assert.ok(linked.some((n) => n.startsWith("filewrite_sys")), `attached: ${linked.join(", ")}`);
+    assert.ok(
+      linked.some((n) => n.startsWith("filewrite_sys")),
+      `attached: ${linked.join(", ")}`,
+    );
     assert.ok(!linked.some((n) => n.startsWith("connect_sys")), `attached: ${linked.join(", ")}`);
-    assert.ok([...progs.values()].some((n) => n.startsWith("connect_sys_exit_tail")), "the tail-call target (or its compat variant) is loaded");
+    assert.ok(
+      [...progs.values()].some((n) => n.startsWith("connect_sys_exit_tail")),
+      "the tail-call target (or its compat variant) is loaded",
+    );
 
-    const py = spawnSync("python3", ["-c", [
-      "import socket",
-      "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)",
-      "for i in range(5):",
-      "    c = socket.socket(); c.connect(l.getsockname()); a, _ = l.accept(); a.close(); c.close()",
-      "import os; print(os.getpid())",
-    ].join("\n")], { encoding: "utf8" });
+    const py = spawnSync(
+      "python3",
+      [
+        "-c",
+        [
+          "import socket",
+          "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(8)",
+          "for i in range(5):",
+          "    c = socket.socket(); c.connect(l.getsockname()); a, _ = l.accept(); a.close(); c.close()",
+          "import os; print(os.getpid())",
+        ].join("\n"),
+      ],
+      { encoding: "utf8" },
+    );
     assert.equal(py.status, 0, py.stderr);
     const pid = Number(py.stdout.trim());
     const seen = { connect: 0, accept: 0 };
@@ -90,8 +110,13 @@ test("a tail call the kernel refuses is one clear line, not a stack", async () =
     object.setRodata({ cfg_self_tgid: process.pid });
     applyVariants(object, BUNDLES.get("connect")!);
     object.load(); // connect_sys_exit_tail stays unloaded ("?"): it has no fd to put in the array
-    assert.throws(() => object.setTailCall("sys_exit_tails", 0, "connect_sys_exit_tail"), (e: unknown) =>
-      e instanceof UserError && /^the kernel refused connect_sys_exit_tail as a tail call in sys_exit_tails: \S+/.test(e.message) && !e.message.includes("\n"));
+    assert.throws(
+      () => object.setTailCall("sys_exit_tails", 0, "connect_sys_exit_tail"),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /^the kernel refused connect_sys_exit_tail as a tail call in sys_exit_tails: \S+/.test(e.message) &&
+        !e.message.includes("\n"),
+    );
   } finally {
     object.close();
   }

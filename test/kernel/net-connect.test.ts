@@ -50,7 +50,10 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   const { records, losses } = await recordPy(py);
   const out = await py.next();
   assert.equal(losses, 0n);
-  assert.ok(records.every((r) => r.tgid === py.pid), "only the followed process is recorded");
+  assert.ok(
+    records.every((r) => r.tgid === py.pid),
+    "only the followed process is recorded",
+  );
   const connects = records.filter((r) => r.type === EV.connect);
   const states = records.filter((r) => r.type === EV.sockState);
   const accepts = records.filter((r) => r.type === EV.accept);
@@ -73,7 +76,10 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   const syn4 = states.find((r) => r.sock_id === c4.sock_id && r.newstate === TCP.SYN_SENT)!;
   assert.equal(syn4.dport, out.l4);
   // The attempt starts at the SYN: stamped by the state program just before its SYN_SENT record.
-  assert.ok((c4.enter_ns as bigint) <= syn4.ts_ns && syn4.ts_ns - (c4.enter_ns as bigint) < 1_000_000n, "enter_ns is the SYN_SENT time");
+  assert.ok(
+    (c4.enter_ns as bigint) <= syn4.ts_ns && syn4.ts_ns - (c4.enter_ns as bigint) < 1_000_000n,
+    "enter_ns is the SYN_SENT time",
+  );
 
   // IPv6 TCP.
   const c6 = connects.find((r) => r.dport === out.l6 && r.family === 10)!;
@@ -89,7 +95,10 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   assert.ok(ref, "refused connect recorded");
   assert.equal(ref.ret, -ECONNREFUSED);
   const refStates = states.filter((r) => r.sock_id === ref.sock_id);
-  assert.deepEqual(refStates.slice(0, 2).map((r) => r.newstate), [TCP.SYN_SENT, TCP.CLOSE]);
+  assert.deepEqual(
+    refStates.slice(0, 2).map((r) => r.newstate),
+    [TCP.SYN_SENT, TCP.CLOSE],
+  );
   // The kernel releases the source port before it records CLOSE: only the destination is known here
   // (the retransmit bundle's receive-reset carries both ports).
   assert.equal(refStates[1]!.dport, out.closed);
@@ -110,11 +119,24 @@ test("connect outcomes over loopback: TCP v4 and v6, refused with errno, UDP, in
   assert.equal(a4.ret, out.a4fd);
   assert.equal(a4.tgid, py.pid);
   const childStates = states.filter((r) => r.sock_id === a4.sock_id);
-  assert.deepEqual(childStates.slice(0, 2).map((r) => [r.oldstate, r.newstate]), [[TCP.LISTEN, TCP.SYN_RECV], [TCP.SYN_RECV, TCP.ESTABLISHED]]);
+  assert.deepEqual(
+    childStates.slice(0, 2).map((r) => [r.oldstate, r.newstate]),
+    [
+      [TCP.LISTEN, TCP.SYN_RECV],
+      [TCP.SYN_RECV, TCP.ESTABLISHED],
+    ],
+  );
   assert.ok(childStates.every((r) => r.tgid === py.pid && ((r.flags as number) & OWNER_FROM_SOCK) !== 0));
-  assert.ok(accepts.some((r) => r.sport === out.l6 && r.family === 10), "IPv6 accept recorded");
+  assert.ok(
+    accepts.some((r) => r.sport === out.l6 && r.family === 10),
+    "IPv6 accept recorded",
+  );
   // Closes are recorded for every TCP socket.
-  for (const c of [c4, c6, a4]) assert.ok(states.some((r) => r.sock_id === c.sock_id && r.newstate === TCP.CLOSE), "close recorded");
+  for (const c of [c4, c6, a4])
+    assert.ok(
+      states.some((r) => r.sock_id === c.sock_id && r.newstate === TCP.CLOSE),
+      "close recorded",
+    );
 });
 
 const UNREACHABLE = String.raw`
@@ -143,7 +165,11 @@ test("connect outcomes in a private netns: ENETUNREACH without a route, ETIMEDOU
   let py: Py | undefined;
   try {
     ns.exec("sysctl", ["-q", "-w", "net.ipv4.tcp_syn_retries=1"]);
-    ns.exec("nft", ["-f", "-"], `table inet st_syn {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} tcp flags syn drop\n }\n}\n`);
+    ns.exec(
+      "nft",
+      ["-f", "-"],
+      `table inet st_syn {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} tcp flags syn drop\n }\n}\n`,
+    );
     py = new Py(UNREACHABLE.replace("int(sys.argv[1])", String(PORT)), ns.name);
     const { records, losses } = await recordPy(py);
     const out = await py.next();
@@ -157,8 +183,13 @@ test("connect outcomes in a private netns: ENETUNREACH without a route, ETIMEDOU
     const timedOut = connects.find((r) => r.dport === PORT)!;
     assert.ok(timedOut, "the timed-out connect is recorded");
     assert.equal(timedOut.ret, -ETIMEDOUT);
-    assert.ok((timedOut.ts_ns as bigint) - (timedOut.enter_ns as bigint) > 2_000_000_000n, "it returned after the SYN retries");
-    const states = records.filter((r) => r.type === EV.sockState && r.sock_id === timedOut.sock_id).map((r) => r.newstate);
+    assert.ok(
+      (timedOut.ts_ns as bigint) - (timedOut.enter_ns as bigint) > 2_000_000_000n,
+      "it returned after the SYN retries",
+    );
+    const states = records
+      .filter((r) => r.type === EV.sockState && r.sock_id === timedOut.sock_id)
+      .map((r) => r.newstate);
     assert.deepEqual(states.slice(0, 2), [TCP.SYN_SENT, TCP.CLOSE]);
   } finally {
     py?.kill();
@@ -181,19 +212,30 @@ test("a connection opened before the recording is in the start snapshot with its
   try {
     const out = await py.next();
     const snap = cap.runIterators(CONNECT_BUNDLE);
-    assert.ok(snap.every((r) => r.type === EV.sock && r.tgid === py.pid), "only the followed process's sockets");
+    assert.ok(
+      snap.every((r) => r.type === EV.sock && r.tgid === py.pid),
+      "only the followed process's sockets",
+    );
     const client = snap.find((r) => r.sport === out.c && r.dport === out.l)!;
     assert.ok(client, "client socket in the snapshot");
     assert.equal(client.newstate, TCP.ESTABLISHED);
     assert.equal(addrText(2, client.daddr as Uint8Array), "127.0.0.1");
     assert.equal(client.comm, "python3");
-    assert.ok(snap.some((r) => r.sport === out.l && r.dport === out.c && r.newstate === TCP.ESTABLISHED), "accepted socket in the snapshot");
-    assert.ok(snap.some((r) => r.sport === out.l && r.newstate === TCP.LISTEN), "listener in the snapshot");
+    assert.ok(
+      snap.some((r) => r.sport === out.l && r.dport === out.c && r.newstate === TCP.ESTABLISHED),
+      "accepted socket in the snapshot",
+    );
+    assert.ok(
+      snap.some((r) => r.sport === out.l && r.newstate === TCP.LISTEN),
+      "listener in the snapshot",
+    );
 
     const records: DecodedRecord[] = [];
     py.send();
     await pumpUntil(cap, py.exited, (r) => records.push(r));
-    const close = records.find((r) => r.type === EV.sockState && r.sock_id === client.sock_id && r.oldstate === TCP.ESTABLISHED);
+    const close = records.find(
+      (r) => r.type === EV.sockState && r.sock_id === client.sock_id && r.oldstate === TCP.ESTABLISHED,
+    );
     assert.ok(close, "the older socket's close is recorded");
     assert.equal(close.tgid, py.pid);
     assert.equal(cap.losses(), 0n);
@@ -241,7 +283,7 @@ test(`${CYCLES} loopback connect/accept/close cycles: all captured, zero loss, a
       const id = r.sock_id as bigint;
       const oldstate = r.oldstate as number;
       const newstate = r.newstate as number;
-      if (newstate === TCP.LISTEN || oldstate === TCP.LISTEN && newstate === TCP.CLOSE) return;
+      if (newstate === TCP.LISTEN || (oldstate === TCP.LISTEN && newstate === TCP.CLOSE)) return;
       if (newstate === TCP.SYN_SENT || newstate === TCP.SYN_RECV) {
         if (open.has(id)) problems.push(`socket ${id} restarted before its close: ${open.get(id)}`);
         open.set(id, [newstate]);
@@ -266,9 +308,15 @@ test(`${CYCLES} loopback connect/accept/close cycles: all captured, zero loss, a
     await py.next();
     // Loss counters first: a lifecycle gap with a counted loss (a ring overflow, or a run the kernel
     // skipped because another BPF program was running on that CPU) says so instead of only "gap".
-    const misses = [...cap.objects.values()].flatMap((o) => o.programStats()).reduce((s, p) => s + p.recursionMisses, 0n);
+    const misses = [...cap.objects.values()]
+      .flatMap((o) => o.programStats())
+      .reduce((s, p) => s + p.recursionMisses, 0n);
     assert.equal(cap.losses(), 0n, `ring/map losses (lifecycle problems: ${problems.slice(0, 3).join("; ")})`);
-    assert.equal(misses, 0n, `no program run was skipped by the kernel (lifecycle problems: ${problems.slice(0, 3).join("; ")})`);
+    assert.equal(
+      misses,
+      0n,
+      `no program run was skipped by the kernel (lifecycle problems: ${problems.slice(0, 3).join("; ")})`,
+    );
     assert.deepEqual(problems.slice(0, 5), []);
     assert.equal(connects, CYCLES);
     assert.equal(accepts, CYCLES);
@@ -292,7 +340,9 @@ u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.connect(("::1", ls[0].g
 `;
 
 /** Runs TWO_PORTS under the connect bundle loaded with `filters`; returns the ports and the connect records. */
-async function withFilters(filters: (ports: Record<string, number>) => Filters): Promise<{ out: Record<string, number>; connects: DecodedRecord[] }> {
+async function withFilters(
+  filters: (ports: Record<string, number>) => Filters,
+): Promise<{ out: Record<string, number>; connects: DecodedRecord[] }> {
   const py = new Py(TWO_PORTS);
   try {
     const out = await py.next();
@@ -312,9 +362,18 @@ async function withFilters(filters: (ports: Record<string, number>) => Filters):
 
 test("remote port and address filters: only connects to the wanted port or address are recorded", async () => {
   const byPort = await withFilters((p) => ({ ports: [p.wanted!] }));
-  assert.deepEqual(byPort.connects.map((r) => [r.family, r.dport]).sort(), [[2, byPort.out.wanted], [10, byPort.out.wanted]].sort());
+  assert.deepEqual(
+    byPort.connects.map((r) => [r.family, r.dport]).sort(),
+    [
+      [2, byPort.out.wanted],
+      [10, byPort.out.wanted],
+    ].sort(),
+  );
   const byAddr = await withFilters(() => ({ addresses: ["::1"] }));
-  assert.deepEqual(byAddr.connects.map((r) => [r.family, r.dport]), [[10, byAddr.out.wanted]]);
+  assert.deepEqual(
+    byAddr.connects.map((r) => [r.family, r.dport]),
+    [[10, byAddr.out.wanted]],
+  );
   const v4 = await withFilters(() => ({ addresses: ["127.0.0.1"] }));
   assert.deepEqual(v4.connects.map((r) => r.dport).sort(), [v4.out.wanted, v4.out.other].sort());
 });

@@ -19,7 +19,10 @@ const BYTES = slowdown() > 1 ? 1 << 20 : 5 << 20;
 
 /** The value of SKB_DROP_REASON_<name> on this kernel: the enum is not an ABI, its numbers move. */
 function dropReason(name: string): number {
-  const c = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const c = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
   const m = new RegExp(`\\bSKB_DROP_REASON_${name} = (\\d+)`).exec(c);
   if (!m) throw new Error(`SKB_DROP_REASON_${name} not in the kernel BTF`);
   return Number(m[1]);
@@ -50,7 +53,10 @@ sys.stdin.readline()
 /** Drains `cap` into `records` until `p` settles. */
 async function pumpWhile<T>(cap: NetCapture, p: Promise<T>, records: DecodedRecord[]): Promise<T> {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   while (!done) {
     cap.drain((r) => records.push(r));
     await new Promise((r) => setTimeout(r, 5));
@@ -78,7 +84,11 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   // Loopback at an Ethernet MTU, so 5 MB is thousands of segments. Drop ~20% of the packets to the
   // port at input: dropped at output, TCP would see a local error and resend as new data instead.
   ns.exec("ip", ["link", "set", "lo", "mtu", "1500"]);
-  ns.exec("nft", ["-f", "-"], `table inet st_loss {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} numgen random mod 100 < 20 drop\n }\n}\n`);
+  ns.exec(
+    "nft",
+    ["-f", "-"],
+    `table inet st_loss {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} numgen random mod 100 < 20 drop\n }\n}\n`,
+  );
   receiver = new Py(RECEIVER, ns.name);
   sender = new Py(SENDER, ns.name);
   await receiver.next();
@@ -97,7 +107,9 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   // Before 5.17 skb:kfree_skb has no reason: the bundle leaves its drop program out (BundleSpec.variants).
   const hasDropReasons = kernelFeatures().has("dropReason");
   const dropMap = cap.objects.get("retransmit")!.map("drop_reasons");
-  const drops = hasDropReasons ? dropMap.lookup(new Uint8Array(Uint32Array.of(dropReason("NETFILTER_DROP")).buffer)) : undefined;
+  const drops = hasDropReasons
+    ? dropMap.lookup(new Uint8Array(Uint32Array.of(dropReason("NETFILTER_DROP")).buffer))
+    : undefined;
   const dropRows = dropMap.entries().length;
   const losses = cap.losses();
   cap.close();
@@ -121,8 +133,10 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   // The per-flow counter (what the periodic map snapshot carries) agrees.
   const flow = flows.find((e) => {
     const k = new DataView(e.key.buffer, e.key.byteOffset);
-    return k.getUint16(FLOW_KEY.fields.find((f) => f.name === "sport")!.offset, true) === sport
-      && k.getUint16(FLOW_KEY.fields.find((f) => f.name === "dport")!.offset, true) === PORT;
+    return (
+      k.getUint16(FLOW_KEY.fields.find((f) => f.name === "sport")!.offset, true) === sport &&
+      k.getUint16(FLOW_KEY.fields.find((f) => f.name === "dport")!.offset, true) === PORT
+    );
   });
   assert.ok(flow, "flow counter for the transfer");
   const v = new DataView(flow.value.buffer, flow.value.byteOffset);
@@ -131,7 +145,8 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   assert.equal(v.getUint32(field("tgid"), true), sender.pid);
   // The nft drops, counted per drop reason (host-wide, so at least ours); none counted where the kernel
   // gives no reason (the session says "not available on this kernel" instead).
-  if (hasDropReasons) assert.ok(drops && new DataView(drops.buffer).getBigUint64(0, true) > 0n, "SKB_DROP_REASON_NETFILTER_DROP counted");
+  if (hasDropReasons)
+    assert.ok(drops && new DataView(drops.buffer).getBigUint64(0, true) > 0n, "SKB_DROP_REASON_NETFILTER_DROP counted");
   else assert.equal(dropRows, 0, "no drop reasons counted on a kernel that has none");
 });
 

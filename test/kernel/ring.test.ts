@@ -8,10 +8,16 @@ import { bpfObject } from "../helpers/bpf.js";
 
 /** Starts a child that calls getppid() `calls` times once it reads a line on stdin; resolves when it exits. */
 function producer(calls: number): { pid: number; go: () => void; done: Promise<void> } {
-  const child = spawn(process.execPath, ["-e", `process.stdin.once("data", () => { for (let i = 0; i < ${calls}; i++) process.ppid; process.exit(0); });`], {
-    stdio: ["pipe", "inherit", "inherit"],
-  });
-  const done = new Promise<void>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`)))));
+  const child = spawn(
+    process.execPath,
+    ["-e", `process.stdin.once("data", () => { for (let i = 0; i < ${calls}; i++) process.ppid; process.exit(0); });`],
+    {
+      stdio: ["pipe", "inherit", "inherit"],
+    },
+  );
+  const done = new Promise<void>((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`)))),
+  );
   return { pid: child.pid!, go: () => child.stdin!.write("go\n"), done };
 }
 
@@ -45,7 +51,10 @@ async function run(ringBytes: number, calls: number, perCall: number) {
       });
     };
     let exited = false;
-    p.done.then(() => (exited = true), () => (exited = true));
+    p.done.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     p.go();
     while (!exited) {
       consume();

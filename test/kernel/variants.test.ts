@@ -17,7 +17,11 @@ import { EV } from "../../src/events/layouts.js";
 import { fillArgvFromProc, EXEC_ARGV_PROC } from "../../src/recorder/procargv.js";
 import { assertNoProbes, sleep } from "../helpers/bpf.js";
 
-const splitArgs = (b: Uint8Array) => Buffer.from(b).toString("utf8").split("\0").filter((s, i, a) => s !== "" || i < a.length - 1);
+const splitArgs = (b: Uint8Array) =>
+  Buffer.from(b)
+    .toString("utf8")
+    .split("\0")
+    .filter((s, i, a) => s !== "" || i < a.length - 1);
 
 function drain(bundles: readonly LoadedBundle[], out: DecodedRecord[]): void {
   for (const b of bundles) {
@@ -31,7 +35,8 @@ function drain(bundles: readonly LoadedBundle[], out: DecodedRecord[]): void {
 
 test("this kernel's features are probed from its BTF: only known names, and bpf_get_current_task_btf (the oldest) whenever any other is there", () => {
   const f = kernelFeatures();
-  for (const name of f) assert.ok(["taskBtf", "rdonlyCast", "copyFromUserTask", "dropReason", "resetReason"].includes(name), name);
+  for (const name of f)
+    assert.ok(["taskBtf", "rdonlyCast", "copyFromUserTask", "dropReason", "resetReason"].includes(name), name);
   // bpf_get_current_task_btf (5.11) is older than every other probed feature: a kernel with any has it.
   if (f.size > 0) assert.ok(f.has("taskBtf"), [...f].join(","));
 });
@@ -48,13 +53,26 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
   const bundles = await loadBundles([...BUNDLES.values()], {}, process.pid, new Set());
   try {
     const names = new Map(bundles.map((b) => [b.spec.name, b]));
-    const loaded = (b: BundleName) => names.get(b)!.object.programNames().filter((p) => !names.get(b)!.disabled.has(p));
+    const loaded = (b: BundleName) =>
+      names
+        .get(b)!
+        .object.programNames()
+        .filter((p) => !names.get(b)!.disabled.has(p));
     assert.ok(loaded("filewrite").includes("filewrite_sys_exit_compat"), loaded("filewrite").join(","));
-    assert.ok(loaded("connect").includes("connect_sys_exit_tail_compat") && loaded("connect").includes("connect_state_compat"), loaded("connect").join(","));
+    assert.ok(
+      loaded("connect").includes("connect_sys_exit_tail_compat") && loaded("connect").includes("connect_state_compat"),
+      loaded("connect").join(","),
+    );
     assert.ok(!loaded("retransmit").includes("retransmit_drop"), "no drop program without the reason argument");
     assert.deepEqual(names.get("exec")!.iterators, ["exec_snapshot_compat"]);
-    assert.deepEqual(names.get("retransmit")!.unavailable.map((u) => u.split(":")[0]), ["drop_reasons", "send_reset.reason"]);
-    assert.deepEqual(names.get("exec")!.unavailable.map((u) => u.split(":")[0]), ["snapshot.argv"]);
+    assert.deepEqual(
+      names.get("retransmit")!.unavailable.map((u) => u.split(":")[0]),
+      ["drop_reasons", "send_reset.reason"],
+    );
+    assert.deepEqual(
+      names.get("exec")!.unavailable.map((u) => u.split(":")[0]),
+      ["snapshot.argv"],
+    );
 
     const snap = fillArgvFromProc(names.get("exec")!.object.runIterator("exec_snapshot_compat"));
     const tasks: DecodedRecord[] = [];
@@ -65,7 +83,9 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     const mine = tasks.find((t) => t.tgid === old.pid);
     assert.ok(mine, "the older process is in the snapshot");
     assert.ok(((mine.trunc as number) & EXEC_ARGV_PROC) !== 0, "flagged: argv from /proc");
-    const snapArgv = splitArgs(mine.tail.subarray(mine.exe_len as number, (mine.exe_len as number) + (mine.argv_len as number)));
+    const snapArgv = splitArgs(
+      mine.tail.subarray(mine.exe_len as number, (mine.exe_len as number) + (mine.argv_len as number)),
+    );
     assert.deepEqual(snapArgv, [process.execPath, "-e", "setTimeout(() => {}, 30000)", marker]);
     assert.equal(Buffer.from(mine.tail.subarray(0, mine.exe_len as number)).toString(), realpathSync(process.execPath));
 
@@ -79,7 +99,9 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     const ofChild = records.filter((r) => r.tgid === child.pid);
     const exec = ofChild.find((r) => r.type === EV.exec);
     assert.ok(exec, "the exec record");
-    const execArgv = splitArgs(exec.tail.subarray(exec.filename_len as number, (exec.filename_len as number) + (exec.argv_len as number)));
+    const execArgv = splitArgs(
+      exec.tail.subarray(exec.filename_len as number, (exec.filename_len as number) + (exec.argv_len as number)),
+    );
     assert.equal(execArgv.at(-1), marker);
     const connect = ofChild.find((r) => r.type === EV.connect);
     assert.ok(connect, "the connect record (compat tail call from filewrite's compat program)");
@@ -88,7 +110,10 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     const open = ofChild.find((r) => r.type === EV.fileOpen);
     assert.ok(open, "the first-write record with its path");
     assert.equal(Buffer.from(open.tail.subarray(0, open.path_len as number)).toString(), file);
-    assert.ok(ofChild.some((r) => r.type === EV.sockState && r.newstate === 2 /* SYN_SENT */), "a state change attributed to the child");
+    assert.ok(
+      ofChild.some((r) => r.type === EV.sockState && r.newstate === 2 /* SYN_SENT */),
+      "a state change attributed to the child",
+    );
   } finally {
     unloadBundles(bundles);
     old.kill();

@@ -36,7 +36,10 @@ const opt = (name, fallback) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : fallback;
 };
-const configured = readFileSync(join(here, "kernels.conf"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => l.trim().split(/\s+/)[0]);
+const configured = readFileSync(join(here, "kernels.conf"), "utf8")
+  .split("\n")
+  .filter((l) => l.trim() && !l.startsWith("#"))
+  .map((l) => l.trim().split(/\s+/)[0]);
 const kernels = opt("--kernels", [...configured, "host"].join(",")).split(",");
 const files = opt("--files", DEFAULT_FILES.join(",")).split(",");
 const vmTimeout = Number(opt("--vm-timeout", "1500"));
@@ -45,9 +48,10 @@ const fileTimeout = Number(opt("--file-timeout", "600"));
 /** Runs one kernel; resolves with its suite result (or the reason there is none) and its wall time. */
 function runKernel(name) {
   const suite = ["test/kernels/suite.mjs", "--file-timeout", String(fileTimeout), ...files];
-  const [cmd, args] = name === "host"
-    ? [process.execPath, suite]
-    : [join(here, "vm.sh"), ["--timeout", String(vmTimeout), name, "--", process.execPath, ...suite]];
+  const [cmd, args] =
+    name === "host"
+      ? [process.execPath, suite]
+      : [join(here, "vm.sh"), ["--timeout", String(vmTimeout), name, "--", process.execPath, ...suite]];
   const t0 = Date.now();
   return new Promise((resolve) => {
     const env = name === "host" ? process.env : { ...process.env, SEALTRACE_TEST_SLOWDOWN: VM_SLOWDOWN };
@@ -72,7 +76,12 @@ function runKernel(name) {
     child.on("close", (code, signal) => {
       const seconds = Math.round((Date.now() - t0) / 1000);
       if (result) resolve({ name, seconds, result });
-      else resolve({ name, seconds, failure: `${name === "host" ? "suite" : "VM"} ended (${code ?? signal}) without a result: ${stderrTail.slice(0, 200)}` });
+      else
+        resolve({
+          name,
+          seconds,
+          failure: `${name === "host" ? "suite" : "VM"} ended (${code ?? signal}) without a result: ${stderrTail.slice(0, 200)}`,
+        });
     });
   });
 }
@@ -110,17 +119,26 @@ for (const o of outcomes) {
   const label = `${o.name}${o.result ? ` (${o.result.kernel})` : ""}`;
   if (!o.result) {
     failed++;
-    lines.push(`| ${label} | ${[...BUNDLE_COLUMNS, "together", "tests"].map(() => `FAILED: ${o.failure}`).join(" | ")} | ${o.seconds}s |`);
+    lines.push(
+      `| ${label} | ${[...BUNDLE_COLUMNS, "together", "tests"].map(() => `FAILED: ${o.failure}`).join(" | ")} | ${o.seconds}s |`,
+    );
     continue;
   }
   const rows = doctorRows(o.result.doctor.stdout);
   const envBad = [...rows].filter(([n, r]) => r.status === "MISSING" && !n.startsWith("bundle ") && n !== "together");
   const cells = [...BUNDLE_COLUMNS.map((b) => cell(rows.get(`bundle ${b}`))), cell(rows.get("together"))];
-  if (envBad.length) cells.forEach((c) => { if (!c.ok) c.text = `FAILED: ${envBad.map(([n, r]) => `${n}: ${r.detail}`).join("; ")}`; });
+  if (envBad.length)
+    cells.forEach((c) => {
+      if (!c.ok) c.text = `FAILED: ${envBad.map(([n, r]) => `${n}: ${r.detail}`).join("; ")}`;
+    });
   const badTests = o.result.tests.filter((t) => t.status !== "ok");
-  const testCell = badTests.length || o.result.leftovers.length
-    ? { ok: false, text: `FAILED: ${[...badTests.map((t) => `${t.file.split("/").pop()} ${t.status}`), ...(o.result.leftovers.length ? [`programs left loaded: ${o.result.leftovers.join(", ")}`] : [])].join("; ")}` }
-    : { ok: true, text: `ok (${o.result.tests.length} files)` };
+  const testCell =
+    badTests.length || o.result.leftovers.length
+      ? {
+          ok: false,
+          text: `FAILED: ${[...badTests.map((t) => `${t.file.split("/").pop()} ${t.status}`), ...(o.result.leftovers.length ? [`programs left loaded: ${o.result.leftovers.join(", ")}`] : [])].join("; ")}`,
+        }
+      : { ok: true, text: `ok (${o.result.tests.length} files)` };
   cells.push(testCell);
   if (cells.some((c) => !c.ok)) failed++;
   lines.push(`| ${label} | ${cells.map((c) => c.text.replace(/\|/g, "\\|")).join(" | ")} | ${o.seconds}s |`);

@@ -38,7 +38,12 @@ for (const file of args) {
     killSignal: "SIGKILL",
   });
   const seconds = Math.round((Date.now() - t0) / 100) / 10;
-  const status = r.error?.code === "ETIMEDOUT" ? `timed out after ${fileTimeout}s` : r.status === 0 ? "ok" : `exit ${r.status ?? r.signal}`;
+  const status =
+    r.error?.code === "ETIMEDOUT"
+      ? `timed out after ${fileTimeout}s`
+      : r.status === 0
+        ? "ok"
+        : `exit ${r.status ?? r.signal}`;
   result.tests.push({ file, status, seconds });
   console.log(`== ${file}: ${status} in ${seconds}s`);
 }

@@ -32,63 +32,91 @@ interface ReplayDoc {
 sweepMounts();
 
 for (const spec of BARE_ROOTS) {
-  test(`release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload`, { timeout: 900_000 }, () => {
-    const tarball = releaseTarball();
-    // The README's way in: check the SHA-256 first.
-    execFileSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dirname(tarball), stdio: "ignore" });
-    const build = JSON.parse(execFileSync("tar", ["-xzOf", tarball, `${basename(tarball).replace(/-linux-x64\.tar\.gz$/, "")}/BUILD.json`], { encoding: "utf8" })) as { commit: string; version: string };
-    const lower = ensureRoot(spec, log);
-    const c = Chroot.open(lower, `bare-${spec.name}`, { kernel: true });
-    try {
-      // Bare: nothing a release could lean on.
-      const tools = c.run(["sh", "-c", "for t in node nodejs npm npx python3 python gcc cc g++ clang make; do command -v $t; done; ldconfig -p | grep -E 'libbpf|libelf' || true"]);
-      assert.equal(tools.stdout.trim(), "", `the ${spec.name} root is not bare: ${tools.stdout}`);
+  test(
+    `release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload`,
+    { timeout: 900_000 },
+    () => {
+      const tarball = releaseTarball();
+      // The README's way in: check the SHA-256 first.
+      execFileSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dirname(tarball), stdio: "ignore" });
+      const build = JSON.parse(
+        execFileSync("tar", ["-xzOf", tarball, `${basename(tarball).replace(/-linux-x64\.tar\.gz$/, "")}/BUILD.json`], {
+          encoding: "utf8",
+        }),
+      ) as { commit: string; version: string };
+      const lower = ensureRoot(spec, log);
+      const c = Chroot.open(lower, `bare-${spec.name}`, { kernel: true });
+      try {
+        // Bare: nothing a release could lean on.
+        const tools = c.run([
+          "sh",
+          "-c",
+          "for t in node nodejs npm npx python3 python gcc cc g++ clang make; do command -v $t; done; ldconfig -p | grep -E 'libbpf|libelf' || true",
+        ]);
+        assert.equal(tools.stdout.trim(), "", `the ${spec.name} root is not bare: ${tools.stdout}`);
 
-      copyFileSync(tarball, join(c.root, "opt", "sealtrace.tar.gz"));
-      const ex = c.run(["tar", "-xzf", "/opt/sealtrace.tar.gz", "-C", "/opt"]);
-      assert.equal(ex.status, 0, ex.stderr);
-      const home = `/opt/sealtrace-${build.version}`;
-      const st = `${home}/sealtrace`;
-      // Every shared object resolves inside this root (libbpf's through the bundled lib/).
-      const ldd = c.run(["sh", "-c", `ldd ${home}/node/bin/node ${home}/node_modules/zstd-napi/build/Release/binding.node; LD_LIBRARY_PATH=${home}/lib ldd ${home}/lib/libbpf.so.1`]);
-      assert.doesNotMatch(ldd.stdout + ldd.stderr, /not found|version .* not found/, ldd.stdout + ldd.stderr);
+        copyFileSync(tarball, join(c.root, "opt", "sealtrace.tar.gz"));
+        const ex = c.run(["tar", "-xzf", "/opt/sealtrace.tar.gz", "-C", "/opt"]);
+        assert.equal(ex.status, 0, ex.stderr);
+        const home = `/opt/sealtrace-${build.version}`;
+        const st = `${home}/sealtrace`;
+        // Every shared object resolves inside this root (libbpf's through the bundled lib/).
+        const ldd = c.run([
+          "sh",
+          "-c",
+          `ldd ${home}/node/bin/node ${home}/node_modules/zstd-napi/build/Release/binding.node; LD_LIBRARY_PATH=${home}/lib ldd ${home}/lib/libbpf.so.1`,
+        ]);
+        assert.doesNotMatch(ldd.stdout + ldd.stderr, /not found|version .* not found/, ldd.stdout + ldd.stderr);
 
-      const doctor = c.run([st, "doctor"]);
-      assert.equal(doctor.status, 0, doctor.stdout + doctor.stderr);
-      assert.match(doctor.stdout, /libbpf\s+libbpf 1\.\d+, bundled \/opt\/sealtrace-[^/]+\/lib\/libbpf\.so\.1/);
+        const doctor = c.run([st, "doctor"]);
+        assert.equal(doctor.status, 0, doctor.stdout + doctor.stderr);
+        assert.match(doctor.stdout, /libbpf\s+libbpf 1\.\d+, bundled \/opt\/sealtrace-[^/]+\/lib\/libbpf\.so\.1/);
 
-      const ver = c.run([st, "version", "--verbose"]);
-      assert.equal(ver.status, 0, ver.stderr);
-      assert.match(ver.stdout, new RegExp(`commit:  ${build.commit} \\(release\\)`));
-      assert.match(ver.stdout, /node:    v24\./);
+        const ver = c.run([st, "version", "--verbose"]);
+        assert.equal(ver.status, 0, ver.stderr);
+        assert.match(ver.stdout, new RegExp(`commit:  ${build.commit} \\(release\\)`));
+        assert.match(ver.stdout, /node:    v24\./);
 
-      const keygen = c.run([st, "keygen", "-o", "/root/team.key"]);
-      assert.equal(keygen.status, 0, keygen.stderr);
-      const recipient = /age1[0-9a-z]{58}/.exec(readFileSync(join(c.root, "root", "team.key"), "utf8"))![0];
+        const keygen = c.run([st, "keygen", "-o", "/root/team.key"]);
+        assert.equal(keygen.status, 0, keygen.stderr);
+        const recipient = /age1[0-9a-z]{58}/.exec(readFileSync(join(c.root, "root", "team.key"), "utf8"))![0];
 
-      const workload = c.start(["bash", "-c", WORKLOAD]);
-      assert.ok(workload.pid);
-      const rec = c.run([st, "record", "--runbook", "triage", "--duration", "5s", "-r", recipient, "-o", "/root/s.sealed", "--yes"], { timeoutMs: 120_000 });
-      assert.equal(rec.status, 0, rec.stdout + rec.stderr);
+        const workload = c.start(["bash", "-c", WORKLOAD]);
+        assert.ok(workload.pid);
+        const rec = c.run(
+          [st, "record", "--runbook", "triage", "--duration", "5s", "-r", recipient, "-o", "/root/s.sealed", "--yes"],
+          { timeoutMs: 120_000 },
+        );
+        assert.equal(rec.status, 0, rec.stdout + rec.stderr);
 
-      const verify = c.run([st, "verify", "/root/s.sealed", "-i", "/root/team.key"]);
-      assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-      assert.match(verify.stdout, /verdict:\s+SEALED/);
-      // The session names the build that wrote it.
-      assert.match(verify.stdout, new RegExp(`commit:  ${build.commit} \\(release\\)`));
-      assert.match(verify.stdout, /bpf:\s+[0-9a-f]{64}  exec\.bpf\.o/);
+        const verify = c.run([st, "verify", "/root/s.sealed", "-i", "/root/team.key"]);
+        assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+        assert.match(verify.stdout, /verdict:\s+SEALED/);
+        // The session names the build that wrote it.
+        assert.match(verify.stdout, new RegExp(`commit:  ${build.commit} \\(release\\)`));
+        assert.match(verify.stdout, /bpf:\s+[0-9a-f]{64}  exec\.bpf\.o/);
 
-      const replay = c.run([st, "replay", "/root/s.sealed", "-i", "/root/team.key", "--format", "json"]);
-      assert.equal(replay.status, 0, replay.stderr);
-      const doc = JSON.parse(replay.stdout) as ReplayDoc;
-      assert.ok(doc.processes.some((p) => p.execs.some((e) => e.filename === "/tmp/st-rel-marker")), "the workload's exec is in the replay");
-      assert.ok(doc.connections.some((k) => k.dport === PORT && k.daddr === "127.0.0.1"), "the workload's connect is in the replay");
-      // The kernel walks the path up to the real root, so from inside a chroot it carries the chroot's prefix.
-      const written = doc.files.filter((f) => f.path.includes("st-rel"));
-      assert.ok(written.some((f) => f.path.endsWith("/tmp/st-rel-work.txt") && f.bytes > 0), `the workload's write is in the replay: ${JSON.stringify(written.slice(0, 5))}`);
-    } finally {
-      c.close();
-    }
-    assert.deepEqual(leftoverMounts(), [], "every mount made by the test is gone");
-  });
+        const replay = c.run([st, "replay", "/root/s.sealed", "-i", "/root/team.key", "--format", "json"]);
+        assert.equal(replay.status, 0, replay.stderr);
+        const doc = JSON.parse(replay.stdout) as ReplayDoc;
+        assert.ok(
+          doc.processes.some((p) => p.execs.some((e) => e.filename === "/tmp/st-rel-marker")),
+          "the workload's exec is in the replay",
+        );
+        assert.ok(
+          doc.connections.some((k) => k.dport === PORT && k.daddr === "127.0.0.1"),
+          "the workload's connect is in the replay",
+        );
+        // The kernel walks the path up to the real root, so from inside a chroot it carries the chroot's prefix.
+        const written = doc.files.filter((f) => f.path.includes("st-rel"));
+        assert.ok(
+          written.some((f) => f.path.endsWith("/tmp/st-rel-work.txt") && f.bytes > 0),
+          `the workload's write is in the replay: ${JSON.stringify(written.slice(0, 5))}`,
+        );
+      } finally {
+        c.close();
+      }
+      assert.deepEqual(leftoverMounts(), [], "every mount made by the test is gone");
+    },
+  );
 }

@@ -8,6 +8,7 @@ export function releaseTarball(): string {
   if (env) return env;
   const out = join(ROOT, "release", "out");
   const found = existsSync(out) ? readdirSync(out).filter((n) => /^sealtrace-.*-linux-x64\.tar\.gz$/.test(n)) : [];
-  if (found.length !== 1) throw new Error(`expected one tarball in ${out} (run \`npm run release\` first), found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected one tarball in ${out} (run \`npm run release\` first), found ${found.length}`);
   return join(out, found[0]!);
 }

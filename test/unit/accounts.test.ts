@@ -32,7 +32,12 @@ test("parseAccounts reads name and id, and skips hostile or malformed lines", ()
     "grp:x:27:alice,bob",
   ].join("\n");
   const got = parseAccounts(text);
-  assert.deepEqual(got.entries, [{ id: 0, name: "root" }, { id: 65534, name: "nobody" }, { id: 4294967295, name: "max" }, { id: 27, name: "grp" }]);
+  assert.deepEqual(got.entries, [
+    { id: 0, name: "root" },
+    { id: 65534, name: "nobody" },
+    { id: 4294967295, name: "max" },
+    { id: 27, name: "grp" },
+  ]);
   assert.equal(got.skipped, 10);
   assert.equal(got.truncated, false);
 });
@@ -42,9 +47,13 @@ test("parseAccounts is bounded in entries and never throws on random text", () =
   const got = parseAccounts(many);
   assert.equal(got.entries.length, ACCOUNTS_MAX_ENTRIES);
   assert.equal(got.truncated, true);
-  fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => {
-    for (const e of parseAccounts(s).entries) assert.ok(Number.isInteger(e.id) && e.name.length > 0 && e.name.length <= 64);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.string({ maxLength: 300 }), (s) => {
+      for (const e of parseAccounts(s).entries)
+        assert.ok(Number.isInteger(e.id) && e.name.length > 0 && e.name.length <= 64);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test("readAccountFile hashes the file, and records a FIFO or a missing file as an error without blocking", () => {
@@ -55,7 +64,10 @@ test("readAccountFile hashes the file, and records a FIFO or a missing file as a
     const f = readAccountFile(join(dir, "passwd"));
     assert.equal(f.sha256, createHash("sha256").update(text).digest("hex"));
     assert.equal(f.bytes, text.length);
-    assert.deepEqual(f.entries.map((e) => e.name), ["root", "nobody"]);
+    assert.deepEqual(
+      f.entries.map((e) => e.name),
+      ["root", "nobody"],
+    );
     execFileSync("mkfifo", [join(dir, "fifo")]);
     const fifo = readAccountFile(join(dir, "fifo"));
     assert.equal(fifo.sha256, undefined);

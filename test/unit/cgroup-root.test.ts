@@ -15,7 +15,8 @@ const UNIFIED = [
   "25 22 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate",
   "90 60 0:22 / /var/lib/docker/overlay/x/sys/fs/cgroup ro - cgroup2 cgroup2 rw",
 ].join("\n");
-const NONE = "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu";
+const NONE =
+  "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu";
 
 test("cgroup2Root: the unified mount, the hybrid /sys/fs/cgroup/unified, or none", () => {
   const { dir, cleanup } = tempDir("cgroot");

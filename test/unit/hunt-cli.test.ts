@@ -74,7 +74,10 @@ test("json: the finding names the rule, the process and its parent chain; the br
   assert.match(rep.notEvaluated[0]!.reason, /unknown modifier "bogus"/);
   assert.equal(rep.notEvaluated[0]!.line, 27);
   // Ordered by level: high before low.
-  assert.deepEqual(rep.findings.map((x) => x.rule.level), ["high", "low"]);
+  assert.deepEqual(
+    rep.findings.map((x) => x.rule.level),
+    ["high", "low"],
+  );
 });
 
 test("text: grouped by level, the parent chain, the replay hint, and escaped control characters", () => {
@@ -89,22 +92,38 @@ test("text: grouped by level, the parent chain, the replay hint, and escaped con
 });
 
 test("--fail-on: exit 10 when a finding at that level or above exists, else 0", () => {
-  assert.equal(hunt(["--no-builtin", "--rules", rules, "--fail-on", "high", "--format", "jsonl"]).status, EXIT.findings);
+  assert.equal(
+    hunt(["--no-builtin", "--rules", rules, "--fail-on", "high", "--format", "jsonl"]).status,
+    EXIT.findings,
+  );
   assert.equal(hunt(["--no-builtin", "--rules", rules, "--fail-on", "low", "--format", "jsonl"]).status, EXIT.findings);
   assert.equal(hunt(["--no-builtin", "--rules", rules, "--fail-on", "critical", "--format", "jsonl"]).status, 0);
 });
 
 test("--min-level drops lower rules; filters narrow the events", () => {
-  const rep = JSON.parse(hunt(["--no-builtin", "--rules", rules, "--format", "json", "--min-level", "medium"]).stdout) as Report;
-  assert.deepEqual(rep.findings.map((f) => f.rule.title.slice(0, 4)), ["curl"]);
+  const rep = JSON.parse(
+    hunt(["--no-builtin", "--rules", rules, "--format", "json", "--min-level", "medium"]).stdout,
+  ) as Report;
+  assert.deepEqual(
+    rep.findings.map((f) => f.rule.title.slice(0, 4)),
+    ["curl"],
+  );
   assert.equal(rep.rules.belowLevel, 1);
-  const none = JSON.parse(hunt(["--no-builtin", "--rules", rules, "--format", "json", "--comm", "chmod"]).stdout) as Report;
+  const none = JSON.parse(
+    hunt(["--no-builtin", "--rules", rules, "--format", "json", "--comm", "chmod"]).stdout,
+  ) as Report;
   assert.deepEqual(none.findings, []);
 });
 
 test("jsonl and html", () => {
-  const lines = hunt(["--no-builtin", "--rules", rules, "--format", "jsonl"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
-  assert.deepEqual(lines.map((l) => l.type), ["finding", "finding", "not_evaluated"]);
+  const lines = hunt(["--no-builtin", "--rules", rules, "--format", "jsonl"])
+    .stdout.trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string });
+  assert.deepEqual(
+    lines.map((l) => l.type),
+    ["finding", "finding", "not_evaluated"],
+  );
   const out = join(dir, "report.html");
   const r = hunt(["--no-builtin", "--rules", rules, "--format", "html", "-o", out]);
   assert.equal(r.status, 0, r.stderr);
@@ -116,7 +135,13 @@ test("jsonl and html", () => {
 });
 
 test("usage errors are one line and exit 2", () => {
-  for (const args of [["--no-builtin"], ["--rules", join(dir, "missing")], ["--format", "xml"], ["--fail-on", "severe"], ["--min-level", "x"]]) {
+  for (const args of [
+    ["--no-builtin"],
+    ["--rules", join(dir, "missing")],
+    ["--format", "xml"],
+    ["--fail-on", "severe"],
+    ["--min-level", "x"],
+  ]) {
     const r = hunt(args);
     assert.equal(r.status, EXIT.usage, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);

@@ -28,6 +28,9 @@ export function reason(detection: string, category: Category = "process_creation
   return r.reason;
 }
 
-export function ev(fields: Record<string, FieldValue | undefined>, category: Category = "process_creation"): SigmaEvent {
+export function ev(
+  fields: Record<string, FieldValue | undefined>,
+  category: Category = "process_creation",
+): SigmaEvent {
   return new SigmaEvent(category, 1n, "h:1:1", fields);
 }

@@ -15,13 +15,21 @@ function jsCount(v: unknown): number {
 }
 
 const plain = fc.jsonValue({ maxDepth: 4 });
-const withBytes = fc.oneof(plain, fc.uint8Array({ maxLength: 300 }), fc.bigInt({ min: -(1n << 63n), max: (1n << 64n) - 1n }), fc.double());
+const withBytes = fc.oneof(
+  plain,
+  fc.uint8Array({ maxLength: 300 }),
+  fc.bigInt({ min: -(1n << 63n), max: (1n << 64n) - 1n }),
+  fc.double(),
+);
 
 test("counts exactly the values msgpackr would build, for records one after another", () => {
   fc.assert(
     fc.property(fc.array(withBytes, { maxLength: 8 }), (records) => {
       const bytes = Buffer.concat(records.map((r) => Buffer.from(packr.pack(r))));
-      assert.equal(countMsgpackValues(bytes, Number.MAX_SAFE_INTEGER), records.reduce((n: number, r) => n + jsCount(r), 0));
+      assert.equal(
+        countMsgpackValues(bytes, Number.MAX_SAFE_INTEGER),
+        records.reduce((n: number, r) => n + jsCount(r), 0),
+      );
     }),
     { numRuns: 300 },
   );
@@ -32,6 +40,13 @@ test("stops at the bound, and never throws on random bytes", () => {
   assert.deepEqual(countMsgpackValues(nils, 999), { reason: "more than 999 msgpack values" });
   assert.equal(countMsgpackValues(nils, 1000), 1000);
   // array32 declaring 4e9 elements with 3 bytes left: refused on the declaration, nothing counted further
-  assert.match((countMsgpackValues(Uint8Array.of(0xdd, 0xee, 0x6b, 0x28, 0x00, 0xc0, 0xc0, 0xc0), 1e9) as { reason: string }).reason, /declares 4000000000 elements with 3 bytes left/);
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => void countMsgpackValues(b, 100)), { numRuns: 1000 });
+  assert.match(
+    (countMsgpackValues(Uint8Array.of(0xdd, 0xee, 0x6b, 0x28, 0x00, 0xc0, 0xc0, 0xc0), 1e9) as { reason: string })
+      .reason,
+    /declares 4000000000 elements with 3 bytes left/,
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (b) => void countMsgpackValues(b, 100)),
+    { numRuns: 1000 },
+  );
 });

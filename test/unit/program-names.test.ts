@@ -16,17 +16,27 @@ const names = sources.flatMap((f) => programNames(readFileSync(join(ROOT, "bpf",
 const kernelNames = names.map((n) => n.slice(0, 15));
 
 test("bpf/*.bpf.c defines programs in every bundle (the parser below found them)", () => {
-  for (const prefix of ["exec_", "connect_", "retransmit_", "filewrite_", "ringtest_"]) assert.ok(names.some((n) => n.startsWith(prefix)), prefix);
+  for (const prefix of ["exec_", "connect_", "retransmit_", "filewrite_", "ringtest_"])
+    assert.ok(
+      names.some((n) => n.startsWith(prefix)),
+      prefix,
+    );
   assert.ok(names.length >= 15, `${names.length} programs`);
 });
 
 test("the e2e leftover-probe check (OUR_PROGRAM) matches every program name as the kernel shows it", () => {
-  assert.deepEqual(kernelNames.filter((n) => !OUR_PROGRAM.test(n)), []);
+  assert.deepEqual(
+    kernelNames.filter((n) => !OUR_PROGRAM.test(n)),
+    [],
+  );
 });
 
 test("test/run.mjs's leftover-probe check matches every program name as the kernel shows it", () => {
   const literal = /const OURS = \/(.+)\/;/.exec(readFileSync(join(ROOT, "test", "run.mjs"), "utf8"))?.[1];
   assert.ok(literal, "test/run.mjs no longer defines `const OURS = /.../;`");
   const ours = new RegExp(literal);
-  assert.deepEqual(kernelNames.filter((n) => !ours.test(n)), []);
+  assert.deepEqual(
+    kernelNames.filter((n) => !ours.test(n)),
+    [],
+  );
 });

@@ -16,7 +16,11 @@ test("treeSha256 equals the documented shell recipe, and changes when one byte d
     writeFileSync(join(dir, "a", "b", "x.js"), "x\n");
     writeFileSync(join(dir, "Z.js"), "z\n");
     writeFileSync(join(dir, "a", "y.js.map"), "{}\n");
-    const byHand = execFileSync("sh", ["-c", "find . -type f | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum | sha256sum"], { cwd: dir, encoding: "utf8" }).split(" ")[0];
+    const byHand = execFileSync(
+      "sh",
+      ["-c", "find . -type f | sed 's|^\\./||' | LC_ALL=C sort | xargs sha256sum | sha256sum"],
+      { cwd: dir, encoding: "utf8" },
+    ).split(" ")[0];
     const t = treeSha256(dir);
     assert.equal(t.sha256, byHand);
     assert.equal(t.files, 3);
@@ -35,7 +39,10 @@ test("gitCommit reads HEAD without git, as `git rev-parse HEAD` does", () => {
   assert.equal(p.commit, expected);
   assert.equal(p.source, "git checkout");
   assert.equal(p.node, process.version);
-  assert.deepEqual(p.objects.map((o) => o.name), ["connect.bpf.o", "exec.bpf.o", "filewrite.bpf.o", "retransmit.bpf.o", "ringtest.bpf.o"]);
+  assert.deepEqual(
+    p.objects.map((o) => o.name),
+    ["connect.bpf.o", "exec.bpf.o", "filewrite.bpf.o", "retransmit.bpf.o", "ringtest.bpf.o"],
+  );
   for (const o of p.objects) assert.match(o.sha256, /^[0-9a-f]{64}$/);
 });
 
@@ -58,7 +65,10 @@ test("a release's BUILD.json names the commit", () => {
 });
 
 test("provenance from a session prints without control characters, whatever it holds", () => {
-  const lines = provenanceLines({ version: "1\x1b[2J", commit: "c\u202eafe", source: 7, node: null, objects: [{ name: "x\n.o", sha256: {} }, 3] }, "");
+  const lines = provenanceLines(
+    { version: "1\x1b[2J", commit: "c\u202eafe", source: 7, node: null, objects: [{ name: "x\n.o", sha256: {} }, 3] },
+    "",
+  );
   for (const l of lines) assert.doesNotMatch(l, /[\x00-\x1f\u202e]/);
   assert.match(lines.join("\n"), /version: 1\?\[2J/);
   assert.deepEqual(provenanceLines("nonsense", "  ").length, 4);

@@ -7,18 +7,25 @@ import { compilePatterns, globMatch } from "../../src/recorder/redact.js";
 
 /** The matcher sealtrace used before: `*` as `.*` in an anchored regular expression. */
 function regexMatch(pattern: string, text: string): boolean {
-  const source = pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const source = pattern
+    .split("*")
+    .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
   return new RegExp(`^(?:${source})$`, "s").test(text);
 }
 
 test("globMatch agrees with the anchored regular expression on random patterns and arguments", () => {
   const alphabet = fc.constantFrom("a", "b", "*", "=", ".", "\\", "(", "\n");
   fc.assert(
-    fc.property(fc.array(alphabet, { maxLength: 8 }), fc.array(fc.constantFrom("a", "b", "=", ".", "*", "\n"), { maxLength: 12 }), (p, t) => {
-      const pattern = p.join("");
-      const text = t.join("");
-      assert.equal(globMatch(pattern, text), regexMatch(pattern, text), JSON.stringify({ pattern, text }));
-    }),
+    fc.property(
+      fc.array(alphabet, { maxLength: 8 }),
+      fc.array(fc.constantFrom("a", "b", "=", ".", "*", "\n"), { maxLength: 12 }),
+      (p, t) => {
+        const pattern = p.join("");
+        const text = t.join("");
+        assert.equal(globMatch(pattern, text), regexMatch(pattern, text), JSON.stringify({ pattern, text }));
+      },
+    ),
     { numRuns: 5000 },
   );
   assert.ok(globMatch("--password=*", "--password=hunter2"));

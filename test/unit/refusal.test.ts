@@ -41,7 +41,10 @@ libbpf: prog 'exec_exec': failed to load: -22
 const MSG = "the kernel refused x.bpf.o: EINVAL (verifier log follows)";
 
 test("an unresolved CO-RE relocation names the program and the struct field this kernel lacks", () => {
-  assert.equal(refusalReason(MSG, CORE_6_1), "program retransmit_skb: CO-RE: struct trace_event_raw_tcp_retransmit_skb.skaddr not found in this kernel (byte_off relocation)");
+  assert.equal(
+    refusalReason(MSG, CORE_6_1),
+    "program retransmit_skb: CO-RE: struct trace_event_raw_tcp_retransmit_skb.skaddr not found in this kernel (byte_off relocation)",
+  );
 });
 
 test("a missing kfunc is named", () => {
@@ -49,8 +52,14 @@ test("a missing kfunc is named", () => {
 });
 
 test("a verifier refusal keeps the verifier's last line and the source line it stopped at", () => {
-  assert.equal(refusalReason(MSG, HELPER_5_10), "program connect_sys_exit: verifier: invalid func unknown#158 (at: if (is_compat(bpf_get_current_task_btf())))");
-  assert.equal(refusalReason(MSG, FUNCINFO_5_10), "program exec_exec: verifier: number of funcs in func_info doesn't match number of subprogs");
+  assert.equal(
+    refusalReason(MSG, HELPER_5_10),
+    "program connect_sys_exit: verifier: invalid func unknown#158 (at: if (is_compat(bpf_get_current_task_btf())))",
+  );
+  assert.equal(
+    refusalReason(MSG, FUNCINFO_5_10),
+    "program exec_exec: verifier: number of funcs in func_info doesn't match number of subprogs",
+  );
 });
 
 test("without a log the message stands; control bytes from the log never reach the line; long lines are cut", () => {

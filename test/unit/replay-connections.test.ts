@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { ConnectionTable, TCP, type SockFacts } from "../../src/replay/connections.js";
 
 const facts = (sockLo: number, sport: number): SockFacts => ({
-  sockLo, sockHi: 0, family: "ipv4", protocol: "tcp", saddr: "127.0.0.1", sport, daddr: "127.0.0.1", dport: 443,
+  sockLo,
+  sockHi: 0,
+  family: "ipv4",
+  protocol: "tcp",
+  saddr: "127.0.0.1",
+  sport,
+  daddr: "127.0.0.1",
+  dport: 443,
 });
 
 test("a connection that learns its port later takes its creation-order place on the tuple", () => {

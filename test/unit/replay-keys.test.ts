@@ -17,7 +17,10 @@ test("RecentCache: a hit is the value last set for that exact key, never another
   let hits = 0;
   for (const [a, b, c] of keys) {
     const v = cache.get(a, b, c);
-    if (v !== undefined) { assert.equal(v, `${a}:${b}:${c}`); hits++; }
+    if (v !== undefined) {
+      assert.equal(v, `${a}:${b}:${c}`);
+      hits++;
+    }
   }
   assert.ok(hits > 1000 && hits < keys.length); // 40,000 keys in 16,384 slots: some evicted, none wrong
   cache.set(0, 0x1000, 0xffff8880, "again");
@@ -49,13 +52,27 @@ test("boot times past 2^53 ns: one process per pid + start time, pid reuse apart
       E.exit(B + 22n, a2, 1),
     ]),
   ];
-  await writeSession(path, [records], { recipients: [key.recipient], metadata: E.metadata() }, { endReason: "duration" });
+  await writeSession(
+    path,
+    [records],
+    { recipients: [key.recipient], metadata: E.metadata() },
+    { endReason: "duration" },
+  );
   const { replay: r } = await loadSessions([path], [key.identity]);
   cleanup();
   const two = r.processes.filter((p) => p.pid === 200);
-  assert.deepEqual(two.map((p) => [p.startBootNs - B, p.execs.map((e) => e.filename), p.exitCode]), [[10n, ["/bin/a"], 0], [11n, ["/bin/a2"], 1]]);
+  assert.deepEqual(
+    two.map((p) => [p.startBootNs - B, p.execs.map((e) => e.filename), p.exitCode]),
+    [
+      [10n, ["/bin/a"], 0],
+      [11n, ["/bin/a2"], 1],
+    ],
+  );
   const c = r.connections.find((x) => x.daddr === "192.0.2.1")!;
   assert.equal(c.retransmits, 1);
-  assert.deepEqual([...(c.retransmitTimes ?? [])].map((t) => t - E.OFFSET_NS - B), [15n]);
+  assert.deepEqual(
+    [...(c.retransmitTimes ?? [])].map((t) => t - E.OFFSET_NS - B),
+    [15n],
+  );
   assert.equal(r.connections.find((x) => x.daddr === "192.0.2.2")!.origin, "inferred");
 });

@@ -19,13 +19,22 @@ const a: E.Ident = { tgid: 200, start: 10n * S, ppid: 100, comm: "bash" };
 const a2: E.Ident = { tgid: 200, start: 20n * S, ppid: 100, comm: "bash" }; // pid 200 reused
 const grand: E.Ident = { tgid: 300, start: 11n * S, ppid: 200, comm: "a-child" };
 
-async function synthetic(extra: unknown[] = [], summary: unknown = { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S }) {
+async function synthetic(
+  extra: unknown[] = [],
+  summary: unknown = { endReason: "duration", startBootNs: 9n * S, endBootNs: 30n * S },
+) {
   const { dir, cleanup } = tempDir("replay-syn");
   const key = await testKey();
   const path = join(dir, "s.sealed");
   const records: unknown[] = [
     { k: "attach", t: 9n * S, startT: 9n * S, attachMs: 1, bundles: [] },
-    { k: "start", b: "exec", it: "exec_snapshot", t: 9n * S, d: E.frame([E.task(9n * S, init, "/sbin/init", ["init"]), E.task(9n * S, shell, "/bin/bash", ["bash"])]) },
+    {
+      k: "start",
+      b: "exec",
+      it: "exec_snapshot",
+      t: 9n * S,
+      d: E.frame([E.task(9n * S, init, "/sbin/init", ["init"]), E.task(9n * S, shell, "/bin/bash", ["bash"])]),
+    },
     { k: "loss", b: "exec", t: 9n * S, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 },
     E.ring("exec", 12n * S, [
       E.fork(10n * S, shell, 200, 10n * S),
@@ -51,10 +60,32 @@ async function synthetic(extra: unknown[] = [], summary: unknown = { endReason: 
       E.fileOp(EV.chmod, 12n * S + 5n, grand, "/tmp/loot.bin", { mode: 0o755 }),
       E.fileOp(EV.rename, 12n * S + 6n, grand, "/tmp/loot.bin", { path2: "/tmp/.hidden" }),
     ]),
-    { k: "maps", b: "filewrite", m: "write_totals", t: 14n * S, keySize: 32, valueSize: 32, n: 1, d: E.writeRow(grand, 8n, 77n, 1000n, 2n, 12n * S, 12n * S + 1n) },
-    { k: "maps", b: "filewrite", m: "write_totals", t: 15n * S, keySize: 32, valueSize: 32, n: 1, d: E.writeRow(grand, 8n, 77n, 12345n, 3n, 12n * S, 12n * S + 2n) },
+    {
+      k: "maps",
+      b: "filewrite",
+      m: "write_totals",
+      t: 14n * S,
+      keySize: 32,
+      valueSize: 32,
+      n: 1,
+      d: E.writeRow(grand, 8n, 77n, 1000n, 2n, 12n * S, 12n * S + 1n),
+    },
+    {
+      k: "maps",
+      b: "filewrite",
+      m: "write_totals",
+      t: 15n * S,
+      keySize: 32,
+      valueSize: 32,
+      n: 1,
+      d: E.writeRow(grand, 8n, 77n, 12345n, 3n, 12n * S, 12n * S + 2n),
+    },
     { k: "loss", b: "exec", t: 16n * S, ringFull: 5n, mapFull: 0n, readFail: 0n, recursionMisses: 2n, dropped: 0 },
-    E.ring("exec", 22n * S, [E.fork(20n * S, shell, 200, 20n * S), E.exec(20n * S + 5n, { ...a2, comm: "true" }, "/bin/true", ["true"]), E.exit(21n * S, { ...a2, comm: "true" }, 0)]),
+    E.ring("exec", 22n * S, [
+      E.fork(20n * S, shell, 200, 20n * S),
+      E.exec(20n * S + 5n, { ...a2, comm: "true" }, "/bin/true", ["true"]),
+      E.exit(21n * S, { ...a2, comm: "true" }, 0),
+    ]),
     // grand's parent (200, first incarnation) died: its exit shows the kernel moved it to init.
     E.ring("exec", 25n * S, [E.exit(25n * S, { ...grand, ppid: 1 }, 0, 9)]),
     ...extra,
@@ -71,7 +102,10 @@ test("pid reuse gives distinct processes; in-place exec extends one exec chain",
   assert.equal(twoHundreds.length, 2);
   assert.notEqual(twoHundreds[0]!.id, twoHundreds[1]!.id);
   const first = twoHundreds.find((p) => p.startNs === E.OFFSET_NS + 10n * S)!;
-  assert.deepEqual(first.execs.map((e) => e.filename), ["/usr/bin/dl", "/bin/sh"]);
+  assert.deepEqual(
+    first.execs.map((e) => e.filename),
+    ["/usr/bin/dl", "/bin/sh"],
+  );
   assert.equal(first.exitCode, 3);
   assert.equal(first.origin, "observed");
   const sh = r.processes.find((p) => p.pid === 100)!;
@@ -105,7 +139,10 @@ test("connections: latency, retransmits, refused by reset; files: exact totals, 
   assert.equal(f.writes, 3n);
   assert.equal(f.renamedTo, "/tmp/.hidden");
   assert.ok(f.ops.some((o) => o.kind === "chmod" && o.mode === 0o755));
-  assert.deepEqual(r.losses.map((l) => [l.bundle, l.count, l.fromNs - E.OFFSET_NS, l.toNs - E.OFFSET_NS]), [["exec", 7n, 9n * S, 16n * S]]);
+  assert.deepEqual(
+    r.losses.map((l) => [l.bundle, l.count, l.fromNs - E.OFFSET_NS, l.toNs - E.OFFSET_NS]),
+    [["exec", 7n, 9n * S, 16n * S]],
+  );
 });
 
 test("a refused connect seen by both network bundles is one connection, the client's, with its port; a reset to a remote peer is an inferred inbound refusal", async () => {
@@ -114,7 +151,15 @@ test("a refused connect seen by both network bundles is one connection, the clie
   // client's receive-reset has the port. The rings may be read in either order.
   const nobody: E.Ident = { tgid: 0, start: 0n, ppid: 0, comm: "", flags: 2 };
   const sockless = (t: bigint, saddr: string, sport: number, daddr: string, dport: number) =>
-    E.rec(TCP_EVENT, EV.sendReset, t, nobody, { sock_id: 0n, state: 0, family: 2, sport, dport, saddr: E.ip4(saddr), daddr: E.ip4(daddr) });
+    E.rec(TCP_EVENT, EV.sendReset, t, nobody, {
+      sock_id: 0n,
+      state: 0,
+      family: 2,
+      sport,
+      dport,
+      saddr: E.ip4(saddr),
+      daddr: E.ip4(daddr),
+    });
   const client = { ...grand, flags: 1 };
   const connectRing = E.ring("connect", 17n * S, [
     E.sockState(16n * S, client, 0x77n, 7, 2, "192.0.2.50", 9999, 0),
@@ -128,7 +173,10 @@ test("a refused connect seen by both network bundles is one connection, the clie
     sockless(16n * S + 500n, "10.0.0.1", 8080, "198.51.100.4", 50000),
     sockless(16n * S + 900n, "10.0.0.1", 8080, "198.51.100.4", 50000),
   ]);
-  for (const order of [[connectRing, retransmitRing], [retransmitRing, connectRing]]) {
+  for (const order of [
+    [connectRing, retransmitRing],
+    [retransmitRing, connectRing],
+  ]) {
     const r = await synthetic(order);
     const toClosed = r.connections.filter((c) => c.dport === 9999 || c.sport === 9999);
     assert.equal(toClosed.length, 1, "no phantom connection for the kernel's reset");
@@ -143,27 +191,55 @@ test("a refused connect seen by both network bundles is one connection, the clie
     assert.equal(c.startNs! - E.OFFSET_NS, 16n * S);
     const knock = r.connections.find((x) => x.sport === 8080 || x.dport === 8080)!;
     assert.ok(knock, "the refused inbound attempt is kept");
-    assert.equal(r.connections.filter((x) => x.sport === 8080 || x.dport === 8080).length, 1, "one entry per peer tuple");
-    assert.deepEqual([knock.origin, knock.direction, knock.outcome, knock.pid, knock.resets, knock.daddr, knock.dport], ["inferred", "inbound", "refused", 0, 2, "198.51.100.4", 50000]);
+    assert.equal(
+      r.connections.filter((x) => x.sport === 8080 || x.dport === 8080).length,
+      1,
+      "one entry per peer tuple",
+    );
+    assert.deepEqual(
+      [knock.origin, knock.direction, knock.outcome, knock.pid, knock.resets, knock.daddr, knock.dport],
+      ["inferred", "inbound", "refused", 0, 2, "198.51.100.4", 50000],
+    );
   }
 });
 
 test("connect(2) asked again on a non-blocking socket (EALREADY, then EISCONN) stays one established connection", async () => {
   const owner = { ...grand, flags: 1 };
-  const r = await synthetic([E.ring("connect", 17n * S, [
-    E.sockState(16n * S, owner, 0x99n, 7, 2, "192.0.2.60", 8443, 0),
-    E.connect(16n * S + 100n, grand, 0x99n, 16n * S, -115, "192.0.2.60", 8443, 42000),
-    E.connect(16n * S + 200n, grand, 0x99n, 16n * S, -114, "192.0.2.60", 8443, 42000),
-    E.sockState(16n * S + 300n, owner, 0x99n, 2, 1, "192.0.2.60", 8443, 42000),
-    E.connect(16n * S + 400n, grand, 0x99n, 16n * S, -106, "192.0.2.60", 8443, 42000),
-  ])]);
+  const r = await synthetic([
+    E.ring("connect", 17n * S, [
+      E.sockState(16n * S, owner, 0x99n, 7, 2, "192.0.2.60", 8443, 0),
+      E.connect(16n * S + 100n, grand, 0x99n, 16n * S, -115, "192.0.2.60", 8443, 42000),
+      E.connect(16n * S + 200n, grand, 0x99n, 16n * S, -114, "192.0.2.60", 8443, 42000),
+      E.sockState(16n * S + 300n, owner, 0x99n, 2, 1, "192.0.2.60", 8443, 42000),
+      E.connect(16n * S + 400n, grand, 0x99n, 16n * S, -106, "192.0.2.60", 8443, 42000),
+    ]),
+  ]);
   const cs = r.connections.filter((c) => c.dport === 8443);
   assert.equal(cs.length, 1);
-  assert.deepEqual([cs[0]!.outcome, cs[0]!.errno, cs[0]!.establishedNs! - cs[0]!.startNs!], ["established", undefined, 300n]);
+  assert.deepEqual(
+    [cs[0]!.outcome, cs[0]!.errno, cs[0]!.establishedNs! - cs[0]!.startNs!],
+    ["established", undefined, 300n],
+  );
 });
 
 test("a socket from the start snapshot sits on the timeline at the snapshot, not at the epoch", async () => {
-  const sock = E.rec(SOCK_STATE, EV.sock, 9n * S, { ...shell, flags: 1 }, { sock_id: 0x5eedn, oldstate: 1, newstate: 1, family: 2, protocol: 6, sport: 40100, dport: 5432, saddr: E.ip4("10.0.0.1"), daddr: E.ip4("192.0.2.5") });
+  const sock = E.rec(
+    SOCK_STATE,
+    EV.sock,
+    9n * S,
+    { ...shell, flags: 1 },
+    {
+      sock_id: 0x5eedn,
+      oldstate: 1,
+      newstate: 1,
+      family: 2,
+      protocol: 6,
+      sport: 40100,
+      dport: 5432,
+      saddr: E.ip4("10.0.0.1"),
+      daddr: E.ip4("192.0.2.5"),
+    },
+  );
   const r = await synthetic([{ k: "start", b: "connect", it: "connect_snapshot", t: 9n * S, d: E.frame([sock]) }]);
   const c = r.connections.find((x) => x.dport === 5432)!;
   assert.equal(c.origin, "snapshot");
@@ -173,11 +249,38 @@ test("a socket from the start snapshot sits on the timeline at the snapshot, not
 });
 
 test("a snapshot socket in TIME_WAIT or CLOSE_WAIT is closing at the start, not established", async () => {
-  const at = (state: number, port: number) => E.rec(SOCK_STATE, EV.sock, 9n * S, { tgid: 0, start: 0n, ppid: 0, comm: "", flags: 2 }, { sock_id: BigInt(0x7000 + port), oldstate: state, newstate: state, family: 2, protocol: 6, sport: 40200, dport: port, saddr: E.ip4("10.0.0.1"), daddr: E.ip4("192.0.2.5") });
-  const r = await synthetic([{ k: "start", b: "connect", it: "connect_snapshot", t: 9n * S, d: E.frame([at(6, 7001), at(8, 7002), at(1, 7003)]) }]);
+  const at = (state: number, port: number) =>
+    E.rec(
+      SOCK_STATE,
+      EV.sock,
+      9n * S,
+      { tgid: 0, start: 0n, ppid: 0, comm: "", flags: 2 },
+      {
+        sock_id: BigInt(0x7000 + port),
+        oldstate: state,
+        newstate: state,
+        family: 2,
+        protocol: 6,
+        sport: 40200,
+        dport: port,
+        saddr: E.ip4("10.0.0.1"),
+        daddr: E.ip4("192.0.2.5"),
+      },
+    );
+  const r = await synthetic([
+    {
+      k: "start",
+      b: "connect",
+      it: "connect_snapshot",
+      t: 9n * S,
+      d: E.frame([at(6, 7001), at(8, 7002), at(1, 7003)]),
+    },
+  ]);
   const out = (port: number) => r.connections.find((x) => x.dport === port)!.outcome;
   assert.deepEqual([out(7001), out(7002), out(7003)], ["closing", "closing", "established"]);
-  assert.ok(timelineEvents(r).some((e) => e.kind === "connection.snapshot" && e.message.includes(":7001 closing at start")));
+  assert.ok(
+    timelineEvents(r).some((e) => e.kind === "connection.snapshot" && e.message.includes(":7001 closing at start")),
+  );
 });
 
 test("several sessions from two hosts merge into one timeline on realtime; the same pid on each host stays two processes", async () => {
@@ -196,7 +299,15 @@ test("several sessions from two hosts merge into one timeline on realtime; the s
       { k: "attach", t: 1n * S, startT: 1n * S, attachMs: 1, bundles: [] },
       E.ring("exec", h.execAt, [E.exec(h.execAt, same, `/usr/bin/on-${h.name}`, [`on-${h.name}`])]),
     ];
-    await writeSession(path, [records], { recipients: [key.recipient], metadata: { ...E.metadata(h.name, h.bootId), clock: { realtimeMinusBoottimeNs: h.offsetNs } } }, { endReason: "duration", startBootNs: 1n * S, endBootNs: 20n * S });
+    await writeSession(
+      path,
+      [records],
+      {
+        recipients: [key.recipient],
+        metadata: { ...E.metadata(h.name, h.bootId), clock: { realtimeMinusBoottimeNs: h.offsetNs } },
+      },
+      { endReason: "duration", startBootNs: 1n * S, endBootNs: 20n * S },
+    );
     paths.push(path);
   }
   // Given in the "wrong" order: the merge orders by realtime, not by file.
@@ -207,9 +318,21 @@ test("several sessions from two hosts merge into one timeline on realtime; the s
   assert.equal(jobs.length, 2, "same pid and start time on two hosts are two processes");
   assert.notEqual(jobs[0]!.id, jobs[1]!.id);
   const execs = timelineEvents(r).filter((e) => e.kind === "process.exec");
-  assert.deepEqual(execs.map((e) => [e.host === r.sessions.find((x) => x.hostname === "web-1")!.host ? "web-1" : "db-1", e.timeNs - E.OFFSET_NS]), [["web-1", 10n * S], ["db-1", 12n * S]]);
+  assert.deepEqual(
+    execs.map((e) => [
+      e.host === r.sessions.find((x) => x.hostname === "web-1")!.host ? "web-1" : "db-1",
+      e.timeNs - E.OFFSET_NS,
+    ]),
+    [
+      ["web-1", 10n * S],
+      ["db-1", 12n * S],
+    ],
+  );
   const onlyDb = applyFilter(r, { hosts: ["db-1"] });
-  assert.deepEqual(onlyDb.processes.filter((p) => p.pid === 4242).map((p) => p.execs[0]?.filename), ["/usr/bin/on-db-1"]);
+  assert.deepEqual(
+    onlyDb.processes.filter((p) => p.pid === 4242).map((p) => p.execs[0]?.filename),
+    ["/usr/bin/on-db-1"],
+  );
 });
 
 test("filters: --pid takes descendants and the exec chain, --comm, --since/--until, --addr/--port", async () => {
@@ -217,15 +340,27 @@ test("filters: --pid takes descendants and the exec chain, --comm, --since/--unt
   const byPid = applyFilter(r, { pids: [200] });
   assert.deepEqual(byPid.processes.map((p) => p.pid).sort(), [200, 200, 300]);
   assert.equal(byPid.connections.length, 2);
-  assert.deepEqual(applyFilter(r, { comms: ["dl"] }).processes.map((p) => p.pid), [200]);
+  assert.deepEqual(
+    applyFilter(r, { comms: ["dl"] }).processes.map((p) => p.pid),
+    [200],
+  );
   const start = r.sessions[0]!.startNs!;
   const late = applyFilter(r, { sinceNs: parseTimeBound("+10s", start, "--since") });
   assert.ok(late.processes.every((p) => p.exitNs === undefined || p.exitNs >= start + 10n * S));
   assert.ok(!late.processes.some((p) => p.pid === 200 && p.exitNs === E.OFFSET_NS + 12n * S));
   const port = applyFilter(r, { ports: [22] });
-  assert.deepEqual(port.connections.map((c) => c.dport), [22]);
-  assert.deepEqual(port.processes.map((p) => p.pid), [300]);
-  assert.deepEqual(applyFilter(r, { addrs: ["192.0.2.7"] }).connections.map((c) => c.dport), [443]);
+  assert.deepEqual(
+    port.connections.map((c) => c.dport),
+    [22],
+  );
+  assert.deepEqual(
+    port.processes.map((p) => p.pid),
+    [300],
+  );
+  assert.deepEqual(
+    applyFilter(r, { addrs: ["192.0.2.7"] }).connections.map((c) => c.dport),
+    [443],
+  );
   assert.equal(applyFilter(r, { hosts: ["elsewhere"] }).processes.length, 0);
   assert.equal(parseTimeBound("2026-01-01T00:00:00.5Z", 0n, "--since"), 1767225600500000000n);
 });
@@ -234,10 +369,43 @@ test("every format: json has the contract keys, each jsonl line parses, timesket
   const r = await synthetic();
   const doc = JSON.parse(render(r, "summary", "json", false));
   assert.deepEqual(Object.keys(doc), ["sessions", "processes", "connections", "files", "losses"]);
-  for (const k of ["id", "pid", "ppid", "parentId", "startTime", "exitTime", "exitCode", "execs", "comm", "origin"]) assert.ok(k in doc.processes[0], k);
-  for (const k of ["time", "filename", "argv", "argvTruncated"]) assert.ok(k in doc.processes.find((p: { execs: unknown[] }) => p.execs.length > 0).execs[0], k);
-  for (const k of ["processId", "pid", "comm", "protocol", "family", "saddr", "sport", "daddr", "dport", "direction", "startTime", "establishedTime", "endTime", "outcome", "errno", "retransmits", "resets"]) assert.ok(k in doc.connections[0], k);
-  for (const k of ["processId", "pid", "comm", "path", "bytes", "writes", "firstTime", "lastTime", "deleted", "renamedTo"]) assert.ok(k in doc.files[0], k);
+  for (const k of ["id", "pid", "ppid", "parentId", "startTime", "exitTime", "exitCode", "execs", "comm", "origin"])
+    assert.ok(k in doc.processes[0], k);
+  for (const k of ["time", "filename", "argv", "argvTruncated"])
+    assert.ok(k in doc.processes.find((p: { execs: unknown[] }) => p.execs.length > 0).execs[0], k);
+  for (const k of [
+    "processId",
+    "pid",
+    "comm",
+    "protocol",
+    "family",
+    "saddr",
+    "sport",
+    "daddr",
+    "dport",
+    "direction",
+    "startTime",
+    "establishedTime",
+    "endTime",
+    "outcome",
+    "errno",
+    "retransmits",
+    "resets",
+  ])
+    assert.ok(k in doc.connections[0], k);
+  for (const k of [
+    "processId",
+    "pid",
+    "comm",
+    "path",
+    "bytes",
+    "writes",
+    "firstTime",
+    "lastTime",
+    "deleted",
+    "renamedTo",
+  ])
+    assert.ok(k in doc.files[0], k);
   for (const k of ["bundle", "count", "from", "to"]) assert.ok(k in doc.losses[0], k);
   assert.match(doc.processes[0].startTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
   const lines = render(r, "summary", "jsonl", false).trimEnd().split("\n");

@@ -19,12 +19,25 @@ function replayOf(metadata: unknown) {
 const summary = (r: ReturnType<typeof replayOf>) => terminalText(summaryLines(r), false);
 
 test("a session from an older kernel: the summary lists what the kernel could not give, and the JSON carries it", () => {
-  const r = replayOf({ bundles: [{ name: "exec", unavailable: [] }, { name: "retransmit", unavailable: ["drop_reasons: packet drops per reason (skb:kfree_skb has no reason before 5.17)"] }] });
+  const r = replayOf({
+    bundles: [
+      { name: "exec", unavailable: [] },
+      {
+        name: "retransmit",
+        unavailable: ["drop_reasons: packet drops per reason (skb:kfree_skb has no reason before 5.17)"],
+      },
+    ],
+  });
   const text = summary(r);
   assert.match(text, /not available on this kernel/);
   assert.match(text, /^ {4}retransmit drop_reasons: packet drops per reason/m);
-  assert.ok(text.split("\n").every((l) => l.length <= 80), "80 columns");
-  assert.deepEqual(sessionJson(r.sessions[0]!).unavailable, [{ bundle: "retransmit", what: "drop_reasons: packet drops per reason (skb:kfree_skb has no reason before 5.17)" }]);
+  assert.ok(
+    text.split("\n").every((l) => l.length <= 80),
+    "80 columns",
+  );
+  assert.deepEqual(sessionJson(r.sessions[0]!).unavailable, [
+    { bundle: "retransmit", what: "drop_reasons: packet drops per reason (skb:kfree_skb has no reason before 5.17)" },
+  ]);
 });
 
 test("a session from a kernel that had everything: no such line, no such JSON key", () => {
@@ -41,7 +54,14 @@ test("hostile metadata: a non-string, a non-list, more than 32 entries or an ent
     [["y".repeat(301)], /bundles\[0\]\.unavailable\[0\].*more than 300/],
   ];
   for (const [unavailable, where] of cases) {
-    assert.throws(() => parseSessionMetadata({ bundles: [{ name: "x", unavailable }] }, HDR.size), (e: unknown) => e instanceof MetadataError && where.test(e.message));
+    assert.throws(
+      () => parseSessionMetadata({ bundles: [{ name: "x", unavailable }] }, HDR.size),
+      (e: unknown) => e instanceof MetadataError && where.test(e.message),
+    );
   }
-  assert.equal(replayOf({ bundles: [{ name: "x", unavailable: Array.from({ length: 32 }, () => "y".repeat(300)) }] }).sessions[0]!.unavailable.length, 32);
+  assert.equal(
+    replayOf({ bundles: [{ name: "x", unavailable: Array.from({ length: 32 }, () => "y".repeat(300)) }] }).sessions[0]!
+      .unavailable.length,
+    32,
+  );
 });

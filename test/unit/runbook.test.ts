@@ -15,11 +15,13 @@ const BAD = join(ROOT, "fixtures", "runbooks", "bad");
 
 test("the shipped runbooks parse, and include the five the on-call guide names", () => {
   const names = listRunbooks().map((r) => r.name);
-  for (const n of ["triage", "suspicious-process", "network-latency", "exfiltration", "connection-storm"]) assert.ok(names.includes(n), n);
+  for (const n of ["triage", "suspicious-process", "network-latency", "exfiltration", "connection-storm"])
+    assert.ok(names.includes(n), n);
   const triage = listRunbooks().find((r) => r.name === "triage")!;
   assert.deepEqual([...triage.bundles].sort(), [...BUNDLE_NAMES].sort());
   assert.equal(triage.durationMs, 60_000);
-  for (const r of listRunbooks()) assert.match(r.source.text, /^# /, `${r.name} opens with a comment saying when to use it`);
+  for (const r of listRunbooks())
+    assert.match(r.source.text, /^# /, `${r.name} opens with a comment saying when to use it`);
 });
 
 test("src/runbook/compiled.ts is current with runbooks/*.yaml (else: npm run build:runbooks)", () => {
@@ -41,11 +43,35 @@ test("a shipped runbook loads from compiled.ts exactly as the YAML parser reads 
 });
 
 test("runbooks/schema.json names exactly the keys the parser accepts", () => {
-  const schema = JSON.parse(readFileSync(join(ROOT, "runbooks", "schema.json"), "utf8")) as { properties: Record<string, { properties?: Record<string, unknown> }> };
-  assert.deepEqual(Object.keys(schema.properties).sort(), ["bundles", "description", "duration", "filters", "flushInterval", "limits", "name", "prompts", "recipients", "redact", "signingKey", "snapshotInterval"]);
-  assert.deepEqual(Object.keys(schema.properties.filters!.properties!).sort(), ["addresses", "allFileTypes", "cgroup", "comm", "pid", "ports", "uid"]);
+  const schema = JSON.parse(readFileSync(join(ROOT, "runbooks", "schema.json"), "utf8")) as {
+    properties: Record<string, { properties?: Record<string, unknown> }>;
+  };
+  assert.deepEqual(Object.keys(schema.properties).sort(), [
+    "bundles",
+    "description",
+    "duration",
+    "filters",
+    "flushInterval",
+    "limits",
+    "name",
+    "prompts",
+    "recipients",
+    "redact",
+    "signingKey",
+    "snapshotInterval",
+  ]);
+  assert.deepEqual(Object.keys(schema.properties.filters!.properties!).sort(), [
+    "addresses",
+    "allFileTypes",
+    "cgroup",
+    "comm",
+    "pid",
+    "ports",
+    "uid",
+  ]);
   for (const r of listRunbooks()) {
-    for (const k of Object.keys(JSON.parse(JSON.stringify(require_yaml(r.source.text))))) assert.ok(k in schema.properties, `${r.name}: ${k}`);
+    for (const k of Object.keys(JSON.parse(JSON.stringify(require_yaml(r.source.text)))))
+      assert.ok(k in schema.properties, `${r.name}: ${k}`);
   }
 });
 
@@ -54,14 +80,19 @@ function require_yaml(text: string): Record<string, unknown> {
   return parseYaml(text) as Record<string, unknown>;
 }
 
-const bad = readdirSync(BAD).filter((f) => f.endsWith(".yaml")).sort();
+const bad = readdirSync(BAD)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 test("at least 20 malformed runbooks are in fixtures", () => assert.ok(bad.length >= 20));
 
 for (const f of bad) {
   test(`bad runbook ${f}: file:line:col and the rule, exit 2, no stack trace`, () => {
     const path = join(BAD, f);
-    assert.throws(() => parseRunbook(readFileSync(path, "utf8"), path), (e: unknown) => e instanceof RunbookError && new RegExp(`^${path}:\\d+:\\d+: `).test(e.message));
+    assert.throws(
+      () => parseRunbook(readFileSync(path, "utf8"), path),
+      (e: unknown) => e instanceof RunbookError && new RegExp(`^${path}:\\d+:\\d+: `).test(e.message),
+    );
     const r = spawnSync(process.execPath, [CLI, "runbooks", "validate", path], { encoding: "utf8" });
     assert.equal(r.status, 2);
     assert.match(r.stderr, new RegExp(`^sealtrace: ${path.replace(/[.]/g, "\\.")}:\\d+:\\d+: .+\\n$`));

@@ -72,7 +72,8 @@ test("fixture: a second reader written only from docs/FORMAT.md decodes it the s
 /** Independent of src/session: node:crypto for the AEAD, KDF and hashes, per FORMAT.md sections 2–6. */
 async function formatMdReader(file: Buffer, identity: string) {
   const sha256 = (...parts: Uint8Array[]) => parts.reduce((h, p) => h.update(p), createHash("sha256")).digest();
-  const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string) => Buffer.from(hkdfSync("sha256", ikm, salt, info, 32));
+  const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: string) =>
+    Buffer.from(hkdfSync("sha256", ikm, salt, info, 32));
   assert.equal(file.subarray(0, 8).toString("latin1"), "sealtrc\n");
   assert.equal(file.readUInt16LE(8), 1);
   const headerBytes = file.readUInt32LE(12);
@@ -87,7 +88,12 @@ async function formatMdReader(file: Buffer, identity: string) {
   dec.addIdentity(identity);
   const fileKey = await dec.decrypt(envelope);
   const macKey = hkdf(fileKey, new Uint8Array(0), "sealtrace/v1 header mac");
-  assert.deepEqual(mac, createHmac("sha256", macKey).update(file.subarray(0, 80 + envelopeBytes)).digest());
+  assert.deepEqual(
+    mac,
+    createHmac("sha256", macKey)
+      .update(file.subarray(0, 80 + envelopeBytes))
+      .digest(),
+  );
   let key = hkdf(fileKey, digest, "sealtrace/v1 frame key");
   let chain: Uint8Array = digest;
   const frames: unknown[][] = [];
@@ -122,5 +128,11 @@ async function formatMdReader(file: Buffer, identity: string) {
   const count = Buffer.alloc(4);
   count.writeUInt32LE(frames.length);
   const signedMessage = Buffer.concat([Buffer.from("sealtrace/v1 signature\0"), sessionId, chain, count]);
-  return { sessionIdHex: sessionId.toString("hex"), finalChainHashHex: Buffer.from(chain).toString("hex"), frames, signature: trailer.subarray(48, 112), signedMessage };
+  return {
+    sessionIdHex: sessionId.toString("hex"),
+    finalChainHashHex: Buffer.from(chain).toString("hex"),
+    frames,
+    signature: trailer.subarray(48, 112),
+    signedMessage,
+  };
 }

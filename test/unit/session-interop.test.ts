@@ -17,7 +17,8 @@ function run(cmd: string, args: string[], input?: Uint8Array): Buffer {
   try {
     return execFileSync(cmd, args, { input, stdio: ["pipe", "pipe", "pipe"] });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") assert.fail(`${cmd} not found: install the Debian package "age" (apt-get install -y age)`);
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      assert.fail(`${cmd} not found: install the Debian package "age" (apt-get install -y age)`);
     throw e;
   }
 }
@@ -37,7 +38,10 @@ test("sessions sealed to age-keygen recipients open with either identity; a thir
     for (const k of [k1!, k2!]) {
       const got = await readSession(path, { identities: await readIdentityFile(k) });
       assert.equal(got.verdict.status, "SEALED");
-      assert.deepEqual(got.records, [{ k: "exec", pid: 1 }, { k: "exec", pid: 2 }]);
+      assert.deepEqual(got.records, [
+        { k: "exec", pid: 1 },
+        { k: "exec", pid: 2 },
+      ]);
     }
     await assert.rejects(
       openSession(path, { identities: await readIdentityFile(k3!) }),

@@ -2,7 +2,16 @@
 // by another process restored from the open descriptor so no record is lost.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { SessionWriter, type PartialDeleted } from "../../src/session/writer.js";
 import { SessionFiles } from "../../src/session/partial.js";
@@ -18,7 +27,12 @@ test("a .partial deleted mid-stream is noticed within a flush tick, restored, an
     const key = await testKey();
     const path = join(dir, "s.sealed");
     const events: PartialDeleted[] = [];
-    const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: { m: 1 }, flushIntervalMs: 200, onPartialDeleted: (e) => events.push(e) });
+    const writer = await SessionWriter.create(path, {
+      recipients: [key.recipient],
+      metadata: { m: 1 },
+      flushIntervalMs: 200,
+      onPartialDeleted: (e) => events.push(e),
+    });
     for (let i = 0; i < 100; i++) writer.append({ i });
     await writer.flush();
     unlinkSync(`${path}.partial`);
@@ -42,7 +56,10 @@ test("a .partial deleted mid-stream is noticed within a flush tick, restored, an
     assert.equal((statSync(path).mode & 0o777).toString(8), "600");
     const got = await readSession(path, { identities: [key.identity] });
     assert.equal(got.verdict.status, "SEALED");
-    assert.deepEqual(got.records.map((r) => (r as { i: number }).i), Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      got.records.map((r) => (r as { i: number }).i),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
   } finally {
     cleanup();
   }
@@ -58,7 +75,13 @@ test("a symlink or file planted at the final name while writing is never followe
     const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: { m: 1 } });
     writer.append({ a: 1 });
     symlinkSync(victim, path);
-    await assert.rejects(writer.close({}), (e: unknown) => e instanceof UserError && e.exitCode === EXIT.usage && e.message === `${path} appeared while recording (a symbolic link); the sealed session stays at ${path}.partial`);
+    await assert.rejects(
+      writer.close({}),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.exitCode === EXIT.usage &&
+        e.message === `${path} appeared while recording (a symbolic link); the sealed session stays at ${path}.partial`,
+    );
     assert.equal(readFileSync(victim, "utf8"), "unchanged");
     assert.ok(lstatSync(path).isSymbolicLink());
     assert.ok(!existsSync(`${path}.reserve`));
@@ -81,13 +104,21 @@ test("SessionFiles.claim refuses whatever is at the three names and leaves nothi
         else if (kind === "dangling") symlinkSync(join(dir, "nowhere"), at);
         else if (kind === "directory") mkdirSync(at);
         else writeFileSync(at, "x");
-        assert.throws(() => SessionFiles.claim(path, 4096), (e: unknown) => e instanceof UserError && e.exitCode === EXIT.usage && e.message.startsWith(`${at} already exists (a `));
-        for (const other of ["", ".partial", ".reserve"].filter((s) => s !== suffix)) assert.ok(!existsSync(path + other), `${path + other} left behind`);
+        assert.throws(
+          () => SessionFiles.claim(path, 4096),
+          (e: unknown) =>
+            e instanceof UserError && e.exitCode === EXIT.usage && e.message.startsWith(`${at} already exists (a `),
+        );
+        for (const other of ["", ".partial", ".reserve"].filter((s) => s !== suffix))
+          assert.ok(!existsSync(path + other), `${path + other} left behind`);
         assert.ok(!existsSync(join(dir, "nowhere")));
       }
     }
     assert.equal(readFileSync(victim, "utf8"), "unchanged");
-    assert.throws(() => SessionFiles.claim(join(dir, "missing", "x.sealed"), 4096), /directory .*missing does not exist/);
+    assert.throws(
+      () => SessionFiles.claim(join(dir, "missing", "x.sealed"), 4096),
+      /directory .*missing does not exist/,
+    );
     assert.throws(() => SessionFiles.claim(join(victim, "x.sealed"), 4096), /victim is not a directory/);
   } finally {
     cleanup();

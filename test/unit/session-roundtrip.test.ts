@@ -19,7 +19,12 @@ function noProtoKey(v: unknown): boolean {
 const json = (opts?: { maxDepth: number }) => fc.jsonValue(opts).filter(noProtoKey);
 
 const record = fc.oneof(
-  fc.record({ k: fc.constantFrom("exec", "connect", "write"), ts: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), pid: fc.nat(), comm: fc.string({ maxLength: 16 }) }),
+  fc.record({
+    k: fc.constantFrom("exec", "connect", "write"),
+    ts: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    pid: fc.nat(),
+    comm: fc.string({ maxLength: 16 }),
+  }),
   fc.record({ k: fc.constant("ring"), b: fc.constant("exec"), d: fc.uint8Array({ maxLength: 4096 }) }),
   json({ maxDepth: 3 }),
   fc.uint8Array({ maxLength: 300 }),
@@ -48,23 +53,33 @@ test("round trip: random records and frame sizes read back exactly", async () =>
   let n = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(fc.array(record, { maxLength: 200 }), fc.integer({ min: 1, max: 20_000 }), json(), async (records, flushBytes, summary) => {
-        const id = n++;
-        const path = join(dir, `s${id}.sealtrace`);
-        const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: { host: "h", id }, flushBytes, flushIntervalMs: 3_600_000 });
-        for (const r of records) writer.append(r);
-        const closed = await writer.close({ summary: normalize(summary) });
-        const got = await readSession(path, { identities: [key.identity] });
-        assert.equal(got.verdict.status, "SEALED");
-        assert.deepEqual(got.metadata, { host: "h", id });
-        assert.deepEqual(normalize(got.records), normalize(records.map(jsonSafe)));
-        assert.deepEqual(normalize(got.finale?.summary), normalize({ summary: jsonSafe(summary) }));
-        assert.equal(got.finale?.writer.records, records.length);
-        assert.equal(got.verdict.framesGood, closed.frames);
-        const v = await verifySession(path);
-        assert.equal(v.verdict.status, "SEALED");
-        assert.equal(v.chainHashHex, closed.finalChainHashHex);
-      }),
+      fc.asyncProperty(
+        fc.array(record, { maxLength: 200 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        json(),
+        async (records, flushBytes, summary) => {
+          const id = n++;
+          const path = join(dir, `s${id}.sealtrace`);
+          const writer = await SessionWriter.create(path, {
+            recipients: [key.recipient],
+            metadata: { host: "h", id },
+            flushBytes,
+            flushIntervalMs: 3_600_000,
+          });
+          for (const r of records) writer.append(r);
+          const closed = await writer.close({ summary: normalize(summary) });
+          const got = await readSession(path, { identities: [key.identity] });
+          assert.equal(got.verdict.status, "SEALED");
+          assert.deepEqual(got.metadata, { host: "h", id });
+          assert.deepEqual(normalize(got.records), normalize(records.map(jsonSafe)));
+          assert.deepEqual(normalize(got.finale?.summary), normalize({ summary: jsonSafe(summary) }));
+          assert.equal(got.finale?.writer.records, records.length);
+          assert.equal(got.verdict.framesGood, closed.frames);
+          const v = await verifySession(path);
+          assert.equal(v.verdict.status, "SEALED");
+          assert.equal(v.chainHashHex, closed.finalChainHashHex);
+        },
+      ),
       { numRuns: 60 },
     );
   } finally {
@@ -86,7 +101,12 @@ test("crash points: a copy of the .partial taken mid-stream yields exactly the f
         async (records, flushBytes, crashSeed, cutSeed) => {
           const path = join(dir, `c${n++}.sealtrace`);
           const crashAt = crashSeed % (records.length + 1);
-          const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: "m", flushBytes, flushIntervalMs: 3_600_000 });
+          const writer = await SessionWriter.create(path, {
+            recipients: [key.recipient],
+            metadata: "m",
+            flushBytes,
+            flushIntervalMs: 3_600_000,
+          });
           const crashCopy = path + ".crash";
           let flushedAtCrash = 0;
           for (const [i, r] of records.entries()) {
@@ -129,7 +149,10 @@ test("a header cut short is UNSEALED with nothing readable; an empty file is NOT
     const writer = await SessionWriter.create(path, { recipients: [key.recipient], metadata: 1 });
     await writer.close(null);
     truncateSync(path, 50);
-    await assert.rejects(openSession(path, { identities: [key.identity] }), (e: unknown) => e instanceof UserError && e.exitCode === EXIT.unsealed);
+    await assert.rejects(
+      openSession(path, { identities: [key.identity] }),
+      (e: unknown) => e instanceof UserError && e.exitCode === EXIT.unsealed,
+    );
     truncateSync(path, 0);
     assert.equal((await verifySession(path)).verdict.status, "NOT_A_SESSION");
   } finally {

@@ -31,10 +31,24 @@ test("every mutation of a session is classified correctly by the reader and by k
   const signing = generateSigningKey();
   const frameRecords: unknown[][] = [];
   for (let f = 0; f < 6; f++) {
-    frameRecords.push(Array.from({ length: 1 + f * 3 }, (_, i) => ({ k: "exec", f, i, ts: BigInt(f * 1000 + i), d: new Uint8Array([f, i]) })));
+    frameRecords.push(
+      Array.from({ length: 1 + f * 3 }, (_, i) => ({
+        k: "exec",
+        f,
+        i,
+        ts: BigInt(f * 1000 + i),
+        d: new Uint8Array([f, i]),
+      })),
+    );
   }
-  const path = await writeSession(join(dir, "a.sealtrace"), frameRecords, { recipients: [key.recipient], signingKey: signing });
-  const other = await writeSession(join(dir, "b.sealtrace"), frameRecords, { recipients: [key.recipient], signingKey: signing });
+  const path = await writeSession(join(dir, "a.sealtrace"), frameRecords, {
+    recipients: [key.recipient],
+    signingKey: signing,
+  });
+  const other = await writeSession(join(dir, "b.sealtrace"), frameRecords, {
+    recipients: [key.recipient],
+    signingKey: signing,
+  });
   const original = readFileSync(path);
   const otherBytes = readFileSync(other);
   const layout = frameSpans(original);
@@ -44,7 +58,8 @@ test("every mutation of a session is classified correctly by the reader and by k
   // What a pristine read gives per frame, so comparisons use the decoder's own types.
   const pristine = await readFrames(path, [key.identity]);
   assert.equal(pristine.status, "SEALED");
-  const recordsBefore = (readable: number): unknown => normalize(pristine.frames.filter((f) => f.index < readable).flatMap((f) => f.records));
+  const recordsBefore = (readable: number): unknown =>
+    normalize(pristine.frames.filter((f) => f.index < readable).flatMap((f) => f.records));
 
   const probe = join(dir, "probe.sealtrace");
   const ring = new KeyRing([key.identity]);
@@ -107,22 +122,45 @@ test("every mutation of a session is classified correctly by the reader and by k
     // Duplicated and dropped frames.
     for (let i = 0; i < all; i++) {
       const dup = indices.flatMap((x) => (x === i ? [frameBytes(x), frameBytes(x)] : [frameBytes(x)]));
-      const dupExpected: Expected = i === finalIndex ? { status: "TAMPERED", readable: all, bad: "trailer" } : { status: "TAMPERED", readable: i + 1, bad: i + 1 };
+      const dupExpected: Expected =
+        i === finalIndex
+          ? { status: "TAMPERED", readable: all, bad: "trailer" }
+          : { status: "TAMPERED", readable: i + 1, bad: i + 1 };
       await check(rebuild(dup), dupExpected, `duplicate frame ${i}`);
-      await check(rebuild(indices.filter((x) => x !== i).map(frameBytes)), { status: "TAMPERED", readable: i, bad: i }, `drop frame ${i}`);
+      await check(
+        rebuild(indices.filter((x) => x !== i).map(frameBytes)),
+        { status: "TAMPERED", readable: i, bad: i },
+        `drop frame ${i}`,
+      );
     }
     // Frames spliced in from another session sealed to the same key.
     for (let i = 0; i < all; i++) {
       const foreign = otherBytes.subarray(otherLayout.frames[i]!.start, otherLayout.frames[i]!.end);
-      await check(rebuild(indices.map((x) => (x === i ? foreign : frameBytes(x)))), { status: "TAMPERED", readable: i, bad: i }, `splice frame ${i}`);
+      await check(
+        rebuild(indices.map((x) => (x === i ? foreign : frameBytes(x)))),
+        { status: "TAMPERED", readable: i, bad: i },
+        `splice frame ${i}`,
+      );
     }
     // The header swapped for another session's valid header.
-    await check(Buffer.concat([otherBytes.subarray(0, otherLayout.headerEnd), original.subarray(layout.headerEnd)]), { status: "TAMPERED", readable: 0, bad: 0 }, "foreign header");
+    await check(
+      Buffer.concat([otherBytes.subarray(0, otherLayout.headerEnd), original.subarray(layout.headerEnd)]),
+      { status: "TAMPERED", readable: 0, bad: 0 },
+      "foreign header",
+    );
     // A trailer from the other session, and bytes appended after the trailer.
-    await check(Buffer.concat([original.subarray(0, layout.trailerStart), otherBytes.subarray(otherLayout.trailerStart)]), { status: "TAMPERED", readable: all, bad: "trailer" }, "foreign trailer");
+    await check(
+      Buffer.concat([original.subarray(0, layout.trailerStart), otherBytes.subarray(otherLayout.trailerStart)]),
+      { status: "TAMPERED", readable: all, bad: "trailer" },
+      "foreign trailer",
+    );
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 200 }), async (extra) => {
-        await check(Buffer.concat([original, extra]), { status: "TAMPERED", readable: all, bad: "trailer" }, `append ${extra.length} bytes`);
+        await check(
+          Buffer.concat([original, extra]),
+          { status: "TAMPERED", readable: all, bad: "trailer" },
+          `append ${extra.length} bytes`,
+        );
       }),
       { numRuns: 1200 },
     );

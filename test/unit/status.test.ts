@@ -11,7 +11,11 @@ function status(elapsedMs: number, events: number, ratePerSec: number): RecordSt
 
 test("without a TTY: a line every 5 s, with the rate over those 5 s (a burst is not printed as 0/s)", () => {
   const lines: string[] = [];
-  const line = new StatusLine({ isTTY: false, columns: 80, write: (s: string | Uint8Array) => (lines.push(String(s)), true) } as never);
+  const line = new StatusLine({
+    isTTY: false,
+    columns: 80,
+    write: (s: string | Uint8Array) => (lines.push(String(s)), true),
+  } as never);
   // A burst of 500 execs in the second second, then nothing: the recorder's own rate is per second.
   line.update(status(1000, 0, 0));
   line.update(status(2000, 500, 500));

@@ -24,7 +24,7 @@ const CLEAR = "\x1b[2J\x1b[H";
 /** The inverse of visible(), as an analyst would read it: proves the escaped form is unambiguous. */
 function unescape(s: string): Buffer {
   const parts: Buffer[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s[i] !== "\\") {
       const cp = s.codePointAt(i)!;
       parts.push(Buffer.from(String.fromCodePoint(cp), "utf8"));
@@ -38,7 +38,9 @@ function unescape(s: string): Buffer {
     } else {
       assert.equal(s[i + 1], "u", `escape at ${i} of ${s}`);
       const u = parseInt(s.slice(i + 2, i + 6), 16);
-      parts.push(u >= 0xd800 && u <= 0xdfff ? Buffer.from("\ufffd", "utf8") : Buffer.from(String.fromCharCode(u), "utf8"));
+      parts.push(
+        u >= 0xd800 && u <= 0xdfff ? Buffer.from("\ufffd", "utf8") : Buffer.from(String.fromCharCode(u), "utf8"),
+      );
       i += 6;
     }
   }
@@ -52,7 +54,10 @@ test("visible(): each dangerous class becomes a visible escape", () => {
   assert.equal(visible("evil\rverdict  SEALED"), "evil\\x0dverdict  SEALED");
   assert.equal(visible("a\tb\nc\x00d\x7f"), "a\\x09b\\x0ac\\x00d\\x7f");
   assert.equal(visible("\u009b31m\u0085"), "\\u009b31m\\u0085", "C1 code points");
-  assert.equal(visible("\u202eexe.txt \u202a\u202b\u202c\u202d \u2066\u2067\u2068\u2069 \u200e\u200f\u061c"), "\\u202eexe.txt \\u202a\\u202b\\u202c\\u202d \\u2066\\u2067\\u2068\\u2069 \\u200e\\u200f\\u061c");
+  assert.equal(
+    visible("\u202eexe.txt \u202a\u202b\u202c\u202d \u2066\u2067\u2068\u2069 \u200e\u200f\u061c"),
+    "\\u202eexe.txt \\u202a\\u202b\\u202c\\u202d \\u2066\\u2067\\u2068\\u2069 \\u200e\\u200f\\u061c",
+  );
   assert.equal(visible("line\u2028sep\u2029"), "line\\u2028sep\\u2029");
   assert.equal(visible("\udcff\udc80"), "\\xff\\x80", "escaped bytes show as the byte");
   assert.equal(visible("\ud800x"), "\\ud800x", "another lone surrogate shows as its code unit");
@@ -65,40 +70,72 @@ test("visible(): output never holds a raw control or bidi code point, and reads 
   const hostile = fc.oneof(
     fc.string({ unit: "binary" }),
     fc.uint8Array({ maxLength: 64 }).map((b) => textOfBytes(b, 0, b.length)),
-    fc.array(fc.constantFrom(OSC52, TITLE, CLEAR, "\r", "\\", "\u202e", "\u2066", "\u009b", "\udcff", "x", "é", "😀")).map((a) => a.join("")),
+    fc
+      .array(fc.constantFrom(OSC52, TITLE, CLEAR, "\r", "\\", "\u202e", "\u2066", "\u009b", "\udcff", "x", "é", "😀"))
+      .map((a) => a.join("")),
   );
-  fc.assert(fc.property(hostile, (s) => {
-    const v = visible(s);
-    assert.doesNotMatch(v, RAW);
-    assert.ok(!v.includes("\n"));
-    assert.equal(visibleLength(s), v.length);
-    // Lone surrogates outside the escaped-byte range have no bytes of their own: they read back as U+FFFD.
-    assert.deepEqual(unescape(v), bytesOfText(s));
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(hostile, (s) => {
+      const v = visible(s);
+      assert.doesNotMatch(v, RAW);
+      assert.ok(!v.includes("\n"));
+      assert.equal(visibleLength(s), v.length);
+      // Lone surrogates outside the escaped-byte range have no bytes of their own: they read back as U+FFFD.
+      assert.deepEqual(unescape(v), bytesOfText(s));
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test("kernel bytes decode losslessly: valid UTF-8 as text, every other byte as an escaped byte", () => {
   const enc = (s: string) => Buffer.from(s, "utf8");
-  const name = Buffer.concat([enc("a\x1b]52;c;"), Buffer.of(0xff, 0x9b, 0xe2, 0x82), enc("é\u202e"), Buffer.of(0xed, 0xa0, 0x80, 0xc0, 0xaf)]);
+  const name = Buffer.concat([
+    enc("a\x1b]52;c;"),
+    Buffer.of(0xff, 0x9b, 0xe2, 0x82),
+    enc("é\u202e"),
+    Buffer.of(0xed, 0xa0, 0x80, 0xc0, 0xaf),
+  ]);
   const text = cText(Buffer.concat([name, Buffer.of(0, 0x41)]), 0, name.length + 2);
-  assert.equal(text, "a\x1b]52;c;\udcff\udc9b\udce2\udc82é\u202e\udced\udca0\udc80\udcc0\udcaf", "stops at NUL; surrogates and overlongs are bytes, not text");
+  assert.equal(
+    text,
+    "a\x1b]52;c;\udcff\udc9b\udce2\udc82é\u202e\udced\udca0\udc80\udcc0\udcaf",
+    "stops at NUL; surrogates and overlongs are bytes, not text",
+  );
   assert.deepEqual(bytesOfText(text), name);
   assert.equal(visible(text), "a\\x1b]52;c;\\xff\\x9b\\xe2\\x82é\\u202e\\xed\\xa0\\x80\\xc0\\xaf");
   assert.equal(cText(Buffer.of(0xef, 0xbb, 0xbf, 0x41), 0, 4), "\ufeffA", "a leading BOM is kept");
   const args = Buffer.concat([enc("sh\0-c\0"), Buffer.of(0x80, 0), enc("ok\0")]);
   assert.deepEqual(argList(args, 0, args.length), ["sh", "-c", "\udc80", "ok"]);
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
-    assert.deepEqual(bytesOfText(textOfBytes(b, 0, b.length)), Buffer.from(b));
-    const valid = Buffer.from(b).toString("utf8");
-    if (Buffer.from(valid, "utf8").equals(b)) assert.equal(textOfBytes(b, 0, b.length), valid, "valid UTF-8 decodes as usual");
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+      assert.deepEqual(bytesOfText(textOfBytes(b, 0, b.length)), Buffer.from(b));
+      const valid = Buffer.from(b).toString("utf8");
+      if (Buffer.from(valid, "utf8").equals(b))
+        assert.equal(textOfBytes(b, 0, b.length), valid, "valid UTF-8 decodes as usual");
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test("exactBytes: well-formed JSON text plus <field>Base64 with the exact bytes", () => {
   const comm = textOfBytes(Buffer.of(0x61, 0xff), 0, 2);
-  const out = JSON.parse(JSON.stringify({ comm, ok: "plain", argv: ["x", comm], n: 1, nested: { path: comm } }, exactBytes));
-  assert.deepEqual(out, { comm: "a\ufffd", ok: "plain", argv: ["x", "a\ufffd"], n: 1, nested: { path: "a\ufffd", pathBase64: "Yf8=" }, commBase64: "Yf8=", argvBase64: ["eA==", "Yf8="] });
-  assert.equal(JSON.stringify({ a: "\x1b]52;c;x\x07" }, exactBytes), '{"a":"\\u001b]52;c;x\\u0007"}', "control characters are JSON escapes, never raw");
+  const out = JSON.parse(
+    JSON.stringify({ comm, ok: "plain", argv: ["x", comm], n: 1, nested: { path: comm } }, exactBytes),
+  );
+  assert.deepEqual(out, {
+    comm: "a\ufffd",
+    ok: "plain",
+    argv: ["x", "a\ufffd"],
+    n: 1,
+    nested: { path: "a\ufffd", pathBase64: "Yf8=" },
+    commBase64: "Yf8=",
+    argvBase64: ["eA==", "Yf8="],
+  });
+  assert.equal(
+    JSON.stringify({ a: "\x1b]52;c;x\x07" }, exactBytes),
+    '{"a":"\\u001b]52;c;x\\u0007"}',
+    "control characters are JSON escapes, never raw",
+  );
 });
 
 test("style: fit and pad count the escaped width and never cut an escape in half", () => {
@@ -113,29 +150,137 @@ function hostileReplay(): Replay {
   const bad = (tag: string) => `${tag}${OSC52}${TITLE}${CLEAR}\r\u009b2J\u202eexe.txt\u2066\udcff\\x41`;
   const host = "h1";
   const p = {
-    id: bad("id"), host, pid: 42, ppid: 1, parentId: undefined, parentOrigin: "observed" as const, reparentedFrom: undefined,
-    startNs: 1_700_000_000_000_000_000n, startBootNs: 5n, comm: bad("comm"), uid: 0, origin: "observed" as const,
-    execs: [{ timeNs: 1_700_000_000_100_000_000n, filename: bad("/bin/"), argv: [bad("argv0"), bad("<script>document.title='x'</script>")], argvTruncated: false, cwd: bad("/cwd"), origin: "observed" as const }],
-    exitNs: 1_700_000_001_000_000_000n, exitCode: 1, exitSignal: undefined, forkNs: 1_700_000_000_000_000_000n,
-    user: bad("user"), cgroupId: undefined, cgroupPath: bad("/cg"), container: undefined,
+    id: bad("id"),
+    host,
+    pid: 42,
+    ppid: 1,
+    parentId: undefined,
+    parentOrigin: "observed" as const,
+    reparentedFrom: undefined,
+    startNs: 1_700_000_000_000_000_000n,
+    startBootNs: 5n,
+    comm: bad("comm"),
+    uid: 0,
+    origin: "observed" as const,
+    execs: [
+      {
+        timeNs: 1_700_000_000_100_000_000n,
+        filename: bad("/bin/"),
+        argv: [bad("argv0"), bad("<script>document.title='x'</script>")],
+        argvTruncated: false,
+        cwd: bad("/cwd"),
+        origin: "observed" as const,
+      },
+    ],
+    exitNs: 1_700_000_001_000_000_000n,
+    exitCode: 1,
+    exitSignal: undefined,
+    forkNs: 1_700_000_000_000_000_000n,
+    user: bad("user"),
+    cgroupId: undefined,
+    cgroupPath: bad("/cg"),
+    container: undefined,
   };
   return {
-    sessions: [{
-      index: 0, path: bad("/tmp/s"), sessionId: bad("sid"), host, hostname: bad("host"), bootId: bad("boot"), runbook: bad("rb"), bundles: [bad("exec")], unavailable: [{ bundle: bad("exec"), what: bad("what") }],
-      realtimeMinusBoottimeNs: 0n, startNs: 1_700_000_000_000_000_000n, endNs: 1_700_000_002_000_000_000n, lastRecordNs: 1_700_000_001_500_000_000n,
-      status: "UNSEALED", verdictReason: bad("reason"), framesGood: 2, endReason: bad("end"), events: 3, cutOff: true, accountFiles: [],
-    }],
+    sessions: [
+      {
+        index: 0,
+        path: bad("/tmp/s"),
+        sessionId: bad("sid"),
+        host,
+        hostname: bad("host"),
+        bootId: bad("boot"),
+        runbook: bad("rb"),
+        bundles: [bad("exec")],
+        unavailable: [{ bundle: bad("exec"), what: bad("what") }],
+        realtimeMinusBoottimeNs: 0n,
+        startNs: 1_700_000_000_000_000_000n,
+        endNs: 1_700_000_002_000_000_000n,
+        lastRecordNs: 1_700_000_001_500_000_000n,
+        status: "UNSEALED",
+        verdictReason: bad("reason"),
+        framesGood: 2,
+        endReason: bad("end"),
+        events: 3,
+        cutOff: true,
+        accountFiles: [],
+      },
+    ],
     processes: [p],
-    connections: [{
-      id: bad("c"), host, sockId: 1n, processId: p.id, pid: 42, comm: bad("ccomm"), protocol: "tcp", family: "ipv4", saddr: "10.0.0.1", sport: 1, daddr: "10.0.0.2", dport: 2,
-      direction: "outbound", origin: "observed", startNs: 1_700_000_000_200_000_000n, establishedNs: undefined, endNs: 1_700_000_000_300_000_000n, outcome: "refused", errno: 111,
-      retransmits: 0, resets: 0, retransmitTimes: undefined, resetTimes: undefined, connectSeen: true, resetInSynSent: false, closedFromState: undefined, closeErr: undefined, snapshotNs: undefined, seq: 1, flowKey: undefined, flowPending: false,
-    }],
-    files: [{
-      id: bad("f"), host, processId: p.id, pid: 42, comm: bad("fcomm"), path: bad("/tmp/p"), dev: 1n, ino: 2n, bytes: 10n, writes: 1n, firstNs: 1_700_000_000_400_000_000n, lastNs: 1_700_000_000_400_000_000n,
-      deleted: false, renamedTo: bad("/tmp/q"), ops: [{ kind: "rename", timeNs: 1_700_000_000_500_000_000n, path: bad("/tmp/p"), newPath: bad("/tmp/q"), mode: undefined, ret: 0 }], pathTruncated: false,
-    }],
-    losses: [{ host, sessionIndex: 0, bundle: bad("exec"), count: 3n, fromNs: 1_700_000_000_600_000_000n, toNs: 1_700_000_000_700_000_000n }],
+    connections: [
+      {
+        id: bad("c"),
+        host,
+        sockId: 1n,
+        processId: p.id,
+        pid: 42,
+        comm: bad("ccomm"),
+        protocol: "tcp",
+        family: "ipv4",
+        saddr: "10.0.0.1",
+        sport: 1,
+        daddr: "10.0.0.2",
+        dport: 2,
+        direction: "outbound",
+        origin: "observed",
+        startNs: 1_700_000_000_200_000_000n,
+        establishedNs: undefined,
+        endNs: 1_700_000_000_300_000_000n,
+        outcome: "refused",
+        errno: 111,
+        retransmits: 0,
+        resets: 0,
+        retransmitTimes: undefined,
+        resetTimes: undefined,
+        connectSeen: true,
+        resetInSynSent: false,
+        closedFromState: undefined,
+        closeErr: undefined,
+        snapshotNs: undefined,
+        seq: 1,
+        flowKey: undefined,
+        flowPending: false,
+      },
+    ],
+    files: [
+      {
+        id: bad("f"),
+        host,
+        processId: p.id,
+        pid: 42,
+        comm: bad("fcomm"),
+        path: bad("/tmp/p"),
+        dev: 1n,
+        ino: 2n,
+        bytes: 10n,
+        writes: 1n,
+        firstNs: 1_700_000_000_400_000_000n,
+        lastNs: 1_700_000_000_400_000_000n,
+        deleted: false,
+        renamedTo: bad("/tmp/q"),
+        ops: [
+          {
+            kind: "rename",
+            timeNs: 1_700_000_000_500_000_000n,
+            path: bad("/tmp/p"),
+            newPath: bad("/tmp/q"),
+            mode: undefined,
+            ret: 0,
+          },
+        ],
+        pathTruncated: false,
+      },
+    ],
+    losses: [
+      {
+        host,
+        sessionIndex: 0,
+        bundle: bad("exec"),
+        count: 3n,
+        fromNs: 1_700_000_000_600_000_000n,
+        toNs: 1_700_000_000_700_000_000n,
+      },
+    ],
   };
 }
 
@@ -181,10 +326,17 @@ test("JSON, JSONL and Timesketch: no raw control or bidi character, and every ho
   for (const format of ["jsonl", "timesketch"] as const) {
     const out = render(r, "summary", format, false);
     assert.doesNotMatch(out, RAW, format);
-    const events = out.trim().split("\n").map((l) => JSON.parse(l));
+    const events = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const execEvent = events.find((e) => e.type === "process.exec" || e.data_type === "sealtrace:process:exec");
     assert.ok(execEvent, format);
-    assert.equal(Buffer.from(execEvent.commBase64, "base64").toString("latin1"), bytesOfText(p.comm).toString("latin1"), format);
+    assert.equal(
+      Buffer.from(execEvent.commBase64, "base64").toString("latin1"),
+      bytesOfText(p.comm).toString("latin1"),
+      format,
+    );
     assert.equal(execEvent.cwdBase64, exact(p.execs[0]!.cwd!), format);
   }
 });
@@ -200,7 +352,9 @@ test("HTML: session text is escaped and made visible; no element from the eviden
 
 test("CLI: a one-line error quoting a hostile path shows it escaped", () => {
   const cli = join(fileURLToPath(import.meta.url), "..", "..", "..", "src", "cli", "main.js");
-  const r = spawnSync(process.execPath, [cli, "verify", `/nonexistent-sealtrace-hostile\x1b]0;x\x07\r\u202e`], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [cli, "verify", `/nonexistent-sealtrace-hostile\x1b]0;x\x07\r\u202e`], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stdout, "");
   assert.doesNotMatch(r.stderr, RAW);

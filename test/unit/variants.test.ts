@@ -14,17 +14,23 @@ import { forEachRecord } from "../../src/events/framing.js";
 /** Section of each program in bpf/<object>.c: name → section as written (a leading "?" means off by default). */
 function sections(object: string): Map<string, string> {
   const source = readFileSync(join(ROOT, "bpf", object.replace(/\.o$/, ".c")), "utf8");
-  return new Map([...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map((m) => [m[2]!, m[1]!]));
+  return new Map(
+    [...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map((m) => [m[2]!, m[1]!]),
+  );
 }
 
-test("every variant names programs of its object; fallbacks are off by default (\"?\"), the programs they replace are not", () => {
+test('every variant names programs of its object; fallbacks are off by default ("?"), the programs they replace are not', () => {
   for (const spec of BUNDLES.values()) {
     const secs = sections(spec.object);
     for (const v of spec.variants ?? []) {
-      assert.ok(v.needs.length > 0 && v.needs.every((f) => ALL_FEATURES.includes(f)), `${spec.name}: ${v.needs.join(",")}`);
+      assert.ok(
+        v.needs.length > 0 && v.needs.every((f) => ALL_FEATURES.includes(f)),
+        `${spec.name}: ${v.needs.join(",")}`,
+      );
       if (v.program) assert.ok(secs.has(v.program), `${spec.name}: ${v.program}`);
       if (v.fallback) assert.ok(secs.get(v.fallback)?.startsWith("?"), `${spec.name}: ${v.fallback} is a "?" section`);
-      if (!v.program) assert.ok(v.unavailable, `${spec.name}: an entry without a program only records what is unavailable`);
+      if (!v.program)
+        assert.ok(v.unavailable, `${spec.name}: an entry without a program only records what is unavailable`);
     }
   }
 });
@@ -35,7 +41,10 @@ test("a kernel with every feature: the programs as named, fallbacks off, nothing
     assert.deepEqual(c.on, [], spec.name);
     assert.deepEqual(c.unavailable, [], spec.name);
     for (const p of sections(spec.object).keys()) assert.equal(c.resolve(p), p);
-    assert.deepEqual(c.off, (spec.variants ?? []).flatMap((v) => (v.fallback ? [v.fallback] : [])));
+    assert.deepEqual(
+      c.off,
+      (spec.variants ?? []).flatMap((v) => (v.fallback ? [v.fallback] : [])),
+    );
   }
 });
 
@@ -48,11 +57,21 @@ test("a kernel with none (5.10): each replaced program resolves to its fallback 
   const retransmit = chooseVariants(BUNDLES.get("retransmit")!, none);
   assert.equal(retransmit.resolve("retransmit_drop"), undefined);
   assert.ok(retransmit.off.includes("retransmit_drop"));
-  assert.deepEqual(retransmit.unavailable.map((u) => u.split(":")[0]), ["drop_reasons", "send_reset.reason"]);
-  const filewrite = chooseVariants(BUNDLES.get("filewrite")!, new Set(["taskBtf", "copyFromUserTask", "dropReason"] as const)); // 6.1
+  assert.deepEqual(
+    retransmit.unavailable.map((u) => u.split(":")[0]),
+    ["drop_reasons", "send_reset.reason"],
+  );
+  const filewrite = chooseVariants(
+    BUNDLES.get("filewrite")!,
+    new Set(["taskBtf", "copyFromUserTask", "dropReason"] as const),
+  ); // 6.1
   assert.equal(filewrite.resolve("filewrite_sys_exit"), "filewrite_sys_exit_compat", "no bpf_rdonly_cast before 6.2");
   const connect = chooseVariants(BUNDLES.get("connect")!, new Set(["taskBtf"] as const));
-  assert.equal(connect.resolve("connect_sys_exit_tail"), "connect_sys_exit_tail", "bpf_get_current_task_btf is all connect needs");
+  assert.equal(
+    connect.resolve("connect_sys_exit_tail"),
+    "connect_sys_exit_tail",
+    "bpf_get_current_task_btf is all connect needs",
+  );
 });
 
 const at = (name: string, layout = TASK) => layout.fields.find((f) => f.name === name)!.offset;

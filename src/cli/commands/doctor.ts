@@ -29,7 +29,15 @@ export async function runDoctor(set: readonly BundleSpec[] = [...BUNDLES.values(
   }
   if (set.length > 1) {
     const name = "together";
-    rows.push(allLoaded ? await trialRow(name, set) : { name, ok: false, detail: `not tried: ${canLoad ? "a bundle above is refused" : "fix the rows above first"}` });
+    rows.push(
+      allLoaded
+        ? await trialRow(name, set)
+        : {
+            name,
+            ok: false,
+            detail: `not tried: ${canLoad ? "a bundle above is refused" : "fix the rows above first"}`,
+          },
+    );
   }
   return rows;
 }
@@ -37,36 +45,52 @@ export async function runDoctor(set: readonly BundleSpec[] = [...BUNDLES.values(
 async function trialRow(name: string, set: readonly BundleSpec[]): Promise<checks.Check> {
   try {
     const degraded = [...(await trialLoad(set)).values()].flat();
-    const what = set.length > 1 ? set.map((b) => b.name).join(" + ") : `${set[0]!.tracepoints.length} tracepoint${set[0]!.tracepoints.length > 1 ? "s" : ""}`;
+    const what =
+      set.length > 1
+        ? set.map((b) => b.name).join(" + ")
+        : `${set[0]!.tracepoints.length} tracepoint${set[0]!.tracepoints.length > 1 ? "s" : ""}`;
     return degraded.length
       ? { name, ok: true, degraded: true, detail: `loaded, ${what}; degraded: ${formatDegradations(degraded)}` }
       : { name, ok: true, detail: `loaded, attached, started (${what})` };
   } catch (e) {
     if (!isUserError(e) || e.exitCode !== EXIT.environment) throw e;
     // The message is the line record fails with: "bundle NAME: missing feature".
-    return { name, ok: false, detail: set.length > 1 ? e.message : e.message.replace(/^bundle [a-z]+: /, ""), line: e.message };
+    return {
+      name,
+      ok: false,
+      detail: set.length > 1 ? e.message : e.message.replace(/^bundle [a-z]+: /, ""),
+      line: e.message,
+    };
   }
 }
 
 export function formatDoctor(rows: checks.Check[]): string {
   const w = Math.max(...rows.map((r) => r.name.length));
-  const status = (r: checks.Check) => (r.ok ? (r.degraded ? "degraded" : "ok      ") : r.advisory ? "note    " : "MISSING ");
+  const status = (r: checks.Check) =>
+    r.ok ? (r.degraded ? "degraded" : "ok      ") : r.advisory ? "note    " : "MISSING ";
   return rows.map((r) => `${status(r)}  ${r.name.padEnd(w)}  ${r.detail}`).join("\n");
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check that this machine can record: privileges, BTF, libbpf, tracefs, and a trial load of every bundle")
+    .description(
+      "check that this machine can record: privileges, BTF, libbpf, tracefs, and a trial load of every bundle",
+    )
     .option("--runbook <name|file>", "load this runbook's bundles together (default: every bundle)")
     .action(async (flags: { runbook?: string }) => {
-      const set = flags.runbook ? [...BUNDLES.values()].filter((b) => resolveRunbook(flags.runbook!).bundles.includes(b.name)) : undefined;
+      const set = flags.runbook
+        ? [...BUNDLES.values()].filter((b) => resolveRunbook(flags.runbook!).bundles.includes(b.name))
+        : undefined;
       const rows = await runDoctor(set);
       process.stdout.write(`${formatDoctor(rows)}\n`);
       const bad = rows.filter((r) => !r.ok && !r.advisory && !r.detail.startsWith("not tried"));
       if (bad.length) {
         for (const r of bad) process.stderr.write(`sealtrace: ${checks.problemLine(r)}\n`);
-        throw new UserError(`this machine cannot record (${bad.length} problem${bad.length > 1 ? "s" : ""} above)`, EXIT.environment);
+        throw new UserError(
+          `this machine cannot record (${bad.length} problem${bad.length > 1 ? "s" : ""} above)`,
+          EXIT.environment,
+        );
       }
     });
 }

@@ -37,13 +37,15 @@ const FORMATS = ["text", "json", "jsonl", "html"] as const;
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 function level(flag: string, text: string): Level {
-  if (!(LEVELS as readonly string[]).includes(text)) throw new UserError(`${flag} ${text}: choose one of ${LEVELS.join(", ")}`, EXIT.usage);
+  if (!(LEVELS as readonly string[]).includes(text))
+    throw new UserError(`${flag} ${text}: choose one of ${LEVELS.join(", ")}`, EXIT.usage);
   return text as Level;
 }
 
 function pid(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 0x3fffffff) throw new UserError(`--pid ${text}: expected a whole number up to ${0x3fffffff}`, EXIT.usage);
+  if (!Number.isInteger(n) || n < 0 || n > 0x3fffffff)
+    throw new UserError(`--pid ${text}: expected a whole number up to ${0x3fffffff}`, EXIT.usage);
   return n;
 }
 
@@ -66,11 +68,13 @@ export function registerHunt(program: Command): void {
     .option("--until <time>", "up to this time: ISO 8601, or +5s from the session start")
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
     .action(async (files: string[], opts: HuntOptions) => {
-      if (!(FORMATS as readonly string[]).includes(opts.format)) throw new UserError(`--format ${opts.format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
+      if (!(FORMATS as readonly string[]).includes(opts.format))
+        throw new UserError(`--format ${opts.format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
       const minLevel = level("--min-level", opts.minLevel);
       const failOn = opts.failOn === undefined ? undefined : level("--fail-on", opts.failOn);
       const paths = [...(opts.builtin ? [BUILTIN_RULES] : []), ...opts.rules];
-      if (paths.length === 0) throw new UserError("no rules to run: give --rules DIR|FILE, or leave out --no-builtin", EXIT.usage);
+      if (paths.length === 0)
+        throw new UserError("no rules to run: give --rules DIR|FILE, or leave out --no-builtin", EXIT.usage);
       // Rules first: a typo in --rules should not wait for a 1 GiB session to be read.
       const set = loadRuleSet(paths, minLevel);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();
@@ -87,11 +91,16 @@ export function registerHunt(program: Command): void {
       const filtered = applyFilter(replay, filter);
       const result = huntReplay(filtered, set.rules, set.notEvaluated);
       const { report, ordered } = buildReport(filtered, result, set.belowLevel);
-      const colour = opts.output === undefined && opts.format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      const text = opts.format === "json" ? renderHuntJson(report)
-        : opts.format === "jsonl" ? renderHuntJsonl(report)
-        : opts.format === "html" ? renderHuntHtml(filtered, report, ordered)
-        : terminalText(huntTextLines(report, files), colour);
+      const colour =
+        opts.output === undefined && opts.format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      const text =
+        opts.format === "json"
+          ? renderHuntJson(report)
+          : opts.format === "jsonl"
+            ? renderHuntJsonl(report)
+            : opts.format === "html"
+              ? renderHuntHtml(filtered, report, ordered)
+              : terminalText(huntTextLines(report, files), colour);
       if (opts.output !== undefined) {
         // Never over an existing file or through a planted link (as replay -o).
         const fd = createExclusive(opts.output);
@@ -103,6 +112,10 @@ export function registerHunt(program: Command): void {
       } else process.stdout.write(text);
       const cut = reportSessions(replay, notes, "hunted");
       if (cut !== undefined) process.exitCode = cut;
-      else if (failOn !== undefined && report.findings.some((f) => levelRank(f.rule.level as Level) >= levelRank(failOn))) process.exitCode = EXIT.findings;
+      else if (
+        failOn !== undefined &&
+        report.findings.some((f) => levelRank(f.rule.level as Level) >= levelRank(failOn))
+      )
+        process.exitCode = EXIT.findings;
     });
 }

@@ -73,7 +73,8 @@ function cgroupId(spec: string): bigint {
 }
 
 function positiveInt(v: string, flag: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${flag} takes a positive integer, not '${v}'`, EXIT.usage);
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UserError(`${flag} takes a positive integer, not '${v}'`, EXIT.usage);
   return Number(v);
 }
 
@@ -87,12 +88,17 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   else missing("--runbook NAME|FILE", "no runbook chosen");
 
   // 2. Filters: flags override the runbook.
-  const filters: Filters = { ports: runbook.filters.ports, addresses: runbook.filters.addresses, allFileTypes: runbook.filters.allFileTypes };
+  const filters: Filters = {
+    ports: runbook.filters.ports,
+    addresses: runbook.filters.addresses,
+    allFileTypes: runbook.filters.allFileTypes,
+  };
   const pid = flags.pid !== undefined ? positiveInt(flags.pid, "--pid") : runbook.filters.pid;
   if (pid !== undefined) filters.pid = pid;
   const comm = flags.comm ?? runbook.filters.comm;
   if (comm !== undefined) {
-    if (Buffer.byteLength(comm) > 15) throw new UserError("--comm is at most 15 bytes (the kernel's comm length)", EXIT.usage);
+    if (Buffer.byteLength(comm) > 15)
+      throw new UserError("--comm is at most 15 bytes (the kernel's comm length)", EXIT.usage);
     filters.comm = comm;
   }
   const cgroup = flags.cgroup ?? runbook.filters.cgroup;
@@ -102,18 +108,27 @@ async function runRecord(flags: RecordFlags): Promise<number> {
     if (interactive) filters.pid = await prompts.pickProcess();
     else missing("--pid PID", `runbook '${runbook.name}' follows one process`);
   }
-  if (filters.pid !== undefined && !existsSync(`/proc/${filters.pid}`)) throw new UserError(`process ${filters.pid} does not exist`, EXIT.usage);
+  if (filters.pid !== undefined && !existsSync(`/proc/${filters.pid}`))
+    throw new UserError(`process ${filters.pid} does not exist`, EXIT.usage);
 
   // 3. Duration.
   let durationMs = runbook.durationMs;
   if (flags.duration !== undefined) {
     const d = parseDurationMs(flags.duration);
-    if (d === undefined || d < 100 || d > RUNBOOK_LIMITS.durationMs) throw new UserError(`--duration takes a time from 100ms to 168h, like 30s, 5m or 1h, not '${flags.duration.slice(0, 40)}'`, EXIT.usage);
+    if (d === undefined || d < 100 || d > RUNBOOK_LIMITS.durationMs)
+      throw new UserError(
+        `--duration takes a time from 100ms to 168h, like 30s, 5m or 1h, not '${flags.duration.slice(0, 40)}'`,
+        EXIT.usage,
+      );
     durationMs = d;
   }
 
   // 4. Recipients.
-  let { recipients, source } = resolveRecipients({ flags: flags.recipient, files: flags.recipientsFile, runbook: runbook.recipients });
+  let { recipients, source } = resolveRecipients({
+    flags: flags.recipient,
+    files: flags.recipientsFile,
+    runbook: runbook.recipients,
+  });
   if (recipients.length === 0) {
     if (interactive) {
       recipients = [await prompts.askRecipient()];
@@ -123,18 +138,23 @@ async function runRecord(flags: RecordFlags): Promise<number> {
 
   // 5. Incident id.
   let incident = flags.incident;
-  if (incident === undefined && runbook.prompts.incident && interactive) incident = (await prompts.askIncident()) || undefined;
+  if (incident === undefined && runbook.prompts.incident && interactive)
+    incident = (await prompts.askIncident()) || undefined;
 
   // 6. Bundles: following a pid needs the exec bundle, whose fork probe extends the followed set.
   const names = new Set(runbook.bundles);
   if (filters.pid !== undefined) names.add("exec");
   for (const n of names) {
-    if (!BUNDLES.has(n)) throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
+    if (!BUNDLES.has(n))
+      throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
   }
   // Registry order, exec first: the loader brings the first bundle live before the others.
   const bundles: BundleSpec[] = [...BUNDLES.values()].filter((b) => names.has(b.name));
 
-  const out = resolve(flags.out ?? `sealtrace-${hostname()}-${runbook.name}-${new Date().toISOString().replace(/[:.]/g, "").slice(0, 15)}Z.sealed`);
+  const out = resolve(
+    flags.out ??
+      `sealtrace-${hostname()}-${runbook.name}-${new Date().toISOString().replace(/[:.]/g, "").slice(0, 15)}Z.sealed`,
+  );
   // Checked again, with the names claimed for good, just before the probes attach (SessionFiles.claim).
   const there = describePath(out);
   if (there) throw existsError(out, there);
@@ -166,12 +186,24 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   let result: RecordResult;
   try {
     result = await record({
-      runbook, bundles, filters, out, recipients, durationMs, signal: stop.signal, hurry: hurry.signal,
-      ...(flags.signKey ?? runbook.signingKey ? { signingKey: readSigningKey(flags.signKey ?? runbook.signingKey!) } : {}),
+      runbook,
+      bundles,
+      filters,
+      out,
+      recipients,
+      durationMs,
+      signal: stop.signal,
+      hurry: hurry.signal,
+      ...((flags.signKey ?? runbook.signingKey)
+        ? { signingKey: readSigningKey(flags.signKey ?? runbook.signingKey!) }
+        : {}),
       ...(incident ? { incident } : {}),
       onAttached: (ms, live) => {
         const each = live.length > 1 ? ` (${live.map((b) => `${b.name} ${b.attachedMs.toFixed(0)}`).join(", ")})` : "";
-        if (!flags.quiet) process.stderr.write(`sealtrace: probes attached in ${ms.toFixed(0)} ms${each}; recording (Ctrl-C stops and seals)\n`);
+        if (!flags.quiet)
+          process.stderr.write(
+            `sealtrace: probes attached in ${ms.toFixed(0)} ms${each}; recording (Ctrl-C stops and seals)\n`,
+          );
       },
       ...(flags.quiet ? {} : { onStatus: (s) => status.update(s) }),
       // Shown even with --quiet: evidence is at risk.
@@ -200,7 +232,10 @@ function readSigningKey(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new UserError(`cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.key);
+    throw new UserError(
+      `cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      EXIT.key,
+    );
   }
 }
 
@@ -229,9 +264,16 @@ function printReport(r: RecordResult, custody: VerifyReport, out: string): void 
     `session:   ${r.close.sessionIdHex}  frames ${r.close.frames}  ${formatBytes(r.close.bytes)}`,
     `chain:     ${r.close.finalChainHashHex}`,
     `attach:    ${r.attachMs.toFixed(0)} ms`,
-    `events:    ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+    `events:    ${
+      Object.entries(r.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none"
+    }`,
     `losses:    ${formatLosses(r.losses)}`,
-    ...r.partialDeleted.map((d) => `WARNING:   ${d.deletedPath} was deleted by another process during recording; ${d.restored ? `restored from the open file to ${d.restored.partialPath}` : `not restored (${d.error})`}`),
+    ...r.partialDeleted.map(
+      (d) =>
+        `WARNING:   ${d.deletedPath} was deleted by another process during recording; ${d.restored ? `restored from the open file to ${d.restored.partialPath}` : `not restored (${d.error})`}`,
+    ),
     ``,
     `verify:    sealtrace verify ${out}`,
     `replay:    sealtrace replay ${out} -i IDENTITY_FILE`,

@@ -44,13 +44,18 @@ const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 /** A container id or pod UID prefix: hex digits and dashes, lower-cased. */
 function containerPrefix(text: string): string {
-  if (!/^[0-9a-fA-F-]{1,64}$/.test(text)) throw new UserError(`--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`, EXIT.usage);
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(text))
+    throw new UserError(
+      `--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`,
+      EXIT.usage,
+    );
   return text.toLowerCase();
 }
 
 function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
   return n;
 }
 
@@ -76,11 +81,14 @@ function focusOf(r: Replay, view: View, opts: ReplayOptions, startNs: bigint): F
     return { kind: "state", state: stateAt(r, parseTimeBound(opts.at, startNs, "--at")) };
   }
   if (view !== "process") return undefined;
-  if (opts.pid.length !== 1) throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", EXIT.usage);
+  if (opts.pid.length !== 1)
+    throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", EXIT.usage);
   const selector = opts.pid[0]!;
   const matches = matchProcesses(r, parseProcessSelector(selector));
   if (matches.length === 0) throw new UserError(`--pid ${selector}: no such process in these sessions`, EXIT.usage);
-  return matches.length === 1 ? { kind: "process", detail: processDetail(r, matches[0]!) } : { kind: "matches", selector, matches };
+  return matches.length === 1
+    ? { kind: "process", detail: processDetail(r, matches[0]!) }
+    : { kind: "matches", selector, matches };
 }
 
 /** Chunks are batched to about this size before each write. */
@@ -113,21 +121,49 @@ export function registerReplay(program: Command): void {
     .description("rebuild process trees, connections and file activity from sealed sessions (no root needed)")
     .argument("<files...>", "session files; several merge into one timeline")
     .requiredOption("-i, --identity <file>", "age identity file (repeatable)", collect, [])
-    .option("--view <view>", "summary | tree | timeline | connections | files (text format) | process (with --pid; text or json)", "summary")
+    .option(
+      "--view <view>",
+      "summary | tree | timeline | connections | files (text format) | process (with --pid; text or json)",
+      "summary",
+    )
     .option("--format <format>", "text | json | jsonl | timesketch | html", "text")
     .option("-o, --output <file>", "write here instead of stdout")
-    .option("--pid <pid>", "this process, its exec chain and descendants (repeatable); with --view process: N, N@START or HOST:N:START_NS", collect, [])
+    .option(
+      "--pid <pid>",
+      "this process, its exec chain and descendants (repeatable); with --view process: N, N@START or HOST:N:START_NS",
+      collect,
+      [],
+    )
     .option("--comm <name>", "processes with this comm or executable name (repeatable)", collect, [])
     .option("--since <time>", "from this time: ISO 8601, or +5s from the session start")
     .option("--until <time>", "up to this time: ISO 8601, or +5s from the session start")
     .option("--addr <ip>", "connections to or from this address (repeatable)", collect, [])
     .option("--port <port>", "connections on this port (repeatable)", collect, [])
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
-    .option("--max-events <n>", "stop reading after this many kernel records (all files)", String(DEFAULT_REPLAY_LIMITS.maxEvents))
-    .option("--max-entities <n>", "stop reading once this many processes, connections, files and their lists are kept", String(DEFAULT_REPLAY_LIMITS.maxEntities))
-    .option("--max-frame-mib <n>", "skip a frame that decompresses to more MiB than this", String(DEFAULT_REPLAY_LIMITS.maxFrameBytes / MIB))
-    .option("--max-frame-values <n>", "skip a frame holding more msgpack values than this", String(DEFAULT_REPLAY_LIMITS.maxFrameValues))
-    .option("--at <time>", "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start")
+    .option(
+      "--max-events <n>",
+      "stop reading after this many kernel records (all files)",
+      String(DEFAULT_REPLAY_LIMITS.maxEvents),
+    )
+    .option(
+      "--max-entities <n>",
+      "stop reading once this many processes, connections, files and their lists are kept",
+      String(DEFAULT_REPLAY_LIMITS.maxEntities),
+    )
+    .option(
+      "--max-frame-mib <n>",
+      "skip a frame that decompresses to more MiB than this",
+      String(DEFAULT_REPLAY_LIMITS.maxFrameBytes / MIB),
+    )
+    .option(
+      "--max-frame-values <n>",
+      "skip a frame holding more msgpack values than this",
+      String(DEFAULT_REPLAY_LIMITS.maxFrameValues),
+    )
+    .option(
+      "--at <time>",
+      "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start",
+    )
     .option("--all", "text tree and --at: list kernel threads (and idle snapshot processes) instead of counting them")
     .option("--container <id>", "processes in the container (id prefix) or pod (UID prefix) (repeatable)", collect, [])
     .option("--unit <name>", "processes in this systemd unit or scope (repeatable)", collect, [])
@@ -155,10 +191,16 @@ export function registerReplay(program: Command): void {
       };
       const filtered = applyFilter(replay, filter);
       const focus = focusOf(filtered, view, opts, startNs);
-      const colour = opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
-      await writeChunks(renderChunks(filtered, view, format, colour, { ...(focus ? { focus } : {}), all: opts.all === true }), opts.output);
+      const colour =
+        opts.output === undefined && format === "text" && process.stdout.isTTY === true && !process.env.NO_COLOR;
+      await writeChunks(
+        renderChunks(filtered, view, format, colour, { ...(focus ? { focus } : {}), all: opts.all === true }),
+        opts.output,
+      );
       if (focus?.kind === "matches") {
-        process.stderr.write(`sealtrace: --pid ${visible(focus.selector)} names ${focus.matches.length} processes; pick one as listed\n`);
+        process.stderr.write(
+          `sealtrace: --pid ${visible(focus.selector)} names ${focus.matches.length} processes; pick one as listed\n`,
+        );
         process.exitCode = EXIT.usage;
       }
       // A cut-off file still gives its readable part, then says so on stderr and in the exit code.

@@ -11,7 +11,10 @@ export function registerRunbooks(program: Command): void {
     .action(() => {
       const all = listRunbooks();
       const w = Math.max(...all.map((r) => r.name.length));
-      for (const r of all) process.stdout.write(`${r.name.padEnd(w)}  ${formatDuration(r.durationMs).padStart(6)}  ${r.bundles.join(",").padEnd(34)}  ${r.description}\n`);
+      for (const r of all)
+        process.stdout.write(
+          `${r.name.padEnd(w)}  ${formatDuration(r.durationMs).padStart(6)}  ${r.bundles.join(",").padEnd(34)}  ${r.description}\n`,
+        );
     });
   rb.command("show")
     .argument("<name>", "a shipped runbook's name, or a runbook file")

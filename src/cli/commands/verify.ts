@@ -15,7 +15,8 @@ async function buildBlock(file: string, identity: string | undefined): Promise<s
   try {
     const reader = await openSession(file, { identities: await readIdentityFile(identity) });
     const md = reader.metadata as { build?: unknown } | undefined;
-    if (md?.build === undefined) return "build:      not recorded (a session written before sealtrace recorded its build)\n";
+    if (md?.build === undefined)
+      return "build:      not recorded (a session written before sealtrace recorded its build)\n";
     return ["build:", ...provenanceLines(md.build, "  ")].join("\n") + "\n";
   } catch (e) {
     if (!isUserError(e)) throw e;
@@ -25,7 +26,11 @@ async function buildBlock(file: string, identity: string | undefined): Promise<s
 
 function formatReport(r: VerifyReport): string {
   const signature =
-    r.signature === "valid" ? `valid, by ${r.signer}` : r.signature === "not checked" && r.signer ? `not checked (signer ${r.signer})` : r.signature;
+    r.signature === "valid"
+      ? `valid, by ${r.signer}`
+      : r.signature === "not checked" && r.signer
+        ? `not checked (signer ${r.signer})`
+        : r.signature;
   const lines = [
     `file:       ${r.path}`,
     `session:    ${r.sessionIdHex ?? "-"}`,

@@ -7,7 +7,9 @@ import { provenanceLines } from "../provenance-text.js";
 export function registerVersion(program: Command): void {
   program
     .command("version")
-    .description("print the version; --verbose adds the commit, Node version and SHA-256 of each BPF object and of dist/")
+    .description(
+      "print the version; --verbose adds the commit, Node version and SHA-256 of each BPF object and of dist/",
+    )
     .option("--verbose", "print the build's provenance (also sealed into every session's metadata)")
     .action(async (opts: { verbose?: boolean }) => {
       if (!opts.verbose) {

@@ -17,7 +17,11 @@ export function timelineLines(r: Replay): Piece[] {
   if (events.length > 0) lines.push(dim(`times UTC, ${isoFromNs(events[0]!.timeNs).slice(0, 10)}`));
   for (const e of events) {
     const text = line`${clock(e.timeNs)} ${e.kind.padEnd(22)} ${e.message}`;
-    const bad = e.kind === "session.cutoff" || e.kind === "loss" || e.kind === "connection.failed" || (e.kind === "process.exit" && e.details.exitCode !== 0);
+    const bad =
+      e.kind === "session.cutoff" ||
+      e.kind === "loss" ||
+      e.kind === "connection.failed" ||
+      (e.kind === "process.exit" && e.details.exitCode !== 0);
     lines.push(bad ? red(fit(text, 80)) : fit(text, 80));
   }
   return lines;
@@ -29,10 +33,22 @@ export function connectionLines(r: Replay): Piece[] {
   for (const c of r.connections) {
     const t = c.startNs ?? c.establishedNs;
     const lat = latencyMs(c);
-    const tail = [lat === null ? "" : `${lat.toFixed(1)}ms`, c.retransmits ? `rtx ${c.retransmits}` : "", c.resets ? `rst ${c.resets}` : "", c.errno !== undefined ? `errno ${c.errno}` : ""].filter(Boolean).join(" ");
-    const dir = c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
+    const tail = [
+      lat === null ? "" : `${lat.toFixed(1)}ms`,
+      c.retransmits ? `rtx ${c.retransmits}` : "",
+      c.resets ? `rst ${c.resets}` : "",
+      c.errno !== undefined ? `errno ${c.errno}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+    const dir =
+      c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
     const row = line`${t === undefined ? "(snapshot)     " : clock(t)}  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 12)} ${dir} ${c.protocol.padEnd(5)} ${pad(shownEnd(c), 21)} ${c.outcome}${tail ? ` ${tail}` : ""}`;
-    lines.push(c.outcome === "established" || c.outcome === "connected" || c.outcome === "listening" || c.outcome === "closing" ? fit(row, 80) : red(fit(row, 80)));
+    lines.push(
+      c.outcome === "established" || c.outcome === "connected" || c.outcome === "listening" || c.outcome === "closing"
+        ? fit(row, 80)
+        : red(fit(row, 80)),
+    );
   }
   if (r.connections.length === 0) lines.push("(no connections)");
   return lines;
@@ -43,8 +59,19 @@ export function fileLines(r: Replay): Piece[] {
   lines.push(bold("first            pid   comm            bytes  writes path"));
   for (const f of r.files) {
     const t = f.firstNs ?? f.ops[0]?.timeNs;
-    const flags = [f.deleted ? "deleted" : "", f.renamedTo ? `→ ${f.renamedTo}` : "", ...f.ops.filter((o) => o.kind === "chmod").map((o) => `chmod ${(o.mode ?? 0).toString(8)}`)].filter(Boolean).join(", ");
-    lines.push(fit(line`${t === undefined ? "-              " : clock(t)}  ${String(f.pid).padStart(5)} ${pad(f.comm, 12)} ${String(f.bytes).padStart(8)} ${String(f.writes).padStart(7)} ${f.path}${flags ? ` (${flags})` : ""}`, 80));
+    const flags = [
+      f.deleted ? "deleted" : "",
+      f.renamedTo ? `→ ${f.renamedTo}` : "",
+      ...f.ops.filter((o) => o.kind === "chmod").map((o) => `chmod ${(o.mode ?? 0).toString(8)}`),
+    ]
+      .filter(Boolean)
+      .join(", ");
+    lines.push(
+      fit(
+        line`${t === undefined ? "-              " : clock(t)}  ${String(f.pid).padStart(5)} ${pad(f.comm, 12)} ${String(f.bytes).padStart(8)} ${String(f.writes).padStart(7)} ${f.path}${flags ? ` (${flags})` : ""}`,
+        80,
+      ),
+    );
   }
   if (r.files.length === 0) lines.push("(no files)");
   return lines;

@@ -22,21 +22,33 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
   lines.push(bold(fit(`${label(p)} on ${d.hostname}`, 80)));
   lines.push(fit(`  id       ${p.id}`, 80));
-  lines.push(`  started  ${isoFromNs(p.startNs)} (${p.origin === "snapshot" ? "running when the recording started" : p.forkNs !== undefined ? "fork seen" : "start inferred"})`);
+  lines.push(
+    `  started  ${isoFromNs(p.startNs)} (${p.origin === "snapshot" ? "running when the recording started" : p.forkNs !== undefined ? "fork seen" : "start inferred"})`,
+  );
   lines.push(`  uid      ${p.uid}`);
   const exit = `  exit     ${exitText(p)}`;
   lines.push((p.exitCode ?? 0) !== 0 || p.exitSignal !== undefined ? red(exit) : exit);
 
   lines.push("", bold("parents"));
   if (d.parents.length === 0) lines.push(`  none known (ppid ${p.ppid})`);
-  d.parents.forEach((q, i) => lines.push(fit(`  ${"  ".repeat(i)}${label(q)} started ${isoFromNs(q.startNs)}${q.execs.length ? ` ${q.execs[q.execs.length - 1]!.filename}` : ""}`, 80)));
-  if (p.reparentedFrom !== undefined) lines.push(dim(fit(`  re-parented (${p.parentOrigin}); first parent ${p.reparentedFrom}`, 80)));
+  d.parents.forEach((q, i) =>
+    lines.push(
+      fit(
+        `  ${"  ".repeat(i)}${label(q)} started ${isoFromNs(q.startNs)}${q.execs.length ? ` ${q.execs[q.execs.length - 1]!.filename}` : ""}`,
+        80,
+      ),
+    ),
+  );
+  if (p.reparentedFrom !== undefined)
+    lines.push(dim(fit(`  re-parented (${p.parentOrigin}); first parent ${p.reparentedFrom}`, 80)));
 
   lines.push("", bold("execs"));
   if (p.execs.length === 0) {
     // A fork that never exec'd runs its parent's image.
     const from = d.parents[0] === undefined ? undefined : imageAt(d.parents[0], p.forkNs ?? p.startNs);
-    lines.push(fit(from ? `  none: runs its parent's image, ${from.argv.join(" ") || from.filename}` : "  none recorded", 80));
+    lines.push(
+      fit(from ? `  none: runs its parent's image, ${from.argv.join(" ") || from.filename}` : "  none recorded", 80),
+    );
   }
   for (const e of p.execs) {
     lines.push(fit(`  ${isoFromNs(e.timeNs)} ${e.origin === "snapshot" ? "image" : "exec "} ${e.filename}`, 80));
@@ -46,23 +58,50 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
 
   lines.push("", bold(`children (${d.children.length})`));
   for (const c of d.children) {
-    const how = c.exitNs === undefined ? "running" : c.exitSignal !== undefined ? `killed(${c.exitSignal})` : `exit ${c.exitCode}`;
+    const how =
+      c.exitNs === undefined
+        ? "running"
+        : c.exitSignal !== undefined
+          ? `killed(${c.exitSignal})`
+          : `exit ${c.exitCode}`;
     const image = c.execs[c.execs.length - 1];
-    lines.push(fit(`  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${image ? ` ${image.argv.join(" ") || image.filename}` : ""}`, 80));
+    lines.push(
+      fit(
+        `  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${image ? ` ${image.argv.join(" ") || image.filename}` : ""}`,
+        80,
+      ),
+    );
   }
 
   lines.push("", bold(`connections (${d.connections.length})`));
   for (const c of d.connections) {
     const t = c.startNs ?? c.establishedNs;
     const lat = latencyMs(c);
-    const extra = [lat === null ? "" : `${lat.toFixed(1)}ms`, c.retransmits ? `rtx ${c.retransmits}` : "", c.resets ? `rst ${c.resets}` : "", c.errno !== undefined ? `errno ${c.errno}` : ""].filter(Boolean).join(" ");
-    const dir = c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
-    lines.push(fit(`  ${t === undefined ? "(snapshot)     " : isoFromNs(t).slice(11, 26)} ${dir} ${c.protocol} ${shownEnd(c)} ${c.outcome}${extra ? ` ${extra}` : ""}`, 80));
+    const extra = [
+      lat === null ? "" : `${lat.toFixed(1)}ms`,
+      c.retransmits ? `rtx ${c.retransmits}` : "",
+      c.resets ? `rst ${c.resets}` : "",
+      c.errno !== undefined ? `errno ${c.errno}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+    const dir =
+      c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
+    lines.push(
+      fit(
+        `  ${t === undefined ? "(snapshot)     " : isoFromNs(t).slice(11, 26)} ${dir} ${c.protocol} ${shownEnd(c)} ${c.outcome}${extra ? ` ${extra}` : ""}`,
+        80,
+      ),
+    );
   }
 
   lines.push("", bold(`files (${d.files.length})`));
   for (const f of d.files) {
-    const ops = f.ops.map((o) => (o.kind === "chmod" ? `chmod ${(o.mode ?? 0).toString(8)}` : o.kind === "rename" ? `→ ${o.newPath}` : "deleted")).join(", ");
+    const ops = f.ops
+      .map((o) =>
+        o.kind === "chmod" ? `chmod ${(o.mode ?? 0).toString(8)}` : o.kind === "rename" ? `→ ${o.newPath}` : "deleted",
+      )
+      .join(", ");
     lines.push(fit(`  ${f.path} ${f.bytes}B/${f.writes}w${ops ? `, ${ops}` : ""}`, 80));
   }
   return lines;
@@ -76,7 +115,12 @@ export function matchLines(r: Replay, selector: string, matches: readonly Proces
     const image = p.execs[p.execs.length - 1];
     const life = p.exitNs === undefined ? "running at end" : `exited ${isoFromNs(p.exitNs).slice(11, 26)}`;
     lines.push(fit(`  --pid ${pickText(p, matches)}`, 80));
-    lines.push(fit(`      ${label(p)} on ${r.sessions.find((s) => s.host === p.host)?.hostname ?? p.host}, ${life}${image ? `, ${image.filename}` : ""}`, 80));
+    lines.push(
+      fit(
+        `      ${label(p)} on ${r.sessions.find((s) => s.host === p.host)?.hostname ?? p.host}, ${life}${image ? `, ${image.filename}` : ""}`,
+        80,
+      ),
+    );
   }
   return lines;
 }

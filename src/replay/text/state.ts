@@ -8,7 +8,12 @@ import { bold, cutOffBanners, dim, fit, line, pad, yellow, type Piece } from "./
 
 export function stateLines(r: Replay, s: StateAt, all = false): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
-  const offset = s.startNs === undefined ? "" : s.atNs >= s.startNs ? ` (+${formatDurationNs(s.atNs - s.startNs)} from the start)` : ` (${formatDurationNs(s.startNs - s.atNs)} before the start)`;
+  const offset =
+    s.startNs === undefined
+      ? ""
+      : s.atNs >= s.startNs
+        ? ` (+${formatDurationNs(s.atNs - s.startNs)} from the start)`
+        : ` (${formatDurationNs(s.startNs - s.atNs)} before the start)`;
   lines.push(bold(`state at ${isoFromNs(s.atNs)}${offset}`));
   if (!s.inside) lines.push(yellow("  outside every recorded span: only what the recording knew about then is shown"));
 
@@ -18,22 +23,48 @@ export function stateLines(r: Replay, s: StateAt, all = false): Piece[] {
   lines.push(dim("    pid   ppid comm             started          image"));
   for (const { process: p, image, ppid } of s.processes) {
     if (!all && isKernelThread(p)) continue;
-    lines.push(fit(line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${isoFromNs(p.startNs).slice(11, 26)}  ${image ? image.argv.join(" ") || image.filename : "-"}`, 80));
+    lines.push(
+      fit(
+        line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${isoFromNs(p.startNs).slice(11, 26)}  ${image ? image.argv.join(" ") || image.filename : "-"}`,
+        80,
+      ),
+    );
   }
 
   lines.push("", bold(`listening (${s.listening.length})`));
-  for (const c of s.listening) lines.push(fit(line`  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 16)} ${c.protocol} ${endpoint(c.saddr, c.sport)}`, 80));
+  for (const c of s.listening)
+    lines.push(
+      fit(
+        line`  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 16)} ${c.protocol} ${endpoint(c.saddr, c.sport)}`,
+        80,
+      ),
+    );
 
   lines.push("", bold(`connections open (${s.connections.length})`));
   for (const c of s.connections) {
     const dir = c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : "?  ";
-    const phase = c.establishedNs !== undefined && c.establishedNs <= s.atNs ? "established" : c.origin === "snapshot" ? c.outcome : "connecting";
-    lines.push(fit(line`  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 16)} ${dir} ${c.protocol} ${endpoint(c.saddr, c.sport)} ↔ ${endpoint(c.daddr, c.dport)} ${phase}`, 80));
+    const phase =
+      c.establishedNs !== undefined && c.establishedNs <= s.atNs
+        ? "established"
+        : c.origin === "snapshot"
+          ? c.outcome
+          : "connecting";
+    lines.push(
+      fit(
+        line`  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 16)} ${dir} ${c.protocol} ${endpoint(c.saddr, c.sport)} ↔ ${endpoint(c.daddr, c.dport)} ${phase}`,
+        80,
+      ),
+    );
   }
 
   lines.push("", bold(`files being written (${s.files.length})`));
   for (const f of s.files) {
-    lines.push(fit(line`  ${String(f.pid).padStart(5)} ${pad(f.comm, 16)} ${f.path} (writes ${isoFromNs(f.firstNs!).slice(11, 26)}–${isoFromNs(f.lastNs!).slice(11, 26)})`, 80));
+    lines.push(
+      fit(
+        line`  ${String(f.pid).padStart(5)} ${pad(f.comm, 16)} ${f.path} (writes ${isoFromNs(f.firstNs!).slice(11, 26)}–${isoFromNs(f.lastNs!).slice(11, 26)})`,
+        80,
+      ),
+    );
   }
   return lines;
 }

@@ -30,7 +30,10 @@ export function line(strings: TemplateStringsArray, ...values: Piece[]): Line {
   return out;
 }
 
-const toned = (tone: Tone) => (p: Piece): Line => spans(p).map((s) => ({ text: s.text, tones: [...s.tones, tone] }));
+const toned =
+  (tone: Tone) =>
+  (p: Piece): Line =>
+    spans(p).map((s) => ({ text: s.text, tones: [...s.tones, tone] }));
 export const bold = toned("bold");
 export const dim = toned("dim");
 export const red = toned("red");
@@ -89,7 +92,8 @@ export function terminalText(lines: readonly Piece[], colour: boolean): string {
   for (const l of lines) {
     for (const s of spans(l)) {
       const text = visible(s.text);
-      out += colour && s.tones.length > 0 && text ? `\x1b[${s.tones.map((t) => SGR[t]).join(";")}m${text}\x1b[0m` : text;
+      out +=
+        colour && s.tones.length > 0 && text ? `\x1b[${s.tones.map((t) => SGR[t]).join(";")}m${text}\x1b[0m` : text;
     }
     out += "\n";
   }
@@ -97,13 +101,26 @@ export function terminalText(lines: readonly Piece[], colour: boolean): string {
 }
 
 /** The banner every text view starts with for a cut-off (UNSEALED or TAMPERED) session. */
-export function cutOffBanners(sessions: ReadonlyArray<{ cutOff: boolean; path: string; status: string; verdictReason: string; lastRecordNs: bigint | undefined }>, iso: (ns: bigint) => string): Line[] {
+export function cutOffBanners(
+  sessions: ReadonlyArray<{
+    cutOff: boolean;
+    path: string;
+    status: string;
+    verdictReason: string;
+    lastRecordNs: bigint | undefined;
+  }>,
+  iso: (ns: bigint) => string,
+): Line[] {
   const out: Line[] = [];
   for (const s of sessions) {
     if (!s.cutOff) continue;
     out.push(red(bold(line`!! ${s.path}: ${s.status} — replayed up to its readable end`)));
     out.push(red(line`!! ${s.verdictReason}`));
-    out.push(red(line`!! last readable record: ${s.lastRecordNs === undefined ? "none" : iso(s.lastRecordNs)}; anything after it is missing`));
+    out.push(
+      red(
+        line`!! last readable record: ${s.lastRecordNs === undefined ? "none" : iso(s.lastRecordNs)}; anything after it is missing`,
+      ),
+    );
   }
   return out;
 }

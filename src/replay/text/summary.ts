@@ -12,7 +12,9 @@ export function summaryLines(r: Replay): Piece[] {
     lines.push(line`  file     ${fit(s.path, 69)}`);
     lines.push(`  from     ${s.startNs === undefined ? "-" : isoFromNs(s.startNs)}`);
     lines.push(`  to       ${s.endNs === undefined ? "-" : isoFromNs(s.endNs)}${span}`);
-    lines.push(line`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`);
+    lines.push(
+      line`  bundles  ${s.bundles.join(", ") || "-"}   end: ${s.endReason ?? "cut off"}   events: ${s.events}`,
+    );
     // Facts the recording kernel did not have: said plainly, so that an absent value is not read as zero.
     if (s.unavailable.length > 0) lines.push("  not available on this kernel (or not from the kernel):");
     for (const u of s.unavailable) lines.push(line`    ${fit(`${u.bundle} ${u.what}`, 76)}`);
@@ -24,9 +26,13 @@ export function summaryLines(r: Replay): Piece[] {
   const failedExits = r.processes.filter((p) => (p.exitCode ?? 0) !== 0 || p.exitSignal !== undefined).length;
   lines.push("");
   lines.push(bold("activity"));
-  lines.push(`  processes    ${r.processes.length} (${observed} started during the recording, ${r.processes.length - observed} from the snapshot)`);
+  lines.push(
+    `  processes    ${r.processes.length} (${observed} started during the recording, ${r.processes.length - observed} from the snapshot)`,
+  );
   lines.push(`  execs        ${execs}    non-zero exits ${failedExits}`);
-  const failed = r.connections.filter((c) => !["established", "connected", "listening", "pending", "closing"].includes(c.outcome)).length;
+  const failed = r.connections.filter(
+    (c) => !["established", "connected", "listening", "pending", "closing"].includes(c.outcome),
+  ).length;
   const retrans = r.connections.reduce((n, c) => n + c.retransmits, 0);
   lines.push(`  connections  ${r.connections.length} (${failed} failed)    retransmits ${retrans}`);
   const bytes = r.files.reduce((n, f) => n + f.bytes, 0n);
@@ -41,7 +47,8 @@ export function summaryLines(r: Replay): Piece[] {
   if (talkers.size > 0) {
     lines.push("");
     lines.push(bold("top remote endpoints"));
-    for (const [k, n] of [...talkers].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5)) lines.push(line`  ${String(n).padStart(6)}  ${fit(k, 70)}`);
+    for (const [k, n] of [...talkers].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5))
+      lines.push(line`  ${String(n).padStart(6)}  ${fit(k, 70)}`);
   }
   const perProc = new Map<string, { label: string; conns: number; bytes: bigint }>();
   const label = new Map(r.processes.map((p) => [p.id, `${p.comm} [${p.pid}]`]));
@@ -59,12 +66,21 @@ export function summaryLines(r: Replay): Piece[] {
   if (perProc.size > 0) {
     lines.push("");
     lines.push(bold("top processes        connections  bytes written"));
-    const top = [...perProc.values()].sort((a, b) => b.conns - a.conns || (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : 0) || (a.label < b.label ? -1 : 1));
-    for (const e of top.slice(0, 5)) lines.push(line`  ${pad(e.label, 28)} ${String(e.conns).padStart(6)}  ${String(e.bytes).padStart(13)}`);
+    const top = [...perProc.values()].sort(
+      (a, b) =>
+        b.conns - a.conns || (b.bytes > a.bytes ? 1 : b.bytes < a.bytes ? -1 : 0) || (a.label < b.label ? -1 : 1),
+    );
+    for (const e of top.slice(0, 5))
+      lines.push(line`  ${pad(e.label, 28)} ${String(e.conns).padStart(6)}  ${String(e.bytes).padStart(13)}`);
   }
   lines.push("");
   lines.push(bold("losses"));
   if (r.losses.length === 0) lines.push("  none");
-  for (const l of r.losses) lines.push(yellow(line`  ${l.bundle}: ${l.count} lost between ${isoFromNs(l.fromNs)} and +${formatDurationNs(l.toNs - l.fromNs)}`));
+  for (const l of r.losses)
+    lines.push(
+      yellow(
+        line`  ${l.bundle}: ${l.count} lost between ${isoFromNs(l.fromNs)} and +${formatDurationNs(l.toNs - l.fromNs)}`,
+      ),
+    );
   return lines;
 }

@@ -34,12 +34,19 @@ export function foldedProcesses(r: Replay): { kernel: Set<string>; idle: Set<str
   // Kernel threads' starts and exits (workers come and go) are not what an analyst is after.
   const kthread = isKernelThread;
   const quiet = (p: ProcessEntity) =>
-    !active.has(p.id) && (kthread(p) || (p.origin === "snapshot" && p.exitNs === undefined && !p.execs.some((e) => e.origin !== "snapshot")));
+    !active.has(p.id) &&
+    (kthread(p) ||
+      (p.origin === "snapshot" && p.exitNs === undefined && !p.execs.some((e) => e.origin !== "snapshot")));
   // Whatever is not quiet keeps its ancestors in view.
   const shown = new Set<string>();
   for (const p of r.processes) {
     if (quiet(p)) continue;
-    for (let q: ProcessEntity | undefined = p; q && !shown.has(q.id); q = q.parentId === undefined ? undefined : byId.get(q.parentId)) shown.add(q.id);
+    for (
+      let q: ProcessEntity | undefined = p;
+      q && !shown.has(q.id);
+      q = q.parentId === undefined ? undefined : byId.get(q.parentId)
+    )
+      shown.add(q.id);
   }
   const kernel = new Set<string>();
   const idle = new Set<string>();
@@ -80,7 +87,12 @@ export function treeLines(r: Replay, all = false): Piece[] {
     const kids = (children.get(p.id) ?? []).sort(byStart);
     const bar = kids.length > 0 ? "│ " : "  ";
     for (const e of p.execs) {
-      lines.push(fit(line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`, 80));
+      lines.push(
+        fit(
+          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
+          80,
+        ),
+      );
     }
     for (const c of conns.get(p.id) ?? []) lines.push(fit(`${inner}${bar}${connLine(c)}`, 80));
     for (const f of files.get(p.id) ?? []) lines.push(fit(`${inner}${bar}${fileLine(f)}`, 80));
@@ -92,13 +104,19 @@ export function treeLines(r: Replay, all = false): Piece[] {
 }
 
 function connLine(c: Connection): string {
-  const extra = [c.retransmits ? `${c.retransmits} retrans` : "", c.resets ? `${c.resets} resets` : ""].filter(Boolean).join(", ");
+  const extra = [c.retransmits ? `${c.retransmits} retrans` : "", c.resets ? `${c.resets} resets` : ""]
+    .filter(Boolean)
+    .join(", ");
   const dir = c.direction === "inbound" ? "⇐" : c.direction === "listen" ? "listen" : "⇒";
   return `${c.protocol} ${dir} ${shownEnd(c)} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""}${extra ? `, ${extra}` : ""}`;
 }
 
 function fileLine(f: FileActivity): string {
-  const ops = f.ops.map((o) => (o.kind === "chmod" ? `chmod ${(o.mode ?? 0).toString(8)}` : o.kind === "rename" ? `→ ${o.newPath}` : "deleted")).join(", ");
+  const ops = f.ops
+    .map((o) =>
+      o.kind === "chmod" ? `chmod ${(o.mode ?? 0).toString(8)}` : o.kind === "rename" ? `→ ${o.newPath}` : "deleted",
+    )
+    .join(", ");
   return `file ${f.path} ${f.bytes}B/${f.writes}w${ops ? `, ${ops}` : ""}`;
 }
 
