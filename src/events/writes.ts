@@ -36,8 +36,11 @@ interface Reading {
   lastNs: bigint;
 }
 
-/** bpf/filewrite.bpf.c `struct write_slot`: u64 head, st_write_key, st_write_val, u64 jiffies, u64 tail. */
-function slotLayout(keySize: number, valSize: number) {
+/**
+ * bpf/filewrite.bpf.c `struct write_slot`: u64 head, st_write_key, st_write_val, u64 jiffies, u64 tail
+ * (checked against the object's BTF by test/unit/kernel-contract.test.ts).
+ */
+export function slotLayout(keySize: number, valSize: number) {
   const key = 8;
   const val = key + keySize;
   const tail = val + valSize + 8;

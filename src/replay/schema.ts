@@ -135,9 +135,6 @@ const TYPE_STRUCT: ReadonlyArray<[string, string]> = [
   ["chmod", "st_file_op"],
 ];
 
-/** ST_EV_ACCEPT, for schemas written before `accept` joined EV. */
-const ACCEPT_TYPE = 13;
-
 function flatten(layout: Layout, all: ReadonlyMap<string, Layout>): Offsets {
   const out = new Offsets();
   out.size = layout.size;
@@ -165,7 +162,7 @@ export function sessionSchema(stored: {
 }): SessionSchema {
   const structs = new Map<string, Layout>(ALL_LAYOUTS.map((l) => [l.cName, l]));
   for (const l of stored.layouts ?? []) structs.set(l.cName, l);
-  const ev: Record<string, number> = { ...EV, accept: ACCEPT_TYPE, ...stored.ev };
+  const ev: Record<string, number> = { ...EV, ...stored.ev }; // schemas written before `accept` joined EV lack it
   const byStruct = new Map<string, Offsets>();
   for (const [name, l] of structs) byStruct.set(name, flatten(l, structs));
   const byType = new Map<number, Offsets>();

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import { BpfObject } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { EV, LOSS } from "../../src/events/layouts.js";
+import { EV, LOSS, PATH_FLAG } from "../../src/events/layouts.js";
 import { FILEWRITE_BUNDLE, decodeWriteTotal, mergeWriteTotals, type WriteTotal } from "../../src/bundles/filewrite.js";
 import { bpfObject, loadedPrograms, sleep } from "../helpers/bpf.js";
 import { applyVariants } from "../helpers/bundle.js";
 
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
-const ST_PATH_OPEN_SEEN = 0x2;
+const ST_PATH_OPEN_SEEN = PATH_FLAG.openSeen;
 
 /** A python3 workload that waits for a line on stdin, runs `script`, and exits. */
 function workload(script: string, args: string[], cwd?: string) {

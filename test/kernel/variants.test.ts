@@ -13,8 +13,8 @@ import type { BundleName } from "../../src/bundles/spec.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 import { forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { EV } from "../../src/events/layouts.js";
-import { fillArgvFromProc, EXEC_ARGV_PROC } from "../../src/recorder/procargv.js";
+import { EV, EXEC_TRUNC } from "../../src/events/layouts.js";
+import { fillArgvFromProc } from "../../src/recorder/procargv.js";
 import { assertNoProbes, sleep } from "../helpers/bpf.js";
 
 const splitArgs = (b: Uint8Array) =>
@@ -82,7 +82,7 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     });
     const mine = tasks.find((t) => t.tgid === old.pid);
     assert.ok(mine, "the older process is in the snapshot");
-    assert.ok(((mine.trunc as number) & EXEC_ARGV_PROC) !== 0, "flagged: argv from /proc");
+    assert.ok(((mine.trunc as number) & EXEC_TRUNC.argvProc) !== 0, "flagged: argv from /proc");
     const snapArgv = splitArgs(
       mine.tail.subarray(mine.exe_len as number, (mine.exe_len as number) + (mine.argv_len as number)),
     );
