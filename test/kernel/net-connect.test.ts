@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { EV, HF } from "../../src/events/layouts.js";
-import type { DecodedRecord } from "../../src/events/decode.js";
+import type { DecodedRecord } from "../../src/replay/decode.js";
 import type { Filters } from "../../src/bundles/spec.js";
 import { NetCapture, Netns, Py, pumpUntil, addrText, TCP } from "../helpers/net.js";
 

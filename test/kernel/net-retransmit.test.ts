@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { RETRANSMIT_BUNDLE } from "../../src/bundles/retransmit.js";
 import { EV, FLOW_KEY, FLOW_VAL, HF } from "../../src/events/layouts.js";
-import type { DecodedRecord } from "../../src/events/decode.js";
+import type { DecodedRecord } from "../../src/replay/decode.js";
 import { NetCapture, Netns, Py, TCP, addrText, slowdown } from "../helpers/net.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 
