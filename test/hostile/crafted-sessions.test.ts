@@ -138,8 +138,8 @@ const BAD_METADATA: Array<[string, unknown, RegExp]> = [
   ],
   [
     "a field whose kind and width disagree",
-    withLayout("st_file_op", (l) => ((l.fields as Array<Record<string, unknown>>)[6]!.size = 4)),
-    /schema\.layouts\[10\]\.fields\[6\]: pad is a u16 of 4 bytes; a u16 has 2/,
+    withLayout("st_exit", (l) => ((l.fields as Array<Record<string, unknown>>)[2]!.size = 8)),
+    /schema\.layouts\[3\]\.fields\[2\]: nr_threads_pad is a u32 of 8 bytes; a u32 has 4/,
   ],
   [
     "layout.fields not a list",
