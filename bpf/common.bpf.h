@@ -10,6 +10,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Brings the contract's enums into this object's BTF for the check against src/events/layouts.ts. */
+struct st_enums *unused_enums __attribute__((unused));
+
 /* Filters, written into .rodata by the loader before load (src/recorder/filters.ts). */
 const volatile __u32 cfg_self_tgid = 0;      /* the recorder: never traced */
 const volatile __u8 cfg_follow = 0;          /* trace only tgids in `followed` */

@@ -1,5 +1,6 @@
 /* Every kernel->user record sealtrace emits: the one contract between bpf/ and src/.
- * The TypeScript decoder is checked against the BTF of the compiled objects (test/kernel/layout.test.ts).
+ * Its constants are enums, so they reach BTF: src/events/layouts.ts is checked against the BTF of the compiled
+ * objects, structs and enums alike, by test/unit/kernel-contract.test.ts.
  * Fixed-width types only, explicit padding, sizes asserted. Variable data (paths, argv) follows the
  * fixed part of a record; its lengths are fields of the fixed part. */
 #ifndef SEALTRACE_EVENTS_H
@@ -13,27 +14,31 @@
 #define ST_ADDR_LEN 16 /* IPv4 in the first 4 bytes, or IPv6 */
 
 /* Record types. Values are part of the session format: never renumber, only add. */
-#define ST_EV_FORK 1
-#define ST_EV_EXEC 2
-#define ST_EV_EXIT 3
-#define ST_EV_TASK 4          /* start-of-recording process snapshot (task iterator) */
-#define ST_EV_CONNECT 10
-#define ST_EV_SOCK_STATE 11
-#define ST_EV_SOCK 12         /* start-of-recording TCP socket snapshot */
-#define ST_EV_ACCEPT 13       /* accept(2)/accept4(2) returned a socket: st_connect layout */
-#define ST_EV_RETRANSMIT 20
-#define ST_EV_SEND_RESET 21
-#define ST_EV_RECV_RESET 22
-#define ST_EV_FILE_OPEN 30    /* first write through an opened file: path and flags */
-#define ST_EV_FILE_WRITE 31   /* aggregate flushed out of the write map (eviction or map full) */
-#define ST_EV_UNLINK 32
-#define ST_EV_RENAME 33
-#define ST_EV_CHMOD 34
-#define ST_EV_RING_TEST 100   /* test-only: ring stress records */
+enum st_ev {
+	ST_EV_FORK = 1,
+	ST_EV_EXEC = 2,
+	ST_EV_EXIT = 3,
+	ST_EV_TASK = 4,          /* start-of-recording process snapshot (task iterator) */
+	ST_EV_CONNECT = 10,
+	ST_EV_SOCK_STATE = 11,
+	ST_EV_SOCK = 12,         /* start-of-recording TCP socket snapshot */
+	ST_EV_ACCEPT = 13,       /* accept(2)/accept4(2) returned a socket: st_connect layout */
+	ST_EV_RETRANSMIT = 20,
+	ST_EV_SEND_RESET = 21,
+	ST_EV_RECV_RESET = 22,
+	ST_EV_FILE_OPEN = 30,    /* first write through an opened file: path and flags */
+	ST_EV_FILE_WRITE = 31,   /* aggregate flushed out of the write map (eviction or map full) */
+	ST_EV_UNLINK = 32,
+	ST_EV_RENAME = 33,
+	ST_EV_CHMOD = 34,
+	ST_EV_RING_TEST = 100,   /* test-only: ring stress records */
+};
 
-/* Header flags. */
-#define ST_HF_OWNER_FROM_SOCK 0x1 /* identity is the socket's owner (event fired in softirq/kernel context) */
-#define ST_HF_OWNER_UNKNOWN 0x2   /* no owner known for this socket: identity fields are zero */
+/* Header flags (st_hdr.flags). */
+enum st_hdr_flag {
+	ST_HF_OWNER_FROM_SOCK = 0x1, /* identity is the socket's owner (event fired in softirq/kernel context) */
+	ST_HF_OWNER_UNKNOWN = 0x2,   /* no owner known for this socket: identity fields are zero */
+};
 
 /* Common header of every record. `start_ns` is the thread-group leader's start_boottime:
  * with tgid it identifies a process across pid reuse. Times are CLOCK_BOOTTIME ns. */
@@ -61,13 +66,16 @@ struct st_fork {
 };
 _Static_assert(sizeof(struct st_fork) == 80, "st_fork size");
 
-#define ST_EXEC_ARGV_TRUNC 0x1  /* argv did not fit: args_len is the true length */
-#define ST_EXEC_FILE_TRUNC 0x2
-#define ST_EXEC_CWD_TRUNC 0x4   /* cwd deeper or longer than the walk's limits */
-#define ST_EXEC_CWD_UNREAD 0x8
-/* st_task: argv not read by the kernel (no bpf_copy_from_user_task, 5.18) but by the recorder,
- * from /proc/<pid>/cmdline, right after the snapshot (src/recorder/procargv.ts) */
-#define ST_EXEC_ARGV_PROC 0x10
+/* st_exec.trunc and st_task.trunc. */
+enum st_exec_trunc {
+	ST_EXEC_ARGV_TRUNC = 0x1,  /* argv did not fit: args_len is the true length */
+	ST_EXEC_FILE_TRUNC = 0x2,
+	ST_EXEC_CWD_TRUNC = 0x4,   /* cwd deeper or longer than the walk's limits */
+	ST_EXEC_CWD_UNREAD = 0x8,
+	/* st_task: argv not read by the kernel (no bpf_copy_from_user_task, 5.18) but by the recorder,
+	 * from /proc/<pid>/cmdline, right after the snapshot (src/recorder/procargv.ts) */
+	ST_EXEC_ARGV_PROC = 0x10,
+};
 
 /* exec: followed by filename (filename_len bytes, no NUL), argv (argv_len bytes, NUL-separated
  * as in the process's memory) and cwd (cwd_len bytes). */
@@ -86,9 +94,12 @@ struct st_exec {
 };
 _Static_assert(sizeof(struct st_exec) == 96, "st_exec size");
 
-#define ST_EXEC_MAX_FILENAME 512
-#define ST_EXEC_MAX_ARGV 8192
-#define ST_EXEC_MAX_CWD 1024
+/* Capture limits of st_exec's variable part (the recorder keeps ST_EXEC_MAX_ARGV for argv from /proc too). */
+enum st_exec_max {
+	ST_EXEC_MAX_FILENAME = 512,
+	ST_EXEC_MAX_ARGV = 8192,
+	ST_EXEC_MAX_CWD = 1024,
+};
 
 /* exit of a thread-group leader. */
 struct st_exit {
@@ -165,9 +176,12 @@ struct st_tcp_event {
 };
 _Static_assert(sizeof(struct st_tcp_event) == 120, "st_tcp_event size");
 
-#define ST_PATH_TRUNC 0x1   /* deeper than ST_PATH_MAX_DEPTH or longer than the buffer */
-#define ST_PATH_OPEN_SEEN 0x2 /* st_file_open: the open(2) was seen, so O_CREAT/O_EXCL/O_TRUNC are known */
-#define ST_PATH_BASE_UNREAD 0x4 /* st_file_op: relative path whose dirfd could not be resolved */
+/* path_flags of st_file_open and st_file_op. */
+enum st_path_flag {
+	ST_PATH_TRUNC = 0x1,       /* deeper than ST_PATH_MAX_DEPTH or longer than the buffer */
+	ST_PATH_OPEN_SEEN = 0x2,   /* st_file_open: the open(2) was seen, so O_CREAT/O_EXCL/O_TRUNC are known */
+	ST_PATH_BASE_UNREAD = 0x4, /* st_file_op: relative path whose dirfd could not be resolved */
+};
 #define ST_PATH_MAX 4096
 #define ST_PATH_MAX_DEPTH 48
 
@@ -253,11 +267,13 @@ struct st_owner {
 	__u64 syn_ns;    /* when this owner's connect sent the SYN (SYN_SENT), else 0 */
 };
 
-/* Loss counters: one per-CPU array `losses` per bundle, indexed by these. */
-#define ST_LOSS_RING_FULL 0   /* bpf_ringbuf_reserve/output failed */
-#define ST_LOSS_MAP_FULL 1    /* an aggregation or tracking map was full */
-#define ST_LOSS_READ_FAIL 2   /* a probe read failed (data in the record may be partial) */
-#define ST_LOSS_MAX 4
+/* Loss counters: one per-CPU array `losses` per bundle of ST_LOSS_MAX slots, indexed by these. */
+enum st_loss {
+	ST_LOSS_RING_FULL = 0, /* bpf_ringbuf_reserve/output failed */
+	ST_LOSS_MAP_FULL = 1,  /* an aggregation or tracking map was full */
+	ST_LOSS_READ_FAIL = 2, /* a probe read failed (data in the record may be partial) */
+	ST_LOSS_MAX = 4,
+};
 
 /* Test-only ring stress record. */
 struct st_ring_test {
@@ -268,5 +284,16 @@ struct st_ring_test {
 	__u8 payload[40];
 };
 _Static_assert(sizeof(struct st_ring_test) == 64, "st_ring_test size");
+
+/* clang writes an enum into BTF only when a type it writes refers to it: common.bpf.h declares one
+ * (unused) pointer to this struct in every object, so the enums above reach every object's BTF. */
+struct st_enums {
+	enum st_ev ev;
+	enum st_hdr_flag hdr_flag;
+	enum st_exec_trunc exec_trunc;
+	enum st_exec_max exec_max;
+	enum st_path_flag path_flag;
+	enum st_loss loss;
+};
 
 #endif

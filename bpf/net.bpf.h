@@ -21,8 +21,12 @@
 
 /* Remote filters (runbook `ports`, `addresses`), written by src/bundles/netfilters.ts. An event
  * passes when its remote port is listed (or none are) and its remote address is listed (or none are). */
-#define ST_NET_MAX_PORTS 16
-#define ST_NET_MAX_ADDRS 8
+enum st_net_max {
+	ST_NET_MAX_PORTS = 16,
+	ST_NET_MAX_ADDRS = 8,
+};
+/* Brings st_net_max into BTF for the check against src/bundles/netfilters.ts (see st_enums). */
+enum st_net_max *unused_net_max __attribute__((unused));
 const volatile __u8 cfg_port_count = 0;
 const volatile __u16 cfg_ports[ST_NET_MAX_PORTS] = {};
 const volatile __u8 cfg_addr_count = 0;

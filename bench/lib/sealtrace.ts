@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { openSession } from "../../src/session/reader.js";
 import { readIdentityFile } from "../../src/session/identity.js";
 import { forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { EV } from "../../src/events/layouts.js";
-import { mergeWriteDumps, type MapDump } from "../../src/bundles/filewrite.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
+import { parseSessionMetadata } from "../../src/replay/metadata.js";
+import { sessionSchema } from "../../src/replay/schema.js";
+import { EV, HDR } from "../../src/events/layouts.js";
+import { mergeWriteDumps, type MapDump } from "../../src/events/writes.js";
 import { Background, sleep } from "./proc.js";
 import type { BenchContext, Capture, FirstEvent, Running, Tracer } from "./tracer.js";
 import type { Workload, WorkloadName, BundleName } from "./workloads.js";
@@ -35,13 +37,15 @@ async function scanSession(
 ): Promise<Scan> {
   const reader = await openSession(path, { identities: await readIdentityFile(identity) });
   let kernelRecords = 0;
+  // Decoded with the session's own schema, as replay decodes it.
+  const schema = sessionSchema(parseSessionMetadata(reader.metadata, HDR.size));
   for await (const frame of reader.frames()) {
     for (const raw of frame.records) {
       const r = raw as Record<string, unknown>;
       if ((r.k === "ring" || r.k === "start") && r.d instanceof Uint8Array) {
         const d = r.d;
         forEachRecord(d, (off, len) => {
-          const e = decodeRecord(d, off, len);
+          const e = decodeRecord(d, off, len, schema);
           kernelRecords++;
           if (e) onEvent(e);
         });

@@ -1,5 +1,5 @@
-// The TypeScript mirror of bpf/events.h: every record's fields with their offsets and sizes.
-// test/kernel/layout.test.ts checks each table against the BTF of the compiled objects.
+// The TypeScript mirror of bpf/events.h: every record's fields with their offsets and sizes, and its enums.
+// test/unit/kernel-contract.test.ts checks each table against the BTF of the compiled objects (no root).
 
 export type FieldKind = "u8" | "u16" | "u32" | "s32" | "u64" | "str" | "bytes" | "hdr" | "pad";
 
@@ -74,7 +74,7 @@ export const EXEC = layout("st_exec", 96, [
   ["trunc", "u16"],
 ]);
 
-export const EXIT = layout("st_exit", 80, [
+export const PROC_EXIT = layout("st_exit", 80, [
   ["hdr", "hdr"],
   ["exit_code", "s32"],
   ["nr_threads_pad", "u32"],
@@ -214,7 +214,7 @@ export const RING_TEST = layout("st_ring_test", 64, [
   ["payload", "bytes", 40],
 ]);
 
-/** Record type numbers (ST_EV_* in bpf/events.h). Part of the session format: never renumber. */
+/** Record type numbers (enum st_ev in bpf/events.h). Part of the session format: never renumber. */
 export const EV = {
   fork: 1,
   exec: 2,
@@ -241,7 +241,7 @@ export type EventName = keyof typeof EV;
 export const LAYOUT_BY_TYPE: ReadonlyMap<number, Layout> = new Map<number, Layout>([
   [EV.fork, FORK],
   [EV.exec, EXEC],
-  [EV.exit, EXIT],
+  [EV.exit, PROC_EXIT],
   [EV.task, TASK],
   [EV.connect, CONNECT],
   [EV.sockState, SOCK_STATE],
@@ -262,7 +262,7 @@ export const ALL_LAYOUTS: readonly Layout[] = [
   HDR,
   FORK,
   EXEC,
-  EXIT,
+  PROC_EXIT,
   TASK,
   CONNECT,
   SOCK_STATE,
@@ -278,9 +278,41 @@ export const ALL_LAYOUTS: readonly Layout[] = [
   RING_TEST,
 ];
 
-/** Loss counter indexes (ST_LOSS_*). */
+/** st_hdr.flags (enum st_hdr_flag): whose identity the header carries. */
+export const HF = { ownerFromSock: 0x1, ownerUnknown: 0x2 } as const;
+
+/** st_exec.trunc and st_task.trunc (enum st_exec_trunc). */
+export const EXEC_TRUNC = { argvTrunc: 0x1, fileTrunc: 0x2, cwdTrunc: 0x4, cwdUnread: 0x8, argvProc: 0x10 } as const;
+
+/** Capture limits of st_exec's variable part in bytes (enum st_exec_max). */
+export const EXEC_MAX = { filename: 512, argv: 8192, cwd: 1024 } as const;
+
+/** path_flags of st_file_open and st_file_op (enum st_path_flag). */
+export const PATH_FLAG = { trunc: 0x1, openSeen: 0x2, baseUnread: 0x4 } as const;
+
+/** Loss counter indexes (enum st_loss), and the slots of each bundle's `losses` array (ST_LOSS_MAX). */
 export const LOSS = { ringFull: 0, mapFull: 1, readFail: 2 } as const;
 export const LOSS_SLOTS = 4;
+
+/**
+ * A C enum of bpf/events.h and its mirror here: each key, in UPPER_SNAKE_CASE after `prefix`, names one
+ * enumerator (sockState: ST_EV_SOCK_STATE). The contract test checks both ways against the objects' BTF.
+ */
+export interface EnumMirror {
+  cName: string;
+  prefix: string;
+  values: Readonly<Record<string, number>>;
+}
+
+/** Every enum of bpf/events.h with its mirror. */
+export const ENUM_MIRRORS: readonly EnumMirror[] = [
+  { cName: "st_ev", prefix: "ST_EV_", values: EV },
+  { cName: "st_hdr_flag", prefix: "ST_HF_", values: HF },
+  { cName: "st_exec_trunc", prefix: "ST_EXEC_", values: EXEC_TRUNC },
+  { cName: "st_exec_max", prefix: "ST_EXEC_MAX_", values: EXEC_MAX },
+  { cName: "st_path_flag", prefix: "ST_PATH_", values: PATH_FLAG },
+  { cName: "st_loss", prefix: "ST_LOSS_", values: { ...LOSS, max: LOSS_SLOTS } },
+];
 
 /** Byte offset of a field in a layout. Throws on an unknown name (a bug). */
 export function offsetOf(layout: Layout, field: string): number {

@@ -1,6 +1,8 @@
-// The one rule for file write totals, used by replay and the tests: from one snapshot of the filewrite bundle's two maps (docs/EVENTS.md, filewrite):
+// The one decoder of file write totals, used by replay and the tests: from one snapshot of the filewrite bundle's two maps (docs/EVENTS.md, filewrite):
 // `write_cache` (per-CPU slots holding hot keys' newest totals) read just before `write_totals`
 // (per-CPU cumulative totals). Per key and CPU the reading with more calls is the newer one.
+
+import { WRITE_KEY, WRITE_VAL, offsetOf } from "./layouts.js";
 
 /** Field offsets of st_write_key and st_write_val: the current layouts, or a session's stored schema. */
 export interface WriteKeyOffsets {
@@ -36,8 +38,11 @@ interface Reading {
   lastNs: bigint;
 }
 
-/** bpf/filewrite.bpf.c `struct write_slot`: u64 head, st_write_key, st_write_val, u64 jiffies, u64 tail. */
-function slotLayout(keySize: number, valSize: number) {
+/**
+ * bpf/filewrite.bpf.c `struct write_slot`: u64 head, st_write_key, st_write_val, u64 jiffies, u64 tail
+ * (checked against the object's BTF by test/unit/kernel-contract.test.ts).
+ */
+export function slotLayout(keySize: number, valSize: number) {
   const key = 8;
   const val = key + keySize;
   const tail = val + valSize + 8;
@@ -123,4 +128,61 @@ export function mergeWriteSnapshot(
     });
   }
   return out;
+}
+
+/** This build's offsets, for maps read live. */
+const KEY_OFFSETS: WriteKeyOffsets = {
+  size: WRITE_KEY.size,
+  tgid: offsetOf(WRITE_KEY, "tgid"),
+  start_ns: offsetOf(WRITE_KEY, "start_ns"),
+  dev: offsetOf(WRITE_KEY, "dev"),
+  ino: offsetOf(WRITE_KEY, "ino"),
+};
+const VAL_OFFSETS: WriteValOffsets = {
+  size: WRITE_VAL.size,
+  bytes: offsetOf(WRITE_VAL, "bytes"),
+  calls: offsetOf(WRITE_VAL, "calls"),
+  first_ns: offsetOf(WRITE_VAL, "first_ns"),
+  last_ns: offsetOf(WRITE_VAL, "last_ns"),
+};
+
+/** One recorded `maps` dump: rows of key then value (the recorder's snapshot record). */
+export interface MapDump {
+  keySize: number;
+  valueSize: number;
+  d: Uint8Array;
+}
+
+/** Map entries as BpfMap.entries() returns them, as one dump of rows (key then value). */
+function rows(entries: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>): MapDump | undefined {
+  const first = entries[0];
+  if (!first) return undefined;
+  const row = first.key.length + first.value.length;
+  const d = new Uint8Array(entries.length * row);
+  entries.forEach((e, i) => {
+    d.set(e.key, i * row);
+    d.set(e.value, i * row + e.key.length);
+  });
+  return { keySize: first.key.length, valueSize: first.value.length, d };
+}
+
+/**
+ * mergeWriteSnapshot() with this build's layouts, on the `write_cache` and `write_totals` dumps of one
+ * snapshot (the recorder writes the cache first). `cache` undefined (a recording made before write_cache
+ * existed): the totals alone.
+ */
+export function mergeWriteDumps(cache: MapDump | undefined, totals: MapDump): KeyTotals[] {
+  return mergeWriteSnapshot(totals.d, totals.keySize, totals.valueSize, cache, KEY_OFFSETS, VAL_OFFSETS);
+}
+
+/**
+ * mergeWriteDumps() on live maps: one read of `write_cache` and one of `write_totals` after it. Exact once
+ * writes have stopped; ring flushes (ST_EV_FILE_WRITE) come on top. An empty `cache`: the totals alone.
+ */
+export function mergeWriteTotals(
+  totals: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>,
+  cache: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>,
+): KeyTotals[] {
+  const t = rows(totals) ?? { keySize: WRITE_KEY.size, valueSize: WRITE_VAL.size, d: new Uint8Array(0) };
+  return mergeWriteDumps(rows(cache), t);
 }

@@ -1,15 +1,14 @@
 // The start snapshot's argv on kernels whose task iterator cannot read another process's memory
 // (no bpf_copy_from_user_task before 5.18): the recorder reads /proc/<pid>/cmdline instead.
 import { readFileSync } from "node:fs";
-import { HDR, TASK } from "../events/layouts.js";
-import { EV } from "../events/layouts.js";
+import { EV, EXEC_MAX, EXEC_TRUNC, HDR, TASK } from "../events/layouts.js";
 import { forEachRecord, RING_HEADER_BYTES } from "../events/framing.js";
 
-/** bpf/events.h: st_task argv left to the recorder, and argv cut at its cap. */
-export const EXEC_ARGV_PROC = 0x10;
-const EXEC_ARGV_TRUNC = 0x1;
-/** bpf/events.h ST_EXEC_MAX_ARGV: the kernel's cap, kept for argv from /proc too. */
-const MAX_ARGV = 8192;
+/** st_task argv left to the recorder, and argv cut at its cap. */
+const EXEC_ARGV_PROC = EXEC_TRUNC.argvProc;
+const EXEC_ARGV_TRUNC = EXEC_TRUNC.argvTrunc;
+/** The kernel's cap, kept for argv from /proc too. */
+const MAX_ARGV = EXEC_MAX.argv;
 
 const off = (name: string, layout = TASK): number => layout.fields.find((f) => f.name === name)!.offset;
 const O = {

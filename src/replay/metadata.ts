@@ -1,6 +1,7 @@
 // The stored metadata (frame 0) that replay relies on, checked once on load against a declared shape:
 // anyone with the team's public key can write a session, so its schema and clock are untrusted input.
 import type { Field, FieldKind, Layout } from "../events/layouts.js";
+import { KIND_BYTES, READ_KIND, readWidth } from "./schema.js";
 
 /** What replay reads of frame 0 (docs/RECORDS.md), after checking. Absent parts are empty or undefined. */
 export interface SessionMeta {
@@ -31,57 +32,6 @@ const MAX_UNAVAILABLE = 32;
 const MAX_UNAVAILABLE_CHARS = 300;
 /** The clock offset must keep every u64 boot time inside what a Date can show (±8.64e21 ns). */
 const MAX_OFFSET_NS = 1n << 63n;
-
-/**
- * The width replay reads at each field it knows (src/replay/schema.ts): a stored field of that name must
- * have exactly this size, so no read can run past the field or the record.
- */
-export const READ_WIDTH: Readonly<Record<string, number>> = {
-  type: 2,
-  flags: 2,
-  ts_ns: 8,
-  tgid: 4,
-  pid: 4,
-  start_ns: 8,
-  ppid: 4,
-  uid: 4,
-  comm: 16,
-  child_tgid: 4,
-  child_start_ns: 8,
-  filename_len: 2,
-  argv_len: 2,
-  cwd_len: 2,
-  trunc: 2,
-  exit_code: 4,
-  exit_ns: 8,
-  exe_len: 2,
-  sock_id: 8,
-  enter_ns: 8,
-  ret: 4,
-  family: 2,
-  protocol: 2,
-  sport: 2,
-  dport: 2,
-  saddr: 16,
-  daddr: 16,
-  oldstate: 4,
-  newstate: 4,
-  state: 4,
-  dev: 8,
-  ino: 8,
-  path_len: 2,
-  path_flags: 2,
-  path2_len: 2,
-  mode: 4,
-  bytes: 8,
-  calls: 8,
-  first_ns: 8,
-  last_ns: 8,
-  retransmits: 8,
-  send_resets: 8,
-  recv_resets: 8,
-  segs: 2,
-};
 
 /** Fields replay reads unconditionally, per struct: a stored layout of that struct must have them all. */
 const REQUIRED: Readonly<Record<string, readonly string[]>> = {
@@ -166,10 +116,19 @@ function layout(v: unknown, where: string): Layout {
     const offset = wholeNumber(f.offset, `${at}.offset`, 0, MAX_STRUCT_BYTES);
     const fieldSize = wholeNumber(f.size, `${at}.size`, 0, MAX_STRUCT_BYTES);
     if (offset + fieldSize > size) fail(at, `${name} at ${offset}+${fieldSize} lies outside ${cName} (${size} bytes)`);
-    const width = READ_WIDTH[name];
-    if (f.kind !== "hdr" && width !== undefined && fieldSize !== width)
-      fail(at, `${name} is ${fieldSize} bytes; replay reads it as ${width}`);
-    return { name, offset, size: fieldSize, kind: f.kind as FieldKind };
+    const kind = f.kind as FieldKind;
+    // Replay reads each field it knows with one width and signedness (schema.ts READ_KIND): the stored
+    // field must be exactly that, so no read runs past the field or the record, nor reads it as another type.
+    const read = (READ_KIND as Readonly<Record<string, FieldKind>>)[name];
+    const width = readWidth(name);
+    if (read !== undefined && kind !== "hdr") {
+      if (fieldSize !== width) fail(at, `${name} is ${fieldSize} bytes; replay reads it as ${width}`);
+      if (kind !== read) fail(at, `${name} is a ${kind}; replay reads it as a ${read}`);
+    }
+    const kindBytes = KIND_BYTES[kind];
+    if (kindBytes !== undefined && fieldSize !== kindBytes)
+      fail(at, `${name} is a ${kind} of ${fieldSize} bytes; a ${kind} has ${kindBytes}`);
+    return { name, offset, size: fieldSize, kind };
   });
   for (const name of REQUIRED[cName] ?? [])
     if (!fields.some((f) => f.name === name))

@@ -13,11 +13,12 @@ import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
 import { SkipTally } from "./skips.js";
 import { argList, cText } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
+import { EXEC_TRUNC, HF, PATH_FLAG } from "../events/layouts.js";
 
-const HF_OWNER_FROM_SOCK = 0x1;
-const HF_OWNER_UNKNOWN = 0x2;
-const EXEC_ARGV_TRUNC = 0x1;
-const PATH_TRUNC = 0x1;
+const HF_OWNER_FROM_SOCK = HF.ownerFromSock;
+const HF_OWNER_UNKNOWN = HF.ownerUnknown;
+const EXEC_ARGV_TRUNC = EXEC_TRUNC.argvTrunc;
+const PATH_TRUNC = PATH_FLAG.trunc;
 
 interface Current {
   info: SessionInfo;

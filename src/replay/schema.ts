@@ -1,55 +1,80 @@
 // Field offsets for decoding a session's kernel records, taken from the session's own stored schema
 // (metadata.schema, docs/RECORDS.md) so an old file replays with the layouts it was written with.
-import { ALL_LAYOUTS, EV, type Layout } from "../events/layouts.js";
+import { ALL_LAYOUTS, EV, type Field, type FieldKind, type Layout } from "../events/layouts.js";
 
-const FIELDS = [
-  "type",
-  "flags",
-  "ts_ns",
-  "tgid",
-  "pid",
-  "start_ns",
-  "ppid",
-  "uid",
-  "cgroup_id",
-  "comm",
-  "child_tgid",
-  "child_start_ns",
-  "filename_len",
-  "argv_len",
-  "cwd_len",
-  "trunc",
-  "exit_code",
-  "exit_ns",
-  "exe_len",
-  "sock_id",
-  "enter_ns",
-  "ret",
-  "family",
-  "protocol",
-  "sport",
-  "dport",
-  "saddr",
-  "daddr",
-  "oldstate",
-  "newstate",
-  "state",
-  "dev",
-  "ino",
-  "path_len",
-  "path_flags",
-  "path2_len",
-  "mode",
-  "bytes",
-  "calls",
-  "first_ns",
-  "last_ns",
-  "retransmits",
-  "send_resets",
-  "recv_resets",
-  "segs",
-  "sk_err",
-] as const;
+/**
+ * Every field replay reads, and the kind it reads it as (reconstruct.ts: u16 with getUint16, s32 with
+ * getInt32, str and bytes as 16 bytes). A session's stored layout must give each of these fields exactly
+ * this kind and width (replay/metadata.ts refuses it otherwise), so the fixed-width reads of the hot
+ * loop are the stored widths.
+ */
+export const READ_KIND = {
+  type: "u16",
+  flags: "u16",
+  ts_ns: "u64",
+  tgid: "u32",
+  pid: "u32",
+  start_ns: "u64",
+  ppid: "u32",
+  uid: "u32",
+  cgroup_id: "u64",
+  comm: "str",
+  child_tgid: "u32",
+  child_start_ns: "u64",
+  filename_len: "u16",
+  argv_len: "u16",
+  cwd_len: "u16",
+  trunc: "u16",
+  exit_code: "s32",
+  exit_ns: "u64",
+  exe_len: "u16",
+  sock_id: "u64",
+  enter_ns: "u64",
+  ret: "s32",
+  family: "u16",
+  protocol: "u16",
+  sport: "u16",
+  dport: "u16",
+  saddr: "bytes",
+  daddr: "bytes",
+  oldstate: "s32",
+  newstate: "s32",
+  state: "s32",
+  dev: "u64",
+  ino: "u64",
+  path_len: "u16",
+  path_flags: "u16",
+  path2_len: "u16",
+  mode: "u32",
+  bytes: "u64",
+  calls: "u64",
+  first_ns: "u64",
+  last_ns: "u64",
+  retransmits: "u64",
+  send_resets: "u64",
+  recv_resets: "u64",
+  segs: "u16",
+  sk_err: "s32",
+} as const satisfies Readonly<Record<string, FieldKind>>;
+
+/** Bytes of each fixed-width kind; `str` and `bytes` are the 16 of ST_COMM_LEN and ST_ADDR_LEN where replay reads them. */
+export const KIND_BYTES: Readonly<Record<FieldKind, number | undefined>> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  s32: 4,
+  u64: 8,
+  str: undefined,
+  bytes: undefined,
+  hdr: undefined,
+  pad: undefined,
+};
+
+/** The width replay reads `name` with, or undefined for a field it does not read. */
+export function readWidth(name: string): number | undefined {
+  const kind = (READ_KIND as Readonly<Record<string, FieldKind>>)[name];
+  return kind === undefined ? undefined : (KIND_BYTES[kind] ?? 16);
+}
 
 /**
  * Byte offsets of one struct's fields (-1: absent) and its fixed `size`. One class, every field always
@@ -105,8 +130,8 @@ export class Offsets {
   sk_err = -1;
 }
 
-type FieldName = (typeof FIELDS)[number];
-const KNOWN = new Set<string>(FIELDS);
+type FieldName = keyof typeof READ_KIND;
+const KNOWN = new Set<string>(Object.keys(READ_KIND));
 
 /** Offsets (and fixed sizes) per record type, plus the map layouts replay reads. */
 export interface SessionSchema {
@@ -114,6 +139,8 @@ export interface SessionSchema {
   /** Per record type number: its struct's offsets. */
   readonly byType: ReadonlyMap<number, Offsets>;
   readonly byStruct: ReadonlyMap<string, Offsets>;
+  /** Per record type number: its struct's fields, the header's in place of `hdr` (what decode.ts reads). */
+  readonly fieldsByType: ReadonlyMap<number, readonly Field[]>;
 }
 
 const TYPE_STRUCT: ReadonlyArray<[string, string]> = [
@@ -135,23 +162,21 @@ const TYPE_STRUCT: ReadonlyArray<[string, string]> = [
   ["chmod", "st_file_op"],
 ];
 
-/** ST_EV_ACCEPT, for schemas written before `accept` joined EV. */
-const ACCEPT_TYPE = 13;
-
-function flatten(layout: Layout, all: ReadonlyMap<string, Layout>): Offsets {
-  const out = new Offsets();
-  out.size = layout.size;
-  const set = (name: string, offset: number) => {
-    if (KNOWN.has(name)) out[name as FieldName] = offset;
-  };
+/** A struct's fields with the header's fields in place of its `hdr` field, at their offsets in the struct. */
+function flatFields(layout: Layout, all: ReadonlyMap<string, Layout>): Field[] {
+  const out: Field[] = [];
   for (const f of layout.fields) {
     if (f.kind === "hdr") {
-      const hdr = all.get("st_hdr");
-      if (hdr) for (const h of hdr.fields) set(h.name, f.offset + h.offset);
-    } else {
-      set(f.name, f.offset);
-    }
+      for (const h of all.get("st_hdr")?.fields ?? []) out.push({ ...h, offset: f.offset + h.offset });
+    } else out.push(f);
   }
+  return out;
+}
+
+function offsets(layout: Layout, fields: readonly Field[]): Offsets {
+  const out = new Offsets();
+  out.size = layout.size;
+  for (const f of fields) if (KNOWN.has(f.name)) out[f.name as FieldName] = f.offset;
   return out;
 }
 
@@ -165,14 +190,26 @@ export function sessionSchema(stored: {
 }): SessionSchema {
   const structs = new Map<string, Layout>(ALL_LAYOUTS.map((l) => [l.cName, l]));
   for (const l of stored.layouts ?? []) structs.set(l.cName, l);
-  const ev: Record<string, number> = { ...EV, accept: ACCEPT_TYPE, ...stored.ev };
+  const ev: Record<string, number> = { ...EV, ...stored.ev }; // schemas written before `accept` joined EV lack it
   const byStruct = new Map<string, Offsets>();
-  for (const [name, l] of structs) byStruct.set(name, flatten(l, structs));
+  const flat = new Map<string, Field[]>();
+  for (const [name, l] of structs) {
+    const fields = flatFields(l, structs);
+    flat.set(name, fields);
+    byStruct.set(name, offsets(l, fields));
+  }
   const byType = new Map<number, Offsets>();
+  const fieldsByType = new Map<number, readonly Field[]>();
   for (const [evName, struct] of TYPE_STRUCT) {
     const type = ev[evName];
     const o = byStruct.get(struct);
-    if (type !== undefined && o) byType.set(type, o);
+    if (type !== undefined && o) {
+      byType.set(type, o);
+      fieldsByType.set(type, flat.get(struct)!);
+    }
   }
-  return { ev, byType, byStruct };
+  return { ev, byType, byStruct, fieldsByType };
 }
+
+/** This build's schema: the layouts and type numbers of src/events/layouts.ts. */
+export const CURRENT_SCHEMA: SessionSchema = sessionSchema({ layouts: undefined, ev: {} });

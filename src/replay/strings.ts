@@ -13,7 +13,7 @@ export function cText(bytes: Uint8Array, from: number, to: number): string {
   return plain(bytes, from, end);
 }
 
-/** A NUL-separated argument area as strings (a trailing NUL ends the last one), like decode.ts splitArgs. */
+/** A NUL-separated argument area as strings (a trailing NUL ends the last one), as C hands argv to a process. */
 export function argList(bytes: Uint8Array, from: number, to: number): string[] {
   const out: string[] = [];
   let start = from;

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { CLI, makeKey, readRecorded, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/workload.js";
 import { OUR_PROGRAM, ROOT, loadedPrograms, sleep } from "../helpers/bpf.js";
+import { bytesOfText } from "../../src/replay/rawbytes.js";
 
 const notRoot = process.getuid?.() !== 0 ? "needs root: records with real BPF probes" : false;
 const CHROMIUM = "/usr/bin/chromium";
@@ -124,7 +125,7 @@ test(
     // the views only through the start snapshot; the views are checked for raw bytes all the same.)
     const recorded = await readRecorded(out, key.identity);
     assert.ok(
-      recorded.kernel.some((e) => e.tgid === driver.pid && e.comm === new TextDecoder().decode(hex(used.comm))),
+      recorded.kernel.some((e) => e.tgid === driver.pid && bytesOfText(e.comm).equals(hex(used.comm))),
       "the renamed comm in the kernel records",
     );
 

@@ -19,7 +19,7 @@ import {
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { EV } from "../../src/events/layouts.js";
-import { splitArgs } from "../../src/events/decode.js";
+import { argList } from "../../src/replay/strings.js";
 import { cliAsync, cliSync, makeKey, readRecorded, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/workload.js";
 import { assertNoProbes, sleep } from "../helpers/bpf.js";
@@ -189,9 +189,7 @@ test("another root process deletes NAME.partial mid-recording: warned at once, r
   const args = got.kernel
     .filter((e) => e.type === EV.exec)
     .map((e) =>
-      splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(
-        " ",
-      ),
+      argList(e.tail, e.filename_len as number, (e.filename_len as number) + (e.argv_len as number)).join(" "),
     );
   assert.ok(
     args.includes("/bin/true before-delete") && args.includes("/bin/true after-delete"),

@@ -6,7 +6,8 @@ import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { EV } from "../../src/events/layouts.js";
-import { splitArgs, type DecodedRecord } from "../../src/events/decode.js";
+import { type DecodedRecord } from "../../src/replay/decode.js";
+import { argList } from "../../src/replay/strings.js";
 import { cliAsync, cliSync, makeKey, readRecorded, tempDir } from "../helpers/cli.js";
 import { waitFor } from "../helpers/workload.js";
 import { assertNoProbes, sleep } from "../helpers/bpf.js";
@@ -27,7 +28,7 @@ function runbookFile(name: string, extra: string): string {
 /** Arguments of an exec record (after the filename) or a start-snapshot record (after the exe path). */
 function argsOf(r: DecodedRecord): string[] {
   const skip = (r.type === EV.exec ? r.filename_len : r.exe_len) as number;
-  return splitArgs(r.tail.subarray(skip, skip + (r.argv_len as number)));
+  return argList(r.tail, skip, skip + (r.argv_len as number));
 }
 
 /** Every string and byte string in a decoded value, bytes as latin1 text. */

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { listRunbooks } from "../../src/runbook/catalog.js";
 import { EV } from "../../src/events/layouts.js";
-import { splitArgs } from "../../src/events/decode.js";
+import { argList } from "../../src/replay/strings.js";
 import { CLI, cliAsync, cliSync, makeKey, readRecorded, tempDir, type Recorded } from "../helpers/cli.js";
 import { runWorkload, waitFor } from "../helpers/workload.js";
 import { assertNoProbes } from "../helpers/bpf.js";
@@ -19,9 +19,7 @@ function execArgs(rec: Recorded): string[] {
   return rec.kernel
     .filter((e) => e.type === EV.exec)
     .map((e) =>
-      splitArgs(e.tail.subarray(e.filename_len as number, (e.filename_len as number) + (e.argv_len as number))).join(
-        " ",
-      ),
+      argList(e.tail, e.filename_len as number, (e.filename_len as number) + (e.argv_len as number)).join(" "),
     );
 }
 

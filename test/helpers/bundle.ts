@@ -1,7 +1,8 @@
 // Kernel-test harness: load one bundle with filters, run a workload, collect its decoded records.
 import { BpfObject, type RodataValue } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
+import { cText } from "../../src/replay/strings.js";
 import { commonRodata, configureObject } from "../../src/recorder/loader.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 import { fillArgvFromProc } from "../../src/recorder/procargv.js";
@@ -100,7 +101,7 @@ export async function capture(
 
 /** The text of a record's tail slice. */
 export function tailText(r: DecodedRecord, start: number, length: number): string {
-  return Buffer.from(r.tail.subarray(start, start + length)).toString("utf8");
+  return cText(r.tail, start, start + length);
 }
 
 /**

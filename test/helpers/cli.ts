@@ -7,7 +7,10 @@ import { ROOT } from "./bpf.js";
 import { readSession } from "../../src/session/reader.js";
 import { readIdentityFile } from "../../src/session/identity.js";
 import { forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
+import { parseSessionMetadata } from "../../src/replay/metadata.js";
+import { sessionSchema } from "../../src/replay/schema.js";
+import { HDR } from "../../src/events/layouts.js";
 
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 
@@ -61,16 +64,17 @@ export interface Recorded {
   verdict: string;
 }
 
-/** Decrypts a session and decodes every kernel record in it. */
+/** Decrypts a session and decodes every kernel record in it, with the schema it stores, as replay does. */
 export async function readRecorded(path: string, identityPath: string): Promise<Recorded> {
   const s = await readSession(path, { identities: await readIdentityFile(identityPath) });
   const records = s.records as Array<Record<string, unknown>>;
   const kernel: Recorded["kernel"] = [];
+  const schema = sessionSchema(parseSessionMetadata(s.metadata, HDR.size));
   for (const r of records) {
     if ((r.k === "ring" || r.k === "start") && r.d instanceof Uint8Array) {
       const d = r.d;
       forEachRecord(d, (off, len) => {
-        const e = decodeRecord(d, off, len);
+        const e = decodeRecord(d, off, len, schema);
         if (e) kernel.push(Object.assign(e, { bundle: String(r.b) }));
       });
     }

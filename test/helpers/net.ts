@@ -4,7 +4,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { BpfObject, type RodataValue } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
 import { LOSS } from "../../src/events/layouts.js";
 import type { BundleSpec } from "../../src/bundles/spec.js";
 import { bpfObject } from "./bpf.js";

@@ -124,6 +124,24 @@ const BAD_METADATA: Array<[string, unknown, RegExp]> = [
     /child_tgid is 2 bytes; replay reads it as 4/,
   ],
   [
+    "a u64 field replay reads stored as one byte at the struct's end",
+    withLayout("st_hdr", (l) => {
+      const f = (l.fields as Array<Record<string, unknown>>)[9]!;
+      Object.assign(f, { kind: "u8", size: 1, offset: 63 });
+    }),
+    /schema\.layouts\[0\]\.fields\[9\]: cgroup_id is 1 bytes; replay reads it as 8/,
+  ],
+  [
+    "a signed field stored as unsigned",
+    withLayout("st_connect", (l) => ((l.fields as Array<Record<string, unknown>>)[3]!.kind = "u32")),
+    /schema\.layouts\[5\]\.fields\[3\]: ret is a u32; replay reads it as a s32/,
+  ],
+  [
+    "a field whose kind and width disagree",
+    withLayout("st_exit", (l) => ((l.fields as Array<Record<string, unknown>>)[2]!.size = 8)),
+    /schema\.layouts\[3\]\.fields\[2\]: nr_threads_pad is a u32 of 8 bytes; a u32 has 4/,
+  ],
+  [
     "layout.fields not a list",
     withLayout("st_file_op", (l) => (l.fields = { 0: "x" })),
     /schema\.layouts\[10\]\.fields: is not a list/,

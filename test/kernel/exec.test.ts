@@ -6,7 +6,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { EXEC_BUNDLE } from "../../src/bundles/exec.js";
 import { EV } from "../../src/events/layouts.js";
-import { splitArgs, type DecodedRecord } from "../../src/events/decode.js";
+import { type DecodedRecord } from "../../src/replay/decode.js";
+import { argList } from "../../src/replay/strings.js";
 import { capture, startSnapshot, tailText } from "../helpers/bundle.js";
 import { paused } from "../helpers/proc.js";
 import { sleep } from "../helpers/bpf.js";
@@ -14,7 +15,7 @@ import { sleep } from "../helpers/bpf.js";
 const ofType = (rs: DecodedRecord[], t: number) => rs.filter((r) => r.type === t);
 const filename = (r: DecodedRecord) => tailText(r, 0, r.filename_len as number);
 const argv = (r: DecodedRecord) =>
-  splitArgs(r.tail.subarray(r.filename_len as number, (r.filename_len as number) + (r.argv_len as number)));
+  argList(r.tail, r.filename_len as number, (r.filename_len as number) + (r.argv_len as number));
 const cwd = (r: DecodedRecord) => tailText(r, (r.filename_len as number) + (r.argv_len as number), r.cwd_len as number);
 
 test("sh -c 'A; B; exec C': parentage, exec order and the in-place exec", async () => {
@@ -247,7 +248,7 @@ test("start snapshot (exec_snapshot): a process started before it, with pid, ppi
     assert.ok(t.ts_ns > t.start_ns, "snapshot time after the process start");
     const exeLen = t.exe_len as number;
     assert.equal(tailText(t, 0, exeLen), exe);
-    assert.deepEqual(splitArgs(t.tail.subarray(exeLen, exeLen + (t.argv_len as number))), ["/bin/sh", ...args]);
+    assert.deepEqual(argList(t.tail, exeLen, exeLen + (t.argv_len as number)), ["/bin/sh", ...args]);
     assert.equal(
       t.args_len,
       ["/bin/sh", ...args].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0),

@@ -7,15 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BpfObject } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { EV, LOSS } from "../../src/events/layouts.js";
-import { FILEWRITE_BUNDLE, decodeWriteTotal, mergeWriteTotals, type WriteTotal } from "../../src/bundles/filewrite.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
+import { EV, LOSS, PATH_FLAG } from "../../src/events/layouts.js";
+import { FILEWRITE_BUNDLE } from "../../src/bundles/filewrite.js";
+import { mergeWriteTotals, type KeyTotals } from "../../src/events/writes.js";
 import { bpfObject, loadedPrograms, sleep } from "../helpers/bpf.js";
 import { applyVariants } from "../helpers/bundle.js";
 
 const O_CREAT = 0o100;
 const O_TRUNC = 0o1000;
-const ST_PATH_OPEN_SEEN = 0x2;
+const ST_PATH_OPEN_SEEN = PATH_FLAG.openSeen;
 
 /** A python3 workload that waits for a line on stdin, runs `script`, and exits. */
 function workload(script: string, args: string[], cwd?: string) {
@@ -34,7 +35,7 @@ const ourPrograms = new Set<number>();
 
 interface Recorded {
   records: DecodedRecord[];
-  totals: WriteTotal[];
+  totals: KeyTotals[];
   lost: { ringFull: bigint; mapFull: bigint; readFail: bigint };
 }
 
@@ -45,8 +46,8 @@ interface Recorded {
  */
 async function record(
   opts: { follow?: number; selfTgid?: number; maxTotals?: number },
-  body: (drain: () => void, snapshot: () => WriteTotal[]) => Promise<void>,
-): Promise<Recorded & { mapOnly: WriteTotal[] }> {
+  body: (drain: () => void, snapshot: () => KeyTotals[]) => Promise<void>,
+): Promise<Recorded & { mapOnly: KeyTotals[] }> {
   const obj = BpfObject.open(bpfObject("filewrite"));
   let ring: RingReader | undefined;
   try {
@@ -84,10 +85,7 @@ async function record(
     obj.detachAll();
     drain();
     const totals = snapshot();
-    const mapOnly = obj
-      .map("write_totals")
-      .entries()
-      .map((e) => decodeWriteTotal(e.key, e.value));
+    const mapOnly = mergeWriteTotals(obj.map("write_totals").entries(), []);
     const losses = obj.map("losses");
     const lost = {
       ringFull: losses.sumPerCpuU64(LOSS.ringFull),
@@ -169,7 +167,7 @@ os.close(fd)`,
     const o = opens[0]!;
     assert.equal(text(o.tail), file);
     assert.equal(o.comm, "python3");
-    assert.equal(o.start_ns, mine[0]!.startNs);
+    assert.equal(o.start_ns, mine[0]!.startBootNs);
     assert.equal(o.dev, mine[0]!.dev);
     assert.equal((o.mode as number) & 0o170000, 0o100000, "a regular file");
     assert.ok((o.path_flags as number) & ST_PATH_OPEN_SEEN, "the open was seen");

@@ -10,7 +10,7 @@ import { assertNoProbes, loadedPrograms, OUR_PROGRAM } from "../helpers/bpf.js";
 import { applyVariants } from "../helpers/bundle.js";
 import { execFileSync, spawnSync } from "node:child_process";
 import { forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord } from "../../src/events/decode.js";
+import { decodeRecord } from "../../src/replay/decode.js";
 import { EV } from "../../src/events/layouts.js";
 
 const ours = () => [...loadedPrograms().values()].filter((n) => OUR_PROGRAM.test(n));

@@ -4,12 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
-import { EV } from "../../src/events/layouts.js";
-import type { DecodedRecord } from "../../src/events/decode.js";
+import { EV, HF } from "../../src/events/layouts.js";
+import type { DecodedRecord } from "../../src/replay/decode.js";
 import type { Filters } from "../../src/bundles/spec.js";
 import { NetCapture, Netns, Py, pumpUntil, addrText, TCP } from "../helpers/net.js";
 
-const OWNER_FROM_SOCK = 0x1;
+const OWNER_FROM_SOCK = HF.ownerFromSock;
 const ECONNREFUSED = 111;
 
 /** Runs `py` (which waits for a line before acting) under the connect bundle, following only it. */

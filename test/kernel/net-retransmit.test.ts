@@ -5,13 +5,13 @@ import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { CONNECT_BUNDLE } from "../../src/bundles/connect.js";
 import { RETRANSMIT_BUNDLE } from "../../src/bundles/retransmit.js";
-import { EV, FLOW_KEY, FLOW_VAL } from "../../src/events/layouts.js";
-import type { DecodedRecord } from "../../src/events/decode.js";
+import { EV, FLOW_KEY, FLOW_VAL, HF } from "../../src/events/layouts.js";
+import type { DecodedRecord } from "../../src/replay/decode.js";
 import { NetCapture, Netns, Py, TCP, addrText, slowdown } from "../helpers/net.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 
-const OWNER_FROM_SOCK = 0x1;
-const OWNER_UNKNOWN = 0x2;
+const OWNER_FROM_SOCK = HF.ownerFromSock;
+const OWNER_UNKNOWN = HF.ownerUnknown;
 const PORT = 5001;
 // 5 MiB is thousands of segments on the host; under qemu's TCG (the kernel matrix) 1 MiB still gives
 // hundreds of retransmits at 20% loss, and 5 MiB took over a minute on 6.1.

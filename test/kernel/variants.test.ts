@@ -12,16 +12,11 @@ import { BUNDLES } from "../../src/bundles/registry.js";
 import type { BundleName } from "../../src/bundles/spec.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 import { forEachRecord } from "../../src/libbpf/ring.js";
-import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { EV } from "../../src/events/layouts.js";
-import { fillArgvFromProc, EXEC_ARGV_PROC } from "../../src/recorder/procargv.js";
+import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
+import { argList } from "../../src/replay/strings.js";
+import { EV, EXEC_TRUNC } from "../../src/events/layouts.js";
+import { fillArgvFromProc } from "../../src/recorder/procargv.js";
 import { assertNoProbes, sleep } from "../helpers/bpf.js";
-
-const splitArgs = (b: Uint8Array) =>
-  Buffer.from(b)
-    .toString("utf8")
-    .split("\0")
-    .filter((s, i, a) => s !== "" || i < a.length - 1);
 
 function drain(bundles: readonly LoadedBundle[], out: DecodedRecord[]): void {
   for (const b of bundles) {
@@ -82,10 +77,8 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     });
     const mine = tasks.find((t) => t.tgid === old.pid);
     assert.ok(mine, "the older process is in the snapshot");
-    assert.ok(((mine.trunc as number) & EXEC_ARGV_PROC) !== 0, "flagged: argv from /proc");
-    const snapArgv = splitArgs(
-      mine.tail.subarray(mine.exe_len as number, (mine.exe_len as number) + (mine.argv_len as number)),
-    );
+    assert.ok(((mine.trunc as number) & EXEC_TRUNC.argvProc) !== 0, "flagged: argv from /proc");
+    const snapArgv = argList(mine.tail, mine.exe_len as number, (mine.exe_len as number) + (mine.argv_len as number));
     assert.deepEqual(snapArgv, [process.execPath, "-e", "setTimeout(() => {}, 30000)", marker]);
     assert.equal(Buffer.from(mine.tail.subarray(0, mine.exe_len as number)).toString(), realpathSync(process.execPath));
 
@@ -99,8 +92,10 @@ test("the compat variants of every bundle (no probed feature): exec with argv, t
     const ofChild = records.filter((r) => r.tgid === child.pid);
     const exec = ofChild.find((r) => r.type === EV.exec);
     assert.ok(exec, "the exec record");
-    const execArgv = splitArgs(
-      exec.tail.subarray(exec.filename_len as number, (exec.filename_len as number) + (exec.argv_len as number)),
+    const execArgv = argList(
+      exec.tail,
+      exec.filename_len as number,
+      (exec.filename_len as number) + (exec.argv_len as number),
     );
     assert.equal(execArgv.at(-1), marker);
     const connect = ofChild.find((r) => r.type === EV.connect);

@@ -2,7 +2,7 @@
 import {
   CONNECT,
   EXEC,
-  EXIT,
+  PROC_EXIT,
   FILE_OP,
   FILE_OPEN,
   FORK,
@@ -122,7 +122,7 @@ export function exec(t: bigint, id: Ident, filename: string, argv: string[], tru
 }
 
 export const exit = (t: bigint, id: Ident, status: number, signal = 0) =>
-  rec(EXIT, EV.exit, t, id, { exit_code: (status << 8) | signal, exit_ns: t });
+  rec(PROC_EXIT, EV.exit, t, id, { exit_code: (status << 8) | signal, exit_ns: t });
 
 export function task(t: bigint, id: Ident, exe: string, argv: string[]): Uint8Array {
   const f = enc.encode(exe);

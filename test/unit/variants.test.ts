@@ -7,8 +7,8 @@ import { ROOT } from "../helpers/bpf.js";
 import { BUNDLES } from "../../src/bundles/registry.js";
 import { chooseVariants } from "../../src/bundles/variants.js";
 import { ALL_FEATURES } from "../../src/libbpf/features.js";
-import { fillArgvFromProc, EXEC_ARGV_PROC } from "../../src/recorder/procargv.js";
-import { EV, HDR, TASK } from "../../src/events/layouts.js";
+import { fillArgvFromProc } from "../../src/recorder/procargv.js";
+import { EV, HDR, TASK, EXEC_TRUNC } from "../../src/events/layouts.js";
 import { forEachRecord } from "../../src/events/framing.js";
 
 /** Section of each program in bpf/<object>.c: name → section as written (a leading "?" means off by default). */
@@ -76,7 +76,7 @@ test("a kernel with none (5.10): each replaced program resolves to its fallback 
 
 const at = (name: string, layout = TASK) => layout.fields.find((f) => f.name === name)!.offset;
 
-/** One framed st_task record as the compat iterator writes it: exe path, no argv, EXEC_ARGV_PROC. */
+/** One framed st_task record as the compat iterator writes it: exe path, no argv, EXEC_TRUNC.argvProc. */
 function taskRecord(tgid: number, startNs: bigint, exe: string): Uint8Array {
   const exeBytes = Buffer.from(exe);
   const len = TASK.size + exeBytes.length;
@@ -87,7 +87,7 @@ function taskRecord(tgid: number, startNs: bigint, exe: string): Uint8Array {
   v.setUint32(8 + at("tgid", HDR), tgid, true);
   v.setBigUint64(8 + at("start_ns", HDR), startNs, true);
   v.setUint16(8 + at("exe_len"), exeBytes.length, true);
-  v.setUint16(8 + at("trunc"), EXEC_ARGV_PROC, true);
+  v.setUint16(8 + at("trunc"), EXEC_TRUNC.argvProc, true);
   out.set(exeBytes, 8 + TASK.size);
   return out;
 }
@@ -114,14 +114,14 @@ test("argv from /proc: filled only when /proc's start time is the record's (no p
   const cmd = (s: string | Uint8Array) => () => (typeof s === "string" ? Buffer.from(s) : s);
   const mine = taskRecord(process.pid, startNs, "/usr/bin/node");
   const [filled] = records(fillArgvFromProc(mine, cmd("node\0x.js\0")));
-  assert.deepEqual(filled, { exe: "/usr/bin/node", argv: "node\0x.js\0", argsLen: 10, trunc: EXEC_ARGV_PROC });
+  assert.deepEqual(filled, { exe: "/usr/bin/node", argv: "node\0x.js\0", argsLen: 10, trunc: EXEC_TRUNC.argvProc });
   const reused = taskRecord(process.pid, startNs + 20_000_000n, "/usr/bin/node");
   assert.equal(fillArgvFromProc(reused, cmd("other\0")), reused, "another process now has the pid: unchanged");
   const big = new Uint8Array(10_000).fill(0x61);
   const [cut] = records(fillArgvFromProc(mine, cmd(big)));
   assert.equal(cut!.argv.length, 8192);
   assert.equal(cut!.argsLen, 10_000);
-  assert.equal(cut!.trunc, EXEC_ARGV_PROC | 1);
+  assert.equal(cut!.trunc, EXEC_TRUNC.argvProc | 1);
   const gone = taskRecord(2 ** 22 + 7, startNs, "/x"); // beyond pid_max: no /proc entry
   assert.equal(fillArgvFromProc(gone, cmd("x\0")), gone);
 });
