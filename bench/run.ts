@@ -218,15 +218,13 @@ async function measureWorkload(w: Workload, tracers: Tracer[]): Promise<Row[]> {
           await sleep(SETTLE_MS);
           const traced = await w.run(t.workloadTimeoutMs?.(w.name));
           const capture = await running.finish(w, traced.run);
-          pairs
-            .get(t)!
-            .push({
-              baselineS: base.run.elapsedS,
-              tracedS: traced.run.elapsedS,
-              truth: traced.truth,
-              capture,
-              ...(traced.run.stopped ? { stopped: true } : {}),
-            });
+          pairs.get(t)!.push({
+            baselineS: base.run.elapsedS,
+            tracedS: traced.run.elapsedS,
+            truth: traced.truth,
+            capture,
+            ...(traced.run.stopped ? { stopped: true } : {}),
+          });
           log(
             `  ${w.name} / ${t.name}: ${traced.run.stopped ? "≥ " : ""}${(traced.run.elapsedS / base.run.elapsedS).toFixed(3)}x (${base.run.elapsedS.toFixed(3)} → ${traced.run.elapsedS.toFixed(3)} s), captured ${capture.captured}/${traced.truth.events}${capture.capturedBytes !== undefined ? ` (${capture.capturedBytes}/${traced.truth.bytes} B)` : ""}, lost ${capture.lost}, cpu ${capture.cpuS.toFixed(2)} s, ${capture.diskBytes} B on disk${capture.note ? `; ${capture.note}` : ""}`,
           );
