@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
@@ -24,7 +24,7 @@ export function parseRecipientsFile(text: string, path: string): string[] {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
     if (!AGE_RECIPIENT.test(line))
-      throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, EXIT.usage);
+      throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, "bad-input");
     out.push(line);
   });
   return out;
@@ -34,7 +34,7 @@ export function checkRecipient(r: string, source: string): string {
   if (!AGE_RECIPIENT.test(r))
     throw new UserError(
       `${source}: '${r.slice(0, 24)}' is not an age recipient (age1…, 62 characters); make one with 'sealtrace keygen'`,
-      EXIT.usage,
+      "bad-input",
     );
   return r;
 }
@@ -50,7 +50,7 @@ export function resolveRecipients(s: RecipientSources): { recipients: string[]; 
   const fromFlags = [
     ...s.flags.map((r) => checkRecipient(r, "-r")),
     ...s.files.flatMap((f) => {
-      if (!existsSync(f)) throw new UserError(`recipients file ${f} does not exist`, EXIT.usage);
+      if (!existsSync(f)) throw new UserError(`recipients file ${f} does not exist`, "bad-input");
       return parseRecipientsFile(readFileSync(f, "utf8"), f);
     }),
   ];

@@ -3,7 +3,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { Node, Document } from "yaml";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 import type { BundleName } from "../bundles/spec.js";
 import { COMPILED } from "./compiled.js";
@@ -39,7 +39,7 @@ export interface Runbook {
 /** A runbook error at a place in its file. */
 export class RunbookError extends UserError {
   constructor(path: string, line: number, col: number, rule: string) {
-    super(`${path}:${line}:${col}: ${rule}`, EXIT.usage);
+    super(`${path}:${line}:${col}: ${rule}`, "bad-input");
   }
 }
 
@@ -106,12 +106,12 @@ function readRunbookText(path: string): string {
   } catch (e) {
     throw new UserError(
       `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.usage,
+      "bad-input",
     );
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new UserError(`runbook ${path} is not a regular file`, EXIT.usage);
+    if (!st.isFile()) throw new UserError(`runbook ${path} is not a regular file`, "bad-input");
     if (st.size > RUNBOOK_LIMITS.textBytes) throw tooLong(path, st.size);
     const buf = Buffer.alloc(RUNBOOK_LIMITS.textBytes + 1);
     let n = 0;
@@ -122,7 +122,7 @@ function readRunbookText(path: string): string {
     if (e instanceof UserError) throw e;
     throw new UserError(
       `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.usage,
+      "bad-input",
     );
   } finally {
     closeSync(fd);
