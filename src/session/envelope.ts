@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { Decrypter, Encrypter } from "age-encryption";
 import { UserError } from "../errors.js";
 import { FILE_KEY_BYTES } from "./format.js";
+import { decryptFailure } from "./age-failure.js";
 
 /**
  * Seals `fileKey` to each `age1…` recipient. Any age implementation can open the envelope, which is
@@ -66,10 +67,8 @@ export class KeyRing {
     try {
       plain = await this.decrypter.decrypt(envelope);
     } catch (e) {
-      const msg = (e as Error).message ?? "";
-      if (/no identity matched/i.test(msg)) {
+      if (decryptFailure(e) === "no-match")
         throw new UserError(`no matching key: none of the ${this.size} identities opens this session`, "wrong-key");
-      }
       return null;
     }
     if (plain.length !== FILE_KEY_BYTES) return null;
