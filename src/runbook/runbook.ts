@@ -6,6 +6,7 @@ import type { Node, Document } from "yaml";
 import { UserError } from "../errors.js";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 import type { BundleName } from "../bundles/spec.js";
+import { isAgeRecipient } from "../session/recipient.js";
 import { COMPILED } from "./compiled.js";
 
 export const BUNDLE_NAMES: readonly BundleName[] = ["exec", "connect", "retransmit", "filewrite"];
@@ -368,7 +369,7 @@ export function parseRunbook(
 
   const recipients = list(get(root, "recipients"), "recipients", RUNBOOK_LIMITS.recipients).map((r) => {
     const s = str(r, "recipients[]", true)!;
-    if (!/^age1[02-9ac-hj-np-z]{58}$/.test(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
+    if (!isAgeRecipient(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
     return s;
   });
   const signingKey = str(get(root, "signingKey"), "signingKey", false);

@@ -7,7 +7,7 @@ import { resolveRunbook, listRunbooks } from "../../runbook/catalog.js";
 import { parseDurationMs, formatBytes, formatDuration } from "../../runbook/units.js";
 import { BUNDLES } from "../../bundles/registry.js";
 import type { BundleSpec, Filters } from "../../bundles/spec.js";
-import { resolveRecipients } from "../../recorder/recipients.js";
+import { resolveRecipients } from "../recipients.js";
 import { cgroup2Root } from "../../recorder/cgroups.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
 import { environmentChecks, problemKind, problemLine } from "../../doctor/checks.js";

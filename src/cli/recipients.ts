@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
-
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+import { isAgeRecipient } from "../session/recipient.js";
 
 /** Config files holding recipients, one per line (# comments allowed). */
 export function recipientConfigPaths(): string[] {
@@ -23,7 +22,7 @@ export function parseRecipientsFile(text: string, path: string): string[] {
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
-    if (!AGE_RECIPIENT.test(line))
+    if (!isAgeRecipient(line))
       throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, "bad-input");
     out.push(line);
   });
@@ -31,7 +30,7 @@ export function parseRecipientsFile(text: string, path: string): string[] {
 }
 
 export function checkRecipient(r: string, source: string): string {
-  if (!AGE_RECIPIENT.test(r))
+  if (!isAgeRecipient(r))
     throw new UserError(
       `${source}: '${r.slice(0, 24)}' is not an age recipient (age1…, 62 characters); make one with 'sealtrace keygen'`,
       "bad-input",
