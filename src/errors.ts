@@ -2,8 +2,8 @@
 // kind into an exit code (src/cli/exit-codes.ts), so no library layer depends on the command line.
 
 /**
- * What went wrong, one kind per failure a person acts on differently. Several kinds may share an
- * exit code; the kind says more than the code (a script can tell "not root" from "kernel too old").
+ * What went wrong, one kind per failure a person acts on differently. Several kinds share an exit code
+ * (not root and a kernel too old both exit 3): the code is what a script needs, the kind what code needs.
  */
 export type ErrorKind =
   /** Bad flags, a bad runbook, rule file or recipient, a path in the way or unusable: fix the input. */
