@@ -2,7 +2,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import type { RodataValue } from "../libbpf/object.js";
 import type { Filters } from "./spec.js";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 /** Capacities of the kernel-side tables (ST_NET_MAX_PORTS, ST_NET_MAX_ADDRS). */
 export const MAX_PORTS = 16;
@@ -46,14 +46,14 @@ export function netRodata(filters: Filters): Record<string, RodataValue> {
   const ports = filters.ports ?? [];
   const addrs = filters.addresses ?? [];
   if (ports.length > MAX_PORTS)
-    throw new UserError(`at most ${MAX_PORTS} ports can be filtered on, got ${ports.length}`, EXIT.usage);
+    throw new UserError(`at most ${MAX_PORTS} ports can be filtered on, got ${ports.length}`, "bad-input");
   if (addrs.length > MAX_ADDRS)
-    throw new UserError(`at most ${MAX_ADDRS} addresses can be filtered on, got ${addrs.length}`, EXIT.usage);
+    throw new UserError(`at most ${MAX_ADDRS} addresses can be filtered on, got ${addrs.length}`, "bad-input");
   const portBytes = new Uint8Array(2 * MAX_PORTS);
   const pv = new DataView(portBytes.buffer);
   ports.forEach((p, i) => {
     if (!Number.isInteger(p) || p < 1 || p > 65535)
-      throw new UserError(`bad port filter ${p}: use 1-65535`, EXIT.usage);
+      throw new UserError(`bad port filter ${p}: use 1-65535`, "bad-input");
     pv.setUint16(2 * i, p, true);
   });
   const families = new Uint8Array(2 * MAX_ADDRS);
@@ -67,7 +67,7 @@ export function netRodata(filters: Filters): Record<string, RodataValue> {
       fv.setUint16(2 * i, AF_INET6, true);
       addrBytes.set(ipv6Bytes(a), 16 * i);
     } else {
-      throw new UserError(`bad address filter "${a}": give an IPv4 or IPv6 address`, EXIT.usage);
+      throw new UserError(`bad address filter "${a}": give an IPv4 or IPv6 address`, "bad-input");
     }
   });
   return {

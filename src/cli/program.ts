@@ -1,7 +1,8 @@
 // The sealtrace command line: wires subcommands to modules, and maps typed errors to exit codes.
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
-import { EXIT, EXIT_TABLE, isUserError } from "./errors.js";
+import { isUserError } from "../errors.js";
+import { EXIT, EXIT_TABLE, exitCodeOf } from "./exit-codes.js";
 import { registerCommands } from "./commands/index.js";
 import { visible } from "../replay/text/visible.js";
 
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       // A message may quote a session, a runbook or a path: shown through visible(), one line each.
       process.stderr.write(`sealtrace: ${visible(e.message)}\n`);
       if (e.detail) process.stderr.write(`${e.detail.trimEnd().split("\n").map(visible).join("\n")}\n`);
-      return e.exitCode;
+      return exitCodeOf(e);
     }
     process.stderr.write(
       `sealtrace: internal error (this is a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n`,

@@ -4,6 +4,7 @@ import type { Runbook } from "../runbook/runbook.js";
 import { listProcesses } from "../recorder/proctree.js";
 import { formatDuration } from "../runbook/units.js";
 import { visible } from "../replay/text/visible.js";
+import { isAgeRecipient } from "../session/recipient.js";
 
 export function isInteractive(): boolean {
   return process.stdin.isTTY === true && process.stderr.isTTY === true && !process.env.CI;
@@ -39,7 +40,7 @@ export async function askRecipient(): Promise<string> {
       {
         message: "Recipient public key (age1…)",
         required: true,
-        validate: (s) => /^age1[02-9ac-hj-np-z]{58}$/.test(s.trim()) || "an age recipient: age1… (62 characters)",
+        validate: (s) => isAgeRecipient(s.trim()) || "an age recipient: age1… (62 characters)",
       },
       { output: process.stderr },
     )

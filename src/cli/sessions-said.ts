@@ -2,7 +2,7 @@
 // left out on stderr (session text through visible()), and the exit code a cut-off or altered file gives.
 import type { Replay } from "../replay/model.js";
 import { visible } from "../replay/text/visible.js";
-import { EXIT, type ExitCode } from "./errors.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
 
 /** The earliest session start among `replay`'s sessions (0 when none has one): what `+5s` times count from. */
 export function replayStartNs(replay: Replay): bigint {

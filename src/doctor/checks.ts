@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { ensureTracefs } from "../libbpf/tracefs.js";
+import type { ErrorKind } from "../errors.js";
 
 export interface Check {
   name: string;
@@ -21,6 +22,11 @@ export interface Check {
 /** The line doctor prints for a failed check, and record fails with. */
 export function problemLine(c: Check): string {
   return c.line ?? `${c.name}: ${c.fix ?? c.detail}`;
+}
+
+/** What a failed check stops: missing privileges, or something this machine lacks. */
+export function problemKind(c: Check): ErrorKind {
+  return c.name === "privileges" ? "not-permitted" : "unsupported";
 }
 
 /** Every check that does not load a bundle, in doctor's order. record runs the same ones first. */

@@ -6,7 +6,7 @@ import { bundleRefused } from "../recorder/refusal.js";
 
 /**
  * Resolves with what each bundle cannot give on this kernel (BundleSpec.variants' `unavailable`); rejects with what `record` would reject
- * with (a UserError `bundle NAME: missing feature`, exit 3). Nothing stays loaded either way.
+ * with (a UserError(unsupported) `bundle NAME: missing feature`). Nothing stays loaded either way.
  */
 export async function trialLoad(specs: readonly BundleSpec[]): Promise<Map<BundleName, string[]>> {
   const loaded = await loadBundles(specs, {}, process.pid);

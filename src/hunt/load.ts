@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LineCounter, parseAllDocuments, type Document } from "yaml";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import type { NotEvaluated, SourceRef } from "./rule.js";
 
 export interface RuleSource {
@@ -21,7 +21,7 @@ export function ruleFiles(path: string): string[] {
   try {
     st = statSync(path);
   } catch {
-    throw new UserError(`--rules ${path}: no such file or directory`, EXIT.usage);
+    throw new UserError(`--rules ${path}: no such file or directory`, "bad-input");
   }
   if (!st.isDirectory()) return [path];
   return readdirSync(path, { withFileTypes: true })
@@ -80,11 +80,11 @@ export function readRuleFile(file: string): { sources: RuleSource[]; broken: Not
   let text: string;
   try {
     if (statSync(file).size > MAX_FILE_BYTES)
-      throw new UserError(`${file}: larger than ${MAX_FILE_BYTES >> 20} MiB, not a rule file`, EXIT.usage);
+      throw new UserError(`${file}: larger than ${MAX_FILE_BYTES >> 20} MiB, not a rule file`, "bad-input");
     text = readFileSync(file, "utf8");
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`${file}: cannot read: ${(e as Error).message}`, EXIT.usage);
+    throw new UserError(`${file}: cannot read: ${(e as Error).message}`, "bad-input");
   }
   return parseRuleText(file, text);
 }

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import koffi from "koffi";
 import type * as Koffi from "koffi";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 /** An opaque native pointer (libbpf object, program, map, link, mmap'ed memory). */
 export type Ptr = object;
@@ -13,7 +13,7 @@ function loadLibrary(name: string, fix: string): Koffi.LibraryHandle {
   try {
     return koffi.load(name);
   } catch (e) {
-    throw new UserError(`cannot load ${name}: ${fix} (${(e as Error).message.split("\n")[0]})`, EXIT.environment);
+    throw new UserError(`cannot load ${name}: ${fix} (${(e as Error).message.split("\n")[0]})`, "unsupported");
   }
 }
 
@@ -24,7 +24,7 @@ function bind<T>(lib: Koffi.LibraryHandle, libName: string, pkg: string, decl: s
     const name = /(\w+)\s*\(/.exec(decl)?.[1] ?? decl;
     throw new UserError(
       `${libName} lacks ${name}: install a newer '${pkg}' (libbpf >= 1.1 is required)`,
-      EXIT.environment,
+      "unsupported",
     );
   }
 }
@@ -165,7 +165,7 @@ function makeLibc() {
 let libbpfCache: ReturnType<typeof makeLibbpf> | undefined;
 let libcCache: ReturnType<typeof makeLibc> | undefined;
 
-/** The bound libbpf functions. Throws UserError (EXIT.environment) when libbpf.so.1 or a symbol is missing. */
+/** The bound libbpf functions. Throws UserError(unsupported) when libbpf.so.1 or a symbol is missing. */
 export function libbpf(): ReturnType<typeof makeLibbpf> {
   if (!libbpfCache) {
     libbpfCache = makeLibbpf();

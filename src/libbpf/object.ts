@@ -4,7 +4,7 @@ import { libbpf, lastErrno, takeLibbpfLog, viewOf, libc, type Ptr } from "./nati
 import { datasecVars, type VarLayout } from "./btf.js";
 import { ensureTracefs } from "./tracefs.js";
 import { BpfMap, u32le } from "./map.js";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { constants as os } from "node:os";
 
 export type RodataValue = number | bigint | boolean | string | Uint8Array;
@@ -25,7 +25,7 @@ export function createMap(spec: MapSpec): number {
   v.setBigUint64(0, 48n, true); // sz
   v.setUint32(28, spec.flags, true); // map_flags
   const fd = libbpf().mapCreate(spec.type, spec.name.slice(0, 15), spec.keySize, spec.valueSize, spec.maxEntries, opts);
-  if (fd < 0) throw new UserError(`cannot create map ${spec.name}: ${errnoName(lastErrno())}`, EXIT.environment);
+  if (fd < 0) throw new UserError(`cannot create map ${spec.name}: ${errnoName(lastErrno())}`, "unsupported");
   return fd;
 }
 
@@ -69,7 +69,7 @@ export class BpfObject {
     const obj = lb.objectOpenFile(path, null);
     if (!obj) {
       const errno = lastErrno();
-      throw new UserError(`cannot open BPF object ${path}: ${errnoName(errno)}`, EXIT.environment, {
+      throw new UserError(`cannot open BPF object ${path}: ${errnoName(errno)}`, "unsupported", {
         detail: takeLibbpfLog(),
       });
     }
@@ -200,7 +200,7 @@ export class BpfObject {
     const tail = takeLibbpfLog().split("\n").slice(-40).join("\n");
     throw new UserError(
       `the kernel refused ${this.path.split("/").pop()}: ${errnoName(errno)} (verifier log follows)`,
-      EXIT.environment,
+      "unsupported",
       { detail: tail },
     );
   }
@@ -223,7 +223,7 @@ export class BpfObject {
       const errno = lastErrno();
       throw new UserError(
         `cannot attach ${programName} (${lb.programSection(prog)}): ${errnoName(errno)}`,
-        EXIT.environment,
+        "unsupported",
         { detail: takeLibbpfLog() },
       );
     }
@@ -247,7 +247,7 @@ export class BpfObject {
     if (fd < 0 || lb.mapUpdateElem(lb.mapFd(this.rawMap(mapName)), u32le(slot), u32le(fd), 0n) !== 0) {
       throw new UserError(
         `the kernel refused ${programName} as a tail call in ${mapName}: ${errnoName(lastErrno())} (it may not allow tail calls between tracing programs)`,
-        EXIT.environment,
+        "unsupported",
       );
     }
   }
@@ -284,7 +284,7 @@ export class BpfObject {
     try {
       const fd = lb.iterCreate(lb.linkFd(this.links.get(programName)!));
       if (fd < 0)
-        throw new UserError(`cannot create iterator ${programName}: ${errnoName(lastErrno())}`, EXIT.environment);
+        throw new UserError(`cannot create iterator ${programName}: ${errnoName(lastErrno())}`, "unsupported");
       try {
         return readFileSync(fd);
       } finally {

@@ -15,7 +15,7 @@ import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 /**
  * The most ring bytes one `ring` record holds. On a full disk the writer keeps the records that fit,
@@ -183,7 +183,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       writer.append(record);
       return true;
     } catch (e) {
-      if (e instanceof UserError && e.exitCode === EXIT.diskFull) {
+      if (e instanceof UserError && e.kind === "disk-full") {
         diskFull = true;
         return false;
       }

@@ -1,19 +1,19 @@
 // Why the kernel refused a bundle, as one line that names the missing feature: the line `doctor`
 // prints for the bundle and the line `record` fails with are this one function's output, so they agree.
 import type { BundleName } from "../bundles/spec.js";
-import { UserError, EXIT, isUserError } from "../cli/errors.js";
+import { UserError, isUserError } from "../errors.js";
 
 /** Longest reason kept: a verifier line can quote a whole instruction. */
 const MAX_REASON = 200;
 
 /**
- * Turns an environment failure while loading, attaching or running `bundle` into
- * `bundle NAME: REASON` (exit 3), keeping the libbpf log as detail. Anything else (a bug) is returned
+ * Turns an unsupported failure (UserError(unsupported)) while loading, attaching or running `bundle` into
+ * `bundle NAME: REASON` (also unsupported), keeping the libbpf log as detail. Anything else (a bug) is returned
  * unchanged, so it still shows its stack.
  */
 export function bundleRefused(bundle: BundleName, e: unknown): unknown {
-  if (!isUserError(e) || e.exitCode !== EXIT.environment || e.message.startsWith("bundle ")) return e;
-  return new UserError(`bundle ${bundle}: ${refusalReason(e.message, e.detail ?? "")}`, EXIT.environment, {
+  if (!isUserError(e) || e.kind !== "unsupported" || e.message.startsWith("bundle ")) return e;
+  return new UserError(`bundle ${bundle}: ${refusalReason(e.message, e.detail ?? "")}`, "unsupported", {
     cause: e,
     ...(e.detail ? { detail: e.detail } : {}),
   });

@@ -1,6 +1,6 @@
 // `--view process`: one process at a glance. Picks the process a `--pid` selector names (a pid can match
 // several processes across pid reuse and hosts) and gathers its parents, execs, children, connections and files.
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { connectionJson, fileJson, processJson } from "./document.js";
 import type { Connection, ExecImage, FileActivity, ProcessEntity, Replay } from "./model.js";
 import { byStart } from "./processes.js";
@@ -13,7 +13,7 @@ export interface ProcessSelector {
   id: string | undefined;
 }
 
-/** Throws UserError(usage) for anything that is not one of the three forms. */
+/** Throws UserError(bad-input) for anything that is not one of the three forms. */
 export function parseProcessSelector(text: string): ProcessSelector {
   const t = text.trim();
   const plain = /^(\d{1,10})$/.exec(t);
@@ -24,7 +24,7 @@ export function parseProcessSelector(text: string): ProcessSelector {
   if (id) return { pid: Number(id[2]), startIso: undefined, id: t };
   throw new UserError(
     `--pid ${text}: give a pid (1234), a pid and its start time (1234@2026-11-24T03:16:27.984329Z) or a process id (host:1234:startns)`,
-    EXIT.usage,
+    "bad-input",
   );
 }
 

@@ -1,7 +1,7 @@
 // The streaming loader: opens each session with the identities, feeds its frames to one Reconstructor,
 // and records where a damaged file stops being readable. Memory holds entities, never the whole file.
 import { statSync } from "node:fs";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { HDR } from "../events/layouts.js";
 import { KeyRing } from "../session/envelope.js";
 import { openSession } from "../session/reader.js";
@@ -44,7 +44,7 @@ function checkedMetadata(path: string, metadata: unknown): SessionMeta {
     if (!(e instanceof MetadataError)) throw e;
     throw new UserError(
       `${path}: frame 0 (metadata): ${e.message}; this is not what sealtrace writes, nothing was replayed`,
-      EXIT.tampered,
+      "tampered",
     );
   }
 }
@@ -62,9 +62,9 @@ function fileIdentity(path: string): string | undefined {
 /**
  * Reads every file in order into one reconstruction. An UNSEALED or TAMPERED file is read up to its last
  * authentic frame and marked cut off; a limit reached marks the session `LIMIT` (cut off) and leaves later
- * files unread. The same file given twice is read once. Throws UserError from openSession: EXIT.key when no
- * identity opens a file, EXIT.tampered/unsealed/notSession when even its header or metadata frame is
- * unreadable; EXIT.tampered when frame 0 breaks the metadata shape; EXIT.usage when two files hold the
+ * files unread. The same file given twice is read once. Throws UserError from openSession: wrong-key when no
+ * identity opens a file, tampered/unsealed/not-a-session when even its header or metadata frame is
+ * unreadable; tampered when frame 0 breaks the metadata shape; bad-input when two files hold the
  * same session.
  */
 export async function loadSessions(
@@ -96,7 +96,7 @@ export async function loadSessions(
       await reader.close();
       throw new UserError(
         `${path} and ${first} hold the same session ${reader.sessionIdHex} (a copy, or a .partial and its sealed file); give only one of them`,
-        EXIT.usage,
+        "bad-input",
       );
     }
     sessions.set(reader.sessionIdHex, path);

@@ -1,5 +1,5 @@
 // Picks the renderer for a --view/--format pair. Text honours the view; the machine formats carry everything.
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { renderJson, renderJsonChunks } from "./document.js";
 import { exactJson } from "./exactjson.js";
 import { renderHtml } from "./html.js";
@@ -22,12 +22,12 @@ export const FORMATS = ["text", "json", "jsonl", "timesketch", "html"] as const;
 export type View = (typeof VIEWS)[number] | "process";
 export type Format = (typeof FORMATS)[number];
 
-/** Throws UserError(usage) for an unknown view or format. */
+/** Throws UserError(bad-input) for an unknown view or format. */
 export function parseViewFormat(view: string, format: string): { view: View; format: Format } {
   if (!(VIEWS as readonly string[]).includes(view) && view !== "process")
-    throw new UserError(`--view ${view}: choose one of ${VIEWS.join(", ")}, process`, EXIT.usage);
+    throw new UserError(`--view ${view}: choose one of ${VIEWS.join(", ")}, process`, "bad-input");
   if (!(FORMATS as readonly string[]).includes(format))
-    throw new UserError(`--format ${format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
+    throw new UserError(`--format ${format}: choose one of ${FORMATS.join(", ")}`, "bad-input");
   return { view: view as View, format: format as Format };
 }
 
@@ -54,7 +54,7 @@ function renderFocus(r: Replay, focus: Focus, format: Format, colour: boolean, a
     return `${exactJson(doc, 2)}\n`;
   }
   if (format !== "text")
-    throw new UserError(`--format ${format}: --view process and --at give ${FOCUS_FORMATS.join(" or ")}`, EXIT.usage);
+    throw new UserError(`--format ${format}: --view process and --at give ${FOCUS_FORMATS.join(" or ")}`, "bad-input");
   const lines =
     focus.kind === "process"
       ? processLines(r, focus.detail)
@@ -94,7 +94,7 @@ function textLines(r: Replay, view: View, all: boolean): Piece[] {
     case "files":
       return fileLines(r);
     case "process":
-      throw new UserError("--view process needs --pid N", EXIT.usage);
+      throw new UserError("--view process needs --pid N", "bad-input");
   }
 }
 

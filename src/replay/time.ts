@@ -1,5 +1,5 @@
 // Time in replay: Unix-epoch ns (bigint) to ISO 8601 with microseconds, and --since/--until parsing.
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 /** ISO 8601 UTC with microseconds, e.g. 2026-11-24T03:08:58.319123Z. */
 export function isoFromNs(ns: bigint): string {
@@ -25,7 +25,7 @@ const UNIT_NS: Record<string, bigint> = {
 
 /**
  * Parses a --since/--until bound: `+5s`/`+1.5m`/`+250ms` (relative to `sessionStartNs`) or an ISO 8601 time.
- * Throws UserError(usage) on anything else.
+ * Throws UserError(bad-input) on anything else.
  */
 export function parseTimeBound(text: string, sessionStartNs: bigint, flag: string): bigint {
   const rel = /^\+(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)?$/.exec(text.trim());
@@ -42,7 +42,7 @@ export function parseTimeBound(text: string, sessionStartNs: bigint, flag: strin
   }
   throw new UserError(
     `${flag} ${text}: give a time like 2026-11-24T03:09:00Z or an offset from the session start like +5s`,
-    EXIT.usage,
+    "bad-input",
   );
 }
 

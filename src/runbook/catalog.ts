@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadRunbook, type Runbook } from "./runbook.js";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 /** runbooks/ in the package (dist/src/runbook → ../../../runbooks). */
 export function shippedRunbooksDir(): string {
@@ -22,7 +22,7 @@ export function listRunbooks(): Runbook[] {
 /** A shipped runbook by name, or a runbook file by path. Throws UserError naming the choices when neither exists. */
 export function resolveRunbook(nameOrPath: string): Runbook {
   if (nameOrPath.includes("/") || nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml")) {
-    if (!existsSync(nameOrPath)) throw new UserError(`runbook file ${nameOrPath} does not exist`, EXIT.usage);
+    if (!existsSync(nameOrPath)) throw new UserError(`runbook file ${nameOrPath} does not exist`, "bad-input");
     return loadRunbook(nameOrPath);
   }
   const path = join(shippedRunbooksDir(), `${nameOrPath}.yaml`);
@@ -32,7 +32,7 @@ export function resolveRunbook(nameOrPath: string): Runbook {
       .map((f) => f.slice(0, -5));
     throw new UserError(
       `no runbook named '${nameOrPath}'; shipped runbooks: ${names.join(", ")} (or give a file path)`,
-      EXIT.usage,
+      "bad-input",
     );
   }
   return loadRunbook(path);

@@ -3,9 +3,10 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { Node, Document } from "yaml";
-import { UserError, EXIT } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 import type { BundleName } from "../bundles/spec.js";
+import { isAgeRecipient } from "../session/recipient.js";
 import { COMPILED } from "./compiled.js";
 
 export const BUNDLE_NAMES: readonly BundleName[] = ["exec", "connect", "retransmit", "filewrite"];
@@ -39,7 +40,7 @@ export interface Runbook {
 /** A runbook error at a place in its file. */
 export class RunbookError extends UserError {
   constructor(path: string, line: number, col: number, rule: string) {
-    super(`${path}:${line}:${col}: ${rule}`, EXIT.usage);
+    super(`${path}:${line}:${col}: ${rule}`, "bad-input");
   }
 }
 
@@ -106,12 +107,12 @@ function readRunbookText(path: string): string {
   } catch (e) {
     throw new UserError(
       `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.usage,
+      "bad-input",
     );
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new UserError(`runbook ${path} is not a regular file`, EXIT.usage);
+    if (!st.isFile()) throw new UserError(`runbook ${path} is not a regular file`, "bad-input");
     if (st.size > RUNBOOK_LIMITS.textBytes) throw tooLong(path, st.size);
     const buf = Buffer.alloc(RUNBOOK_LIMITS.textBytes + 1);
     let n = 0;
@@ -122,7 +123,7 @@ function readRunbookText(path: string): string {
     if (e instanceof UserError) throw e;
     throw new UserError(
       `cannot read runbook ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.usage,
+      "bad-input",
     );
   } finally {
     closeSync(fd);
@@ -368,7 +369,7 @@ export function parseRunbook(
 
   const recipients = list(get(root, "recipients"), "recipients", RUNBOOK_LIMITS.recipients).map((r) => {
     const s = str(r, "recipients[]", true)!;
-    if (!/^age1[02-9ac-hj-np-z]{58}$/.test(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
+    if (!isAgeRecipient(s)) fail(r, "a recipient is an age public key (age1… , 62 characters)");
     return s;
   });
   const signingKey = str(get(root, "signingKey"), "signingKey", false);

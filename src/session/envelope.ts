@@ -1,15 +1,16 @@
 // The key envelope: the 32-byte session file key sealed as a complete age v1 file to every recipient.
 import { createHash } from "node:crypto";
 import { Decrypter, Encrypter } from "age-encryption";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { FILE_KEY_BYTES } from "./format.js";
+import { decryptFailure } from "./age-failure.js";
 
 /**
  * Seals `fileKey` to each `age1…` recipient. Any age implementation can open the envelope, which is
- * what makes keys from age-keygen work. Throws UserError(usage) for an empty list or a malformed recipient.
+ * what makes keys from age-keygen work. Throws UserError(bad-input) for an empty list or a malformed recipient.
  */
 export async function sealFileKey(fileKey: Uint8Array, recipients: readonly string[]): Promise<Uint8Array> {
-  if (recipients.length === 0) throw new UserError("no recipients: pass at least one age1… public key", EXIT.usage);
+  if (recipients.length === 0) throw new UserError("no recipients: pass at least one age1… public key", "bad-input");
   const enc = new Encrypter();
   for (const r of recipients) {
     const recipient = r.trim();
@@ -19,14 +20,14 @@ export async function sealFileKey(fileKey: Uint8Array, recipients: readonly stri
     } catch {
       throw new UserError(
         `not an age recipient: "${recipient.slice(0, 24)}"; expected a public key starting with age1`,
-        EXIT.usage,
+        "bad-input",
       );
     }
   }
   try {
     return await enc.encrypt(fileKey);
   } catch (e) {
-    throw new UserError(`cannot encrypt to the recipients: ${(e as Error).message}`, EXIT.usage, { cause: e });
+    throw new UserError(`cannot encrypt to the recipients: ${(e as Error).message}`, "bad-input", { cause: e });
   }
 }
 
@@ -40,22 +41,22 @@ export class KeyRing {
   private readonly opened = new Map<string, Uint8Array>();
   readonly size: number;
 
-  /** Throws UserError(EXIT.key) for an empty list or a malformed identity string. */
+  /** Throws UserError(wrong-key) for an empty list or a malformed identity string. */
   constructor(identities: readonly string[]) {
     if (identities.length === 0)
-      throw new UserError("no identities given: pass the age identity file that matches a recipient", EXIT.key);
+      throw new UserError("no identities given: pass the age identity file that matches a recipient", "wrong-key");
     for (const id of identities) {
       try {
         this.decrypter.addIdentity(id);
       } catch {
-        throw new UserError("malformed age identity: expected AGE-SECRET-KEY-1…", EXIT.key);
+        throw new UserError("malformed age identity: expected AGE-SECRET-KEY-1…", "wrong-key");
       }
     }
     this.size = identities.length;
   }
 
   /**
-   * Opens the envelope with the first matching identity. Throws UserError(EXIT.key) when none matches;
+   * Opens the envelope with the first matching identity. Throws UserError(wrong-key) when none matches;
    * returns null if the envelope is malformed, which only a forged header can cause (the caller reports TAMPERED).
    */
   async openFileKey(envelope: Uint8Array): Promise<Uint8Array | null> {
@@ -66,10 +67,8 @@ export class KeyRing {
     try {
       plain = await this.decrypter.decrypt(envelope);
     } catch (e) {
-      const msg = (e as Error).message ?? "";
-      if (/no identity matched/i.test(msg)) {
-        throw new UserError(`no matching key: none of the ${this.size} identities opens this session`, EXIT.key);
-      }
+      if (decryptFailure(e) === "no-match")
+        throw new UserError(`no matching key: none of the ${this.size} identities opens this session`, "wrong-key");
       return null;
     }
     if (plain.length !== FILE_KEY_BYTES) return null;

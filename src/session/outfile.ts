@@ -1,7 +1,7 @@
 // Creating output files that never follow, clobber or block: the one way sealtrace makes a file it writes.
 import { constants, lstatSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 
 // O_EXCL makes the kernel refuse anything already at the name (a file, a directory, a FIFO, a dangling
 // or live symlink: with O_CREAT|O_EXCL a symlink is never followed, O_NOFOLLOW says so twice), so a
@@ -26,8 +26,8 @@ export function describePath(path: string): string | undefined {
 
 /**
  * Creates a new file at `path`, mode 0600, open for reading and writing; returns its descriptor.
- * Throws UserError(usage) naming what is in the way (a file, symlink, directory, FIFO…), a missing,
- * non-directory or read-only directory, or a permission problem; UserError(diskFull) when the
+ * Throws UserError(bad-input) naming what is in the way (a file, symlink, directory, FIFO…), a missing,
+ * non-directory or read-only directory, or a permission problem; UserError(disk-full) when the
  * filesystem has no room even for the name.
  */
 export function createExclusive(path: string): number {
@@ -42,7 +42,7 @@ export function createExclusive(path: string): number {
 export function existsError(path: string, what: string): UserError {
   return new UserError(
     `${path} already exists (${what}); sealtrace never overwrites or follows it: choose another name`,
-    EXIT.usage,
+    "bad-input",
   );
 }
 
@@ -56,18 +56,18 @@ export function createError(path: string, e: unknown): UserError {
     case "EISDIR":
       return existsError(path, describePath(path) ?? "a file");
     case "ENOENT":
-      return new UserError(`cannot create ${path}: directory ${dir} does not exist`, EXIT.usage);
+      return new UserError(`cannot create ${path}: directory ${dir} does not exist`, "bad-input");
     case "ENOTDIR":
-      return new UserError(`cannot create ${path}: ${dir} is not a directory`, EXIT.usage);
+      return new UserError(`cannot create ${path}: ${dir} is not a directory`, "bad-input");
     case "EROFS":
-      return new UserError(`cannot create ${path}: ${dir} is on a read-only filesystem`, EXIT.usage);
+      return new UserError(`cannot create ${path}: ${dir} is on a read-only filesystem`, "bad-input");
     case "EACCES":
     case "EPERM":
-      return new UserError(`cannot create ${path}: no permission to write in ${dir}`, EXIT.usage);
+      return new UserError(`cannot create ${path}: no permission to write in ${dir}`, "bad-input");
     case "ENOSPC":
     case "EDQUOT":
-      return new UserError(`disk full: no room to create ${path}`, EXIT.diskFull);
+      return new UserError(`disk full: no room to create ${path}`, "disk-full");
     default:
-      return new UserError(`cannot create ${path}: ${code ?? (e as Error).message}`, EXIT.usage);
+      return new UserError(`cannot create ${path}: ${code ?? (e as Error).message}`, "bad-input");
   }
 }

@@ -17,7 +17,7 @@ import {
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { dirname } from "node:path";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { libc, lastErrno } from "../libbpf/native.js";
 import { createExclusive, describePath, existsError } from "./outfile.js";
 
@@ -69,8 +69,8 @@ export class SessionFiles {
   /**
    * Creates PATH.partial and PATH.reserve (each O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600) after checking that
    * nothing is at PATH. The reserve is `wantedReserveBytes`, cut to a quarter of the free space on a
-   * small filesystem, and to what fits if the disk fills while it is written. Throws UserError(usage)
-   * for anything at one of the three names or an unusable directory; UserError(diskFull) when fewer
+   * small filesystem, and to what fits if the disk fills while it is written. Throws UserError(bad-input)
+   * for anything at one of the three names or an unusable directory; UserError(disk-full) when fewer
    * than MIN_FREE_BYTES are free. Nothing is left behind when it throws.
    */
   static claim(path: string, wantedReserveBytes: number): SessionFiles {
@@ -85,7 +85,7 @@ export class SessionFiles {
       if (free !== undefined && free < MIN_FREE_BYTES) {
         throw new UserError(
           `disk full: ${Math.floor(free / 1024)} KiB free in ${dirname(path)}; a session needs at least ${MIN_FREE_BYTES / 1024} KiB`,
-          EXIT.diskFull,
+          "disk-full",
         );
       }
       const share =
@@ -165,7 +165,7 @@ export class SessionFiles {
       const code = (e as NodeJS.ErrnoException).code;
       throw new UserError(
         `cannot restore the deleted ${this.partialName}: ${code ?? (e as Error).message}`,
-        code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+        code === "ENOSPC" ? "disk-full" : "io-failed",
       );
     }
     const oldFd = this.fd;
@@ -196,7 +196,7 @@ export class SessionFiles {
         const code = (e as NodeJS.ErrnoException).code;
         throw new UserError(
           `${this.partialName} was deleted by another process and could not be saved as ${this.path}: ${code ?? (e as Error).message}`,
-          code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+          code === "ENOSPC" ? "disk-full" : "io-failed",
         );
       }
       closeSync(fd);
@@ -213,7 +213,7 @@ export class SessionFiles {
       if (!isSame(this.partialName, this.partialId))
         throw new UserError(
           `${this.partialName} was replaced while recording; the sealed session could not be named ${this.path}`,
-          EXIT.environment,
+          "io-failed",
         );
       try {
         linkSync(this.partialName, this.path);
@@ -229,7 +229,7 @@ export class SessionFiles {
   private appeared(): UserError {
     return new UserError(
       `${this.path} appeared while recording (${describePath(this.path) ?? "a file"}); the sealed session stays at ${this.partialName}`,
-      EXIT.usage,
+      "bad-input",
     );
   }
 

@@ -1,6 +1,5 @@
 // Streaming reader: authenticates and decodes a session file frame by frame, stopping at the first damage.
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { UserError } from "../cli/errors.js";
 import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
@@ -8,7 +7,7 @@ import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys
 import { decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./records.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
-import { damageVerdict, formatVerdict, SessionDamage, verdictExitCode, type SessionVerdict } from "./verdict.js";
+import { damageError, damageVerdict, SessionDamage, type SessionVerdict } from "./verdict.js";
 
 export interface OpenSessionOptions {
   /** age identities (`AGE-SECRET-KEY-1…` strings, e.g. from readIdentityFile), or a KeyRing reused across files. */
@@ -188,14 +187,10 @@ function asFinale(value: unknown): SessionFinale | undefined {
   return value as SessionFinale;
 }
 
-function damageError(path: string, v: SessionVerdict): UserError {
-  return new UserError(`${path}: ${formatVerdict(v)}`, verdictExitCode(v));
-}
-
 /**
  * Opens a session: checks the header, finds the file key with `identities`, and reads the metadata frame.
- * Throws UserError: EXIT.key (no matching identity), EXIT.notSession, EXIT.tampered or EXIT.unsealed when
- * the header or metadata frame is unreadable, EXIT.usage when the file cannot be opened.
+ * Throws UserError: wrong-key (no matching identity), not-a-session, tampered or unsealed when the header or
+ * metadata frame is unreadable, bad-input when the file cannot be opened.
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
   const { fd, sizeBytes } = await openForScan(path);
@@ -224,7 +219,7 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
     return reader;
   } catch (e) {
     await scanner.close();
-    if (e instanceof SessionDamage) throw damageError(path, damageVerdict(e, 0));
+    if (e instanceof SessionDamage) throw damageError(path, e);
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 // Keyless walk over a session file: header, frames and trailer checked for structure and chain, no decryption.
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
 import { parseFramePrefix, chainStep, type FramePrefix } from "./frame.js";
 import { equalBytes, HEADER_PREAMBLE_BYTES, parseHeader, parseHeaderPreamble, type SessionHeader } from "./header.js";
@@ -38,7 +38,7 @@ function readAt(fd: number, position: number, length: number): Uint8Array {
 }
 
 /**
- * Opens a file for scanning. Throws UserError(usage) if it cannot be opened or is not a regular file.
+ * Opens a file for scanning. Throws UserError(bad-input) if it cannot be opened or is not a regular file.
  * A FIFO, device or directory is refused by `stat` before any open, and the open itself is non-blocking,
  * so a path swapped for a FIFO in between cannot make the open wait for a writer forever.
  */
@@ -46,19 +46,19 @@ export async function openForScan(path: string): Promise<{ fd: number; sizeBytes
   let fd: number;
   try {
     if (!statSync(path).isFile())
-      throw new UserError(`${path} is not a regular file (${kindOf(path)}); give a session file`, EXIT.usage);
+      throw new UserError(`${path} is not a regular file (${kindOf(path)}); give a session file`, "bad-input");
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(
       `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.usage,
+      "bad-input",
     );
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new UserError(`${path} is not a regular file; give a session file`, EXIT.usage);
+    throw new UserError(`${path} is not a regular file; give a session file`, "bad-input");
   }
   return { fd, sizeBytes: st.size };
 }

@@ -1,7 +1,7 @@
 // Ed25519 custody signatures: signing key files, signer public keys, and the signature over the final chain hash.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex, concatBytes, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { LABEL_SIGNATURE } from "./format.js";
 
 const PUBLIC_PREFIX = "sealtrace-ed25519:";
@@ -23,12 +23,12 @@ export function encodeSignerPublicKey(publicKey: Uint8Array): string {
   return PUBLIC_PREFIX + bytesToHex(publicKey);
 }
 
-/** Parses `sealtrace-ed25519:<64 hex>`. Throws UserError(usage) on anything else. */
+/** Parses `sealtrace-ed25519:<64 hex>`. Throws UserError(bad-input) on anything else. */
 export function parseSignerPublicKey(text: string): Uint8Array {
   const t = text.trim();
   const hex = t.startsWith(PUBLIC_PREFIX) ? t.slice(PUBLIC_PREFIX.length) : "";
   if (!HEX64.test(hex))
-    throw new UserError(`not a signer public key: expected ${PUBLIC_PREFIX} followed by 64 hex digits`, EXIT.usage);
+    throw new UserError(`not a signer public key: expected ${PUBLIC_PREFIX} followed by 64 hex digits`, "bad-input");
   return hexToBytes(hex);
 }
 
@@ -43,7 +43,7 @@ export function encodeSigningKeyFile(key: SigningKey, createdAt: Date): string {
   ].join("\n");
 }
 
-/** Parses a signing key file. Throws UserError(EXIT.key) if no well-formed secret line is present. */
+/** Parses a signing key file. Throws UserError(wrong-key) if no well-formed secret line is present. */
 export function parseSigningKeyFile(text: string, source = "signing key file"): SigningKey {
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
@@ -55,7 +55,7 @@ export function parseSigningKeyFile(text: string, source = "signing key file"): 
   }
   throw new UserError(
     `${source}: no ${SECRET_PREFIX}<64 hex> line; make one with \`sealtrace keygen --signing\``,
-    EXIT.key,
+    "wrong-key",
   );
 }
 

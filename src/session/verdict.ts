@@ -1,5 +1,5 @@
-// The one-word judgement on a session file (SEALED, UNSEALED, TAMPERED, NOT A SESSION) and its exit code.
-import { EXIT, UserError, type ExitCode } from "../cli/errors.js";
+// The one-word judgement on a session file (SEALED, UNSEALED, TAMPERED, NOT A SESSION).
+import { UserError, type ErrorKind } from "../errors.js";
 
 export type SessionStatus = "SEALED" | "UNSEALED" | "TAMPERED" | "NOT_A_SESSION";
 
@@ -36,24 +36,17 @@ export function statusLabel(status: SessionStatus): string {
   return status === "NOT_A_SESSION" ? "NOT A SESSION" : status;
 }
 
-export function verdictExitCode(v: SessionVerdict): ExitCode {
-  switch (v.status) {
-    case "SEALED":
-      return EXIT.ok;
-    case "UNSEALED":
-      return EXIT.unsealed;
-    case "TAMPERED":
-      return EXIT.tampered;
-    case "NOT_A_SESSION":
-      return EXIT.notSession;
-  }
-}
-
 export function formatVerdict(v: SessionVerdict): string {
   return `${statusLabel(v.status)}: ${v.reason}`;
 }
 
-/** For callers that want all-or-nothing: throws a UserError with the verdict's exit code unless SEALED. */
-export function assertSealed(v: SessionVerdict, path: string): void {
-  if (v.status !== "SEALED") throw new UserError(`${path}: ${formatVerdict(v)}`, verdictExitCode(v));
+/** The error for a session too damaged to open (its header or metadata frame): its kind is the damage's status. */
+export function damageError(path: string, d: SessionDamage): UserError {
+  return new UserError(`${path}: ${formatVerdict(damageVerdict(d, 0))}`, DAMAGE_KIND[d.status]);
 }
+
+const DAMAGE_KIND: { readonly [S in Exclude<SessionStatus, "SEALED">]: ErrorKind } = {
+  UNSEALED: "unsealed",
+  TAMPERED: "tampered",
+  NOT_A_SESSION: "not-a-session",
+};

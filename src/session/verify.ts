@@ -29,7 +29,7 @@ export interface VerifyOptions {
 /**
  * Checks a session without any decryption key. Without the key, frame contents are not authenticated:
  * the chain catches damage and, with a signature or off-host checkpoints, deliberate edits.
- * Throws UserError(usage) only when the file cannot be opened; every damage is in `verdict`.
+ * Throws UserError(bad-input) only when the file cannot be opened; every damage is in `verdict`.
  */
 export async function verifySession(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { fd, sizeBytes } = await openForScan(path);

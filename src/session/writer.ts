@@ -3,7 +3,7 @@ import { closeSync, fdatasync, fsyncSync, ftruncateSync, writeSync } from "node:
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { EXIT, UserError } from "../cli/errors.js";
+import { UserError } from "../errors.js";
 import { sealFileKey } from "./envelope.js";
 import {
   AEAD_TAG_BYTES,
@@ -134,8 +134,8 @@ export class SessionWriter {
   /**
    * Creates `path + ".partial"` and `path + ".reserve"` (mode 0600, never following or replacing
    * anything; see SessionFiles.claim) unless `options.files` brings them, writes the header and the
-   * metadata frame, and fdatasyncs. Throws UserError(usage) if something is at one of those names, a
-   * recipient is malformed or the directory is not writable; UserError(diskFull) if even the header
+   * metadata frame, and fdatasyncs. Throws UserError(bad-input) if something is at one of those names, a
+   * recipient is malformed or the directory is not writable; UserError(disk-full) if even the header
    * does not fit. The files are removed when it throws.
    */
   static async create(path: string, options: SessionWriterOptions): Promise<SessionWriter> {
@@ -143,7 +143,7 @@ export class SessionWriter {
     const flushBytes = options.flushBytes ?? DEFAULT_FLUSH_BYTES;
     if (!(flushIntervalMs > 0) || !(flushBytes > 0)) {
       options.files?.discard();
-      throw new UserError("flush interval and flush size must be positive", EXIT.usage);
+      throw new UserError("flush interval and flush size must be positive", "bad-input");
     }
     const files = options.files ?? SessionFiles.claim(path, options.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     let writer: SessionWriter;
@@ -168,7 +168,7 @@ export class SessionWriter {
         if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
         ftruncateSync(files.partialFd, 0);
         if (!files.releaseReserve())
-          throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
+          throw new UserError(`disk full: no room to start ${files.partialPath}`, "disk-full");
         writeAll(files.partialFd, headerBytes, 0);
       }
       writer = new SessionWriter(
@@ -187,7 +187,7 @@ export class SessionWriter {
     } catch (e) {
       files.discard();
       if ((e as NodeJS.ErrnoException).code === "ENOSPC")
-        throw new UserError(`disk full: no room to start ${files.partialPath}`, EXIT.diskFull);
+        throw new UserError(`disk full: no room to start ${files.partialPath}`, "disk-full");
       throw e;
     }
     writer.append(options.metadata);
@@ -217,7 +217,7 @@ export class SessionWriter {
   /**
    * Buffers one msgpack-able record (objects, arrays, strings, numbers, bigint, Uint8Array…); cheap and
    * synchronous, it writes a frame only when the buffer passes flushBytes or the interval elapsed.
-   * Throws the writer's failure (UserError(diskFull) after a full disk) once the writer has failed.
+   * Throws the writer's failure (UserError(disk-full) after a full disk) once the writer has failed.
    */
   append(record: unknown): void {
     if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.append after close");
@@ -245,7 +245,7 @@ export class SessionWriter {
 
   /**
    * Writes the pending records, the final frame holding `summary`, and the trailer; fsyncs and renames
-   * `PATH.partial` to `PATH`. Rejects with UserError(diskFull) if the disk filled (what fit is sealed).
+   * `PATH.partial` to `PATH`. Rejects with UserError(disk-full) if the disk filled (what fit is sealed).
    */
   async close(summary: unknown): Promise<SessionCloseResult> {
     if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.close called twice");
@@ -408,11 +408,11 @@ export class SessionWriter {
       (ok
         ? new UserError(
             `disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`,
-            EXIT.diskFull,
+            "disk-full",
           )
         : new UserError(
             `disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`,
-            EXIT.diskFull,
+            "disk-full",
           ));
   }
 
@@ -467,7 +467,7 @@ export class SessionWriter {
         const code = (e as NodeJS.ErrnoException).code;
         this.failure = new UserError(
           `cannot sync ${this.files.partialPath}: ${code ?? (e as Error).message}`,
-          code === "ENOSPC" ? EXIT.diskFull : EXIT.environment,
+          code === "ENOSPC" ? "disk-full" : "io-failed",
         );
       }
     });

@@ -106,7 +106,7 @@ test("limits.maxEvents with onLimit stop: the recording ends early, end reason m
   const res = await rec.done;
   const endedMs = Date.now() - attachedAt;
   storm.kill();
-  // README, `--help` and src/cli/errors.ts: 9 = ended early by a runbook limit, but sealed.
+  // README, `--help` and src/cli/exit-codes.ts: 9 = ended early by a runbook limit, but sealed.
   assert.equal(res.code, 9, res.stderr);
   assert.ok(endedMs < 10_000, `ended ${endedMs} ms after attaching, of a 60 s duration`);
   assert.match(res.stderr, /end: max-events/);

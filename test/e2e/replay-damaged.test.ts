@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/bpf.js";
 import { cliSync, makeKey, tempDir } from "../helpers/cli.js";
-import { EXIT } from "../../src/cli/errors.js";
+import { EXIT } from "../../src/cli/exit-codes.js";
 import { frameSpans } from "../unit/session-helpers.js";
 
 const FIX = join(ROOT, "fixtures", "replay");

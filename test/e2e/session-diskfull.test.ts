@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { SessionWriter } from "../../src/session/writer.js";
 import { readSession } from "../../src/session/reader.js";
 import { verifySession } from "../../src/session/verify.js";
-import { EXIT, UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 import { normalize, testKey } from "../unit/session-helpers.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -45,14 +46,14 @@ test(
         failure = e;
       }
       assert.ok(
-        failure instanceof UserError && failure.exitCode === EXIT.diskFull,
+        failure instanceof UserError && exitCodeOf(failure) === EXIT.diskFull,
         `expected a disk-full UserError, got ${String(failure)}`,
       );
       assert.match((failure as UserError).message, /^disk full: sealed \d+ frames/);
       assert.ok(!existsSync(path + ".partial") && !existsSync(path + ".reserve"));
       assert.throws(
         () => writer.append({ late: true }),
-        (e: unknown) => e instanceof UserError && e.exitCode === EXIT.diskFull,
+        (e: unknown) => e instanceof UserError && exitCodeOf(e) === EXIT.diskFull,
       );
 
       assert.equal((await verifySession(path)).verdict.status, "SEALED");

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { parentPort, workerData } from "node:worker_threads";
 import { join } from "node:path";
 import fc from "fast-check";
-import { isUserError } from "../../src/cli/errors.js";
+import { isUserError } from "../../src/errors.js";
+import { exitCodeOf } from "../../src/cli/exit-codes.js";
 import { ALL_LAYOUTS, EV, LAYOUT_BY_TYPE, type Layout } from "../../src/events/layouts.js";
 import { applyFilter } from "../../src/replay/filter.js";
 import { loadSessions } from "../../src/replay/load.js";
@@ -205,7 +206,7 @@ try {
           }
         } catch (e) {
           if (!isUserError(e)) throw e; // a bug: the property fails with its stack
-          assert.ok([2, 5, 6, 7].includes(e.exitCode), `exit ${e.exitCode}: ${e.message}`);
+          assert.ok([2, 5, 6, 7].includes(exitCodeOf(e)), `exit ${exitCodeOf(e)}: ${e.message}`);
           assert.equal(e.message.includes("\n"), false, "one line");
           outcomes.refused++;
         }

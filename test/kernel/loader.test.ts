@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { loadBundles, unloadBundles } from "../../src/recorder/loader.js";
 import { BUNDLES, bundleObjectPath } from "../../src/bundles/registry.js";
 import { BpfObject } from "../../src/libbpf/object.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
 import { assertNoProbes, loadedPrograms, OUR_PROGRAM } from "../helpers/bpf.js";
 import { applyVariants } from "../helpers/bundle.js";
 import { execFileSync, spawnSync } from "node:child_process";

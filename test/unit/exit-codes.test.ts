@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/bpf.js";
-import { EXIT, EXIT_TABLE } from "../../src/cli/errors.js";
+import { EXIT, EXIT_TABLE } from "../../src/cli/exit-codes.js";
 
 test("EXIT, the --help table and the README table name the same codes", () => {
   const codes = [...new Set(Object.values(EXIT))].sort((a, b) => a - b);

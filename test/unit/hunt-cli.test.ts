@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../helpers/bpf.js";
-import { EXIT } from "../../src/cli/errors.js";
+import { EXIT } from "../../src/cli/exit-codes.js";
 import type { Report } from "../../src/hunt/report.js";
 
 const CLI = join(ROOT, "dist/src/cli/main.js");

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ipv6Bytes, netRodata, MAX_PORTS } from "../../src/bundles/netfilters.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { refusalReason, bundleRefused } from "../../src/recorder/refusal.js";
-import { UserError, EXIT } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 
 const CORE_6_1 = `libbpf: prog 'retransmit_skb': BPF program load failed: Invalid argument
 libbpf: prog 'retransmit_skb': -- BEGIN PROG LOAD LOG --
@@ -71,15 +72,15 @@ test("without a log the message stands; control bytes from the log never reach t
 });
 
 test("bundleRefused: environment errors become `bundle NAME: reason` (exit 3, log kept); bugs pass through untouched", () => {
-  const e = bundleRefused("filewrite", new UserError(MSG, EXIT.environment, { detail: KSYM_6_1 }));
+  const e = bundleRefused("filewrite", new UserError(MSG, "unsupported", { detail: KSYM_6_1 }));
   assert.ok(e instanceof UserError);
   assert.equal(e.message, "bundle filewrite: kernel function bpf_rdonly_cast not found in this kernel");
-  assert.equal(e.exitCode, EXIT.environment);
+  assert.equal(exitCodeOf(e), EXIT.environment);
   assert.equal(e.detail, KSYM_6_1);
   // Already attributed (a tail call failing inside a later step): not wrapped twice.
   assert.equal(bundleRefused("exec", e), e);
   const bug = new TypeError("x is undefined");
   assert.equal(bundleRefused("exec", bug), bug);
-  const usage = new UserError("bad flag", EXIT.usage);
+  const usage = new UserError("bad flag", "bad-input");
   assert.equal(bundleRefused("exec", usage), usage);
 });

@@ -9,7 +9,8 @@ import { readIdentityFile } from "../../src/session/identity.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { render, VIEWS, FORMATS } from "../../src/replay/render.js";
 import { frameSpans, tempDir, testKey } from "./session-helpers.js";
-import { EXIT, UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 
 const ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..", "..");
 const FIX = "fixtures/replay";
@@ -104,8 +105,8 @@ test("a wrong key gives one clear line and exit code 4", async () => {
   const other = await testKey();
   await assert.rejects(loadSessions([join(FIX, "chain.sealed")], [other.identity]), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.exitCode, EXIT.key);
-    assert.equal(e.exitCode, 4);
+    assert.equal(exitCodeOf(e), EXIT.key);
+    assert.equal(exitCodeOf(e), 4);
     assert.ok(!e.message.includes("\n") && e.message.length < 120, e.message);
     return true;
   });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { loadRunbook, parseRunbook, RunbookError, RUNBOOK_LIMITS } from "../../src/runbook/runbook.js";
 import { formatDuration, parseDurationMs, parseSizeBytes } from "../../src/runbook/units.js";
-import { UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
 
 const HEAD = "name: x\ndescription: bounds\nbundles: [exec]\n";
 const dir = mkdtempSync(join(tmpdir(), "st-hrec-rb-"));

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSession, openSession } from "../../src/session/reader.js";
 import { readIdentityFile } from "../../src/session/identity.js";
-import { EXIT, UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 import { tempDir, writeSession } from "./session-helpers.js";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -45,7 +46,7 @@ test("sessions sealed to age-keygen recipients open with either identity; a thir
     }
     await assert.rejects(
       openSession(path, { identities: await readIdentityFile(k3!) }),
-      (e: unknown) => e instanceof UserError && e.exitCode === EXIT.key && /no matching key/.test(e.message),
+      (e: unknown) => e instanceof UserError && exitCodeOf(e) === EXIT.key && /no matching key/.test(e.message),
     );
     // The key envelope in the header is a plain age file: the age CLI opens it to the 32-byte file key.
     const bytes = readFileSync(path);

@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { SessionWriter, type PartialDeleted } from "../../src/session/writer.js";
 import { SessionFiles } from "../../src/session/partial.js";
 import { readSession } from "../../src/session/reader.js";
-import { EXIT, UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 import { tempDir, testKey } from "./session-helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,7 +80,7 @@ test("a symlink or file planted at the final name while writing is never followe
       writer.close({}),
       (e: unknown) =>
         e instanceof UserError &&
-        e.exitCode === EXIT.usage &&
+        exitCodeOf(e) === EXIT.usage &&
         e.message === `${path} appeared while recording (a symbolic link); the sealed session stays at ${path}.partial`,
     );
     assert.equal(readFileSync(victim, "utf8"), "unchanged");
@@ -107,7 +108,7 @@ test("SessionFiles.claim refuses whatever is at the three names and leaves nothi
         assert.throws(
           () => SessionFiles.claim(path, 4096),
           (e: unknown) =>
-            e instanceof UserError && e.exitCode === EXIT.usage && e.message.startsWith(`${at} already exists (a `),
+            e instanceof UserError && exitCodeOf(e) === EXIT.usage && e.message.startsWith(`${at} already exists (a `),
         );
         for (const other of ["", ".partial", ".reserve"].filter((s) => s !== suffix))
           assert.ok(!existsSync(path + other), `${path + other} left behind`);

@@ -7,7 +7,8 @@ import fc from "fast-check";
 import { SessionWriter } from "../../src/session/writer.js";
 import { readSession, openSession } from "../../src/session/reader.js";
 import { verifySession } from "../../src/session/verify.js";
-import { EXIT, UserError } from "../../src/cli/errors.js";
+import { UserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 import { normalize, tempDir, testKey } from "./session-helpers.js";
 
 /** No map key `__proto__` at any depth: the reader returns it as `__proto_` (docs/FORMAT.md, and a test below). */
@@ -151,7 +152,7 @@ test("a header cut short is UNSEALED with nothing readable; an empty file is NOT
     truncateSync(path, 50);
     await assert.rejects(
       openSession(path, { identities: [key.identity] }),
-      (e: unknown) => e instanceof UserError && e.exitCode === EXIT.unsealed,
+      (e: unknown) => e instanceof UserError && exitCodeOf(e) === EXIT.unsealed,
     );
     truncateSync(path, 0);
     assert.equal((await verifySession(path)).verdict.status, "NOT_A_SESSION");

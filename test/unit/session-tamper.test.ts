@@ -8,7 +8,8 @@ import { openSession } from "../../src/session/reader.js";
 import { KeyRing } from "../../src/session/envelope.js";
 import { verifySession } from "../../src/session/verify.js";
 import { generateSigningKey } from "../../src/session/signing.js";
-import { isUserError, EXIT } from "../../src/cli/errors.js";
+import { isUserError } from "../../src/errors.js";
+import { EXIT, exitCodeOf } from "../../src/cli/exit-codes.js";
 import type { SessionStatus } from "../../src/session/verdict.js";
 import { frameSpans, normalize, tempDir, testKey, writeSession } from "./session-helpers.js";
 
@@ -185,7 +186,7 @@ async function readFrames(path: string, identities: KeyRing | string[]): Promise
     reader = await openSession(path, { identities });
   } catch (e) {
     if (!isUserError(e)) throw e;
-    const status = STATUS_BY_EXIT.get(e.exitCode);
+    const status = STATUS_BY_EXIT.get(exitCodeOf(e));
     if (!status) throw e;
     return { status, reason: e.message, bad: undefined, frames: [] };
   }

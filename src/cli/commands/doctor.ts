@@ -6,7 +6,8 @@ import type { BundleSpec } from "../../bundles/spec.js";
 import { resolveRunbook } from "../../runbook/catalog.js";
 import * as checks from "../../doctor/checks.js";
 import { trialLoad, formatDegradations } from "../../doctor/trial.js";
-import { UserError, EXIT, isUserError } from "../errors.js";
+import { UserError, isUserError } from "../../errors.js";
+import { EXIT, exitCodeOf } from "../exit-codes.js";
 
 /**
  * The rows: environment first, then one `bundle NAME` row per bundle (a trial load of it alone), then
@@ -53,7 +54,7 @@ async function trialRow(name: string, set: readonly BundleSpec[]): Promise<check
       ? { name, ok: true, degraded: true, detail: `loaded, ${what}; degraded: ${formatDegradations(degraded)}` }
       : { name, ok: true, detail: `loaded, attached, started (${what})` };
   } catch (e) {
-    if (!isUserError(e) || e.exitCode !== EXIT.environment) throw e;
+    if (!isUserError(e) || exitCodeOf(e) !== EXIT.environment) throw e;
     // The message is the line record fails with: "bundle NAME: missing feature".
     return {
       name,
@@ -89,7 +90,7 @@ export function registerDoctor(program: Command): void {
         for (const r of bad) process.stderr.write(`sealtrace: ${checks.problemLine(r)}\n`);
         throw new UserError(
           `this machine cannot record (${bad.length} problem${bad.length > 1 ? "s" : ""} above)`,
-          EXIT.environment,
+          checks.problemKind(bad[0]!),
         );
       }
     });

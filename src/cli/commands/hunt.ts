@@ -1,7 +1,8 @@
 // `sealtrace hunt FILE... -i IDENTITY`: Sigma rules over sealed sessions (docs/HUNT.md).
 import { closeSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { EXIT, UserError } from "../errors.js";
+import { UserError } from "../../errors.js";
+import { EXIT } from "../exit-codes.js";
 import { replayStartNs, reportSessions } from "../sessions-said.js";
 import { readIdentityFile } from "../../session/identity.js";
 import { createExclusive } from "../../session/outfile.js";
@@ -38,14 +39,14 @@ const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 function level(flag: string, text: string): Level {
   if (!(LEVELS as readonly string[]).includes(text))
-    throw new UserError(`${flag} ${text}: choose one of ${LEVELS.join(", ")}`, EXIT.usage);
+    throw new UserError(`${flag} ${text}: choose one of ${LEVELS.join(", ")}`, "bad-input");
   return text as Level;
 }
 
 function pid(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 0x3fffffff)
-    throw new UserError(`--pid ${text}: expected a whole number up to ${0x3fffffff}`, EXIT.usage);
+    throw new UserError(`--pid ${text}: expected a whole number up to ${0x3fffffff}`, "bad-input");
   return n;
 }
 
@@ -69,12 +70,12 @@ export function registerHunt(program: Command): void {
     .option("--host <name>", "sessions from this hostname or boot id (repeatable)", collect, [])
     .action(async (files: string[], opts: HuntOptions) => {
       if (!(FORMATS as readonly string[]).includes(opts.format))
-        throw new UserError(`--format ${opts.format}: choose one of ${FORMATS.join(", ")}`, EXIT.usage);
+        throw new UserError(`--format ${opts.format}: choose one of ${FORMATS.join(", ")}`, "bad-input");
       const minLevel = level("--min-level", opts.minLevel);
       const failOn = opts.failOn === undefined ? undefined : level("--fail-on", opts.failOn);
       const paths = [...(opts.builtin ? [BUILTIN_RULES] : []), ...opts.rules];
       if (paths.length === 0)
-        throw new UserError("no rules to run: give --rules DIR|FILE, or leave out --no-builtin", EXIT.usage);
+        throw new UserError("no rules to run: give --rules DIR|FILE, or leave out --no-builtin", "bad-input");
       // Rules first: a typo in --rules should not wait for a 1 GiB session to be read.
       const set = loadRuleSet(paths, minLevel);
       const identities = (await Promise.all(opts.identity.map((f) => readIdentityFile(f)))).flat();

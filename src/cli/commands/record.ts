@@ -7,13 +7,14 @@ import { resolveRunbook, listRunbooks } from "../../runbook/catalog.js";
 import { parseDurationMs, formatBytes, formatDuration } from "../../runbook/units.js";
 import { BUNDLES } from "../../bundles/registry.js";
 import type { BundleSpec, Filters } from "../../bundles/spec.js";
-import { resolveRecipients } from "../../recorder/recipients.js";
+import { resolveRecipients } from "../recipients.js";
 import { cgroup2Root } from "../../recorder/cgroups.js";
 import { record, type RecordResult } from "../../recorder/recorder.js";
-import { environmentChecks, problemLine } from "../../doctor/checks.js";
-import { UserError, EXIT, EXIT_TABLE } from "../errors.js";
+import { environmentChecks, problemKind, problemLine } from "../../doctor/checks.js";
+import { UserError } from "../../errors.js";
+import { EXIT, EXIT_TABLE, verdictExitCode } from "../exit-codes.js";
 import type { VerifyReport } from "../../session/verify.js";
-import { formatVerdict, verdictExitCode } from "../../session/verdict.js";
+import { formatVerdict } from "../../session/verdict.js";
 import { StatusLine } from "../status.js";
 import { describePath, existsError } from "../../session/outfile.js";
 import * as prompts from "../prompts.js";
@@ -59,7 +60,7 @@ export function registerRecord(program: Command): void {
 }
 
 function missing(flag: string, what: string): never {
-  throw new UserError(`${what}: pass ${flag} (no terminal to ask on)`, EXIT.usage);
+  throw new UserError(`${what}: pass ${flag} (no terminal to ask on)`, "bad-input");
 }
 
 /** Resolves a cgroup v2 path (or a numeric id) to its id: the cgroup directory's inode number. */
@@ -68,13 +69,13 @@ function cgroupId(spec: string): bigint {
   // Relative to the cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, where /sys/fs/cgroup/X is a v1 tree.
   const root = cgroup2Root() ?? "/sys/fs/cgroup";
   const path = spec.startsWith("/sys/fs/cgroup") ? spec : `${root}${spec.startsWith("/") ? "" : "/"}${spec}`;
-  if (!existsSync(path)) throw new UserError(`cgroup ${spec} does not exist (looked at ${path})`, EXIT.usage);
+  if (!existsSync(path)) throw new UserError(`cgroup ${spec} does not exist (looked at ${path})`, "bad-input");
   return BigInt(statSync(path, { bigint: true }).ino);
 }
 
 function positiveInt(v: string, flag: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new UserError(`${flag} takes a positive integer, not '${v}'`, EXIT.usage);
+    throw new UserError(`${flag} takes a positive integer, not '${v}'`, "bad-input");
   return Number(v);
 }
 
@@ -98,7 +99,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   const comm = flags.comm ?? runbook.filters.comm;
   if (comm !== undefined) {
     if (Buffer.byteLength(comm) > 15)
-      throw new UserError("--comm is at most 15 bytes (the kernel's comm length)", EXIT.usage);
+      throw new UserError("--comm is at most 15 bytes (the kernel's comm length)", "bad-input");
     filters.comm = comm;
   }
   const cgroup = flags.cgroup ?? runbook.filters.cgroup;
@@ -109,7 +110,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
     else missing("--pid PID", `runbook '${runbook.name}' follows one process`);
   }
   if (filters.pid !== undefined && !existsSync(`/proc/${filters.pid}`))
-    throw new UserError(`process ${filters.pid} does not exist`, EXIT.usage);
+    throw new UserError(`process ${filters.pid} does not exist`, "bad-input");
 
   // 3. Duration.
   let durationMs = runbook.durationMs;
@@ -118,7 +119,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
     if (d === undefined || d < 100 || d > RUNBOOK_LIMITS.durationMs)
       throw new UserError(
         `--duration takes a time from 100ms to 168h, like 30s, 5m or 1h, not '${flags.duration.slice(0, 40)}'`,
-        EXIT.usage,
+        "bad-input",
       );
     durationMs = d;
   }
@@ -146,7 +147,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   if (filters.pid !== undefined) names.add("exec");
   for (const n of names) {
     if (!BUNDLES.has(n))
-      throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, EXIT.environment);
+      throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, "unsupported");
   }
   // Registry order, exec first: the loader brings the first bundle live before the others.
   const bundles: BundleSpec[] = [...BUNDLES.values()].filter((b) => names.has(b.name));
@@ -168,7 +169,7 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   // 7. doctor's checks, before anything is created, failing with doctor's line. The bundles' trial load
   // is the real load in record(): its refusal is the same `bundle NAME: missing feature` line.
   const bad = (await environmentChecks()).find((c) => !c.ok && !c.advisory);
-  if (bad) throw new UserError(problemLine(bad), EXIT.environment);
+  if (bad) throw new UserError(problemLine(bad), problemKind(bad));
 
   // 8. Record. The first SIGINT/SIGTERM/SIGHUP ends and seals; a second one seals faster.
   const stop = new AbortController();
@@ -234,7 +235,7 @@ function readSigningKey(path: string): string {
   } catch (e) {
     throw new UserError(
       `cannot read signing key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      EXIT.key,
+      "wrong-key",
     );
   }
 }

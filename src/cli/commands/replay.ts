@@ -2,7 +2,8 @@
 import { closeSync, writeSync } from "node:fs";
 import { once } from "node:events";
 import type { Command } from "commander";
-import { EXIT, UserError } from "../errors.js";
+import { UserError } from "../../errors.js";
+import { EXIT } from "../exit-codes.js";
 import { replayStartNs, reportSessions } from "../sessions-said.js";
 import { createExclusive } from "../../session/outfile.js";
 import { readIdentityFile } from "../../session/identity.js";
@@ -47,7 +48,7 @@ function containerPrefix(text: string): string {
   if (!/^[0-9a-fA-F-]{1,64}$/.test(text))
     throw new UserError(
       `--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`,
-      EXIT.usage,
+      "bad-input",
     );
   return text.toLowerCase();
 }
@@ -55,13 +56,13 @@ function containerPrefix(text: string): string {
 function integer(flag: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, EXIT.usage);
+    throw new UserError(`${flag} ${text}: expected a whole number up to ${max}`, "bad-input");
   return n;
 }
 
 const MIB = 1024 * 1024;
 
-/** The --max-* flags over the defaults (docs/REPLAY.md "Limits"). Throws UserError(usage) on a bad number. */
+/** The --max-* flags over the defaults (docs/REPLAY.md "Limits"). Throws UserError(bad-input) on a bad number. */
 function replayLimits(opts: ReplayOptions): ReplayLimits {
   return {
     maxEvents: integer("--max-events", opts.maxEvents, Number.MAX_SAFE_INTEGER),
@@ -77,15 +78,15 @@ function replayLimits(opts: ReplayOptions): ReplayLimits {
  */
 function focusOf(r: Replay, view: View, opts: ReplayOptions, startNs: bigint): Focus | undefined {
   if (opts.at !== undefined) {
-    if (view !== "summary") throw new UserError(`--at shows the state at a time: drop --view ${view}`, EXIT.usage);
+    if (view !== "summary") throw new UserError(`--at shows the state at a time: drop --view ${view}`, "bad-input");
     return { kind: "state", state: stateAt(r, parseTimeBound(opts.at, startNs, "--at")) };
   }
   if (view !== "process") return undefined;
   if (opts.pid.length !== 1)
-    throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", EXIT.usage);
+    throw new UserError("--view process needs one --pid: N, N@START or HOST:N:START_NS", "bad-input");
   const selector = opts.pid[0]!;
   const matches = matchProcesses(r, parseProcessSelector(selector));
-  if (matches.length === 0) throw new UserError(`--pid ${selector}: no such process in these sessions`, EXIT.usage);
+  if (matches.length === 0) throw new UserError(`--pid ${selector}: no such process in these sessions`, "bad-input");
   return matches.length === 1
     ? { kind: "process", detail: processDetail(r, matches[0]!) }
     : { kind: "matches", selector, matches };

@@ -2,11 +2,12 @@
 import type { Command } from "commander";
 import { visible } from "../../replay/text/visible.js";
 import { parseSignerPublicKey } from "../../session/signing.js";
-import { verdictExitCode, formatVerdict } from "../../session/verdict.js";
+import { formatVerdict } from "../../session/verdict.js";
 import { formatCreated, verifySession, type VerifyReport } from "../../session/verify.js";
 import { openSession } from "../../session/reader.js";
 import { readIdentityFile } from "../../session/identity.js";
-import { isUserError } from "../errors.js";
+import { isUserError } from "../../errors.js";
+import { verdictExitCode } from "../exit-codes.js";
 import { provenanceLines } from "../provenance-text.js";
 
 /** The build that wrote the session sits in the encrypted metadata: printed only when a key opens it. */

@@ -2,9 +2,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UserError, EXIT } from "../cli/errors.js";
-
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+import { UserError } from "../errors.js";
+import { isAgeRecipient } from "../session/recipient.js";
 
 /** Config files holding recipients, one per line (# comments allowed). */
 export function recipientConfigPaths(): string[] {
@@ -23,18 +22,18 @@ export function parseRecipientsFile(text: string, path: string): string[] {
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (!line || line.startsWith("#")) return;
-    if (!AGE_RECIPIENT.test(line))
-      throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, EXIT.usage);
+    if (!isAgeRecipient(line))
+      throw new UserError(`${path}:${i + 1}: not an age recipient (age1…): ${line.slice(0, 20)}`, "bad-input");
     out.push(line);
   });
   return out;
 }
 
 export function checkRecipient(r: string, source: string): string {
-  if (!AGE_RECIPIENT.test(r))
+  if (!isAgeRecipient(r))
     throw new UserError(
       `${source}: '${r.slice(0, 24)}' is not an age recipient (age1…, 62 characters); make one with 'sealtrace keygen'`,
-      EXIT.usage,
+      "bad-input",
     );
   return r;
 }
@@ -50,7 +49,7 @@ export function resolveRecipients(s: RecipientSources): { recipients: string[]; 
   const fromFlags = [
     ...s.flags.map((r) => checkRecipient(r, "-r")),
     ...s.files.flatMap((f) => {
-      if (!existsSync(f)) throw new UserError(`recipients file ${f} does not exist`, EXIT.usage);
+      if (!existsSync(f)) throw new UserError(`recipients file ${f} does not exist`, "bad-input");
       return parseRecipientsFile(readFileSync(f, "utf8"), f);
     }),
   ];

@@ -1,4 +1,6 @@
-// Typed user errors: one line a tired person can act on, and the exit code the CLI returns.
+// The exit codes of every command, and the one map from a failure's kind (src/errors.ts) to its code.
+import type { ErrorKind, UserError } from "../errors.js";
+import type { SessionVerdict } from "../session/verdict.js";
 
 /** Exit codes, one table for every command (documented in the README and `--help`). */
 export const EXIT = {
@@ -43,19 +45,34 @@ Exit codes:
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** An error the user can cause and fix. The CLI prints `message` alone, no stack, and exits with `exitCode`. */
-export class UserError extends Error {
-  readonly exitCode: ExitCode;
-  /** Supporting text printed after the one-line message (e.g. the tail of a verifier log). */
-  readonly detail: string | undefined;
-  constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: { cause?: unknown; detail?: string }) {
-    super(message, options);
-    this.name = "UserError";
-    this.exitCode = exitCode;
-    this.detail = options?.detail;
-  }
+/** Every kind of failure has its code; the compiler checks none is left out. */
+const EXIT_BY_KIND: { readonly [K in ErrorKind]: ExitCode } = {
+  "bad-input": EXIT.usage,
+  "not-permitted": EXIT.environment,
+  unsupported: EXIT.environment,
+  "io-failed": EXIT.environment,
+  "wrong-key": EXIT.key,
+  unsealed: EXIT.unsealed,
+  tampered: EXIT.tampered,
+  "not-a-session": EXIT.notSession,
+  "disk-full": EXIT.diskFull,
+};
+
+/** The exit code the CLI returns for a user error. */
+export function exitCodeOf(e: UserError): ExitCode {
+  return EXIT_BY_KIND[e.kind];
 }
 
-export function isUserError(e: unknown): e is UserError {
-  return e instanceof UserError;
+/** The exit code for a verdict: 0 for SEALED, else the damage's code (what `verify` and `record` return). */
+export function verdictExitCode(v: SessionVerdict): ExitCode {
+  switch (v.status) {
+    case "SEALED":
+      return EXIT.ok;
+    case "UNSEALED":
+      return EXIT.unsealed;
+    case "TAMPERED":
+      return EXIT.tampered;
+    case "NOT_A_SESSION":
+      return EXIT.notSession;
+  }
 }
