@@ -17,7 +17,7 @@ import {
 import { sealFrame, type SealedFrame } from "./frame.js";
 import { encodeHeader, parseHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { compressBody, encodeRecord } from "./records.js";
+import { compressBody, encodeRecord } from "./body.js";
 import { parseSigningKeyFile, signChain, type SigningKey } from "./signing.js";
 import { encodeTrailer } from "./trailer.js";
 import { DEFAULT_RESERVE_BYTES, SessionFiles, type Restored } from "./partial.js";
