@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { SessionWriter } from "../src/session/writer.js";
 import { openSession } from "../src/session/reader.js";
-import { compressBody, decodeBody, encodeRecord } from "../src/session/records.js";
+import { compressBody, decodeBody, encodeRecord } from "../src/session/body.js";
 
 const RAW_RECORD_BYTES = 64;
 const RECORDS_PER_BLOB = 256;

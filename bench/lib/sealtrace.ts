@@ -38,7 +38,7 @@ async function scanSession(
   const reader = await openSession(path, { identities: await readIdentityFile(identity) });
   let kernelRecords = 0;
   // Decoded with the session's own schema, as replay decodes it.
-  const schema = sessionSchema(parseSessionMetadata(reader.metadata, HDR.size));
+  const schema = sessionSchema(parseSessionMetadata(reader.metadata, HDR.size).schema);
   for await (const frame of reader.frames()) {
     for (const raw of frame.records) {
       const r = raw as Record<string, unknown>;

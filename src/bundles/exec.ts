@@ -9,6 +9,9 @@ export const EXEC_BUNDLE: BundleSpec = {
   ringBytes: 1 << 23,
   startIterators: ["exec_snapshot"],
   snapshotMaps: [],
+  redactArgv: true,
+  argvFromProc: true,
+  followsForks: true,
   tracepoints: [
     ["sched", "sched_process_fork"],
     ["sched", "sched_process_exec"],

@@ -55,6 +55,15 @@ export interface BundleSpec {
    * only records `unavailable` (a field the kernel does not have).
    */
   variants?: Array<{ program?: string; needs: KernelFeature[]; fallback?: string; unavailable?: string }>;
+  /** Its records carry argv (exec and task records): the runbook's `redact.argv` patterns mask them before sealing. */
+  redactArgv?: boolean;
+  /**
+   * Its start snapshot may leave argv to the recorder (EXEC_ARGV_PROC, kernels without
+   * bpf_copy_from_user_task): the recorder fills it in from /proc/<pid>/cmdline.
+   */
+  argvFromProc?: boolean;
+  /** Its fork probe extends the followed set: a pid filter (`Filters.pid`) loads this bundle too. */
+  followsForks?: boolean;
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

@@ -2,37 +2,13 @@
 // the uids it shows. The files may be the attacker's: lines are parsed defensively and bounded.
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import type { AccountEntry, AccountFile, UsersRecord } from "../session/records.js";
 
 /** Bigger files are sealed by hash and size only: a real passwd file is a few KiB. */
 export const ACCOUNTS_MAX_FILE_BYTES = 4 << 20;
 export const ACCOUNTS_MAX_ENTRIES = 50000;
 /** Longer names are skipped as malformed: useradd allows 32 characters. */
 export const ACCOUNTS_MAX_NAME = 64;
-
-export interface AccountEntry {
-  id: number;
-  name: string;
-}
-
-export interface AccountFile {
-  path: string;
-  /** Absent when the file could not be read; `error` says why. */
-  sha256?: string;
-  bytes: number;
-  entries: AccountEntry[];
-  /** Lines skipped as malformed, and whether the file was too large or had too many entries to parse whole. */
-  skipped: number;
-  truncated: boolean;
-  error?: string;
-}
-
-/** The `users` record (docs/RECORDS.md). */
-export interface AccountsRecord {
-  k: "users";
-  t: bigint;
-  passwd: AccountFile;
-  group: AccountFile;
-}
 
 const ID = /^(?:0|[1-9][0-9]{0,9})$/;
 /** A name replay may print: no control characters or bidi overrides (useradd allows far less). */
@@ -118,6 +94,6 @@ export function readAccountFile(path: string): AccountFile {
   }
 }
 
-export function snapshotAccounts(t: bigint, root = "/etc"): AccountsRecord {
+export function snapshotAccounts(t: bigint, root = "/etc"): UsersRecord {
   return { k: "users", t, passwd: readAccountFile(`${root}/passwd`), group: readAccountFile(`${root}/group`) };
 }

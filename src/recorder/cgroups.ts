@@ -2,17 +2,12 @@
 // container id where the path names one (docker, containerd/cri, podman, libpod).
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { CgroupEntry, ProcCgroup } from "../session/records.js";
 
 const DEFAULT_ROOT = "/sys/fs/cgroup";
 const MAX_CGROUPS = 20000;
 const CONTAINER_ID =
   /(?:docker|cri-containerd|crio|libpod|containerd)[-:]([0-9a-f]{12,64})(?:\.scope)?$|\/([0-9a-f]{64})$/;
-
-export interface CgroupEntry {
-  id: bigint;
-  path: string;
-  containerId?: string;
-}
 
 /**
  * Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a
@@ -71,11 +66,6 @@ export function snapshotCgroups(root = cgroup2Root()): CgroupEntry[] {
     }
   }
   return out;
-}
-
-export interface ProcCgroup {
-  pid: number;
-  path: string;
 }
 
 const MAX_PROCS = 100000;

@@ -2,11 +2,12 @@
 import { hostname, release, userInfo } from "node:os";
 import { readFileSync } from "node:fs";
 import { VERSION } from "../version.js";
-import { readProvenance, type Provenance } from "../provenance.js";
+import { readProvenance } from "../provenance.js";
 import { ALL_LAYOUTS, EV } from "../events/layouts.js";
 import { realtimeOffsetNs } from "../libbpf/clock.js";
 import type { Runbook } from "../runbook/runbook.js";
 import type { Filters } from "../bundles/spec.js";
+import { RECORD_KINDS, type BundleInfo, type Operator, type SessionMetadata } from "../session/records.js";
 
 function readTrim(path: string): string | undefined {
   try {
@@ -16,13 +17,6 @@ function readTrim(path: string): string | undefined {
   }
 }
 
-export interface Operator {
-  uid: number;
-  user: string;
-  sudoUser?: string;
-  sudoUid?: number;
-}
-
 export function currentOperator(): Operator {
   const op: Operator = { uid: process.getuid?.() ?? -1, user: userInfo().username };
   if (process.env.SUDO_USER) op.sudoUser = process.env.SUDO_USER;
@@ -30,26 +24,9 @@ export function currentOperator(): Operator {
   return op;
 }
 
-export interface SessionMetadata {
-  tool: { name: "sealtrace"; version: string; node: string };
-  /** Which build wrote the session: commit, Node, SHA-256 of dist/src and of every BPF object shipped. */
-  build: Provenance;
-  host: { hostname: string; bootId?: string; machineId?: string; kernel: string; kernelVersion?: string };
-  operator: Operator;
-  incident?: string;
-  runbook: { name: string; path: string; sha256: string; text: string };
-  /** `unavailable`: what the running kernel could not give for the bundle, or gave another way (docs/EVENTS.md). */
-  bundles: Array<{ name: string; object: string; sha256: string; unavailable: string[] }>;
-  filters: Record<string, unknown>;
-  clock: { realtimeMinusBoottimeNs: bigint; startedAt: string };
-  schema: { ev: Record<string, number>; layouts: typeof ALL_LAYOUTS; recordKinds: string[] };
-  durationMs: number;
-  recorderTgid: number;
-}
-
 export function buildMetadata(args: {
   runbook: Runbook;
-  bundles: Array<{ name: string; object: string; sha256: string; unavailable: string[] }>;
+  bundles: BundleInfo[];
   filters: Filters;
   incident?: string;
   durationMs: number;
@@ -81,18 +58,7 @@ export function buildMetadata(args: {
     schema: {
       ev: { ...EV },
       layouts: ALL_LAYOUTS,
-      recordKinds: [
-        "attach",
-        "cgroups",
-        "proc-cgroups",
-        "users",
-        "start",
-        "ring",
-        "maps",
-        "loss",
-        "stats",
-        "partial-deleted",
-      ],
+      recordKinds: [...RECORD_KINDS],
     },
     durationMs: args.durationMs,
     recorderTgid: process.pid,

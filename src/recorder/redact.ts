@@ -1,5 +1,5 @@
 // Redaction of argv before sealing: a runbook's patterns mask argument values in exec and task records.
-import { forEachRecord } from "../libbpf/ring.js";
+import { forEachRecord } from "../events/framing.js";
 import { EV, EXEC, TASK, offsetOf } from "../events/layouts.js";
 
 const EXEC_FILENAME_LEN = offsetOf(EXEC, "filename_len");

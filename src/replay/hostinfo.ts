@@ -3,6 +3,15 @@
 // type-checked and every table bounded; anything malformed is skipped, never trusted.
 import { decodeCgroupPath } from "./container.js";
 import type { ProcessEntity } from "./model.js";
+import {
+  uncheckedMap,
+  type AccountEntry,
+  type AccountFile,
+  type CgroupEntry,
+  type ProcCgroup,
+  type Unchecked,
+  type UsersRecord,
+} from "../session/records.js";
 
 /** Bounds per host: far above a real host (the recorder itself stops at 20,000 cgroups). */
 const MAX_CGROUPS = 100000;
@@ -48,8 +57,9 @@ export class HostInfo {
     const t = this.tables(host);
     for (const e of entries as unknown[]) {
       if (t.cgroups.size >= MAX_CGROUPS) return;
-      if (typeof e !== "object" || e === null) continue;
-      const { id, path } = e as { id?: unknown; path?: unknown };
+      const entry = uncheckedMap<CgroupEntry>(e);
+      if (entry === undefined) continue;
+      const { id, path } = entry;
       const key =
         typeof id === "bigint" ? id : typeof id === "number" && Number.isSafeInteger(id) ? BigInt(id) : undefined;
       if (key === undefined || key < 0n || typeof path !== "string" || path.length > MAX_PATH || !path.startsWith("/"))
@@ -64,8 +74,9 @@ export class HostInfo {
     const t = this.tables(host);
     for (const e of entries as unknown[]) {
       if (t.procCgroups.size >= MAX_CGROUPS) return;
-      if (typeof e !== "object" || e === null) continue;
-      const { pid, path } = e as { pid?: unknown; path?: unknown };
+      const entry = uncheckedMap<ProcCgroup>(e);
+      if (entry === undefined) continue;
+      const { pid, path } = entry;
       if (
         !isId(pid) ||
         typeof path !== "string" ||
@@ -79,7 +90,7 @@ export class HostInfo {
   }
 
   /** A `users` record: { passwd: {entries: [{id, name}], …}, group: {…} }. Returns the files it describes. */
-  accounts(host: string, r: Record<string, unknown>): AccountFileInfo[] {
+  accounts(host: string, r: Unchecked<UsersRecord>): AccountFileInfo[] {
     const t = this.tables(host);
     const files: AccountFileInfo[] = [];
     for (const [which, table] of [
@@ -88,7 +99,7 @@ export class HostInfo {
     ] as const) {
       const f = r[which];
       if (typeof f !== "object" || f === null) continue;
-      const file = f as Record<string, unknown>;
+      const file = f as Unchecked<AccountFile>;
       const entries = Array.isArray(file.entries) ? (file.entries as unknown[]) : [];
       files.push({
         path: typeof file.path === "string" ? file.path.slice(0, MAX_PATH) : which,
@@ -99,8 +110,9 @@ export class HostInfo {
       });
       for (const e of entries) {
         if (table.size >= MAX_ACCOUNTS) break;
-        if (typeof e !== "object" || e === null) continue;
-        const { id, name } = e as { id?: unknown; name?: unknown };
+        const entry = uncheckedMap<AccountEntry>(e);
+        if (entry === undefined) continue;
+        const { id, name } = entry;
         // The first entry for an id wins, as getpwuid(3) returns the first match.
         if (!isId(id) || typeof name !== "string" || name.length > MAX_NAME || !SAFE_NAME.test(name) || table.has(id))
           continue;

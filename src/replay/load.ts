@@ -5,7 +5,7 @@ import { UserError } from "../errors.js";
 import { HDR } from "../events/layouts.js";
 import { KeyRing } from "../session/envelope.js";
 import { openSession } from "../session/reader.js";
-import { DEFAULT_FRAME_LIMITS, type FrameLimits } from "../session/records.js";
+import { DEFAULT_FRAME_LIMITS, type FrameLimits } from "../session/body.js";
 import { MetadataError, parseSessionMetadata, type SessionMeta } from "./metadata.js";
 import type { Replay } from "./model.js";
 import { Reconstructor } from "./reconstruct.js";

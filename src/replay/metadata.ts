@@ -2,20 +2,24 @@
 // anyone with the team's public key can write a session, so its schema and clock are untrusted input.
 import type { Field, FieldKind, Layout } from "../events/layouts.js";
 import { KIND_BYTES, READ_KIND, readWidth } from "./schema.js";
+import type { BundleInfo, SessionMetadata } from "../session/records.js";
 
-/** What replay reads of frame 0 (docs/RECORDS.md), after checking. Absent parts are empty or undefined. */
+/**
+ * What replay reads of frame 0: the parts of the SessionMetadata the recorder writes (src/session/records.ts)
+ * that replay uses, after checking. Absent parts are empty or undefined.
+ */
 export interface SessionMeta {
-  readonly hostname: string;
-  readonly bootId: string;
-  readonly runbook: string;
-  readonly bundles: string[];
-  /** What the recording kernel could not give, per bundle (metadata `bundles[].unavailable`, docs/RECORDS.md). */
-  readonly unavailable: Array<{ bundle: string; what: string }>;
-  readonly realtimeMinusBoottimeNs: bigint;
-  /** The stored event layouts, if any; each field of them lies inside its struct. */
-  readonly layouts: Layout[] | undefined;
-  /** Stored record type numbers by event name. */
-  readonly ev: Record<string, number>;
+  readonly host: Readonly<Required<Pick<SessionMetadata["host"], "hostname" | "bootId">>>;
+  readonly runbook: Readonly<Pick<SessionMetadata["runbook"], "name">>;
+  /** `unavailable`: what the recording kernel could not give (docs/RECORDS.md); a nameless bundle is "?". */
+  readonly bundles: ReadonlyArray<Readonly<Pick<BundleInfo, "name" | "unavailable">>>;
+  readonly clock: Readonly<Pick<SessionMetadata["clock"], "realtimeMinusBoottimeNs">>;
+  readonly schema: {
+    /** The stored event layouts, if any; each field of them lies inside its struct. */
+    readonly layouts: Layout[] | undefined;
+    /** Stored record type numbers by event name. */
+    readonly ev: SessionMetadata["schema"]["ev"];
+  };
 }
 
 /** One violation of the shape, as a path into frame 0 and what is wrong there. */
@@ -160,25 +164,25 @@ export function parseSessionMetadata(metadata: unknown, builtinHdrBytes: number)
   const host = optionalMap(metadata.host, "host");
   const runbook = optionalMap(metadata.runbook, "runbook");
   const clock = optionalMap(metadata.clock, "clock");
-  const unavailable: Array<{ bundle: string; what: string }> = [];
   const bundles =
     metadata.bundles === undefined || metadata.bundles === null
       ? []
       : list(metadata.bundles, "bundles", MAX_BUNDLES).map((b, i) => {
           const entry = optionalMap(b, `bundles[${i}]`);
           const name = optionalString(entry.name, `bundles[${i}].name`) || "?";
-          if (entry.unavailable !== undefined && entry.unavailable !== null) {
-            list(entry.unavailable, `bundles[${i}].unavailable`, MAX_UNAVAILABLE).forEach((w, j) => {
-              const what = optionalString(w, `bundles[${i}].unavailable[${j}]`);
-              if (what.length > MAX_UNAVAILABLE_CHARS)
-                fail(
-                  `bundles[${i}].unavailable[${j}]`,
-                  `is ${what.length} characters, more than ${MAX_UNAVAILABLE_CHARS}`,
-                );
-              unavailable.push({ bundle: name, what });
-            });
-          }
-          return name;
+          const unavailable =
+            entry.unavailable === undefined || entry.unavailable === null
+              ? []
+              : list(entry.unavailable, `bundles[${i}].unavailable`, MAX_UNAVAILABLE).map((w, j) => {
+                  const what = optionalString(w, `bundles[${i}].unavailable[${j}]`);
+                  if (what.length > MAX_UNAVAILABLE_CHARS)
+                    fail(
+                      `bundles[${i}].unavailable[${j}]`,
+                      `is ${what.length} characters, more than ${MAX_UNAVAILABLE_CHARS}`,
+                    );
+                  return what;
+                });
+          return { name, unavailable };
         });
   const schema = optionalMap(metadata.schema, "schema");
   let layouts: Layout[] | undefined;
@@ -199,13 +203,15 @@ export function parseSessionMetadata(metadata: unknown, builtinHdrBytes: number)
     ev[name] = type;
   }
   return {
-    hostname: optionalString(host.hostname, "host.hostname"),
-    bootId: optionalString(host.bootId, "host.bootId"),
-    runbook: optionalString(runbook.name, "runbook.name"),
+    host: {
+      hostname: optionalString(host.hostname, "host.hostname"),
+      bootId: optionalString(host.bootId, "host.bootId"),
+    },
+    runbook: { name: optionalString(runbook.name, "runbook.name") },
     bundles,
-    unavailable,
-    realtimeMinusBoottimeNs: clockOffset(clock.realtimeMinusBoottimeNs, "clock.realtimeMinusBoottimeNs"),
-    layouts,
-    ev,
+    clock: {
+      realtimeMinusBoottimeNs: clockOffset(clock.realtimeMinusBoottimeNs, "clock.realtimeMinusBoottimeNs"),
+    },
+    schema: { layouts, ev },
   };
 }

@@ -14,6 +14,7 @@ import { SkipTally } from "./skips.js";
 import { argList, cText } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
 import { EXEC_TRUNC, HF, PATH_FLAG } from "../events/layouts.js";
+import { uncheckedMap, uncheckedRecord, type SessionSummary, type Unchecked } from "../session/records.js";
 
 const HF_OWNER_FROM_SOCK = HF.ownerFromSock;
 const HF_OWNER_UNKNOWN = HF.ownerUnknown;
@@ -76,10 +77,10 @@ export class Reconstructor {
 
   /** Starts a session: every record until endSession belongs to it. */
   beginSession(path: string, sessionId: string, md: SessionMeta): void {
-    const bootId = md.bootId;
-    const hostname = md.hostname || "unknown";
+    const bootId = md.host.bootId;
+    const hostname = md.host.hostname || "unknown";
     const host = bootId ? bootId.slice(0, 8) : hostname;
-    const offsetNs = md.realtimeMinusBoottimeNs;
+    const offsetNs = md.clock.realtimeMinusBoottimeNs;
     const info: SessionInfo = {
       index: this.sessions.length,
       path,
@@ -87,9 +88,9 @@ export class Reconstructor {
       host,
       hostname,
       bootId,
-      runbook: md.runbook,
-      bundles: md.bundles,
-      unavailable: md.unavailable,
+      runbook: md.runbook.name,
+      bundles: md.bundles.map((b) => b.name),
+      unavailable: md.bundles.flatMap((b) => b.unavailable.map((what) => ({ bundle: b.name, what }))),
       realtimeMinusBoottimeNs: offsetNs,
       startNs: undefined,
       endNs: undefined,
@@ -103,19 +104,21 @@ export class Reconstructor {
       accountFiles: [],
     };
     this.sessions.push(info);
-    this.cur = { info, host, offsetNs, schema: sessionSchema(md), startBootNs: undefined };
+    this.cur = { info, host, offsetNs, schema: sessionSchema(md.schema), startBootNs: undefined };
   }
 
-  /** One msgpack record of the current session (attach, start, ring, maps, loss, stats). Unknown kinds are skipped. */
+  /** One msgpack record of the current session (docs/RECORDS.md). Unknown kinds are skipped. */
   record(value: unknown): void {
     const cur = this.cur;
     if (!cur || typeof value !== "object" || value === null) return;
-    const r = value as Record<string, unknown>;
-    const t = big(r.t);
+    // Any record's time counts, even of a kind this build does not know.
+    const t = big((value as Unchecked<{ t: bigint }>).t);
     if (t !== undefined) {
       const real = t + cur.offsetNs;
       if (cur.info.lastRecordNs === undefined || real > cur.info.lastRecordNs) cur.info.lastRecordNs = real;
     }
+    const r = uncheckedRecord(value);
+    if (r === undefined) return;
     switch (r.k) {
       case "attach": {
         const start = big(r.startT) ?? t;
@@ -180,7 +183,7 @@ export class Reconstructor {
   endSession(verdict: { status: string; reason: string; framesGood: number }, summary: unknown): void {
     const cur = this.cur;
     if (!cur) return;
-    const s = (summary ?? {}) as { endReason?: string; startBootNs?: unknown; endBootNs?: unknown };
+    const s = uncheckedMap<SessionSummary>(summary) ?? {};
     cur.info.status = verdict.status;
     cur.info.verdictReason = verdict.reason;
     cur.info.framesGood = verdict.framesGood;

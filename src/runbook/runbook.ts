@@ -7,9 +7,11 @@ import { UserError } from "../errors.js";
 import { parseDurationMs, parseSizeBytes } from "./units.js";
 import type { BundleName } from "../bundles/spec.js";
 import { isAgeRecipient } from "../session/recipient.js";
+import { BUNDLES } from "../bundles/registry.js";
 import { COMPILED } from "./compiled.js";
 
-export const BUNDLE_NAMES: readonly BundleName[] = ["exec", "connect", "retransmit", "filewrite"];
+/** The bundles a runbook may name: the registry's, in its order. */
+export const BUNDLE_NAMES: readonly BundleName[] = [...BUNDLES.keys()];
 export const ON_LIMIT = ["stop", "drop"] as const;
 
 export interface Runbook {

@@ -4,7 +4,7 @@ import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./records.js";
+import { decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./body.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
 import { damageError, damageVerdict, SessionDamage, type SessionVerdict } from "./verdict.js";

@@ -1,80 +1,250 @@
-// Frame bodies: standard msgpack records, one value after another, zstd-compressed (FORMAT.md "Frame body").
-import { createRequire } from "node:module";
-import { Packr, Unpackr } from "msgpackr";
-import { compress } from "zstd-napi";
-import { FRAME_MAX_PLAINTEXT_BYTES } from "./format.js";
-import { countMsgpackValues } from "./msgpack-bound.js";
+// The values a session holds (docs/RECORDS.md): frame 0's metadata, the records, the final frame's summary.
+// The recorder writes these types; replay reads them back through Unchecked, since a session is hostile input.
+import type { Layout } from "../events/layouts.js";
+import type { Provenance } from "../provenance.js";
 
-/**
- * No msgpackr records or shared structures: each frame is plain msgpack that any decoder reads with no
- * context from earlier frames. 64-bit integers come back as bigint; other integers as number.
- */
-const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
-const unpackr = new Unpackr({ useRecords: false, int64AsType: "bigint", mapsAsObjects: true });
-
-// The low-level binding is CommonJS without static export names, so ESM named imports cannot see them.
-const zstdBinding = createRequire(import.meta.url)("zstd-napi/binding.js") as typeof import("zstd-napi/binding.js");
-
-export const ZSTD_LEVEL = 1;
-
-let dctx: InstanceType<typeof zstdBinding.DCtx> | undefined;
-
-/** Encodes one record as msgpack. The result is a view into a shared buffer: copy it before the next call. */
-export function encodeRecord(record: unknown): Uint8Array {
-  return packr.pack(record);
+/** Who ran the recorder: the uid and user, and who they were before sudo. */
+export interface Operator {
+  uid: number;
+  user: string;
+  sudoUser?: string;
+  sudoUid?: number;
 }
 
-export function compressBody(msgpack: Uint8Array): Uint8Array {
-  return compress(msgpack, { compressionLevel: ZSTD_LEVEL });
+/** A bundle as frame 0 names it; `unavailable`: what the kernel could not give, or gave another way (docs/EVENTS.md). */
+export interface BundleInfo {
+  name: string;
+  object: string;
+  sha256: string;
+  unavailable: string[];
 }
 
-/** What one frame may decode to (docs/REPLAY.md "Limits"); checked before anything is allocated for it. */
-export interface FrameLimits {
-  /** Decompressed bytes: the zstd frame's declared content size. At most FRAME_MAX_PLAINTEXT_BYTES. */
-  readonly maxFrameBytes: number;
-  /** msgpack values (records, and every element, key and value inside them). */
-  readonly maxFrameValues: number;
+/** Frame 0. */
+export interface SessionMetadata {
+  tool: { name: "sealtrace"; version: string; node: string };
+  /** Which build wrote the session: commit, Node, SHA-256 of dist/src and of every BPF object shipped. */
+  build: Provenance;
+  host: { hostname: string; bootId?: string; machineId?: string; kernel: string; kernelVersion?: string };
+  operator: Operator;
+  incident?: string;
+  runbook: { name: string; path: string; sha256: string; text: string };
+  bundles: BundleInfo[];
+  /** The effective filters, bigints as decimal text. */
+  filters: Record<string, unknown>;
+  clock: { realtimeMinusBoottimeNs: bigint; startedAt: string };
+  /** The event type numbers and every struct layout: a replay of an old file reads its own schema. */
+  schema: { ev: Record<string, number>; layouts: readonly Layout[]; recordKinds: RecordKind[] };
+  durationMs: number;
+  recorderTgid: number;
+}
+
+/** Every record kind, in the order a recording first writes them. */
+export const RECORD_KINDS = [
+  "attach",
+  "cgroups",
+  "proc-cgroups",
+  "users",
+  "start",
+  "ring",
+  "maps",
+  "loss",
+  "stats",
+  "partial-deleted",
+] as const;
+
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+/** Every probe attached; times in ms from process start, `loadMs` for open+verify+attach alone. */
+export interface AttachRecord {
+  k: "attach";
+  t: bigint;
+  startT: bigint;
+  attachMs: number;
+  loadMs: number;
+  bundles: Array<{ b: string; programs: string[]; attachedMs: number }>;
+}
+
+/** A cgroup: `id` is its directory's inode, the id bpf_get_current_cgroup_id() returns. */
+export interface CgroupEntry {
+  id: bigint;
+  /** Relative to the cgroup2 mount, starting with "/". */
+  path: string;
+  containerId?: string;
+}
+
+/** The cgroup v2 tree, after attaching and again at the end. */
+export interface CgroupsRecord {
+  k: "cgroups";
+  t: bigint;
+  entries: CgroupEntry[];
+}
+
+export interface ProcCgroup {
+  pid: number;
+  path: string;
+}
+
+/** Each live process's cgroup v2 path at record start. */
+export interface ProcCgroupsRecord {
+  k: "proc-cgroups";
+  t: bigint;
+  entries: ProcCgroup[];
+}
+
+export interface AccountEntry {
+  id: number;
+  name: string;
+}
+
+export interface AccountFile {
+  path: string;
+  /** Absent when the file could not be read; `error` says why. */
+  sha256?: string;
+  bytes: number;
+  entries: AccountEntry[];
+  /** Lines skipped as malformed, and whether the file was too large or had too many entries to parse whole. */
+  skipped: number;
+  truncated: boolean;
+  error?: string;
+}
+
+/** The host's /etc/passwd and /etc/group at record start. */
+export interface UsersRecord {
+  k: "users";
+  t: bigint;
+  passwd: AccountFile;
+  group: AccountFile;
+}
+
+/** A start iterator's output (`it`) of bundle `b`: kernel records in ring framing (src/events/framing.ts). */
+export interface StartRecord {
+  k: "start";
+  b: string;
+  it: string;
+  t: bigint;
+  d: Uint8Array;
+}
+
+/** `n` kernel records drained from bundle `b`'s ring, in ring framing. */
+export interface RingRecord {
+  k: "ring";
+  b: string;
+  t: bigint;
+  n: number;
+  d: Uint8Array;
+}
+
+/** The whole of aggregate map `m`: `n` rows of key then value. */
+export interface MapsRecord {
+  k: "maps";
+  b: string;
+  m: string;
+  t: bigint;
+  keySize: number;
+  valueSize: number;
+  n: number;
+  d: Uint8Array;
+}
+
+/** Cumulative loss counters of bundle `b`; `dropped` by a runbook limit. */
+export interface LossRecord {
+  k: "loss";
+  b: string;
+  t: bigint;
+  ringFull: bigint;
+  mapFull: bigint;
+  readFail: bigint;
+  recursionMisses: bigint;
+  dropped: number;
+}
+
+/** The cost of bundle `b`'s programs. */
+export interface ProgramStatsRecord {
+  k: "stats";
+  b: string;
+  t: bigint;
+  progs: Array<{ name: string; runTimeNs: bigint; runCount: bigint; recursionMisses: bigint }>;
+}
+
+/** The recorder's own cost. */
+export interface RecorderStatsRecord {
+  k: "stats";
+  b: "recorder";
+  t: bigint;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  rssBytes: number;
+}
+
+/** Another process deleted the session file being written; where it was restored, or why not yet. */
+export type PartialDeletedRecord = { k: "partial-deleted"; t: bigint; path: string } & (
+  { restoredTo: string; bytes: number } | { error: string }
+);
+
+export type SessionRecord =
+  | AttachRecord
+  | CgroupsRecord
+  | ProcCgroupsRecord
+  | UsersRecord
+  | StartRecord
+  | RingRecord
+  | MapsRecord
+  | LossRecord
+  | ProgramStatsRecord
+  | RecorderStatsRecord
+  | PartialDeletedRecord;
+
+export type EndReason = "duration" | "max-events" | "max-bytes" | "signal" | "disk-full" | "error";
+
+/** Loss of one bundle over the whole recording; `events` stored. */
+export interface BundleLosses {
+  events: number;
+  ringFull: bigint;
+  mapFull: bigint;
+  readFail: bigint;
+  recursionMisses: bigint;
+  dropped: number;
+}
+
+/** The final frame's summary. */
+export interface SessionSummary {
+  endReason: EndReason;
+  /** e.g. "SIGINT", or the error's message. */
+  endDetail?: string;
+  startBootNs: bigint;
+  endBootNs: bigint;
+  /** ISO 8601. */
+  endedAt: string;
+  attachMs: number;
+  /** Records per event name. */
+  counts: Record<string, number>;
+  losses: Record<string, BundleLosses>;
+  events: number;
+  partialDeleted?: Array<{ path: string } & ({ restoredTo: string } | { error: string })>;
 }
 
 /**
- * Defaults far above what sealtrace's writer makes (1 MiB flushes plus one record: a ring span of at most
- * 16 MiB, or a map dump) and low enough that one frame costs a stated amount of memory.
+ * A stored value as a reader may trust it: the field names of T, each value still unknown (a session is
+ * hostile input, so every value is checked where it is used). Writer and reader so agree on every key.
  */
-export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxFrameBytes: 128 * 1024 * 1024, maxFrameValues: 2 * 1024 * 1024 };
+export type Unchecked<T> = { readonly [F in keyof T]?: unknown };
 
-/** An authentic frame over a FrameLimits bound: the reader skips it and says so. */
-export class FrameOverLimit extends Error {}
+/** A record whose kind is known, its other fields unchecked: a switch on `k` narrows to that kind's fields. */
+export type UncheckedRecord = {
+  [K in RecordKind]: Unchecked<Extract<SessionRecord, { k: K }>> & { readonly k: K };
+}[RecordKind];
 
-const MIB = 1024 * 1024;
+const KINDS: ReadonlySet<string> = new Set(RECORD_KINDS);
 
-/**
- * Decompresses and decodes a frame body. Throws FrameOverLimit when it would decode to more than `limits`
- * allows (checked on the declared size, then on a walk of the msgpack, before any record is built), and
- * Error if the bytes are not one zstd frame with a declared content size (our writer always declares it)
- * or not msgpack.
- */
-export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): unknown[] {
-  const declaredBytes = zstdBinding.getFrameContentSize(body);
-  if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES)
-    throw new Error("frame body lacks a bounded zstd content size");
-  if (declaredBytes > limits.maxFrameBytes) {
-    throw new FrameOverLimit(
-      `decodes to ${(declaredBytes / MIB).toFixed(1)} MiB, over the ${(limits.maxFrameBytes / MIB).toFixed(0)} MiB frame limit (--max-frame-mib)`,
-    );
-  }
-  // Into a buffer of exactly the declared size: zstd-napi's decompress() would add up further frames in
-  // the body, or stream a frame without a size with no bound at all; here more than declared is an error.
-  const msgpack = Buffer.allocUnsafe(declaredBytes);
-  dctx ??= new zstdBinding.DCtx();
-  if (dctx.decompress(msgpack, body) !== declaredBytes)
-    throw new Error("frame body decompresses to other than its declared size");
-  const counted = countMsgpackValues(msgpack, limits.maxFrameValues);
-  if (typeof counted !== "number") {
-    msgpack.fill(0);
-    if (counted.reason.startsWith("more than"))
-      throw new FrameOverLimit(`holds ${counted.reason}, over the frame limit (--max-frame-values)`);
-    throw new Error(counted.reason);
-  }
-  // Not wiped afterwards: decoded Uint8Array blobs are views into `msgpack`, and they are the caller's plaintext.
-  return unpackr.unpackMultiple(msgpack) ?? [];
+/** A map read from a session, unchecked, or undefined for anything else (a list, bytes, a scalar, nil). */
+export function uncheckedMap<T>(value: unknown): Unchecked<T> | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+    ? (value as Unchecked<T>)
+    : undefined;
+}
+
+/** A stored record of a known kind, or undefined (not a map, or a kind this build does not know: skipped). */
+export function uncheckedRecord(value: unknown): UncheckedRecord | undefined {
+  const r = uncheckedMap<{ k: string }>(value);
+  return r !== undefined && typeof r.k === "string" && KINDS.has(r.k) ? (r as UncheckedRecord) : undefined;
 }

@@ -14,10 +14,12 @@ import {
   SESSION_ID_BYTES,
   TRAILER_BYTES,
 } from "./format.js";
-import { sealFrame, type SealedFrame } from "./frame.js";
+import type { SealedFrame } from "./frame.js";
+import { FrameChain } from "./chain.js";
 import { encodeHeader, parseHeader } from "./header.js";
-import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { compressBody, encodeRecord } from "./records.js";
+import { deriveFirstFrameKey, deriveHeaderMacKey } from "./keys.js";
+import { compressBody, encodeRecord } from "./body.js";
+import { PendingRecords } from "./pending.js";
 import { parseSigningKeyFile, signChain, type SigningKey } from "./signing.js";
 import { encodeTrailer } from "./trailer.js";
 import { DEFAULT_RESERVE_BYTES, SessionFiles, type Restored } from "./partial.js";
@@ -89,16 +91,9 @@ type WriterState = "open" | "closed" | "failed";
 export class SessionWriter {
   private state: WriterState = "open";
   private failure: Error | undefined;
-  private key: Uint8Array;
-  private index = 0;
-  private chainHash: Uint8Array;
+  private readonly chain: FrameChain;
   private offsetBytes: number;
-  private pending: Buffer;
-  private pendingBytes = 0;
-  private pendingRecords = 0;
-  /** Where each pending record ends in `pending`: a frame can be cut at a record boundary to fit a full disk. */
-  private recordEnds: number[] = [];
-  private oldestPendingMs = 0;
+  private readonly pending: PendingRecords;
   private appendsSinceClock = 0;
   private recordsWritten = 0;
   private syncing: Promise<void> = Promise.resolve();
@@ -111,7 +106,7 @@ export class SessionWriter {
     readonly path: string,
     private readonly files: SessionFiles,
     private readonly sessionId: Uint8Array,
-    private readonly headerDigest: Uint8Array,
+    headerDigest: Uint8Array,
     firstKey: Uint8Array,
     headerBytes: number,
     private readonly signing: SigningKey | undefined,
@@ -120,10 +115,9 @@ export class SessionWriter {
     private readonly onCheckpoint: ((frameIndex: number, chainHashHex: string) => void) | undefined,
     private readonly onPartialDeleted: ((event: PartialDeleted) => void) | undefined,
   ) {
-    this.key = firstKey;
-    this.chainHash = headerDigest;
+    this.chain = new FrameChain(firstKey, headerDigest);
     this.offsetBytes = headerBytes;
-    this.pending = Buffer.alloc(flushBytes + 64 * 1024);
+    this.pending = new PendingRecords(flushBytes + 64 * 1024);
     // Checking every quarter interval and flushing records older than three quarters bounds a record's
     // wait in memory by flushIntervalMs, so a kill -9 loses at most that much.
     this.flushAgeMs = flushIntervalMs * 0.75;
@@ -206,7 +200,7 @@ export class SessionWriter {
 
   /** Frames written so far (metadata frame included). */
   get frames(): number {
-    return this.index;
+    return this.chain.frames;
   }
 
   /** Records in frames already written (not counting the metadata record). */
@@ -221,17 +215,12 @@ export class SessionWriter {
    */
   append(record: unknown): void {
     if (this.state !== "open") throw this.failure ?? new Error("SessionWriter.append after close");
-    const bytes = encodeRecord(record);
-    if (this.pendingBytes + bytes.length > this.pending.length) this.grow(bytes.length);
-    this.pending.set(bytes, this.pendingBytes);
-    this.pendingBytes += bytes.length;
-    this.recordEnds.push(this.pendingBytes);
-    if (this.pendingRecords++ === 0) this.oldestPendingMs = performance.now();
-    if (this.pendingBytes >= this.flushBytes) {
+    this.pending.push(encodeRecord(record));
+    if (this.pending.byteLength >= this.flushBytes) {
       this.writePendingFrame();
     } else if (++this.appendsSinceClock >= APPENDS_PER_CLOCK_CHECK) {
       this.appendsSinceClock = 0;
-      if (performance.now() - this.oldestPendingMs >= this.flushAgeMs) this.writePendingFrame();
+      if (performance.now() - this.pending.oldestMs >= this.flushAgeMs) this.writePendingFrame();
     }
   }
 
@@ -263,9 +252,9 @@ export class SessionWriter {
     return {
       path: this.path,
       sessionIdHex: this.sessionIdHex,
-      frames: this.index,
+      frames: this.chain.frames,
       records: this.records,
-      finalChainHashHex: bytesToHex(this.chainHash),
+      finalChainHashHex: bytesToHex(this.chain.chainHash),
       bytes: this.offsetBytes,
     };
   }
@@ -278,33 +267,13 @@ export class SessionWriter {
       // An unexpected error restoring the partial: writing goes on through the open descriptor, and
       // sealing tries again.
     }
-    if (this.pendingRecords === 0) return;
-    if (performance.now() - this.oldestPendingMs < this.flushAgeMs) return;
+    if (this.pending.count === 0) return;
+    if (performance.now() - this.pending.oldestMs < this.flushAgeMs) return;
     try {
       this.writePendingFrame();
     } catch {
       // The failure is kept in this.failure and thrown by the next append, flush or close.
     }
-  }
-
-  private grow(extraBytes: number): void {
-    const next = Buffer.alloc(Math.max(this.pending.length * 2, this.pendingBytes + extraBytes));
-    next.set(this.pending.subarray(0, this.pendingBytes));
-    this.pending.fill(0, 0, this.pendingBytes);
-    this.pending = next;
-  }
-
-  /** Seals `msgpack` as frame `this.index` under the current key; wipes the compressed plaintext. */
-  private sealBody(msgpack: Uint8Array, final: boolean): { sealed: SealedFrame; bytes: Uint8Array } {
-    return this.sealCompressed(compressBody(msgpack), final);
-  }
-
-  /** Seals a compressed body as frame `this.index` under the current key, then wipes the body. */
-  private sealCompressed(body: Uint8Array, final: boolean): { sealed: SealedFrame; bytes: Uint8Array } {
-    const sealed = sealFrame(this.key, this.index, final, this.headerDigest, this.chainHash, body);
-    body.fill(0);
-    const bytes = Buffer.concat([sealed.prefix, sealed.ciphertext, sealed.chainHash]);
-    return { sealed, bytes };
   }
 
   /** Whether a frame with a `bodyBytes` compressed body leaves room to seal after it. */
@@ -318,11 +287,11 @@ export class SessionWriter {
    */
   private largestFittingPrefix(): { records: number; body: Uint8Array | undefined } {
     let lo = 0;
-    let hi = this.pendingRecords - 1;
+    let hi = this.pending.count - 1;
     let best: { records: number; body: Uint8Array | undefined } = { records: 0, body: undefined };
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      const body = compressBody(this.pending.subarray(0, this.recordEnds[mid - 1]!));
+      const body = compressBody(this.pending.prefix(mid));
       if (this.fits(body.length)) {
         best.body?.fill(0);
         best = { records: mid, body };
@@ -336,22 +305,19 @@ export class SessionWriter {
   }
 
   private writePendingFrame(summaryIfDiskFull: unknown = { endReason: "disk-full" }): void {
-    if (this.pendingRecords === 0) return;
-    let records = this.pendingRecords;
-    let body: Uint8Array | undefined = compressBody(this.pending.subarray(0, this.pendingBytes));
+    if (this.pending.count === 0) return;
+    let records = this.pending.count;
+    let body: Uint8Array | undefined = compressBody(this.pending.prefix(records));
     // Sized before sealing, so a frame index is sealed once: on a nearly full disk the reserve goes
     // first, then only the records that fit are sealed, and the session is sealed after them.
     let cut = 0;
     if (!this.fits(body.length) && !(this.releaseReserve() && this.fits(body.length))) {
       body.fill(0);
       ({ records, body } = this.largestFittingPrefix());
-      cut = this.pendingRecords - records;
+      cut = this.pending.count - records;
     }
-    const written = body ? this.sealCompressed(body, false) : undefined;
-    this.pending.fill(0, 0, this.pendingBytes);
-    this.pendingBytes = 0;
-    this.pendingRecords = 0;
-    this.recordEnds = [];
+    const written = body ? this.chain.seal(body, false) : undefined;
+    this.pending.clear();
     this.appendsSinceClock = 0;
     if (written && this.tryWrite(written.bytes)) {
       this.commit(written.sealed, written.bytes.length, records, false);
@@ -376,17 +342,17 @@ export class SessionWriter {
     // A partial deleted since the last tick is restored before its end is written (too late to record it).
     this.checkPartial(false);
     const finale: SessionFinale = { summary, writer: { records: this.records, droppedRecords, diskFull } };
-    const { sealed, bytes } = this.sealBody(encodeRecord(finale), true);
+    const { sealed, bytes } = this.chain.seal(compressBody(encodeRecord(finale)), true);
     let ok = this.tryWrite(bytes);
     if (!ok && this.releaseReserve()) ok = this.tryWrite(bytes);
     if (ok) this.commit(sealed, bytes.length, 0, true);
     const signature = this.signing
-      ? signChain(this.signing.seed, this.sessionId, this.chainHash, this.index)
+      ? signChain(this.signing.seed, this.sessionId, this.chain.chainHash, this.chain.frames)
       : new Uint8Array(ED25519_SIGNATURE_BYTES);
-    const trailer = encodeTrailer({ frameCount: this.index, finalChainHash: this.chainHash, signature });
+    const trailer = encodeTrailer({ frameCount: this.chain.frames, finalChainHash: this.chain.chainHash, signature });
     ok = ok && (this.tryWrite(trailer) || (this.releaseReserve() && this.tryWrite(trailer)));
     if (ok) this.offsetBytes += trailer.length;
-    this.key.fill(0);
+    this.chain.wipe();
     let notNamed: UserError | undefined;
     try {
       fsyncSync(this.files.partialFd);
@@ -407,11 +373,11 @@ export class SessionWriter {
       notNamed ??
       (ok
         ? new UserError(
-            `disk full: sealed ${this.index} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`,
+            `disk full: sealed ${this.chain.frames} frames (${this.records} records) into ${this.path}; ${droppedRecords} records were lost`,
             "disk-full",
           )
         : new UserError(
-            `disk full: could not seal; ${partial} keeps ${this.index} whole frames (verify calls it UNSEALED)`,
+            `disk full: could not seal; ${partial} keeps ${this.chain.frames} whole frames (verify calls it UNSEALED)`,
             "disk-full",
           ));
   }
@@ -446,11 +412,8 @@ export class SessionWriter {
   }
 
   private commit(sealed: SealedFrame, sizeBytes: number, records: number, final: boolean): void {
-    const frameIndex = this.index;
+    const frameIndex = this.chain.advance(sealed);
     this.offsetBytes += sizeBytes;
-    this.chainHash = sealed.chainHash;
-    this.key = ratchetFrameKey(this.key);
-    this.index++;
     this.recordsWritten += records;
     // The final frame is followed by the trailer and one fsync covering both.
     if (!final) this.scheduleDatasync();

@@ -69,7 +69,7 @@ export async function readRecorded(path: string, identityPath: string): Promise<
   const s = await readSession(path, { identities: await readIdentityFile(identityPath) });
   const records = s.records as Array<Record<string, unknown>>;
   const kernel: Recorded["kernel"] = [];
-  const schema = sessionSchema(parseSessionMetadata(s.metadata, HDR.size));
+  const schema = sessionSchema(parseSessionMetadata(s.metadata, HDR.size).schema);
   for (const r of records) {
     if ((r.k === "ring" || r.k === "start") && r.d instanceof Uint8Array) {
       const d = r.d;

@@ -54,7 +54,7 @@ test("a session's stored layouts drive both decode.ts and reconstruct.ts: moved 
   const layouts = ALL_LAYOUTS.map((l) => (l.cName === "st_fork" ? MOVED_FORK : l));
   const md = parseSessionMetadata({ ...E.metadata(), schema: { ev: { ...EV }, layouts } }, HDR.size);
   const fork = E.rec(MOVED_FORK, EV.fork, 4n * S, parent, { extra: 5n, child_tgid: 701, child_start_ns: 4n * S });
-  const r = decodeRecord(fork, 0, fork.length, sessionSchema(md));
+  const r = decodeRecord(fork, 0, fork.length, sessionSchema(md.schema));
   assert.equal(r?.child_tgid, 701);
   assert.equal(r?.child_start_ns, 4n * S);
   assert.equal(r?.extra, 5n);

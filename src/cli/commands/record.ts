@@ -142,9 +142,9 @@ async function runRecord(flags: RecordFlags): Promise<number> {
   if (incident === undefined && runbook.prompts.incident && interactive)
     incident = (await prompts.askIncident()) || undefined;
 
-  // 6. Bundles: following a pid needs the exec bundle, whose fork probe extends the followed set.
+  // 6. Bundles: following a pid needs the bundles whose fork probe extends the followed set (exec).
   const names = new Set(runbook.bundles);
-  if (filters.pid !== undefined) names.add("exec");
+  if (filters.pid !== undefined) for (const b of BUNDLES.values()) if (b.followsForks) names.add(b.name);
   for (const n of names) {
     if (!BUNDLES.has(n))
       throw new UserError(`bundle '${n}' is not available in this build of sealtrace`, "unsupported");

@@ -1,0 +1,338 @@
+// One recording once its probes are live: the session's records (start, drains, snapshots), the limits,
+// the operator's status, and the summary it is sealed with. record() in recorder.ts runs its stages in order.
+import type { SessionWriter, PartialDeleted } from "../session/writer.js";
+import type { SessionRecord, SessionSummary, EndReason } from "../session/records.js";
+import type { BundleCounters, RecordOptions, RecordStatus } from "./recorder.js";
+import type { LoadedBundle } from "./loader.js";
+import { bundleRefused } from "./refusal.js";
+import { fillArgvFromProc } from "./procargv.js";
+import { compilePatterns, redactSpan, type ArgMatcher } from "./redact.js";
+import { bootNs } from "../libbpf/clock.js";
+import { snapshotAccounts } from "./accounts.js";
+import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
+import { EV, LOSS } from "../events/layouts.js";
+import { forEachRecord } from "../events/framing.js";
+import { UserError } from "../errors.js";
+
+/**
+ * The most ring bytes one `ring` record holds. On a full disk the writer keeps the records that fit,
+ * cut at record boundaries, so smaller records keep more; 64 KiB costs one record header per 64 KiB.
+ */
+export const RING_RECORD_MAX_BYTES = 64 * 1024;
+
+/** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
+export const DRAIN_TICK_MS = 10;
+
+/** What a recording needs of record()'s options. */
+export type RecordingOptions = Pick<RecordOptions, "runbook" | "durationMs" | "signal" | "hurry" | "onStatus">;
+
+/** When the probes went live: boot-clock ns and ms, as the `attach` record and the summary hold them. */
+export interface AttachTimes {
+  /** Before the objects were opened. */
+  startBoot: bigint;
+  /** Once every probe was live. */
+  attachedBoot: bigint;
+  /** From process start to the last bundle attached. */
+  attachMs: number;
+  /** Open+verify+attach alone. */
+  loadMs: number;
+}
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(EV).map(([k, v]) => [v, k]));
+
+/** Counts records per type in a ring-format span. */
+function countTypes(span: Uint8Array, counts: Map<number, number>): void {
+  const v = new DataView(span.buffer, span.byteOffset, span.byteLength);
+  forEachRecord(span, (off, len) => {
+    if (len < 2) return;
+    const t = v.getUint16(off, true);
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+  });
+}
+
+export class Recording {
+  private readonly counters: Map<string, BundleCounters>;
+  private readonly typeCounts = new Map<number, number>();
+  private readonly redact: ArgMatcher | undefined;
+  private totalEvents = 0;
+  private endReason: EndReason = "duration";
+  private endDetail: string | undefined;
+  /** A limit with `onLimit: drop` was reached: drained events are counted as dropped, not stored. */
+  private dropping = false;
+  /** An append found the disk full: the writer sealed what fit, and the recording ends. */
+  private diskFull = false;
+
+  constructor(
+    private readonly opts: RecordingOptions,
+    private readonly writer: SessionWriter,
+    private readonly bundles: readonly LoadedBundle[],
+    private readonly times: AttachTimes,
+  ) {
+    this.redact = compilePatterns(opts.runbook.redact.argv);
+    this.counters = new Map(
+      bundles.map((b) => [
+        b.spec.name,
+        { events: 0, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 },
+      ]),
+    );
+  }
+
+  /** Appends one record; false when the disk is full (the writer has sealed what fit). */
+  append(record: SessionRecord): boolean {
+    try {
+      this.writer.append(record);
+      return true;
+    } catch (e) {
+      if (e instanceof UserError && e.kind === "disk-full") {
+        this.diskFull = true;
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** Another process deleted the partial file: said in the session too. */
+  recordDeletion(e: PartialDeleted): void {
+    this.append({
+      k: "partial-deleted",
+      t: bootNs(),
+      path: e.deletedPath,
+      ...(e.restored ? { restoredTo: e.restored.partialPath, bytes: e.restored.bytes } : { error: e.error! }),
+    });
+  }
+
+  /**
+   * Stage 1: what the session holds before the first drain: the attach times, the cgroup tree, each
+   * process's cgroup, the host's accounts, every bundle's start snapshot, then a full snapshot.
+   */
+  writeStart(): void {
+    this.append({
+      k: "attach",
+      t: this.times.attachedBoot,
+      startT: this.times.startBoot,
+      attachMs: this.times.attachMs,
+      loadMs: this.times.loadMs,
+      bundles: this.bundles.map((b) => ({
+        b: b.spec.name,
+        programs: b.object.programNames(),
+        attachedMs: b.attachedMs,
+      })),
+    });
+    this.append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
+    this.append({ k: "proc-cgroups", t: bootNs(), entries: snapshotProcCgroups() });
+    this.append(snapshotAccounts(bootNs()));
+    for (const b of this.bundles) {
+      for (const it of b.iterators) {
+        let d: Uint8Array;
+        try {
+          d = b.object.runIterator(it);
+        } catch (e) {
+          throw bundleRefused(b.spec.name, e);
+        }
+        if (b.spec.argvFromProc) d = fillArgvFromProc(d);
+        if (this.redact && b.spec.redactArgv) redactSpan(d, this.redact);
+        this.append({ k: "start", b: b.spec.name, it, t: bootNs(), d });
+      }
+    }
+    this.snapshot(true);
+  }
+
+  /** Stage 2: drains every ring into `ring` records (or counts them dropped); stops at a full disk. */
+  drain(): void {
+    for (const b of this.bundles) {
+      for (;;) {
+        const span = b.ring.drain(RING_RECORD_MAX_BYTES);
+        if (span.records === 0 && span.data.length === 0) break;
+        const c = this.counters.get(b.spec.name)!;
+        if (this.dropping) {
+          c.dropped += span.records;
+          continue;
+        }
+        if (this.redact && b.spec.redactArgv) redactSpan(span.data, this.redact);
+        countTypes(span.data, this.typeCounts);
+        c.events += span.records;
+        this.totalEvents += span.records;
+        if (!this.append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return;
+      }
+    }
+  }
+
+  /** Loss counters always (a silent drop is a bug); with `full`, also program stats and aggregate maps. */
+  snapshot(full: boolean): void {
+    const t = bootNs();
+    for (const b of this.bundles) {
+      const c = this.counters.get(b.spec.name)!;
+      c.ringFull = b.losses.sumPerCpuU64(LOSS.ringFull);
+      c.mapFull = b.losses.sumPerCpuU64(LOSS.mapFull);
+      c.readFail = b.losses.sumPerCpuU64(LOSS.readFail);
+      const stats = b.object.programStats();
+      c.recursionMisses = stats.reduce((s, p) => s + p.recursionMisses, 0n);
+      this.append({
+        k: "loss",
+        b: b.spec.name,
+        t,
+        ringFull: c.ringFull,
+        mapFull: c.mapFull,
+        readFail: c.readFail,
+        recursionMisses: c.recursionMisses,
+        dropped: c.dropped,
+      });
+      if (!full) continue;
+      this.append({
+        k: "stats",
+        b: b.spec.name,
+        t,
+        progs: stats.map((p) => ({
+          name: p.name,
+          runTimeNs: p.runTimeNs,
+          runCount: p.runCount,
+          recursionMisses: p.recursionMisses,
+        })),
+      });
+      for (const m of b.spec.snapshotMaps) {
+        const map = b.object.map(m);
+        const entries = map.entries();
+        const rowBytes = map.keySize + map.lookupSize;
+        const d = new Uint8Array(entries.length * rowBytes);
+        entries.forEach((e, i) => {
+          d.set(e.key, i * rowBytes);
+          d.set(e.value, i * rowBytes + map.keySize);
+        });
+        this.append({
+          k: "maps",
+          b: b.spec.name,
+          m,
+          t,
+          keySize: map.keySize,
+          valueSize: map.lookupSize,
+          n: entries.length,
+          d,
+        });
+      }
+    }
+    if (!full) return;
+    const cpu = process.cpuUsage();
+    this.append({
+      k: "stats",
+      b: "recorder",
+      t,
+      cpuUserUs: cpu.user,
+      cpuSystemUs: cpu.system,
+      rssBytes: process.memoryUsage.rss(),
+    });
+  }
+
+  /**
+   * Stage 3: drains on every tick, snapshots on the runbook's interval, applies its limits and reports
+   * status, until the duration passes, a limit stops it, the disk fills or the signal aborts.
+   */
+  async run(): Promise<void> {
+    const { opts } = this;
+    const startMs = performance.now();
+    let lastSnapshotMs = startMs;
+    let lastStatusMs = startMs;
+    let lastStatusEvents = new Map<string, number>();
+    await new Promise<void>((resolve) => {
+      const stop = (reason: EndReason, detail?: string) => {
+        if (this.endReason === "duration" && reason !== "duration") this.endReason = reason;
+        if (detail) this.endDetail = detail;
+        clearInterval(timer);
+        opts.signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => stop("signal", String(opts.signal.reason ?? "abort"));
+      const tick = () => {
+        this.drain();
+        const now = performance.now();
+        if (this.diskFull) return stop("disk-full");
+        if (now - lastSnapshotMs >= opts.runbook.snapshotIntervalMs) {
+          this.snapshot(true);
+          lastSnapshotMs = now;
+        }
+        // The session's size is checked on the status line's clock, at most every 250 ms.
+        const limit = this.limitReached(now - lastStatusMs >= 250);
+        if (limit) return stop(limit);
+        if (opts.onStatus && now - lastStatusMs >= 1000) {
+          const status = this.status(now - startMs, now - lastStatusMs, lastStatusEvents);
+          lastStatusEvents = new Map([...this.counters].map(([n, c]) => [n, c.events]));
+          lastStatusMs = now;
+          opts.onStatus(status);
+        }
+        if (now - startMs >= opts.durationMs) stop("duration");
+      };
+      const timer = setInterval(tick, DRAIN_TICK_MS);
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener("abort", onAbort);
+    });
+  }
+
+  /**
+   * The runbook's limits: the end reason when one says "stop"; when one says "drop", drained events are
+   * counted and dropped from now on. `checkBytes`: whether to look at the session's size this time.
+   */
+  private limitReached(checkBytes: boolean): EndReason | undefined {
+    const limits = this.opts.runbook.limits;
+    if (!this.dropping && limits.maxEvents !== undefined && this.totalEvents >= limits.maxEvents) {
+      if (limits.onLimit === "stop") return "max-events";
+      this.dropping = true;
+    }
+    if (!this.dropping && limits.maxBytes !== undefined && checkBytes && this.writer.bytes >= limits.maxBytes) {
+      if (limits.onLimit === "stop") return "max-bytes";
+      this.dropping = true;
+    }
+    return undefined;
+  }
+
+  /** The status line's figures: each bundle's rate since the last status (`sinceMs` ago, `lastEvents`). */
+  private status(elapsedMs: number, sinceMs: number, lastEvents: ReadonlyMap<string, number>): RecordStatus {
+    const rates: RecordStatus["bundles"] = {};
+    for (const [name, c] of this.counters)
+      rates[name] = { ...c, ratePerSec: ((c.events - (lastEvents.get(name) ?? 0)) * 1000) / sinceMs };
+    return {
+      elapsedMs,
+      leftMs: Math.max(0, this.opts.durationMs - elapsedMs),
+      bundles: rates,
+      bytesOnDisk: this.writer.bytes,
+      frames: this.writer.frames,
+    };
+  }
+
+  /**
+   * Stage 4: detaches every probe, then drains what they emitted up to that moment, names the cgroups
+   * made meanwhile and takes the final snapshot (after detaching, so aggregate maps hold their final
+   * totals). A second abort (`hurry`) or a full disk skips all but the loss counters.
+   */
+  async detachAndFinish(): Promise<void> {
+    await Promise.all(this.bundles.map((b) => b.object.detachAllAsync()));
+    this.drain();
+    // Cgroups made during the recording (a container started mid-incident) get their paths here.
+    const hurried = this.opts.hurry?.aborted ?? false;
+    if (!hurried && !this.diskFull) this.append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
+    this.snapshot(!hurried && !this.diskFull);
+  }
+
+  /** Stage 5: the summary the session is sealed with. */
+  summary(deletions: readonly PartialDeleted[]): SessionSummary {
+    const counts: Record<string, number> = {};
+    for (const [t, n] of this.typeCounts) counts[TYPE_NAMES.get(t) ?? `type${t}`] = n;
+    return {
+      endReason: this.endReason,
+      ...(this.endDetail ? { endDetail: this.endDetail } : {}),
+      startBootNs: this.times.startBoot,
+      endBootNs: bootNs(),
+      endedAt: new Date().toISOString(),
+      attachMs: this.times.attachMs,
+      counts,
+      losses: Object.fromEntries(this.counters),
+      events: this.totalEvents,
+      ...(deletions.length > 0
+        ? {
+            partialDeleted: deletions.map((d) => ({
+              path: d.deletedPath,
+              ...(d.restored ? { restoredTo: d.restored.partialPath } : { error: d.error! }),
+            })),
+          }
+        : {}),
+    };
+  }
+}

@@ -1,0 +1,80 @@
+// Frame bodies: standard msgpack records, one value after another, zstd-compressed (FORMAT.md "Frame body").
+import { createRequire } from "node:module";
+import { Packr, Unpackr } from "msgpackr";
+import { compress } from "zstd-napi";
+import { FRAME_MAX_PLAINTEXT_BYTES } from "./format.js";
+import { countMsgpackValues } from "./msgpack-bound.js";
+
+/**
+ * No msgpackr records or shared structures: each frame is plain msgpack that any decoder reads with no
+ * context from earlier frames. 64-bit integers come back as bigint; other integers as number.
+ */
+const packr = new Packr({ useRecords: false, int64AsType: "bigint" });
+const unpackr = new Unpackr({ useRecords: false, int64AsType: "bigint", mapsAsObjects: true });
+
+// The low-level binding is CommonJS without static export names, so ESM named imports cannot see them.
+const zstdBinding = createRequire(import.meta.url)("zstd-napi/binding.js") as typeof import("zstd-napi/binding.js");
+
+export const ZSTD_LEVEL = 1;
+
+let dctx: InstanceType<typeof zstdBinding.DCtx> | undefined;
+
+/** Encodes one record as msgpack. The result is a view into a shared buffer: copy it before the next call. */
+export function encodeRecord(record: unknown): Uint8Array {
+  return packr.pack(record);
+}
+
+export function compressBody(msgpack: Uint8Array): Uint8Array {
+  return compress(msgpack, { compressionLevel: ZSTD_LEVEL });
+}
+
+/** What one frame may decode to (docs/REPLAY.md "Limits"); checked before anything is allocated for it. */
+export interface FrameLimits {
+  /** Decompressed bytes: the zstd frame's declared content size. At most FRAME_MAX_PLAINTEXT_BYTES. */
+  readonly maxFrameBytes: number;
+  /** msgpack values (records, and every element, key and value inside them). */
+  readonly maxFrameValues: number;
+}
+
+/**
+ * Defaults far above what sealtrace's writer makes (1 MiB flushes plus one record: a ring span of at most
+ * 16 MiB, or a map dump) and low enough that one frame costs a stated amount of memory.
+ */
+export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxFrameBytes: 128 * 1024 * 1024, maxFrameValues: 2 * 1024 * 1024 };
+
+/** An authentic frame over a FrameLimits bound: the reader skips it and says so. */
+export class FrameOverLimit extends Error {}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Decompresses and decodes a frame body. Throws FrameOverLimit when it would decode to more than `limits`
+ * allows (checked on the declared size, then on a walk of the msgpack, before any record is built), and
+ * Error if the bytes are not one zstd frame with a declared content size (our writer always declares it)
+ * or not msgpack.
+ */
+export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): unknown[] {
+  const declaredBytes = zstdBinding.getFrameContentSize(body);
+  if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES)
+    throw new Error("frame body lacks a bounded zstd content size");
+  if (declaredBytes > limits.maxFrameBytes) {
+    throw new FrameOverLimit(
+      `decodes to ${(declaredBytes / MIB).toFixed(1)} MiB, over the ${(limits.maxFrameBytes / MIB).toFixed(0)} MiB frame limit (--max-frame-mib)`,
+    );
+  }
+  // Into a buffer of exactly the declared size: zstd-napi's decompress() would add up further frames in
+  // the body, or stream a frame without a size with no bound at all; here more than declared is an error.
+  const msgpack = Buffer.allocUnsafe(declaredBytes);
+  dctx ??= new zstdBinding.DCtx();
+  if (dctx.decompress(msgpack, body) !== declaredBytes)
+    throw new Error("frame body decompresses to other than its declared size");
+  const counted = countMsgpackValues(msgpack, limits.maxFrameValues);
+  if (typeof counted !== "number") {
+    msgpack.fill(0);
+    if (counted.reason.startsWith("more than"))
+      throw new FrameOverLimit(`holds ${counted.reason}, over the frame limit (--max-frame-values)`);
+    throw new Error(counted.reason);
+  }
+  // Not wiped afterwards: decoded Uint8Array blobs are views into `msgpack`, and they are the caller's plaintext.
+  return unpackr.unpackMultiple(msgpack) ?? [];
+}
