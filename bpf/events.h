@@ -83,8 +83,24 @@ struct st_exec {
 	__u16 argv_len;  /* bytes of argv captured */
 	__u16 cwd_len;
 	__u16 trunc;     /* ST_EXEC_* */
+	/* The executed file (bprm->file), as the kernel saw it at exec: what the recorder's hasher keys on
+	 * (dev, ino, ctime) and checks before it reads the file. */
+	__u64 exe_dev;      /* the kernel's s_dev: major << 20 | minor */
+	__u64 exe_ino;
+	__u64 exe_size;
+	__u64 exe_mtime_ns; /* since the epoch (a pre-1970 time wraps) */
+	__u64 exe_ctime_ns;
+	__u32 exe_nlink;
+	__u16 exe_mode;     /* i_mode: type and permission bits (setuid, setgid) */
+	__u16 exe_flags;    /* ST_EXE_* */
 };
-_Static_assert(sizeof(struct st_exec) == 96, "st_exec size");
+_Static_assert(sizeof(struct st_exec) == 144, "st_exec size");
+
+/* st_exec.exe_flags */
+#define ST_EXE_DELETED 0x1   /* no link left when executed (nlink 0), and not fileless */
+#define ST_EXE_FILELESS 0x2  /* never linked: a memfd (memfd_create) or an O_TMPFILE */
+#define ST_EXE_WW_DIR 0x4    /* its directory is world-writable (/tmp, /dev/shm, /var/tmp, ...) */
+#define ST_EXE_UNREAD 0x8    /* no file or inode to read: identity fields are zero */
 
 #define ST_EXEC_MAX_FILENAME 512
 #define ST_EXEC_MAX_ARGV 8192

@@ -60,7 +60,7 @@ export const FORK = layout("st_fork", 80, [
   ["child_start_ns", "u64"],
 ]);
 
-export const EXEC = layout("st_exec", 96, [
+export const EXEC = layout("st_exec", 144, [
   ["hdr", "hdr"],
   ["old_pid", "u32"],
   ["gid", "u32"],
@@ -72,6 +72,14 @@ export const EXEC = layout("st_exec", 96, [
   ["argv_len", "u16"],
   ["cwd_len", "u16"],
   ["trunc", "u16"],
+  ["exe_dev", "u64"],
+  ["exe_ino", "u64"],
+  ["exe_size", "u64"],
+  ["exe_mtime_ns", "u64"],
+  ["exe_ctime_ns", "u64"],
+  ["exe_nlink", "u32"],
+  ["exe_mode", "u16"],
+  ["exe_flags", "u16"],
 ]);
 
 export const EXIT = layout("st_exit", 80, [
@@ -288,3 +296,6 @@ export function offsetOf(layout: Layout, field: string): number {
   if (!f) throw new Error(`${layout.cName} has no field ${field}`);
   return f.offset;
 }
+
+/** st_exec.exe_flags (ST_EXE_*). */
+export const EXE_FLAG = { deleted: 0x1, fileless: 0x2, worldWritableDir: 0x4, unread: 0x8 } as const;

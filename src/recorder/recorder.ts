@@ -12,6 +12,7 @@ import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats } from "../libbpf/stats.js";
 import { snapshotAccounts } from "./accounts.js";
 import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
+import { DEFAULT_MAX_HASH_BYTES, ExeHasher } from "./hasher.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -25,6 +26,9 @@ export const RING_RECORD_MAX_BYTES = 64 * 1024;
 
 /** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
 export const DRAIN_TICK_MS = 10;
+
+/** How long the end of a recording waits for executables still queued for hashing. */
+export const HASH_FINISH_MS = 5000;
 
 export type EndReason = "duration" | "max-events" | "max-bytes" | "signal" | "disk-full" | "error";
 
@@ -190,6 +194,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       throw e;
     }
   };
+  // Executable hashes (src/recorder/hasher.ts): fed from the exec ring, sealed as `exe-hash` records.
+  const hasher = bundles.some((b) => b.spec.name === "exec")
+    ? new ExeHasher({
+        maxBytes: BigInt(opts.runbook.limits.maxHashFileBytes ?? DEFAULT_MAX_HASH_BYTES),
+        onRecord: (r) => void append(r),
+        now: bootNs,
+      })
+    : undefined;
   recordDeletion = (e) =>
     append({
       k: "partial-deleted",
@@ -239,6 +251,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           c.events += span.records;
           totalEvents += span.records;
           if (!append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return;
+          if (b.spec.name === "exec") hasher?.scan(span.data);
         }
       }
     };
@@ -296,6 +309,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           });
         }
       }
+      if (hasher) append(hasher.lossRecord(t));
       if (!full) return;
       const cpu = process.cpuUsage();
       append({
@@ -372,6 +386,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // Detach first, then drain what the probes emitted up to that moment.
     await Promise.all(bundles.map((b) => b.object.detachAllAsync()));
     drainAll();
+    await hasher?.finish(opts.hurry?.aborted || diskFull ? 0 : HASH_FINISH_MS);
     // Cgroups made during the recording (a container started mid-incident) get their paths here.
     if (!opts.hurry?.aborted && !diskFull) append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     // The final snapshot comes after detaching, so aggregate maps hold their final totals.
@@ -379,6 +394,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   } catch (e) {
     endReason = "error";
     endDetail = (e as Error).message;
+    await hasher?.finish(0).catch(() => undefined);
     stats.close();
     unloadBundles(bundles);
     await writer.close({ endReason, endDetail }).catch(() => undefined);

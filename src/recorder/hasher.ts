@@ -1,0 +1,276 @@
+// Executable hashes: the SHA-256 of each executed file, once per identity (dev, inode, ctime), sealed as
+// an `exe-hash` record (docs/RECORDS.md). Never on the event path: the drain loop only notes identities
+// and opens the file; a child process at nice 19 reads it within a CPU share.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, fstatSync, openSync } from "node:fs";
+import { setPriority } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EV, EXEC, EXE_FLAG } from "../events/layouts.js";
+import { forEachRecord } from "../events/framing.js";
+import type { HashJob, HashReply } from "./hasher-child.js";
+
+/** Files above this size get their size and `tooLarge`, not a hash (runbook `limits.maxHashFileSize`). */
+export const DEFAULT_MAX_HASH_BYTES = 256n * 1024n * 1024n;
+/** Files opened and waiting for the worker; one more identity is a `queueFull` loss. */
+export const HASH_QUEUE_MAX = 256;
+/** Identities remembered (each hashed once); past it, new identities are `queueFull` losses. */
+export const HASH_IDENTITIES_MAX = 65536;
+/** The worker's share of one CPU while it hashes. */
+export const HASH_CPU_SHARE = 0.25;
+
+/** Why an identity has no hash (`exe-hash` record `why`). */
+export type Unhashed = "gone" | "changed" | "queue-full" | "ended" | "unread" | `error:${string}`;
+
+/** An `exe-hash` record (docs/RECORDS.md): one per executable identity. */
+export interface ExeHashRecord {
+  k: "exe-hash";
+  t: bigint;
+  dev: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+  size: bigint;
+  /** The first process seen executing it, and the name it was executed by. */
+  pid: number;
+  path: string;
+  via?: "proc" | "path";
+  sha256?: string;
+  tooLarge?: true;
+  why?: Unhashed;
+}
+
+export interface HasherOptions {
+  maxBytes?: bigint;
+  queueMax?: number;
+  cpuShare?: number;
+  /** Where each record goes (the session writer's append). */
+  onRecord: (r: ExeHashRecord) => void;
+  now: () => bigint;
+}
+
+/** The kernel's dev_t (major << 20 | minor) as stat(2) gives it to user space (new_encode_dev). */
+export function kernelDev(dev: bigint): bigint {
+  const major = dev >> 20n;
+  const minor = dev & 0xfffffn;
+  return (minor & 0xffn) | (major << 8n) | ((minor & ~0xffn) << 12n);
+}
+
+const off = (name: string): number => {
+  const f = EXEC.fields.find((x) => x.name === name);
+  if (!f) throw new Error(`st_exec has no ${name}`);
+  return f.offset;
+};
+const O = {
+  tgid: 16,
+  filenameLen: off("filename_len"),
+  argvLen: off("argv_len"),
+  cwdLen: off("cwd_len"),
+  dev: off("exe_dev"),
+  ino: off("exe_ino"),
+  size: off("exe_size"),
+  ctime: off("exe_ctime_ns"),
+  flags: off("exe_flags"),
+};
+
+interface Pending {
+  rec: ExeHashRecord;
+  fd: number;
+}
+
+const text = new TextDecoder("utf-8", { fatal: false });
+
+export class ExeHasher {
+  /** Identities that could not be queued (queue or identity table full): counted as a loss. */
+  queueFull = 0;
+  private readonly seen = new Set<string>();
+  private readonly queue: Pending[] = [];
+  private inFlight: Pending | undefined;
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private drained: (() => void) | undefined;
+  private readonly maxBytes: bigint;
+  private readonly queueMax: number;
+  private readonly cpuShare: number;
+
+  constructor(private readonly opts: HasherOptions) {
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_HASH_BYTES;
+    this.queueMax = opts.queueMax ?? HASH_QUEUE_MAX;
+    this.cpuShare = opts.cpuShare ?? HASH_CPU_SHARE;
+  }
+
+  /** Notes the exec records of a ring span (bpf/events.h framing). Cheap for an identity already seen. */
+  scan(span: Uint8Array): void {
+    const v = new DataView(span.buffer, span.byteOffset, span.byteLength);
+    forEachRecord(span, (o, len) => {
+      if (len < EXEC.size || v.getUint16(o, true) !== EV.exec) return;
+      const key = `${v.getUint32(o + O.dev, true)}:${v.getBigUint64(o + O.ino, true)}:${v.getBigUint64(o + O.ctime, true)}`;
+      if (this.seen.has(key)) return;
+      if (this.seen.size >= HASH_IDENTITIES_MAX) {
+        this.queueFull++;
+        return;
+      }
+      this.seen.add(key);
+      this.identity(span, v, o, len);
+    });
+  }
+
+  private identity(span: Uint8Array, v: DataView, o: number, len: number): void {
+    const fl = v.getUint16(o + O.filenameLen, true);
+    const al = v.getUint16(o + O.argvLen, true);
+    const cl = v.getUint16(o + O.cwdLen, true);
+    const tail = o + EXEC.size;
+    const end = o + len;
+    const path = text.decode(span.subarray(tail, Math.min(end, tail + fl)));
+    const cwd = text.decode(span.subarray(Math.min(end, tail + fl + al), Math.min(end, tail + fl + al + cl)));
+    const flags = v.getUint16(o + O.flags, true);
+    const rec: ExeHashRecord = {
+      k: "exe-hash",
+      t: 0n,
+      dev: BigInt(v.getUint32(o + O.dev, true)),
+      ino: v.getBigUint64(o + O.ino, true),
+      ctimeNs: v.getBigUint64(o + O.ctime, true),
+      size: v.getBigUint64(o + O.size, true),
+      pid: v.getUint32(o + O.tgid, true),
+      path,
+    };
+    if (flags & EXE_FLAG.unread) return this.done(rec, { why: "unread" });
+    if (rec.size > this.maxBytes) return this.done(rec, { tooLarge: true });
+    if (this.queue.length >= this.queueMax) {
+      this.queueFull++;
+      return this.done(rec, { why: "queue-full" });
+    }
+    // Through the process while it lives (also a deleted file or a memfd); else by name, if it is still this inode.
+    const viaProc = this.openChecked(`/proc/${rec.pid}/exe`, rec);
+    let opened: { fd: number; via: "proc" | "path" } | { why: Unhashed } = viaProc;
+    if ("why" in viaProc && !(flags & (EXE_FLAG.deleted | EXE_FLAG.fileless))) {
+      const full = isAbsolute(path) ? path : cwd ? resolve(cwd, path) : undefined;
+      const byPath = full && !full.startsWith("/proc/") ? this.openChecked(full, rec, "path") : viaProc;
+      opened = "why" in byPath && byPath.why === "gone" ? viaProc : byPath;
+    }
+    if ("why" in opened) return this.done(rec, { why: opened.why });
+    rec.via = opened.via;
+    this.queue.push({ rec, fd: opened.fd });
+    this.pump();
+  }
+
+  /** Opens `path` if it is the identity's file: same dev, inode and ctime (unchanged since the exec). */
+  private openChecked(
+    path: string,
+    rec: ExeHashRecord,
+    via: "proc" | "path" = "proc",
+  ): { fd: number; via: "proc" | "path" } | { why: Unhashed } {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch {
+      return { why: "gone" };
+    }
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (st.ino !== rec.ino || st.dev !== kernelDev(rec.dev)) {
+        closeSync(fd);
+        return { why: "gone" };
+      }
+      if (st.ctimeNs !== rec.ctimeNs) {
+        closeSync(fd);
+        return { why: "changed" };
+      }
+      return { fd, via };
+    } catch (e) {
+      closeSync(fd);
+      return { why: `error:${(e as NodeJS.ErrnoException).code ?? "fstat"}` };
+    }
+  }
+
+  private done(rec: ExeHashRecord, outcome: Partial<ExeHashRecord>): void {
+    this.opts.onRecord({ ...rec, ...outcome, t: this.opts.now() });
+  }
+
+  /** Sends the next job to the worker (one at a time: the queue's descriptors stay the bound). */
+  private pump(): void {
+    if (this.inFlight || this.queue.length === 0) {
+      if (!this.inFlight && this.queue.length === 0) this.drained?.();
+      return;
+    }
+    const child = this.worker();
+    const p = this.queue.shift()!;
+    this.inFlight = p;
+    const job: HashJob = {
+      id: this.nextId++,
+      path: `/proc/${process.pid}/fd/${p.fd}`,
+      dev: p.rec.dev,
+      ino: p.rec.ino,
+      maxBytes: this.maxBytes,
+      cpuShare: this.cpuShare,
+    };
+    child.send(job);
+  }
+
+  private worker(): ChildProcess {
+    if (this.child) return this.child;
+    const child = spawn(process.execPath, [fileURLToPath(new URL("./hasher-child.js", import.meta.url))], {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      serialization: "advanced",
+    });
+    try {
+      setPriority(child.pid!, 19);
+    } catch {
+      /* already gone: its exit handler reports the job */
+    }
+    child.on("message", (m: HashReply) => this.reply(m));
+    child.on("exit", () => {
+      if (this.child === child) this.child = undefined;
+      if (this.inFlight) this.reply({ id: -1, error: "hasher-exited" });
+    });
+    child.on("error", () => undefined);
+    this.child = child;
+    return child;
+  }
+
+  private reply(m: HashReply): void {
+    const p = this.inFlight;
+    if (!p) return;
+    this.inFlight = undefined;
+    closeSync(p.fd);
+    if ("sha256" in m) this.done(p.rec, { sha256: m.sha256 });
+    else if ("tooLarge" in m) this.done(p.rec, { tooLarge: true, size: m.bytes });
+    else this.done(p.rec, { why: `error:${m.error}` });
+    this.pump();
+  }
+
+  /** The `loss` record of the hasher (docs/RECORDS.md): identities that could not be queued. */
+  lossRecord(t: bigint): { k: "loss"; b: "hasher"; t: bigint; queueFull: number } {
+    return { k: "loss", b: "hasher", t, queueFull: this.queueFull };
+  }
+
+  /**
+   * Waits up to `waitMs` for the queue to empty, then ends the worker; what is left gets `why: "ended"`.
+   * Every record is out when it resolves.
+   */
+  async finish(waitMs: number): Promise<void> {
+    if (this.inFlight || this.queue.length > 0) {
+      await new Promise<void>((res) => {
+        const timer = setTimeout(res, waitMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          res();
+        };
+      });
+      this.drained = undefined;
+    }
+    const left = this.inFlight ? [this.inFlight, ...this.queue] : [...this.queue];
+    this.inFlight = undefined;
+    this.queue.length = 0;
+    for (const p of left) {
+      closeSync(p.fd);
+      this.done(p.rec, { why: "ended" });
+    }
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((res) => child.once("exit", () => res()));
+      child.kill("SIGKILL");
+      await gone;
+    }
+  }
+}
