@@ -30,6 +30,9 @@ export interface ExeHashRecord {
   ino: bigint;
   ctimeNs: bigint;
   size: bigint;
+  mtimeNs: bigint;
+  /** The file's ctime moved since the exec (an unlink, chmod or link) while its size and mtime did not. */
+  ctimeMoved?: true;
   /** The first process seen executing it, and the name it was executed by. */
   pid: number;
   path: string;
@@ -69,6 +72,7 @@ const O = {
   ino: off("exe_ino"),
   size: off("exe_size"),
   ctime: off("exe_ctime_ns"),
+  mtime: off("exe_mtime_ns"),
   flags: off("exe_flags"),
 };
 
@@ -130,6 +134,7 @@ export class ExeHasher {
       ino: v.getBigUint64(o + O.ino, true),
       ctimeNs: v.getBigUint64(o + O.ctime, true),
       size: v.getBigUint64(o + O.size, true),
+      mtimeNs: v.getBigUint64(o + O.mtime, true),
       pid: v.getUint32(o + O.tgid, true),
       path,
     };
@@ -153,7 +158,11 @@ export class ExeHasher {
     this.pump();
   }
 
-  /** Opens `path` if it is the identity's file: same dev, inode and ctime (unchanged since the exec). */
+  /**
+   * Opens `path` if it is the identity's file, its content unchanged since the exec: same inode, size
+   * and mtime. A moved ctime alone (unlinking a running binary moves it) is noted, not refused. The device
+   * is not compared: overlayfs (a container's root) reports another st_dev than its inodes' s_dev.
+   */
   private openChecked(
     path: string,
     rec: ExeHashRecord,
@@ -167,14 +176,15 @@ export class ExeHasher {
     }
     try {
       const st = fstatSync(fd, { bigint: true });
-      if (st.ino !== rec.ino || st.dev !== kernelDev(rec.dev)) {
+      if (st.ino !== rec.ino) {
         closeSync(fd);
         return { why: "gone" };
       }
-      if (st.ctimeNs !== rec.ctimeNs) {
+      if (st.size !== rec.size || st.mtimeNs !== rec.mtimeNs) {
         closeSync(fd);
         return { why: "changed" };
       }
+      if (st.ctimeNs !== rec.ctimeNs) rec.ctimeMoved = true;
       return { fd, via };
     } catch (e) {
       closeSync(fd);

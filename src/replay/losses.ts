@@ -9,7 +9,7 @@ interface LossState {
 /** Sum of a `loss` record's counters (docs/RECORDS.md); bigint or number fields, missing ones count 0. */
 export function lossTotal(r: Record<string, unknown>): bigint {
   let sum = 0n;
-  for (const k of ["ringFull", "mapFull", "readFail", "recursionMisses", "dropped"]) {
+  for (const k of ["ringFull", "mapFull", "readFail", "recursionMisses", "dropped", "queueFull"]) {
     const v = r[k];
     if (typeof v === "bigint") sum += v;
     else if (typeof v === "number" && Number.isFinite(v)) sum += BigInt(Math.trunc(v));

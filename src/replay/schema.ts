@@ -49,6 +49,14 @@ const FIELDS = [
   "recv_resets",
   "segs",
   "sk_err",
+  "exe_dev",
+  "exe_ino",
+  "exe_size",
+  "exe_mtime_ns",
+  "exe_ctime_ns",
+  "exe_nlink",
+  "exe_mode",
+  "exe_flags",
 ] as const;
 
 /**
@@ -103,6 +111,14 @@ export class Offsets {
   recv_resets = -1;
   segs = -1;
   sk_err = -1;
+  exe_dev = -1;
+  exe_ino = -1;
+  exe_size = -1;
+  exe_mtime_ns = -1;
+  exe_ctime_ns = -1;
+  exe_nlink = -1;
+  exe_mode = -1;
+  exe_flags = -1;
 }
 
 type FieldName = (typeof FIELDS)[number];
