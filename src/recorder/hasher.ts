@@ -1,14 +1,12 @@
 // Executable hashes: the SHA-256 of each executed file, once per identity (dev, inode, ctime), sealed as
 // an `exe-hash` record (docs/RECORDS.md). Never on the event path: the drain loop only notes identities
-// and opens the file; a child process at nice 19 reads it within a CPU share.
-import { spawn, type ChildProcess } from "node:child_process";
+// and opens the file; a worker thread at nice 19 reads it within a CPU share.
 import { closeSync, fstatSync, openSync } from "node:fs";
-import { setPriority } from "node:os";
 import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { EV, EXEC, EXE_FLAG } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
-import type { HashJob, HashReply } from "./hasher-child.js";
+import type { HashJob, HashReply } from "./hasher-worker.js";
 
 /** Files above this size get their size and `tooLarge`, not a hash (runbook `limits.maxHashFileSize`). */
 export const DEFAULT_MAX_HASH_BYTES = 256n * 1024n * 1024n;
@@ -89,7 +87,7 @@ export class ExeHasher {
   private readonly seen = new Set<string>();
   private readonly queue: Pending[] = [];
   private inFlight: Pending | undefined;
-  private child: ChildProcess | undefined;
+  private child: Worker | undefined;
   private nextId = 1;
   private drained: (() => void) | undefined;
   private readonly maxBytes: bigint;
@@ -207,32 +205,26 @@ export class ExeHasher {
     this.inFlight = p;
     const job: HashJob = {
       id: this.nextId++,
-      path: `/proc/${process.pid}/fd/${p.fd}`,
+      fd: p.fd,
       dev: p.rec.dev,
       ino: p.rec.ino,
       maxBytes: this.maxBytes,
       cpuShare: this.cpuShare,
     };
-    child.send(job);
+    child.postMessage(job);
   }
 
-  private worker(): ChildProcess {
+  private worker(): Worker {
     if (this.child) return this.child;
-    const child = spawn(process.execPath, [fileURLToPath(new URL("./hasher-child.js", import.meta.url))], {
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
-      serialization: "advanced",
-    });
-    try {
-      setPriority(child.pid!, 19);
-    } catch {
-      /* already gone: its exit handler reports the job */
-    }
+    const child = new Worker(new URL("./hasher-worker.js", import.meta.url));
     child.on("message", (m: HashReply) => this.reply(m));
     child.on("exit", () => {
       if (this.child === child) this.child = undefined;
       if (this.inFlight) this.reply({ id: -1, error: "hasher-exited" });
     });
     child.on("error", () => undefined);
+    // The recorder's loop must not wait for an idle worker to end.
+    child.unref();
     this.child = child;
     return child;
   }
@@ -271,16 +263,14 @@ export class ExeHasher {
     const left = this.inFlight ? [this.inFlight, ...this.queue] : [...this.queue];
     this.inFlight = undefined;
     this.queue.length = 0;
+    const child = this.child;
+    this.child = undefined;
+    // The worker stops before the descriptors it may be reading are closed (a number reused meanwhile
+    // would be another file).
+    if (child) await child.terminate();
     for (const p of left) {
       closeSync(p.fd);
       this.done(p.rec, { why: "ended" });
-    }
-    const child = this.child;
-    this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise<void>((res) => child.once("exit", () => res()));
-      child.kill("SIGKILL");
-      await gone;
     }
   }
 }

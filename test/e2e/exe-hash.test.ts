@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,8 +41,9 @@ test(
     const exited = (c: ChildProcess) =>
       new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on("exit", () => r())));
     // A private copy (its directory is 0700: not world-writable), and one padded past the 1 MiB limit below.
+    // Its content is made unique (trailing bytes the ELF loader ignores): other processes here run /bin/true.
     const normal = join(dir, "st18-true");
-    copyFileSync("/bin/true", normal);
+    writeFileSync(normal, Buffer.concat([readFileSync("/bin/true"), randomBytes(64)]), { mode: 0o755 });
     const big = join(dir, "st18-big");
     const bigBytes = Buffer.concat([readFileSync("/bin/true"), Buffer.alloc(2 * 1024 * 1024)]);
     writeFileSync(big, bigBytes, { mode: 0o755 });

@@ -1,13 +1,17 @@
-// The hasher's worker process (src/recorder/hasher.ts): SHA-256 of one file at a time, read through the
-// recorder's open descriptor (/proc/<recorder>/fd/N), at nice 19 and within a CPU share.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+// The hasher's worker thread (src/recorder/hasher.ts): SHA-256 of one file at a time, read through the
+// descriptor the recorder opened, at nice 19 (this thread only) and within a CPU share. A thread, not a
+// process: nothing of sealtrace's own shows up as an exec in the session it records.
+import { fstatSync, readlinkSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { setPriority } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { parentPort } from "node:worker_threads";
 
 /** One job: the file to read and the identity it must still have. */
 export interface HashJob {
   id: number;
-  path: string;
+  /** The recorder's open descriptor (descriptors are the process's: the thread reads it as is). */
+  fd: number;
   dev: bigint;
   ino: bigint;
   maxBytes: bigint;
@@ -23,12 +27,7 @@ export type HashReply =
 const CHUNK = 1 << 20;
 
 async function hashFile(job: HashJob): Promise<HashReply> {
-  let fd: number;
-  try {
-    fd = openSync(job.path, "r");
-  } catch (e) {
-    return { id: job.id, error: (e as NodeJS.ErrnoException).code ?? "open failed" };
-  }
+  const fd = job.fd;
   try {
     const st = fstatSync(fd, { bigint: true });
     if (st.ino !== job.ino) return { id: job.id, error: "ESTALE" };
@@ -38,7 +37,7 @@ async function hashFile(job: HashJob): Promise<HashReply> {
     let bytes = 0n;
     for (;;) {
       const t0 = performance.now();
-      const n = readSync(fd, buf, 0, CHUNK, null);
+      const n = readSync(fd, buf, 0, CHUNK, bytes);
       if (n === 0) break;
       h.update(buf.subarray(0, n));
       bytes += BigInt(n);
@@ -51,8 +50,6 @@ async function hashFile(job: HashJob): Promise<HashReply> {
     return { id: job.id, sha256: h.digest("hex"), bytes };
   } catch (e) {
     return { id: job.id, error: (e as NodeJS.ErrnoException).code ?? "read failed" };
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -62,13 +59,17 @@ let busy = false;
 async function work(): Promise<void> {
   if (busy) return;
   busy = true;
-  for (let job = queue.shift(); job; job = queue.shift()) process.send!(await hashFile(job));
+  for (let job = queue.shift(); job; job = queue.shift()) parentPort!.postMessage(await hashFile(job));
   busy = false;
 }
 
-process.on("message", (job: HashJob) => {
+// setpriority(2) with a thread id sets that thread's nice on Linux: /proc/thread-self names this thread.
+try {
+  setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), 19);
+} catch {
+  /* not Linux, or not allowed: the CPU share still bounds it */
+}
+parentPort!.on("message", (job: HashJob) => {
   queue.push(job);
   void work();
 });
-// The recorder closes the channel when it is done: nothing is left to do then.
-process.on("disconnect", () => process.exit(0));
