@@ -1,7 +1,6 @@
 // The timeline: one event per fact, derived from the reconstructed entities and sorted by time.
 import { endpoint } from "./addr.js";
 import { modeText } from "./document.js";
-import { exeTag } from "./exefile.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "./model.js";
 import { isoFromNs } from "./time.js";
 
@@ -68,7 +67,7 @@ function processEvents(p: ProcessEntity, out: TimelineEvent[]): void {
       ...base,
       timeNs: e.timeNs,
       kind: "process.exec",
-      message: `[${p.pid}] exec ${exeTag(e.exe) ? `[${exeTag(e.exe)}] ` : ""}${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
+      message: `[${p.pid}] exec ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
       details: {
         filename: e.filename,
         argv: e.argv.join(" "),

@@ -11,7 +11,6 @@ import { applyFilter } from "../../src/replay/filter.js";
 import { replayDocument } from "../../src/replay/document.js";
 import * as E from "./replay-encode.js";
 import { terminalText } from "../../src/replay/text/style.js";
-import { timelineLines } from "../../src/replay/text/lists.js";
 import { stateLines } from "../../src/replay/text/state.js";
 import { processLines } from "../../src/replay/text/process.js";
 import { stateAt } from "../../src/replay/state.js";
@@ -237,13 +236,10 @@ test("--container, --unit and --user select processes", () => {
   assert.deepEqual(comms({ users: ["root", "nobody"] }), ["app", "nginx", "sshd"]);
 });
 
-test("the timeline, --at and process views show the short owner column the tree shows; none without owners", () => {
+test("the --at and process views show the short owner column the tree shows; none without owners", () => {
   const r = replayWithOwners();
   const text = (lines: Parameters<typeof terminalText>[0]) => terminalText(lines, false);
   const row = (out: string, what: string) => out.split("\n").find((l) => l.includes(what)) ?? "";
-  const timeline = text(timelineLines(r));
-  assert.match(row(timeline, "exec nginx"), new RegExp(`docker:${ID.slice(0, 12)} `));
-  assert.match(row(timeline, "exec sshd"), /ssh\.service /);
   const state = text(stateLines(r, stateAt(r, 2n * S + 10n + E.OFFSET_NS), true));
   assert.match(state, /comm {13}owner/);
   assert.match(row(state, "nginx"), new RegExp(`docker:${ID.slice(0, 12)} `));

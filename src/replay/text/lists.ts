@@ -16,11 +16,8 @@ export function timelineLines(r: Replay): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
   const events = timelineEvents(r);
   if (events.length > 0) lines.push(dim(`times UTC, ${isoFromNs(events[0]!.timeNs).slice(0, 10)}`));
-  const byId = new Map(r.processes.map((p) => [p.id, p]));
-  const ownerOf = (id: string | null) => (id === null ? undefined : byId.get(id));
-  const owner = ownerColumn(events.map((e) => ownerOf(e.processId)));
   for (const e of events) {
-    const text = line`${clock(e.timeNs)} ${e.kind.padEnd(22)} ${owner?.cell(ownerOf(e.processId)) ?? ""}${e.message}`;
+    const text = line`${clock(e.timeNs)} ${e.kind.padEnd(22)} ${e.message}`;
     const bad =
       e.kind === "session.cutoff" ||
       e.kind === "loss" ||
