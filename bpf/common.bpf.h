@@ -153,7 +153,7 @@ static __always_inline struct task_struct *current_task(const bool compat)
 }
 
 /* Records are submitted without a wake-up: the recorder polls the ring on a short tick, and a
- * wake-up per event costs the traced workload dearly (DESIGN.md, Wakeups). */
+ * wake-up per event costs the traced workload dearly (docs/EVENTS.md, "Common to every bundle": wake-ups). */
 #define RB_FLAGS BPF_RB_NO_WAKEUP
 
 #endif

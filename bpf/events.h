@@ -91,8 +91,26 @@ struct st_exec {
 	__u16 argv_len;  /* bytes of argv captured */
 	__u16 cwd_len;
 	__u16 trunc;     /* ST_EXEC_* */
+	/* The executed file (bprm->file), as the kernel saw it at exec: what the recorder's hasher keys on
+	 * (dev, ino, ctime) and checks before it reads the file. */
+	__u64 exe_dev;      /* the kernel's s_dev: major << 20 | minor */
+	__u64 exe_ino;
+	__u64 exe_size;
+	__u64 exe_mtime_ns; /* since the epoch (a pre-1970 time wraps) */
+	__u64 exe_ctime_ns;
+	__u32 exe_nlink;
+	__u16 exe_mode;     /* i_mode: type and permission bits (setuid, setgid) */
+	__u16 exe_flags;    /* ST_EXE_* */
 };
-_Static_assert(sizeof(struct st_exec) == 96, "st_exec size");
+_Static_assert(sizeof(struct st_exec) == 144, "st_exec size");
+
+/* st_exec.exe_flags */
+enum st_exe_flag {
+	ST_EXE_DELETED = 0x1,            /* no link left when executed (nlink 0), and not fileless */
+	ST_EXE_FILELESS = 0x2,           /* never linked: a memfd (memfd_create) or an O_TMPFILE */
+	ST_EXE_WORLD_WRITABLE_DIR = 0x4, /* its directory is world-writable (/tmp, /dev/shm, /var/tmp, ...) */
+	ST_EXE_UNREAD = 0x8,             /* no file or inode to read: identity fields are zero */
+};
 
 /* Capture limits of st_exec's variable part (the recorder keeps ST_EXEC_MAX_ARGV for argv from /proc too). */
 enum st_exec_max {
@@ -292,6 +310,7 @@ struct st_enums {
 	enum st_hdr_flag hdr_flag;
 	enum st_exec_trunc exec_trunc;
 	enum st_exec_max exec_max;
+	enum st_exe_flag exe_flag;
 	enum st_path_flag path_flag;
 	enum st_loss loss;
 };

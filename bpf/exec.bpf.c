@@ -59,6 +59,117 @@ static __always_inline __u32 argv_extent(struct mm_struct *mm, unsigned long *st
 	return len & (2 * ST_EXEC_MAX_ARGV - 1);
 }
 
+/* struct inode's times before 6.11, as CO-RE flavours: the running kernel's BTF has one of them.
+ * - up to 6.5: i_mtime, i_ctime (struct timespec64);
+ * - 6.6: i_ctime became __i_ctime (9b6304c1d537, "fs: add ctime accessors infrastructure");
+ * - 6.7 to 6.10: i_mtime became __i_mtime (12cd44023651, "fs: rename i_atime and i_mtime fields to
+ *   __i_atime and __i_mtime");
+ * - 6.11+: the discrete integers of struct inode in vmlinux_min.h. */
+struct inode___ts64 {
+	struct timespec64 i_mtime;
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ts67 {
+	struct timespec64 __i_mtime;
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+/* 6.13's multigrain timestamps keep a flag in i_ctime_nsec's top bit (I_CTIME_QUERIED, 4e40eff0b573). */
+#define NSEC_MASK 0x3fffffff
+
+static __always_inline __u64 ts_ns(__s64 sec, __u32 nsec)
+{
+	return (__u64)sec * 1000000000ULL + (nsec & NSEC_MASK);
+}
+
+static __always_inline void inode_times(struct inode *ino, __u64 *mtime_ns, __u64 *ctime_ns)
+{
+	if (bpf_core_field_exists(ino->i_mtime_sec)) {
+		*mtime_ns = ts_ns(BPF_CORE_READ(ino, i_mtime_sec), BPF_CORE_READ(ino, i_mtime_nsec));
+		*ctime_ns = ts_ns(BPF_CORE_READ(ino, i_ctime_sec), BPF_CORE_READ(ino, i_ctime_nsec));
+		return;
+	}
+	struct inode___ts67 *i67 = (void *)ino;
+	if (bpf_core_field_exists(i67->__i_mtime)) {
+		*mtime_ns = ts_ns(BPF_CORE_READ(i67, __i_mtime.tv_sec), BPF_CORE_READ(i67, __i_mtime.tv_nsec));
+		*ctime_ns = ts_ns(BPF_CORE_READ(i67, __i_ctime.tv_sec), BPF_CORE_READ(i67, __i_ctime.tv_nsec));
+		return;
+	}
+	struct inode___ts64 *i64 = (void *)ino;
+	*mtime_ns = ts_ns(BPF_CORE_READ(i64, i_mtime.tv_sec), BPF_CORE_READ(i64, i_mtime.tv_nsec));
+	struct inode___ctime66 *i66 = (void *)ino;
+	if (bpf_core_field_exists(i66->__i_ctime))
+		*ctime_ns = ts_ns(BPF_CORE_READ(i66, __i_ctime.tv_sec), BPF_CORE_READ(i66, __i_ctime.tv_nsec));
+	else
+		*ctime_ns = ts_ns(BPF_CORE_READ(i64, i_ctime.tv_sec), BPF_CORE_READ(i64, i_ctime.tv_nsec));
+}
+
+/* An O_TMPFILE's dentry is named "#<inode number>" by d_tmpfile() and never hashed into a directory. */
+static __always_inline bool tmpfile_name(struct dentry *d, __u64 ino)
+{
+	char name[24];
+	if (bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name)) < 3 || name[0] != '#')
+		return false;
+	__u64 n = 0;
+	int i;
+	for (i = 1; i < (int)sizeof(name); i++) {
+		char c = name[i];
+		if (c < '0' || c > '9')
+			break;
+		n = n * 10 + (c - '0');
+	}
+	return i < (int)sizeof(name) && name[i] == 0 && n == ino;
+}
+
+#define S_IFMT 0170000
+#define S_IFDIR 0040000
+#define S_IWOTH 0002
+
+/* The executed file's identity and the flags a responder looks at first (st_exec.exe_*). */
+static __always_inline void exe_identity(struct st_exec *e, struct linux_binprm *bprm)
+{
+	struct file *f = BPF_CORE_READ(bprm, file);
+	struct inode *ino = f ? BPF_CORE_READ(f, f_inode) : 0;
+	e->exe_mtime_ns = 0;
+	e->exe_ctime_ns = 0;
+	if (!ino) {
+		e->exe_dev = e->exe_ino = e->exe_size = 0;
+		e->exe_nlink = 0;
+		e->exe_mode = 0;
+		e->exe_flags = ST_EXE_UNREAD;
+		return;
+	}
+	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->exe_ino = BPF_CORE_READ(ino, i_ino);
+	e->exe_size = BPF_CORE_READ(ino, i_size);
+	e->exe_nlink = BPF_CORE_READ(ino, i_nlink);
+	e->exe_mode = BPF_CORE_READ(ino, i_mode);
+	inode_times(ino, &e->exe_mtime_ns, &e->exe_ctime_ns);
+
+	__u16 flags = 0;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	/* A memfd's dentry is a pseudo one (alloc_file_pseudo): its own parent, yet not its mount's root. */
+	bool pseudo = parent == d && d != BPF_CORE_READ(f, f_path.mnt, mnt_root);
+	if (e->exe_nlink == 0) {
+		if (pseudo || tmpfile_name(d, e->exe_ino))
+			flags |= ST_EXE_FILELESS;
+		else
+			flags |= ST_EXE_DELETED;
+	}
+	if (parent && parent != d) {
+		umode_t dm = BPF_CORE_READ(parent, d_inode, i_mode);
+		if ((dm & S_IFMT) == S_IFDIR && (dm & S_IWOTH))
+			flags |= ST_EXE_WORLD_WRITABLE_DIR;
+	}
+	e->exe_flags = flags;
+}
+
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(exec_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -108,6 +219,7 @@ int BPF_PROG(exec_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	e->egid = BPF_CORE_READ(cred, egid.val);
 	e->argc = BPF_CORE_READ(bprm, argc);
 	e->trunc = 0;
+	exe_identity(e, bprm);
 
 	/* filename, as given to execve (relative names stay relative: cwd follows) */
 	long n = bpf_probe_read_kernel_str(s->data, ST_EXEC_MAX_FILENAME, BPF_CORE_READ(bprm, filename));

@@ -16,7 +16,7 @@ const volatile __u8 cfg_all_file_types = 0;
 
 /* Cumulative totals per (process identity, dev, ino), one value per CPU: each CPU only ever
  * writes its own value, so there are no atomics and no cache line moves between CPUs. Not an LRU:
- * an LRU evicts silently, and a silent drop is a bug (DESIGN.md, Loss). When it is full, the write
+ * an LRU evicts silently, and a silent drop is a bug (docs/EVENTS.md, "Common to every bundle": loss counters). When it is full, the write
  * goes to the ring as an st_file_write instead. A CPU's value lags behind its write_cache slot while
  * the key sits there (see below). User space dumps both maps with every snapshot. */
 /* Not preallocated: preallocating 65,536 per-CPU entries takes ~45 ms of the time to attach, and

@@ -72,10 +72,24 @@ struct super_block {
 	dev_t s_dev;
 };
 
+typedef __s64 time64_t;
+struct timespec64 {
+	time64_t tv_sec;
+	long tv_nsec;
+};
+
+/* Times as 6.11+ keep them (3aa63a569c64, "fs: switch timespec64 fields in inode to discrete
+ * integers"); the older layouts are the inode___* flavours in exec.bpf.c. */
 struct inode {
 	umode_t i_mode;
 	unsigned long i_ino;
 	struct super_block *i_sb;
+	unsigned int i_nlink; /* in an anonymous union with __i_nlink: CO-RE finds it there */
+	loff_t i_size;
+	time64_t i_mtime_sec;
+	time64_t i_ctime_sec;
+	__u32 i_mtime_nsec;
+	__u32 i_ctime_nsec;
 };
 
 struct dentry {

@@ -12,6 +12,7 @@ export const EXEC_BUNDLE: BundleSpec = {
   redactArgv: true,
   argvFromProc: true,
   followsForks: true,
+  hashesExecutables: true,
   tracepoints: [
     ["sched", "sched_process_fork"],
     ["sched", "sched_process_exec"],

@@ -64,6 +64,11 @@ export interface BundleSpec {
   argvFromProc?: boolean;
   /** Its fork probe extends the followed set: a pid filter (`Filters.pid`) loads this bundle too. */
   followsForks?: boolean;
+  /**
+   * Its ring carries exec events with the executable's identity: the recorder hashes each new identity
+   * once, off the event path (src/recorder/hasher.ts), into `exe-hash` records.
+   */
+  hashesExecutables?: boolean;
   /** Bundle-specific .rodata values for the filters (the common ones are set by the recorder). */
   rodata?: (filters: Filters) => Record<string, RodataValue>;
 }

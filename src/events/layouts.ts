@@ -60,7 +60,7 @@ export const FORK = layout("st_fork", 80, [
   ["child_start_ns", "u64"],
 ]);
 
-export const EXEC = layout("st_exec", 96, [
+export const EXEC = layout("st_exec", 144, [
   ["hdr", "hdr"],
   ["old_pid", "u32"],
   ["gid", "u32"],
@@ -72,6 +72,14 @@ export const EXEC = layout("st_exec", 96, [
   ["argv_len", "u16"],
   ["cwd_len", "u16"],
   ["trunc", "u16"],
+  ["exe_dev", "u64"],
+  ["exe_ino", "u64"],
+  ["exe_size", "u64"],
+  ["exe_mtime_ns", "u64"],
+  ["exe_ctime_ns", "u64"],
+  ["exe_nlink", "u32"],
+  ["exe_mode", "u16"],
+  ["exe_flags", "u16"],
 ]);
 
 export const PROC_EXIT = layout("st_exit", 80, [
@@ -304,12 +312,16 @@ export interface EnumMirror {
   values: Readonly<Record<string, number>>;
 }
 
+/** st_exec.exe_flags (enum st_exe_flag). */
+export const EXE_FLAG = { deleted: 0x1, fileless: 0x2, worldWritableDir: 0x4, unread: 0x8 } as const;
+
 /** Every enum of bpf/events.h with its mirror. */
 export const ENUM_MIRRORS: readonly EnumMirror[] = [
   { cName: "st_ev", prefix: "ST_EV_", values: EV },
   { cName: "st_hdr_flag", prefix: "ST_HF_", values: HF },
   { cName: "st_exec_trunc", prefix: "ST_EXEC_", values: EXEC_TRUNC },
   { cName: "st_exec_max", prefix: "ST_EXEC_MAX_", values: EXEC_MAX },
+  { cName: "st_exe_flag", prefix: "ST_EXE_", values: EXE_FLAG },
   { cName: "st_path_flag", prefix: "ST_PATH_", values: PATH_FLAG },
   { cName: "st_loss", prefix: "ST_LOSS_", values: { ...LOSS, max: LOSS_SLOTS } },
 ];

@@ -77,6 +77,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     await recording.run();
     await recording.detachAndFinish();
   } catch (e) {
+    await recording.abandon();
     release();
     await writer.close({ endReason: "error", endDetail: (e as Error).message }).catch(() => undefined);
     throw e;

@@ -10,6 +10,7 @@ import { compilePatterns, redactSpan, type ArgMatcher } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
 import { snapshotAccounts } from "./accounts.js";
 import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
+import { DEFAULT_MAX_HASH_BYTES, ExeHasher } from "./hasher.js";
 import { EV, LOSS } from "../events/layouts.js";
 import { forEachRecord } from "../events/framing.js";
 import { UserError } from "../errors.js";
@@ -22,6 +23,9 @@ export const RING_RECORD_MAX_BYTES = 64 * 1024;
 
 /** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
 export const DRAIN_TICK_MS = 10;
+
+/** How long the end of a recording waits for executables still queued for hashing. */
+export const HASH_FINISH_MS = 5000;
 
 /** What a recording needs of record()'s options. */
 export type RecordingOptions = Pick<RecordOptions, "runbook" | "durationMs" | "signal" | "hurry" | "onStatus">;
@@ -61,6 +65,8 @@ export class Recording {
   private dropping = false;
   /** An append found the disk full: the writer sealed what fit, and the recording ends. */
   private diskFull = false;
+  /** Hashes each executable identity the exec ring reports, once, off the event path. */
+  private readonly hasher: ExeHasher | undefined;
 
   constructor(
     private readonly opts: RecordingOptions,
@@ -75,6 +81,13 @@ export class Recording {
         { events: 0, ringFull: 0n, mapFull: 0n, readFail: 0n, recursionMisses: 0n, dropped: 0 },
       ]),
     );
+    this.hasher = bundles.some((b) => b.spec.hashesExecutables)
+      ? new ExeHasher({
+          maxBytes: BigInt(opts.runbook.limits.maxHashFileBytes ?? DEFAULT_MAX_HASH_BYTES),
+          onRecord: (r) => void this.append(r),
+          now: bootNs,
+        })
+      : undefined;
   }
 
   /** Appends one record; false when the disk is full (the writer has sealed what fit). */
@@ -153,6 +166,7 @@ export class Recording {
         c.events += span.records;
         this.totalEvents += span.records;
         if (!this.append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return;
+        if (b.spec.hashesExecutables) this.hasher?.scan(span.data);
       }
     }
   }
@@ -210,6 +224,7 @@ export class Recording {
         });
       }
     }
+    if (this.hasher) this.append(this.hasher.lossRecord(t));
     if (!full) return;
     const cpu = process.cpuUsage();
     this.append({
@@ -305,10 +320,16 @@ export class Recording {
   async detachAndFinish(): Promise<void> {
     await Promise.all(this.bundles.map((b) => b.object.detachAllAsync()));
     this.drain();
-    // Cgroups made during the recording (a container started mid-incident) get their paths here.
     const hurried = this.opts.hurry?.aborted ?? false;
+    await this.hasher?.finish(hurried || this.diskFull ? 0 : HASH_FINISH_MS);
+    // Cgroups made during the recording (a container started mid-incident) get their paths here.
     if (!hurried && !this.diskFull) this.append({ k: "cgroups", t: bootNs(), entries: snapshotCgroups() });
     this.snapshot(!hurried && !this.diskFull);
+  }
+
+  /** After a failure: stops the hasher without waiting for its queue. */
+  async abandon(): Promise<void> {
+    await this.hasher?.finish(0).catch(() => undefined);
   }
 
   /** Stage 5: the summary the session is sealed with. */

@@ -1,6 +1,16 @@
 // The JSON document (`--format json`): the contract in docs/REPLAY.md. Times ISO 8601, counts as numbers.
 import type { CgroupOwner } from "./container.js";
-import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import { devText } from "./exefile.js";
+import type {
+  Connection,
+  ExecFile,
+  ExecImage,
+  FileActivity,
+  LossGap,
+  ProcessEntity,
+  Replay,
+  SessionInfo,
+} from "./model.js";
 import { exactBytes, exactJson } from "./exactjson.js";
 import { isoFromNs } from "./time.js";
 
@@ -43,6 +53,27 @@ function execJson(e: ExecImage) {
     argvTruncated: e.argvTruncated,
     cwd: e.cwd ?? null,
     origin: e.origin,
+    sha256: e.exe?.sha256 ?? null,
+    inode: e.exe ? String(e.exe.ino) : null,
+    deleted: e.exe?.deleted ?? null,
+    fileless: e.exe?.fileless ?? null,
+    exe: e.exe ? exeJson(e.exe) : null,
+  };
+}
+
+function exeJson(f: ExecFile) {
+  return {
+    dev: devText(f.dev),
+    size: String(f.size),
+    mode: f.mode.toString(8).padStart(6, "0"),
+    nlink: f.nlink,
+    mtime: isoFromNs(f.mtimeNs),
+    ctime: isoFromNs(f.ctimeNs),
+    worldWritableDir: f.worldWritableDir,
+    noexecBypass: f.noexecBypass,
+    tooLarge: f.tooLarge,
+    unhashed: f.unhashed ?? null,
+    hashedVia: f.hashedVia ?? null,
   };
 }
 

@@ -68,7 +68,13 @@ function processEvents(p: ProcessEntity, out: TimelineEvent[]): void {
       timeNs: e.timeNs,
       kind: "process.exec",
       message: `[${p.pid}] exec ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
-      details: { filename: e.filename, argv: e.argv.join(" "), argvTruncated: e.argvTruncated, cwd: e.cwd ?? null },
+      details: {
+        filename: e.filename,
+        argv: e.argv.join(" "),
+        argvTruncated: e.argvTruncated,
+        cwd: e.cwd ?? null,
+        sha256: e.exe?.sha256 ?? null,
+      },
     });
   }
   if (p.exitNs !== undefined) {

@@ -16,6 +16,8 @@ export interface ReplayFilter {
   units?: readonly string[];
   /** User name, or a decimal uid. */
   users?: readonly string[];
+  /** SHA-256 prefix (lower-case hex) of an executable the process ran. */
+  sha256s?: readonly string[];
 }
 
 export function isEmptyFilter(f: ReplayFilter): boolean {
@@ -29,7 +31,8 @@ export function isEmptyFilter(f: ReplayFilter): boolean {
     !f.hosts?.length &&
     !f.containers?.length &&
     !f.units?.length &&
-    !f.users?.length
+    !f.users?.length &&
+    !f.sha256s?.length
   );
 }
 
@@ -124,13 +127,20 @@ export function applyFilter(r: Replay, f: ReplayFilter): Replay {
     const users = f.users;
     processes = processes.filter((p) => users.some((u) => u === p.user || (/^[0-9]+$/.test(u) && Number(u) === p.uid)));
   }
+  if (f.sha256s?.length) {
+    const prefixes = f.sha256s;
+    processes = processes.filter((p) =>
+      p.execs.some((e) => e.exe?.sha256 !== undefined && prefixes.some((h) => e.exe!.sha256!.startsWith(h))),
+    );
+  }
   processes = processes.filter((p) => overlaps(p.startNs, p.exitNs, f));
   const processFilter = !!(
     f.pids?.length ||
     f.comms?.length ||
     f.containers?.length ||
     f.units?.length ||
-    f.users?.length
+    f.users?.length ||
+    f.sha256s?.length
   );
   let kept = new Set(processes.map((p) => p.id));
   const connections = r.connections.filter(

@@ -1,6 +1,6 @@
 // Loss gaps: successive cumulative `loss` records of a bundle become time-bounded gaps where they grew.
 import type { LossGap } from "./model.js";
-import type { LossRecord, Unchecked } from "../session/records.js";
+import type { HasherLossRecord, LossRecord, Unchecked } from "../session/records.js";
 
 interface LossState {
   total: bigint;
@@ -8,10 +8,10 @@ interface LossState {
 }
 
 /** Sum of a `loss` record's counters (docs/RECORDS.md); bigint or number fields, missing ones count 0. */
-export function lossTotal(r: Unchecked<LossRecord>): bigint {
+export function lossTotal(r: Unchecked<LossRecord> | Unchecked<HasherLossRecord>): bigint {
   let sum = 0n;
-  for (const k of ["ringFull", "mapFull", "readFail", "recursionMisses", "dropped"] as const) {
-    const v = r[k];
+  for (const k of ["ringFull", "mapFull", "readFail", "recursionMisses", "dropped", "queueFull"] as const) {
+    const v = (r as Record<string, unknown>)[k];
     if (typeof v === "bigint") sum += v;
     else if (typeof v === "number" && Number.isFinite(v)) sum += BigInt(Math.trunc(v));
   }

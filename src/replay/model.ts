@@ -14,6 +14,33 @@ export interface ExecImage {
   argvTruncated: boolean;
   cwd: string | undefined;
   origin: Origin;
+  /** The executed file as the kernel saw it, and its hash (exefile.ts); undefined before sessions had it. */
+  exe?: ExecFile | undefined;
+}
+
+/** The executable's identity (st_exec.exe_*) and what the session's `exe-hash` record says of it. */
+export interface ExecFile {
+  /** The kernel's dev_t (major << 20 | minor). */
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  nlink: number;
+  mode: number;
+  /** Unlinked when executed (and not fileless). */
+  deleted: boolean;
+  /** A memfd or an O_TMPFILE: never had a name. */
+  fileless: boolean;
+  worldWritableDir: boolean;
+  /** The dynamic loader run as the program: what really ran is its first argument. */
+  noexecBypass: boolean;
+  sha256: string | undefined;
+  tooLarge: boolean;
+  /** Why there is no hash (the record's `why`), when the session says. */
+  unhashed: string | undefined;
+  /** How the recorder read the file it hashed: through the process (/proc/PID/exe) or by its path. */
+  hashedVia: "proc" | "path" | undefined;
 }
 
 export interface ProcessEntity {

@@ -5,6 +5,7 @@ import { familyName, formatAddr, protocolName } from "./addr.js";
 import { ConnectionTable, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
+import { ExeHashes, exeFile } from "./exefile.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
@@ -54,6 +55,7 @@ export class Reconstructor {
   readonly losses = new LossTracker();
   readonly sessions: SessionInfo[] = [];
   readonly hostInfo = new HostInfo();
+  readonly exeHashes = new ExeHashes();
   /** Kernel records decoded, all sessions. */
   events = 0;
   /** Exec images and file operations kept, and the KiB of text they hold (see `kept`, imageUnits). */
@@ -164,6 +166,10 @@ export class Reconstructor {
           if (cur.info.accountFiles.length < 8) cur.info.accountFiles.push(...files); // one record is written; a hostile file may hold many
         }
         return;
+      case "exe-hash":
+        if (this.exeHashes.add(cur.host, r)) this.listItems++;
+        else this.skip("exe-hash", "not an executable identity with a hash, tooLarge or why");
+        return;
       case "loss":
         this.losses.add(
           cur.host,
@@ -200,6 +206,7 @@ export class Reconstructor {
   finish(): Replay {
     const processes = this.processes.resolve();
     this.hostInfo.annotate(processes);
+    this.exeHashes.annotate(processes);
     const files = this.files.finish();
     return {
       sessions: this.sessions,
@@ -270,6 +277,20 @@ export class Reconstructor {
             argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0,
             cwd,
             origin,
+            exe:
+              o.exe_flags < 0
+                ? undefined
+                : exeFile(
+                    v.getBigUint64(off + o.exe_dev, true),
+                    v.getBigUint64(off + o.exe_ino, true),
+                    v.getBigUint64(off + o.exe_size, true),
+                    v.getBigUint64(off + o.exe_mtime_ns, true),
+                    v.getBigUint64(off + o.exe_ctime_ns, true),
+                    v.getUint32(off + o.exe_nlink, true),
+                    v.getUint16(off + o.exe_mode, true),
+                    v.getUint16(off + o.exe_flags, true),
+                    filename,
+                  ),
           },
           this.comm(d, off, o),
         );

@@ -55,6 +55,14 @@ export const READ_KIND = {
   recv_resets: "u64",
   segs: "u16",
   sk_err: "s32",
+  exe_dev: "u64",
+  exe_ino: "u64",
+  exe_size: "u64",
+  exe_mtime_ns: "u64",
+  exe_ctime_ns: "u64",
+  exe_nlink: "u32",
+  exe_mode: "u16",
+  exe_flags: "u16",
 } as const satisfies Readonly<Record<string, FieldKind>>;
 
 /** Bytes of each fixed-width kind; `str` and `bytes` are the 16 of ST_COMM_LEN and ST_ADDR_LEN where replay reads them. */
@@ -128,6 +136,14 @@ export class Offsets {
   recv_resets = -1;
   segs = -1;
   sk_err = -1;
+  exe_dev = -1;
+  exe_ino = -1;
+  exe_size = -1;
+  exe_mtime_ns = -1;
+  exe_ctime_ns = -1;
+  exe_nlink = -1;
+  exe_mode = -1;
+  exe_flags = -1;
 }
 
 type FieldName = keyof typeof READ_KIND;

@@ -28,7 +28,13 @@ export interface Runbook {
     addresses: string[];
     allFileTypes: boolean;
   };
-  limits: { maxBytes?: number; maxEvents?: number; onLimit: (typeof ON_LIMIT)[number] };
+  limits: {
+    maxBytes?: number;
+    maxEvents?: number;
+    onLimit: (typeof ON_LIMIT)[number];
+    /** Executables larger than this get their size and `tooLarge`, not a hash (default 256 MiB; 0: none). */
+    maxHashFileBytes?: number;
+  };
   snapshotIntervalMs: number;
   flushIntervalMs: number;
   redact: { argv: string[] };
@@ -59,6 +65,7 @@ export const RUNBOOK_LIMITS = {
   durationMs: 7 * 24 * 3_600_000,
   snapshotIntervalMs: 3_600_000,
   maxBytes: 1024 ** 4,
+  maxHashFileBytes: 64 * 1024 ** 3,
   redactPatterns: 64,
   redactPatternBytes: 256,
   recipients: 64,
@@ -82,7 +89,7 @@ const TOP_KEYS = [
   "prompts",
 ];
 const FILTER_KEYS = ["pid", "comm", "cgroup", "uid", "ports", "addresses", "allFileTypes"];
-const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit"];
+const LIMIT_KEYS = ["maxBytes", "maxEvents", "onLimit", "maxHashFileSize"];
 const REDACT_KEYS = ["argv"];
 const PROMPT_KEYS = ["incident", "target"];
 
@@ -328,6 +335,16 @@ export function parseRunbook(
     if (v === undefined || v < 65536 || v > RUNBOOK_LIMITS.maxBytes)
       fail(maxBytesNode, "'limits.maxBytes' must be a size from 64KiB to 1TiB, like 512MiB or 2GB");
     limits.maxBytes = v!;
+  }
+  const hashNode = l("maxHashFileSize");
+  if (hashNode !== undefined) {
+    const v =
+      isScalar(hashNode) && (typeof hashNode.value === "string" || typeof hashNode.value === "number")
+        ? parseSizeBytes(hashNode.value)
+        : undefined;
+    if (v === undefined || v > RUNBOOK_LIMITS.maxHashFileBytes)
+      fail(hashNode, "'limits.maxHashFileSize' must be a size from 0 (hash nothing) to 64GiB, like 256MiB");
+    limits.maxHashFileBytes = v!;
   }
   const maxEvents = int(l("maxEvents"), "limits.maxEvents", 1, Number.MAX_SAFE_INTEGER);
   if (maxEvents !== undefined) limits.maxEvents = maxEvents;

@@ -46,6 +46,7 @@ export const RECORD_KINDS = [
   "users",
   "start",
   "ring",
+  "exe-hash",
   "maps",
   "loss",
   "stats",
@@ -158,6 +159,37 @@ export interface LossRecord {
   dropped: number;
 }
 
+/** The executable hasher's losses (src/recorder/hasher.ts): identities it had no room to queue. */
+export interface HasherLossRecord {
+  k: "loss";
+  b: "hasher";
+  t: bigint;
+  queueFull: number;
+}
+
+/** Why an identity has no hash (`exe-hash` record `why`). */
+export type Unhashed = "gone" | "changed" | "queue-full" | "ended" | "unread" | `error:${string}`;
+
+/** One executable identity (device, inode, ctime) and its SHA-256, or why it has none (docs/RECORDS.md). */
+export interface ExeHashRecord {
+  k: "exe-hash";
+  t: bigint;
+  dev: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  /** The file's ctime moved since the exec (an unlink, chmod or link) while its size and mtime did not. */
+  ctimeMoved?: true;
+  /** The first process seen executing it, and the name it was executed by. */
+  pid: number;
+  path: string;
+  via?: "proc" | "path";
+  sha256?: string;
+  tooLarge?: true;
+  why?: Unhashed;
+}
+
 /** The cost of bundle `b`'s programs. */
 export interface ProgramStatsRecord {
   k: "stats";
@@ -190,6 +222,8 @@ export type SessionRecord =
   | RingRecord
   | MapsRecord
   | LossRecord
+  | HasherLossRecord
+  | ExeHashRecord
   | ProgramStatsRecord
   | RecorderStatsRecord
   | PartialDeletedRecord;

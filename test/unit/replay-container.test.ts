@@ -10,6 +10,11 @@ import { Reconstructor } from "../../src/replay/reconstruct.js";
 import { applyFilter } from "../../src/replay/filter.js";
 import { replayDocument } from "../../src/replay/document.js";
 import * as E from "./replay-encode.js";
+import { terminalText } from "../../src/replay/text/style.js";
+import { stateLines } from "../../src/replay/text/state.js";
+import { processLines } from "../../src/replay/text/process.js";
+import { stateAt } from "../../src/replay/state.js";
+import { processDetail } from "../../src/replay/focus.js";
 
 const ID = "0123456789abcdef".repeat(4);
 const ID2 = "fedcba9876543210".repeat(4);
@@ -229,4 +234,18 @@ test("--container, --unit and --user select processes", () => {
   assert.deepEqual(comms({ users: ["nobody"] }), ["nginx"]);
   assert.deepEqual(comms({ users: ["1000"] }), ["odd"]);
   assert.deepEqual(comms({ users: ["root", "nobody"] }), ["app", "nginx", "sshd"]);
+});
+
+test("the --at and process views show the short owner column the tree shows; none without owners", () => {
+  const r = replayWithOwners();
+  const text = (lines: Parameters<typeof terminalText>[0]) => terminalText(lines, false);
+  const row = (out: string, what: string) => out.split("\n").find((l) => l.includes(what)) ?? "";
+  const state = text(stateLines(r, stateAt(r, 2n * S + 10n + E.OFFSET_NS), true));
+  assert.match(state, /comm {13}owner/);
+  assert.match(row(state, "nginx"), new RegExp(`docker:${ID.slice(0, 12)} `));
+  const nginx = r.processes.find((p) => p.comm === "nginx")!;
+  assert.match(text(processLines(r, processDetail(r, nginx))), new RegExp(`owner +docker:${ID.slice(0, 12)}`));
+  // A session without cgroup owners gets no column.
+  const bare = { ...r, processes: r.processes.map((p) => ({ ...p, container: undefined })) };
+  assert.doesNotMatch(text(stateLines(bare, stateAt(bare, 2n * S + 10n + E.OFFSET_NS), true)), /owner/);
 });

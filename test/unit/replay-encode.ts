@@ -105,7 +105,7 @@ export function frame(records: readonly Uint8Array[]): Uint8Array {
 export const fork = (t: bigint, parent: Ident, childTgid: number, childStart: bigint) =>
   rec(FORK, EV.fork, t, parent, { child_tgid: childTgid, child_start_ns: childStart });
 
-export function exec(t: bigint, id: Ident, filename: string, argv: string[], trunc = 0): Uint8Array {
+export function exec(t: bigint, id: Ident, filename: string, argv: string[], trunc = 0, file: Values = {}): Uint8Array {
   const f = enc.encode(filename);
   const a = enc.encode(argv.map((x) => x + "\0").join(""));
   const tail = new Uint8Array(f.length + a.length);
@@ -116,7 +116,7 @@ export function exec(t: bigint, id: Ident, filename: string, argv: string[], tru
     EV.exec,
     t,
     id,
-    { filename_len: f.length, argv_len: a.length, argc: argv.length, args_len: a.length, trunc },
+    { filename_len: f.length, argv_len: a.length, argc: argv.length, args_len: a.length, trunc, ...file },
     tail,
   );
 }

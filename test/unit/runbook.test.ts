@@ -107,6 +107,19 @@ test("error positions point at the offending node", () => {
   assert.throws(() => parseRunbook(t2, "r.yaml"), /r\.yaml:6:15: 'filters.ports\[\]' must be an integer/);
 });
 
+test("limits.maxHashFileSize: a size from 0 to 64GiB, absent by default (the recorder then uses 256 MiB)", () => {
+  const rb = (v: string) =>
+    `name: x\ndescription: d\nbundles: [exec]\nduration: 10s\nlimits:\n  maxHashFileSize: ${v}\n`;
+  assert.equal(parseRunbook(rb("1MiB"), "r.yaml").limits.maxHashFileBytes, 1024 ** 2);
+  assert.equal(parseRunbook(rb("0"), "r.yaml").limits.maxHashFileBytes, 0);
+  assert.equal(
+    parseRunbook("name: x\ndescription: d\nbundles: [exec]\nduration: 10s\n", "r.yaml").limits.maxHashFileBytes,
+    undefined,
+  );
+  assert.throws(() => parseRunbook(rb("65GiB"), "r.yaml"), /r\.yaml:6:20: 'limits.maxHashFileSize' must be a size/);
+  assert.throws(() => parseRunbook(rb("huge"), "r.yaml"), /'limits.maxHashFileSize' must be a size/);
+});
+
 test("durations and sizes", () => {
   assert.equal(parseDurationMs("10s"), 10_000);
   assert.equal(parseDurationMs("1m30s"), 90_000);

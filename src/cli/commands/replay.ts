@@ -39,6 +39,7 @@ interface ReplayOptions {
   container: string[];
   unit: string[];
   user: string[];
+  sha256: string[];
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -50,6 +51,13 @@ function containerPrefix(text: string): string {
       `--container ${JSON.stringify(text)}: give a container id or pod UID prefix (hex digits and dashes)`,
       "bad-input",
     );
+  return text.toLowerCase();
+}
+
+/** A SHA-256 prefix: hex digits, lower-cased. */
+function sha256Prefix(text: string): string {
+  if (!/^[0-9a-fA-F]{1,64}$/.test(text))
+    throw new UserError(`--sha256 ${JSON.stringify(text)}: give a SHA-256 prefix (1 to 64 hex digits)`, "bad-input");
   return text.toLowerCase();
 }
 
@@ -169,6 +177,12 @@ export function registerReplay(program: Command): void {
     .option("--container <id>", "processes in the container (id prefix) or pod (UID prefix) (repeatable)", collect, [])
     .option("--unit <name>", "processes in this systemd unit or scope (repeatable)", collect, [])
     .option("--user <name>", "processes of this user name or uid (repeatable)", collect, [])
+    .option(
+      "--sha256 <prefix>",
+      "processes that executed a file with this SHA-256 (hex prefix) (repeatable)",
+      collect,
+      [],
+    )
     .action(async (files: string[], opts: ReplayOptions) => {
       const { view, format } = parseViewFormat(opts.view, opts.format);
       const limits = replayLimits(opts);
@@ -187,6 +201,7 @@ export function registerReplay(program: Command): void {
         containers: opts.container.map(containerPrefix),
         units: opts.unit,
         users: opts.user,
+        sha256s: opts.sha256.map(sha256Prefix),
         ...(opts.since === undefined ? {} : { sinceNs: parseTimeBound(opts.since, startNs, "--since") }),
         ...(opts.until === undefined ? {} : { untilNs: parseTimeBound(opts.until, startNs, "--until") }),
       };

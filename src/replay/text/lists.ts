@@ -4,6 +4,7 @@ import { latencyMs } from "../document.js";
 import { timelineEvents } from "../events.js";
 import type { Replay } from "../model.js";
 import { isoFromNs } from "../time.js";
+import { ownerColumn } from "./owner.js";
 import { bold, cutOffBanners, dim, fit, line, pad, red, type Piece } from "./style.js";
 
 /** HH:MM:SS.mmmmmm of an ISO time: the date is in the header line. */
@@ -29,7 +30,10 @@ export function timelineLines(r: Replay): Piece[] {
 
 export function connectionLines(r: Replay): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
-  lines.push(bold("start            pid   comm         dir proto remote                outcome"));
+  const byId = new Map(r.processes.map((p) => [p.id, p]));
+  const ownerOf = (id: string | undefined) => (id === undefined ? undefined : byId.get(id));
+  const owner = ownerColumn(r.connections.map((c) => ownerOf(c.processId)));
+  lines.push(bold(`start            pid   comm         ${owner?.header ?? ""}dir proto remote                outcome`));
   for (const c of r.connections) {
     const t = c.startNs ?? c.establishedNs;
     const lat = latencyMs(c);
@@ -43,7 +47,7 @@ export function connectionLines(r: Replay): Piece[] {
       .join(" ");
     const dir =
       c.direction === "inbound" ? "in " : c.direction === "outbound" ? "out" : c.direction === "listen" ? "lsn" : "?  ";
-    const row = line`${t === undefined ? "(snapshot)     " : clock(t)}  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 12)} ${dir} ${c.protocol.padEnd(5)} ${pad(shownEnd(c), 21)} ${c.outcome}${tail ? ` ${tail}` : ""}`;
+    const row = line`${t === undefined ? "(snapshot)     " : clock(t)}  ${String(c.pid).padStart(5)} ${pad(c.comm || "?", 12)} ${owner?.cell(ownerOf(c.processId)) ?? ""}${dir} ${c.protocol.padEnd(5)} ${pad(shownEnd(c), 21)} ${c.outcome}${tail ? ` ${tail}` : ""}`;
     lines.push(
       c.outcome === "established" || c.outcome === "connected" || c.outcome === "listening" || c.outcome === "closing"
         ? fit(row, 80)
@@ -56,7 +60,9 @@ export function connectionLines(r: Replay): Piece[] {
 
 export function fileLines(r: Replay): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
-  lines.push(bold("first            pid   comm            bytes  writes path"));
+  const byId = new Map(r.processes.map((p) => [p.id, p]));
+  const owner = ownerColumn(r.files.map((f) => byId.get(f.processId)));
+  lines.push(bold(`first            pid   comm         ${owner?.header ?? ""}   bytes  writes path`));
   for (const f of r.files) {
     const t = f.firstNs ?? f.ops[0]?.timeNs;
     const flags = [
@@ -68,7 +74,7 @@ export function fileLines(r: Replay): Piece[] {
       .join(", ");
     lines.push(
       fit(
-        line`${t === undefined ? "-              " : clock(t)}  ${String(f.pid).padStart(5)} ${pad(f.comm, 12)} ${String(f.bytes).padStart(8)} ${String(f.writes).padStart(7)} ${f.path}${flags ? ` (${flags})` : ""}`,
+        line`${t === undefined ? "-              " : clock(t)}  ${String(f.pid).padStart(5)} ${pad(f.comm, 12)} ${owner?.cell(byId.get(f.processId)) ?? ""}${String(f.bytes).padStart(8)} ${String(f.writes).padStart(7)} ${f.path}${flags ? ` (${flags})` : ""}`,
         80,
       ),
     );

@@ -5,6 +5,8 @@ import { latencyMs } from "../document.js";
 import { imageAt, pickText, type ProcessDetail } from "../focus.js";
 import type { ProcessEntity, Replay } from "../model.js";
 import { isoFromNs } from "../time.js";
+import { ownerLabel } from "../container.js";
+import { devText, exeTag } from "../exefile.js";
 import { bold, cutOffBanners, dim, fit, red, type Piece } from "./style.js";
 
 function exitText(p: ProcessEntity): string {
@@ -25,7 +27,9 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
   lines.push(
     `  started  ${isoFromNs(p.startNs)} (${p.origin === "snapshot" ? "running when the recording started" : p.forkNs !== undefined ? "fork seen" : "start inferred"})`,
   );
-  lines.push(`  uid      ${p.uid}`);
+  lines.push(`  uid      ${p.uid}${p.user !== undefined ? ` (${p.user})` : ""}`);
+  const owner = ownerLabel(p.container);
+  if (owner) lines.push(fit(`  owner    ${owner}`, 80));
   const exit = `  exit     ${exitText(p)}`;
   lines.push((p.exitCode ?? 0) !== 0 || p.exitSignal !== undefined ? red(exit) : exit);
 
@@ -54,6 +58,17 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
     lines.push(fit(`  ${isoFromNs(e.timeNs)} ${e.origin === "snapshot" ? "image" : "exec "} ${e.filename}`, 80));
     lines.push(fit(`      argv ${e.argv.join(" ")}${e.argvTruncated ? " …" : ""}`, 80));
     if (e.cwd !== undefined) lines.push(fit(`      cwd  ${e.cwd}`, 80));
+    if (e.exe) {
+      lines.push(fit(`      file ${exeTag(e.exe, true) || "no hash recorded"}`, 80));
+      lines.push(
+        dim(
+          fit(
+            `           inode ${e.exe.ino} dev ${devText(e.exe.dev)} size ${e.exe.size} mode ${e.exe.mode.toString(8)}`,
+            80,
+          ),
+        ),
+      );
+    }
   }
 
   lines.push("", bold(`children (${d.children.length})`));
@@ -67,7 +82,7 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
     const image = c.execs[c.execs.length - 1];
     lines.push(
       fit(
-        `  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${image ? ` ${image.argv.join(" ") || image.filename}` : ""}`,
+        `  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${ownerLabel(c.container) !== owner ? ` <${ownerLabel(c.container) || "host"}>` : ""}${image ? ` ${image.argv.join(" ") || image.filename}` : ""}`,
         80,
       ),
     );

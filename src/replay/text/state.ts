@@ -4,6 +4,7 @@ import type { Replay } from "../model.js";
 import { isKernelThread } from "../processes.js";
 import type { StateAt } from "../state.js";
 import { formatDurationNs, isoFromNs } from "../time.js";
+import { ownerColumn } from "./owner.js";
 import { bold, cutOffBanners, dim, fit, line, pad, yellow, type Piece } from "./style.js";
 
 export function stateLines(r: Replay, s: StateAt, all = false): Piece[] {
@@ -20,12 +21,13 @@ export function stateLines(r: Replay, s: StateAt, all = false): Piece[] {
   lines.push("", bold(`processes alive (${s.processes.length})`));
   const kernel = all ? 0 : s.processes.filter(({ process }) => isKernelThread(process)).length;
   if (kernel > 0) lines.push(dim(`  ${kernel} kernel threads; --all shows them`));
-  lines.push(dim("    pid   ppid comm             started          image"));
+  const owner = ownerColumn(s.processes.map(({ process }) => process));
+  lines.push(dim(`    pid   ppid comm             ${owner?.header ?? ""}started          image`));
   for (const { process: p, image, ppid } of s.processes) {
     if (!all && isKernelThread(p)) continue;
     lines.push(
       fit(
-        line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${isoFromNs(p.startNs).slice(11, 26)}  ${image ? image.argv.join(" ") || image.filename : "-"}`,
+        line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${owner?.cell(p) ?? ""}${isoFromNs(p.startNs).slice(11, 26)}  ${image ? image.argv.join(" ") || image.filename : "-"}`,
         80,
       ),
     );

@@ -1,6 +1,7 @@
 // `--view tree`: the process tree, each process with its exec chain, connections and files nested under it.
 import { shownEnd } from "../addr.js";
 import { ownerLabel } from "../container.js";
+import { exeTag } from "../exefile.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
 import { byStart, isKernelThread } from "../processes.js";
 import { isoFromNs } from "../time.js";
@@ -87,9 +88,10 @@ export function treeLines(r: Replay, all = false): Piece[] {
     const kids = (children.get(p.id) ?? []).sort(byStart);
     const bar = kids.length > 0 ? "│ " : "  ";
     for (const e of p.execs) {
+      const tag = exeTag(e.exe);
       lines.push(
         fit(
-          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
+          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${tag ? dim(`[${tag}] `) : ""}${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
           80,
         ),
       );

@@ -1,0 +1,139 @@
+// Which binary ran: the exec record's executable identity (st_exec.exe_*) joined with the session's
+// `exe-hash` records by (dev, inode, ctime). Hash records are hostile input: checked before kept.
+import type { ExecFile, ProcessEntity } from "./model.js";
+
+const EXE_DELETED = 0x1;
+const EXE_FILELESS = 0x2;
+const EXE_WW_DIR = 0x4;
+const EXE_UNREAD = 0x8;
+
+/** The identity an exec record carries (undefined for sessions written before it, or when unread). */
+export function exeFile(
+  dev: bigint,
+  ino: bigint,
+  size: bigint,
+  mtimeNs: bigint,
+  ctimeNs: bigint,
+  nlink: number,
+  mode: number,
+  flags: number,
+  filename: string,
+): ExecFile | undefined {
+  if (flags & EXE_UNREAD) return undefined;
+  return {
+    dev,
+    ino,
+    size,
+    mtimeNs,
+    ctimeNs,
+    nlink,
+    mode,
+    deleted: (flags & EXE_DELETED) !== 0,
+    fileless: (flags & EXE_FILELESS) !== 0,
+    worldWritableDir: (flags & EXE_WW_DIR) !== 0,
+    noexecBypass: isLoader(filename),
+    sha256: undefined,
+    tooLarge: false,
+    unhashed: undefined,
+    hashedVia: undefined,
+  };
+}
+
+/**
+ * The dynamic loader run as the program (`/lib64/ld-linux-x86-64.so.2 ./x`): it maps `x` itself, the
+ * classic way round a noexec mount, so the file that really ran is its first argument.
+ */
+function isLoader(filename: string): boolean {
+  const base = filename.slice(filename.lastIndexOf("/") + 1);
+  return /^ld-linux[\w.-]*\.so(\.\d+)*$|^ld-musl-[\w.-]+\.so(\.\d+)*$|^ld\.so(\.\d+)*$/.test(base);
+}
+
+interface HashFacts {
+  sha256: string | undefined;
+  tooLarge: boolean;
+  unhashed: string | undefined;
+  via: "proc" | "path" | undefined;
+}
+
+const U64_END = 1n << 64n;
+const u64 = (v: unknown): bigint | undefined =>
+  typeof v === "bigint" && v >= 0n && v < U64_END
+    ? v
+    : typeof v === "number" && Number.isSafeInteger(v) && v >= 0
+      ? BigInt(v)
+      : undefined;
+
+/** The `why` codes a recorder writes (src/recorder/hasher.ts); anything else is shown as "other". */
+const WHY = /^(gone|changed|queue-full|ended|unread|error:[A-Za-z0-9_-]{1,32})$/;
+
+export class ExeHashes {
+  private readonly byKey = new Map<string, HashFacts>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** One `exe-hash` record (docs/RECORDS.md). Returns false when it is malformed and was not kept. */
+  add(host: string, r: Record<string, unknown>): boolean {
+    const dev = u64(r.dev);
+    const ino = u64(r.ino);
+    const ctime = u64(r.ctimeNs);
+    if (dev === undefined || ino === undefined || ctime === undefined) return false;
+    const sha256 = typeof r.sha256 === "string" && /^[0-9a-f]{64}$/.test(r.sha256) ? r.sha256 : undefined;
+    const why = typeof r.why === "string" ? (WHY.test(r.why) ? r.why : "other") : undefined;
+    const via = sha256 && (r.via === "proc" || r.via === "path") ? r.via : undefined;
+    const facts: HashFacts = { sha256, tooLarge: r.tooLarge === true, unhashed: sha256 ? undefined : why, via };
+    if (!facts.sha256 && !facts.tooLarge && !facts.unhashed) return false;
+    const key = `${host}:${dev}:${ino}:${ctime}`;
+    // The first answer stands: one recorder writes one record per identity.
+    if (!this.byKey.has(key)) this.byKey.set(key, facts);
+    return true;
+  }
+
+  /** Puts each exec's hash (or why there is none) on it. */
+  annotate(processes: readonly ProcessEntity[]): void {
+    for (const p of processes) {
+      for (const e of p.execs) {
+        const f = e.exe;
+        if (!f) continue;
+        const h = this.byKey.get(`${p.host}:${f.dev}:${f.ino}:${f.ctimeNs}`);
+        if (!h) continue;
+        f.sha256 = h.sha256;
+        f.tooLarge = h.tooLarge;
+        f.unhashed = h.unhashed;
+        f.hashedVia = h.via;
+      }
+    }
+  }
+}
+
+/** The short form text views show: the first 12 hex digits. */
+export function shortHash(sha256: string): string {
+  return sha256.slice(0, 12);
+}
+
+/** kernel dev_t (major << 20 | minor) as "major:minor". */
+export function devText(dev: bigint): string {
+  return `${dev >> 20n}:${dev & 0xfffffn}`;
+}
+
+/** What text views say of an exec's file: its short hash (or why none) and its flags; "" when unknown. */
+export function exeTag(f: ExecFile | undefined, full = false): string {
+  if (!f) return "";
+  const parts = [
+    f.sha256
+      ? full
+        ? f.sha256
+        : shortHash(f.sha256)
+      : f.tooLarge
+        ? "too large to hash"
+        : f.unhashed
+          ? `no hash (${f.unhashed})`
+          : "",
+    f.fileless ? "fileless" : "",
+    f.deleted ? "deleted" : "",
+    f.worldWritableDir ? "world-writable dir" : "",
+    f.noexecBypass ? "via loader" : "",
+  ].filter(Boolean);
+  return parts.join(", ");
+}
