@@ -108,16 +108,29 @@ export async function loadBundles(
     // At most one verifier per core, the first object first: on two cores, four verifiers at once left
     // the first bundle waiting ~4x longer than alone, while the first alone left a core idle. So the
     // first object starts with the second, and each object that finishes starts the next.
+    // Verification overlaps, but nothing attaches before the first object is live: a smaller object
+    // verified sooner waits for it (the first bundle goes live first, as the recorder puts exec first).
+    let firstLive!: { resolve: () => void; reject: (e: unknown) => void };
+    const firstAttached = new Promise<void>((resolve, reject) => (firstLive = { resolve, reject }));
+    const firstOk = firstAttached.then(
+      () => true,
+      () => false,
+    );
     const goLive = async (o: (typeof objects)[number]): Promise<number> => {
+      const first = o === objects[0];
       try {
         await o.object.loadAsync();
+        // After the first one's failure, nothing else attaches; that failure is the one thrown.
+        if (!first && !(await firstOk)) return -1;
         // Into the array the other bundle's program calls through (shared, so its load order does not matter).
         if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
         o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
       } catch (e) {
+        if (first) firstLive.reject(e);
         // "bundle NAME: the missing feature": the line doctor prints for this bundle.
         throw bundleRefused(o.spec.name, e);
       }
+      if (first) firstLive.resolve();
       return process.uptime() * 1000;
     };
     const attachedMs = await runInPool(objects, goLive, Math.max(1, availableParallelism()));
