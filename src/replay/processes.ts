@@ -1,5 +1,6 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
 import { RecentCache, u64 } from "./recent.js";
+import { flatId } from "./strings.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
 /** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
@@ -13,7 +14,7 @@ export interface HeaderIdentity {
 }
 
 export function processId(host: string, pid: number, startBootNs: bigint): string {
-  return `${host}:${pid}:${startBootNs}`;
+  return flatId(host, pid, startBootNs);
 }
 
 export class ProcessTable {
