@@ -94,6 +94,7 @@ async function child(mode: string, path: string, root: string): Promise<Measured
   const identity = readFileSync(`${path}.key`, "utf8").trim();
   const url = (rel: string) => pathToFileURL(join(root, "dist", "src", "replay", rel)).href;
   const { boundHeapGrowth } = (await import(url("heap.js"))) as typeof import("../src/replay/heap.js");
+  const { loadSessions } = (await import(url("load.js"))) as typeof import("../src/replay/load.js");
   boundHeapGrowth(); // as src/cli/commands/replay.ts does
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -103,7 +104,6 @@ async function child(mode: string, path: string, root: string): Promise<Measured
     for await (const f of reader.frames()) events += f.records.length;
     if (events === 0) throw new Error("no records");
   } else {
-    const { loadSessions } = (await import(url("load.js"))) as typeof import("../src/replay/load.js");
     events = (await loadSessions([path], [identity])).events;
   }
   const c = process.cpuUsage(c0);
