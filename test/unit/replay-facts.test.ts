@@ -263,3 +263,27 @@ test("a retransmit read late from its ring goes to the socket that sent it, not 
   assert.deepEqual([first!.dport, first!.retransmits], [5001, 1]);
   assert.deepEqual([refused!.dport, refused!.outcome, refused!.retransmits, refused!.sport], [9, "refused", 0, 0]);
 });
+
+test("a listener in the HTML report: its local address and port, never 0.0.0.0:0", async () => {
+  const r = await replayOf([
+    E.ring("connect", 12n * S, [
+      state(10n * S, srv, 0x10n, 7, 10, [LO, 8080], [ANY, 0]),
+      // A SYN-ACK retransmitted and a reset sent from the listening socket carry its ends: remote 0.0.0.0:0.
+      tcp(EV.retransmit, 10n * S + 5n, srv, 0x10n, 10, [LO, 8080], [ANY, 0]),
+      tcp(EV.sendReset, 10n * S + 6n, srv, 0x10n, 10, [LO, 8080], [ANY, 0]),
+      state(11n * S, srv, 0x10n, 10, 7, [LO, 8080], [ANY, 0]),
+    ]),
+  ]);
+  const html = render(r, "summary", "html", false);
+  const tips = [...html.matchAll(/data-tip="([^"]*)"/g)].map((m) => m[1]!).filter((t) => t.includes("connection."));
+  assert.ok(tips.length >= 4, "the listen, its retransmit, reset and close are marks on the server's lane");
+  assert.ok(
+    tips.some((t) => t.includes("retransmit on listener 127.0.0.1:8080")),
+    tips.join("\n"),
+  );
+  for (const t of tips) {
+    assert.ok(t.includes("127.0.0.1:8080"), `a listener's mark names its local end: ${t}`);
+    assert.ok(!t.includes("0.0.0.0:0"), `no 0.0.0.0:0: ${t}`);
+  }
+  assert.doesNotMatch(html, /0\.0\.0\.0:0/);
+});
