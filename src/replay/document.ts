@@ -2,6 +2,7 @@
 import type { CgroupOwner } from "./container.js";
 import type { Connection, ExecImage, FileActivity, LossGap, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { exactBytes, exactJson } from "./exactjson.js";
+import { isMidExec } from "./processes.js";
 import { isoFromNs } from "./time.js";
 
 const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
@@ -43,6 +44,7 @@ function execJson(e: ExecImage) {
     argvTruncated: e.argvTruncated,
     cwd: e.cwd ?? null,
     origin: e.origin,
+    midExec: isMidExec(e),
   };
 }
 

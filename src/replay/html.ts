@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { shownEnd } from "./addr.js";
 import { timelineEvents, type EventKind } from "./events.js";
 import type { ProcessEntity, Replay } from "./model.js";
-import { byStart } from "./processes.js";
+import { byStart, imageText } from "./processes.js";
 import { standout, type Standout } from "./standout.js";
 import { foldedProcesses } from "./text/tree.js";
 import { visible } from "./text/visible.js";
@@ -289,7 +289,7 @@ export function renderHtml(r: Replay, extra?: HtmlExtras, opts: HtmlOptions = {}
     const end = p.exitNs ?? from + span;
     const left = pct(start);
     const width = `${Math.max(0.2, parseFloat(pct(end)) - parseFloat(left)).toFixed(4)}%`;
-    const argv = p.execs.map((e) => e.argv.join(" ") || e.filename).join(" | ");
+    const argv = p.execs.map(imageText).join(" | ");
     const exit =
       p.exitNs === undefined
         ? "running at end"

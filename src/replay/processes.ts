@@ -213,6 +213,20 @@ function addExec(p: ProcessEntity, image: ExecImage): void {
   else p.execs.push(image);
 }
 
+/**
+ * A start-snapshot image with an executable but no argv: the task iterator caught the process inside
+ * execve(2), after its new memory map was installed and before its arguments were laid out, so what it
+ * runs is not known yet (its next exec record, if read, says).
+ */
+export function isMidExec(e: ExecImage): boolean {
+  return e.origin === "snapshot" && e.argv.length === 0 && !e.argvTruncated;
+}
+
+/** An image as one line: its argv, else its file name; "unknown (mid-exec)" for an image caught mid-exec. */
+export function imageText(e: ExecImage): string {
+  return isMidExec(e) ? "unknown (mid-exec)" : e.argv.join(" ") || e.filename;
+}
+
 /** A kernel thread: no memory map, so no image, and kthreadd (2) or its child. */
 export function isKernelThread(p: ProcessEntity): boolean {
   return p.execs.length === 0 && (p.pid === 2 || p.ppid === 2);

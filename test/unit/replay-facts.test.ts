@@ -287,3 +287,37 @@ test("a listener in the HTML report: its local address and port, never 0.0.0.0:0
   }
   assert.doesNotMatch(html, /0\.0\.0\.0:0/);
 });
+
+test("a process the start snapshot caught mid-exec (an executable, no argv yet) reads unknown (mid-exec)", async () => {
+  const mid: E.Ident = { tgid: 600, start: 8n * S, ppid: 1, comm: "python3" };
+  const r = await replayOf([
+    {
+      k: "start",
+      b: "exec",
+      it: "exec_snapshot",
+      t: 9n * S,
+      d: E.frame([E.task(9n * S, mid, "/usr/bin/python3", [])]),
+    },
+  ]);
+  const p = r.processes.find((x) => x.pid === 600)!;
+  assert.equal(p.execs.length, 1);
+  for (const view of ["tree"] as const) {
+    const text = render(r, view, "text", false, { all: true });
+    assert.match(text, /image unknown \(mid-exec\)/, text);
+    assert.doesNotMatch(text, /image \/usr\/bin\/python3/, text);
+  }
+  const doc = JSON.parse(render(r, "summary", "json", false)) as {
+    processes: Array<{ pid: number; execs: Array<{ midExec: boolean; filename: string }> }>;
+  };
+  assert.deepEqual(
+    doc.processes.find((x) => x.pid === 600)!.execs.map((e) => [e.filename, e.midExec]),
+    [["/usr/bin/python3", true]],
+  );
+  assert.deepEqual(
+    doc.processes.find((x) => x.pid === 1)!.execs.map((e) => e.midExec),
+    [false],
+    "an image with its argv is not mid-exec",
+  );
+  const html = render(r, "summary", "html", false, { all: true });
+  assert.ok(html.includes("unknown (mid-exec)"), "the lane's details say so");
+});

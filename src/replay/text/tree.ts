@@ -2,7 +2,7 @@
 import { shownEnd } from "../addr.js";
 import { ownerLabel } from "../container.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
-import { byStart, isKernelThread } from "../processes.js";
+import { byStart, imageText, isKernelThread } from "../processes.js";
 import { isoFromNs } from "../time.js";
 import { bold, cutOffBanners, dim, fit, line, red, type Line, type Piece } from "./style.js";
 
@@ -89,7 +89,7 @@ export function treeLines(r: Replay, all = false): Piece[] {
     for (const e of p.execs) {
       lines.push(
         fit(
-          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
+          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${imageText(e)}${e.argvTruncated ? " …" : ""}`,
           80,
         ),
       );
