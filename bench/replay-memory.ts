@@ -3,20 +3,21 @@
 // measurement runs in a fresh child, so its maxRSS is its own: the baseline (openSession + every frame
 // verified, decrypted and decoded, no reconstruction), and loadSessions + render for the `summary` view
 // and for `--format json`, as src/cli/commands/replay.ts does them. The file is deleted afterwards.
-// Usage: node dist/bench/replay-memory.js [--gib 1] [--keep] [--reuse FILE (its key in FILE.key)]
+// `--against DIR`: another build's replay (DIR/dist, e.g. a `git archive` of an older commit built in /tmp)
+// is measured on the same file after this one, mode by mode, so their ratio holds on a loaded machine.
+// Usage: node dist/bench/replay-memory.js [--gib 1] [--keep] [--reuse FILE (its key in FILE.key)] [--against DIR]
 import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { openSession } from "../src/session/reader.js";
-import { loadSessions } from "../src/replay/load.js";
-import { boundHeapGrowth } from "../src/replay/heap.js";
-import { renderChunks } from "../src/replay/render.js";
 import { runChild } from "./lib/child.js";
 import { DEFAULT_MIX, writeMixSession, type MixResult } from "./lib/session-mix.js";
 
 const self = fileURLToPath(import.meta.url);
+/** This build's root (dist/..): the default build a child measures. */
+const OWN_ROOT = join(dirname(self), "..", "..");
 const MiB = 2 ** 20;
 
 interface Measured {
@@ -31,8 +32,12 @@ interface Measured {
 
 const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 
-async function child(mode: string, path: string): Promise<Measured> {
+async function child(mode: string, path: string, root: string): Promise<Measured> {
   const identity = readFileSync(`${path}.key`, "utf8").trim();
+  const url = (rel: string) => pathToFileURL(join(root, "dist", "src", "replay", rel)).href;
+  const { boundHeapGrowth } = (await import(url("heap.js"))) as typeof import("../src/replay/heap.js");
+  const { loadSessions } = (await import(url("load.js"))) as typeof import("../src/replay/load.js");
+  const { renderChunks } = (await import(url("render.js"))) as typeof import("../src/replay/render.js");
   boundHeapGrowth(); // as src/cli/commands/replay.ts does
   const t0 = performance.now();
   if (mode === "baseline") {
@@ -55,7 +60,7 @@ async function child(mode: string, path: string): Promise<Measured> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === "child") {
-    console.log(JSON.stringify(await child(argv[1]!, argv[2]!)));
+    console.log(JSON.stringify(await child(argv[1]!, argv[2]!, argv[3] ?? OWN_ROOT)));
     return;
   }
   if (argv[0] === "generate") {
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
   const gib = Number(option("--gib") ?? 1);
   if (!(gib > 0)) throw new Error("--gib: expected a positive number");
   const reuse = option("--reuse");
+  const against = option("--against");
   const keep = argv.includes("--keep") || reuse !== undefined;
   const dir = reuse ? dirname(reuse) : mkdtempSync(join(tmpdir(), "sealtrace-bench-replay-mem-"));
   const path = reuse ?? join(dir, "big.sealed");
@@ -91,15 +97,21 @@ async function main(): Promise<void> {
       );
     }
     console.log(`sealed file: ${(bytes / MiB).toFixed(0)} MiB (${(bytes / 2 ** 30).toFixed(2)} GiB)`);
-    console.log("| run | events | load s | render s | events/s (load) | output | peak RSS |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const mode of ["baseline", "summary", "json"]) {
-      const m = JSON.parse(runChild(self, ["child", mode, path])) as Measured;
+    console.log("| run | build | events | load s | render s | events/s (load) | output | peak RSS |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    const runs: Array<[string, string]> = [["baseline", OWN_ROOT]];
+    for (const mode of ["summary", "json"]) {
+      runs.push([mode, OWN_ROOT]);
+      if (against) runs.push([mode, resolve(against)]);
+    }
+    for (const [mode, root] of runs) {
+      const m = JSON.parse(runChild(self, ["child", mode, path, root])) as Measured;
+      const build = mode === "baseline" ? "" : root === OWN_ROOT ? "this" : `against (${root})`;
       // The baseline counts msgpack records (one per ring drain or snapshot), not kernel events.
       const events = mode === "baseline" ? `(${m.events} records)` : String(m.events);
       const rate = mode === "baseline" ? "-" : `${(m.events / (m.loadMs / 1000) / 1e6).toFixed(2)} M`;
       console.log(
-        `| ${mode} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`,
+        `| ${mode} | ${build} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`,
       );
     }
   } finally {

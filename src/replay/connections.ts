@@ -2,6 +2,7 @@
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
 import { RecentCache, u64 } from "./recent.js";
+import { flatId } from "./strings.js";
 
 /** Addressing facts of one kernel record about a socket. */
 export interface SockFacts {
@@ -72,7 +73,7 @@ export class ConnectionTable {
     owner: ProcessEntity | undefined,
   ): Connection {
     const c: Connection = {
-      id: `${host}:c${++this.seq}`,
+      id: flatId(host, `c${++this.seq}`),
       host,
       sockId: u64(f.sockLo, f.sockHi),
       processId: owner?.id,

@@ -12,6 +12,7 @@ import type {
   SessionInfo,
 } from "./model.js";
 import { exactBytes, exactJson } from "./exactjson.js";
+import { isMidExec } from "./processes.js";
 import { isoFromNs } from "./time.js";
 
 const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
@@ -53,6 +54,7 @@ function execJson(e: ExecImage) {
     argvTruncated: e.argvTruncated,
     cwd: e.cwd ?? null,
     origin: e.origin,
+    midExec: isMidExec(e),
     sha256: e.exe?.sha256 ?? null,
     inode: e.exe ? String(e.exe.ino) : null,
     deleted: e.exe?.deleted ?? null,

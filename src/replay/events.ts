@@ -1,5 +1,5 @@
 // The timeline: one event per fact, derived from the reconstructed entities and sorted by time.
-import { endpoint } from "./addr.js";
+import { endpoint, shownEnd } from "./addr.js";
 import { modeText } from "./document.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "./model.js";
 import { isoFromNs } from "./time.js";
@@ -94,6 +94,9 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
   const base = { host: c.host, processId: c.processId ?? null, pid: c.pid || null, comm: c.comm || null };
   const remote = endpoint(c.daddr, c.dport);
   const local = endpoint(c.saddr, c.sport);
+  // A listener's remote end is 0.0.0.0:0: its lines name its local end (as the text views do, addr.ts shownEnd).
+  const shown = shownEnd(c);
+  const listener = c.direction === "listen";
   const details = {
     protocol: c.protocol,
     saddr: c.saddr,
@@ -133,7 +136,7 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
       ...base,
       timeNs: c.establishedNs,
       kind: "connection.established",
-      message: `${who} ${c.outcome} ${arrow} ${remote}`,
+      message: listener ? `${who} ${c.outcome} on ${shown}` : `${who} ${c.outcome} ${arrow} ${remote}`,
       details,
     });
   }
@@ -142,11 +145,17 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
       ...base,
       timeNs: t,
       kind: "connection.retransmit",
-      message: `${who} retransmit ${local} → ${remote}`,
+      message: listener ? `${who} retransmit on listener ${local}` : `${who} retransmit ${local} → ${remote}`,
       details,
     });
   for (const t of c.resetTimes ?? [])
-    out.push({ ...base, timeNs: t, kind: "connection.reset", message: `${who} reset ${local} ↔ ${remote}`, details });
+    out.push({
+      ...base,
+      timeNs: t,
+      kind: "connection.reset",
+      message: listener ? `${who} reset on listener ${local}` : `${who} reset ${local} ↔ ${remote}`,
+      details,
+    });
   if (c.endNs !== undefined) {
     const failed = c.outcome !== "established" && c.outcome !== "connected" && c.outcome !== "listening";
     out.push({
@@ -154,7 +163,7 @@ function connectionEvents(c: Connection, byId: Map<string, ProcessEntity>, out: 
       timeNs: c.endNs,
       kind: failed ? "connection.failed" : "connection.close",
       message: failed
-        ? `${who} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""} ${arrow} ${remote}`
+        ? `${who} ${c.outcome}${c.errno !== undefined ? ` (errno ${c.errno})` : ""} ${listener ? "on" : arrow} ${shown}`
         : c.direction === "listen"
           ? `${who} closed listener ${local}`
           : `${who} closed ${local} ↔ ${remote}`,

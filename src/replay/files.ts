@@ -1,6 +1,7 @@
 // File activity per (process, file): paths from first-write records, exact totals from the kernel's
 // write map snapshots plus ring flushes, and unlink/rename/chmod.
 import type { FileActivity, FileOp, ProcessEntity } from "./model.js";
+import { flatId } from "./strings.js";
 
 export interface WriteTotals {
   bytes: bigint;
@@ -45,7 +46,8 @@ export class FileTable {
    */
   private readonly byKey = new Map<ProcessEntity, Tally[] | Map<number, Tally[]>>();
   private readonly tallies: Tally[] = [];
-  private readonly byPath = new Map<string, FileActivity[]>();
+  /** host → path → its files: the path string is the record's own, so a key costs no concatenation. */
+  private readonly byPath = new Map<string, Map<string, FileActivity[]>>();
   private readonly all: FileActivity[] = [];
   private seq = 0;
 
@@ -56,7 +58,7 @@ export class FileTable {
 
   private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
     const f: FileActivity = {
-      id: `${p.host}:f${++this.seq}`,
+      id: flatId(p.host, `f${++this.seq}`),
       host: p.host,
       processId: p.id,
       pid: p.pid,
@@ -80,10 +82,11 @@ export class FileTable {
   }
 
   private indexPath(f: FileActivity): void {
-    const k = `${f.host}:${f.path}`;
-    const list = this.byPath.get(k);
+    let paths = this.byPath.get(f.host);
+    if (!paths) this.byPath.set(f.host, (paths = new Map()));
+    const list = paths.get(f.path);
     if (list) list.push(f);
-    else this.byPath.set(k, [f]);
+    else paths.set(f.path, [f]);
   }
 
   private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
@@ -136,14 +139,14 @@ export class FileTable {
 
   /** unlink/rename/chmod by `p`; `ret` < 0 is a failed call (kept, marked). */
   op(p: ProcessEntity, op: FileOp): void {
-    const list = this.byPath.get(`${p.host}:${op.path}`) ?? [];
+    const list = this.byPath.get(p.host)?.get(op.path) ?? [];
     let own = list.find((f) => f.processId === p.id);
     own ??= this.create(p, op.path, 0n, 0n);
     op.actorId = p.id;
     own.ops.push(op);
     if (op.ret < 0) return;
     // The path names one file on the host: every writer of it sees the delete or rename.
-    for (const f of [...(this.byPath.get(`${p.host}:${op.path}`) ?? [])]) {
+    for (const f of [...(this.byPath.get(p.host)?.get(op.path) ?? [])]) {
       if (op.kind === "delete") f.deleted = true;
       if (op.kind === "rename") f.renamedTo = op.newPath;
       if (f !== own && op.kind !== "chmod" && !f.ops.includes(op)) f.ops.push(op);

@@ -3,9 +3,12 @@
 // Session text is escaped (and shown through visible()); the page's own CSS and JS are the only ones its
 // Content-Security-Policy allows, by hash, and nothing carries a style or event-handler attribute.
 import { createHash } from "node:crypto";
+import { shownEnd } from "./addr.js";
 import { timelineEvents, type EventKind } from "./events.js";
 import type { ProcessEntity, Replay } from "./model.js";
-import { byStart } from "./processes.js";
+import { byStart, imageText } from "./processes.js";
+import { standout, type Standout } from "./standout.js";
+import { foldedProcesses } from "./text/tree.js";
 import { visible } from "./text/visible.js";
 import { formatDurationNs, isoFromNs } from "./time.js";
 
@@ -59,6 +62,12 @@ header h1{font-size:16px;margin:0 0 4px}
 .overlay{position:absolute;top:20px;bottom:0;left:260px;right:0;pointer-events:none}
 .gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,rgba(255,152,0,.18),rgba(255,152,0,.18) 6px,rgba(255,152,0,.05) 6px,rgba(255,152,0,.05) 12px);border-left:1px dashed #ef6c00;border-right:1px dashed #ef6c00}
 .cutoff{position:absolute;top:0;bottom:0;right:0;background:rgba(183,28,28,.12);border-left:3px solid #b71c1c}
+.standout{margin:8px 16px 0;padding:6px 10px;background:#fff;border:1px solid #ddd;border-left:4px solid #c62828}
+.standout h2{font-size:13px;margin:0 0 2px}
+.standout ul{margin:0;padding-left:18px}
+.standout li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.standout .none{color:#666}
+.folded{padding:3px 6px;color:#666;font-style:italic;border-bottom:1px solid #f0f0f0}
 #tip{position:fixed;display:none;max-width:520px;background:#263238;color:#fff;padding:6px 8px;border-radius:4px;font-size:12px;white-space:pre-wrap;pointer-events:none;z-index:9}
 `;
 
@@ -88,8 +97,15 @@ const sha256 = (text: string): string => `'sha256-${createHash("sha256").update(
 const csp = (css: string): string =>
   `default-src 'none'; style-src ${sha256(css)}; script-src ${sha256(JS)}; base-uri 'none'; form-action 'none'`;
 
-/** Processes in tree order (parents before children), with depth. */
-function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntity; depth: number }> {
+/**
+ * Processes in tree order (parents before children), with depth. Siblings whose subtree holds the process
+ * that stands out most (`weight`) come first, then those holding more of it, then by start: the lanes an
+ * analyst is after open the page, and a busy tree of ordinary processes does not push them down.
+ */
+function treeOrder(
+  processes: readonly ProcessEntity[],
+  weight: ReadonlyMap<string, number>,
+): Array<{ p: ProcessEntity; depth: number }> {
   const ids = new Set(processes.map((p) => p.id));
   const kids = new Map<string, ProcessEntity[]>();
   const roots: ProcessEntity[] = [];
@@ -100,17 +116,106 @@ function treeOrder(processes: readonly ProcessEntity[]): Array<{ p: ProcessEntit
       else kids.set(p.parentId, [p]);
     } else roots.push(p);
   }
+  // Subtree weights (the heaviest process, the sum), children before parents (iteratively: a hostile
+  // session may nest deeply).
+  const most = new Map<string, number>();
+  const total = new Map<string, number>();
+  const post: ProcessEntity[] = [];
+  const walk = [...roots];
+  while (walk.length > 0) {
+    const p = walk.pop()!;
+    post.push(p);
+    for (const k of kids.get(p.id) ?? []) walk.push(k);
+  }
+  for (let i = post.length - 1; i >= 0; i--) {
+    const p = post[i]!;
+    let w = weight.get(p.id) ?? 0;
+    let m = w;
+    for (const k of kids.get(p.id) ?? []) {
+      w += total.get(k.id) ?? 0;
+      m = Math.max(m, most.get(k.id) ?? 0);
+    }
+    total.set(p.id, w);
+    most.set(p.id, m);
+  }
+  const order = (a: ProcessEntity, b: ProcessEntity) =>
+    (most.get(b.id) ?? 0) - (most.get(a.id) ?? 0) || (total.get(b.id) ?? 0) - (total.get(a.id) ?? 0) || byStart(a, b);
   const out: Array<{ p: ProcessEntity; depth: number }> = [];
   const stack = roots
-    .sort(byStart)
+    .sort(order)
     .reverse()
     .map((p) => ({ p, depth: 0 }));
   while (stack.length > 0) {
     const x = stack.pop()!;
     out.push(x);
-    for (const k of (kids.get(x.p.id) ?? []).sort(byStart).reverse()) stack.push({ p: k, depth: x.depth + 1 });
+    for (const k of (kids.get(x.p.id) ?? []).sort(order).reverse()) stack.push({ p: k, depth: x.depth + 1 });
   }
   return out;
+}
+
+/** At most this many examples per line of the "what stands out" list. */
+const EXAMPLES = 4;
+
+const who = (p: ProcessEntity | undefined): string => (p ? `${p.comm} [${p.pid}]` : "(process unknown)");
+
+/** One line: a count, what (singular, plural), and its first examples. */
+function factLine(n: number, what: [string, string], examples: string[]): string {
+  const more = n > EXAMPLES ? `; +${n - EXAMPLES} more` : "";
+  return `<li>${esc(`${n} ${n === 1 ? what[0] : what[1]}: ${examples.slice(0, EXAMPLES).join("; ")}${more}`)}</li>`;
+}
+
+/** The short list above the lanes: what an analyst looks at first. */
+function standoutHtml(s: Standout): string {
+  const items: string[] = [];
+  const exec = s.deleted.filter((d) => d.executedBy.length > 0);
+  if (exec.length > 0)
+    items.push(
+      factLine(
+        exec.length,
+        ["file executed, then deleted", "files executed, then deleted"],
+        exec.map((d) => `${d.path} (run by ${d.executedBy.map(who).join(", ")}, deleted by ${who(d.by)})`),
+      ),
+    );
+  const plain = s.deleted.filter((d) => d.executedBy.length === 0);
+  if (plain.length > 0)
+    items.push(
+      factLine(
+        plain.length,
+        ["deleted file", "deleted files"],
+        plain.map((d) => `${d.path} (by ${who(d.by)})`),
+      ),
+    );
+  if (s.failedConnections.length > 0)
+    items.push(
+      factLine(
+        s.failedConnections.length,
+        ["failed connection", "failed connections"],
+        s.failedConnections.map(
+          (c) =>
+            `${c.comm ? `${c.comm} [${c.pid}]` : "(owner unknown)"} ${c.outcome} ${c.direction === "inbound" ? "←" : "→"} ${shownEnd(c)}`,
+        ),
+      ),
+    );
+  if (s.failedExits.length > 0)
+    items.push(
+      factLine(
+        s.failedExits.length,
+        ["non-zero exit", "non-zero exits"],
+        s.failedExits.map(
+          (p) => `${who(p)} ${p.exitSignal !== undefined ? `killed by signal ${p.exitSignal}` : `exit ${p.exitCode}`}`,
+        ),
+      ),
+    );
+  if (s.talkers.length > 0)
+    items.push(
+      `<li>${esc(`top talkers: ${s.talkers.map((t) => `${who(t.p)} ${t.connections} connection${t.connections === 1 ? "" : "s"}${t.retransmits > 0 ? `, ${t.retransmits} retransmits` : ""}`).join("; ")}`)}</li>`,
+    );
+  items.push(
+    s.lostEvents > 0n
+      ? `<li>${esc(`${s.lostEvents} events lost in ${s.lossGaps} gap(s)`)}</li>`
+      : `<li class="none">no events lost</li>`,
+  );
+  return `<section class="standout" id="standout"><h2>What stands out</h2><ul>${items.join("")}</ul></section>\n`;
 }
 
 /** What another report (hunt) adds to the page: marks on process lanes and a list above them; html.ts escapes all of it. */
@@ -124,8 +229,21 @@ export interface HtmlExtras {
 
 const cssClass = (s: string): string => s.replace(/[^a-z0-9-]/g, "");
 
-export function renderHtml(r: Replay, extra?: HtmlExtras): string {
+export interface HtmlOptions {
+  /** Lanes for kernel threads and idle snapshot processes too, instead of one line counting them. */
+  all?: boolean;
+}
+
+export function renderHtml(r: Replay, extra?: HtmlExtras, opts: HtmlOptions = {}): string {
   const events = timelineEvents(r);
+  const facts = standout(r);
+  const folded = opts.all ? undefined : foldedProcesses(r);
+  // A process another report marks (a hunt finding) keeps its lane.
+  for (const m of extra?.marks ?? []) {
+    folded?.kernel.delete(m.processId);
+    folded?.idle.delete(m.processId);
+  }
+  const shown = folded ? r.processes.filter((p) => !folded.kernel.has(p.id) && !folded.idle.has(p.id)) : r.processes;
   let lo: bigint | undefined;
   let hi: bigint | undefined;
   const see = (t: bigint | undefined) => {
@@ -138,7 +256,10 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
     see(s.endNs);
     see(s.lastRecordNs);
   }
-  for (const e of events) if (e.kind !== "process.snapshot" && e.kind !== "connection.snapshot") see(e.timeNs);
+  // The recording's span; events only where a session's bounds are unknown: a process first seen in the
+  // recording but started long before it would otherwise squash the whole recording into the last pixels.
+  if (lo === undefined || hi === undefined || lo === hi)
+    for (const e of events) if (e.kind !== "process.snapshot" && e.kind !== "connection.snapshot") see(e.timeNs);
   const from = lo ?? 0n;
   const span = hi !== undefined && hi > from ? hi - from : 1n;
   const pct = (t: bigint): string => {
@@ -163,12 +284,12 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
     else marks.set(m.processId, [html]);
   }
 
-  const lanes = treeOrder(r.processes).map(({ p, depth }) => {
+  const lanes = treeOrder(shown, facts.weight).map(({ p, depth }) => {
     const start = p.origin === "snapshot" ? from : (p.forkNs ?? p.startNs);
     const end = p.exitNs ?? from + span;
     const left = pct(start);
     const width = `${Math.max(0.2, parseFloat(pct(end)) - parseFloat(left)).toFixed(4)}%`;
-    const argv = p.execs.map((e) => e.argv.join(" ") || e.filename).join(" | ");
+    const argv = p.execs.map(imageText).join(" | ");
     const exit =
       p.exitNs === undefined
         ? "running at end"
@@ -187,6 +308,10 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
     return `<div class="lane" data-process-id="${esc(p.id)}" data-search="${esc(search)}"><div class="label" data-pad="${6 + depth * 12}px" data-tip="${info}">${esc(p.comm)} [${p.pid}]</div><div class="track"><div class="life${p.origin === "snapshot" ? " snapshot" : ""}" data-x="${left}" data-w="${width}"></div>${(marks.get(p.id) ?? []).join("")}</div></div>`;
   });
 
+  if (folded && folded.kernel.size + folded.idle.size > 0)
+    lanes.unshift(
+      `<div class="folded">${esc(`${folded.kernel.size} kernel threads, ${folded.idle.size} idle processes; --all shows them`)}</div>`,
+    );
   const gaps = r.losses.map((l) => {
     const tip = escLines(`${l.count} ${l.bundle} events lost`, `${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`);
     return `<div class="gap" data-bundle="${esc(l.bundle)}" data-x="${pct(l.fromNs)}" data-w="${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${tip}"></div>`;
@@ -225,7 +350,7 @@ export function renderHtml(r: Replay, extra?: HtmlExtras): string {
 <body>
 <header><h1>${esc(extra?.title ?? "sealtrace replay")}</h1>${sessions.join("")}</header>
 ${banners.join("\n")}${lossBanner}
-${extra?.items.length ? `<ul class="extra">${extra.items.map((i) => `<li class="${cssClass(i.cls)}">${esc(i.text)}</li>`).join("")}</ul>\n` : ""}<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
+${standoutHtml(facts)}${extra?.items.length ? `<ul class="extra">${extra.items.map((i) => `<li class="${cssClass(i.cls)}">${esc(i.text)}</li>`).join("")}</ul>\n` : ""}<div class="controls"><input id="search" type="search" placeholder="search comm, pid, argv, address, path"> <span id="count"></span>
 <span class="legend"><span class="mark-exec">&nbsp;&nbsp;</span> exec <span class="mark-exit">&nbsp;&nbsp;</span> exit <span class="mark-connect">&nbsp;&nbsp;</span> connect <span class="mark-connfail">&nbsp;&nbsp;</span> failed <span class="mark-retransmit">&nbsp;&nbsp;</span> retransmit <span class="mark-file">&nbsp;&nbsp;</span> file write</span></div>
 <div id="lanes"><div class="axis">${ticks.join("")}</div>
 ${lanes.join("\n")}

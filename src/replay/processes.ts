@@ -1,5 +1,6 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
 import { RecentCache, u64 } from "./recent.js";
+import { flatId } from "./strings.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
 /** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
@@ -13,7 +14,7 @@ export interface HeaderIdentity {
 }
 
 export function processId(host: string, pid: number, startBootNs: bigint): string {
-  return `${host}:${pid}:${startBootNs}`;
+  return flatId(host, pid, startBootNs);
 }
 
 export class ProcessTable {
@@ -210,6 +211,20 @@ export class ProcessTable {
 function addExec(p: ProcessEntity, image: ExecImage): void {
   if (p.execs.length === 0) p.execs = [image];
   else p.execs.push(image);
+}
+
+/**
+ * A start-snapshot image with an executable but no argv: the task iterator caught the process inside
+ * execve(2), after its new memory map was installed and before its arguments were laid out, so what it
+ * runs is not known yet (its next exec record, if read, says).
+ */
+export function isMidExec(e: ExecImage): boolean {
+  return e.origin === "snapshot" && e.argv.length === 0 && !e.argvTruncated;
+}
+
+/** An image as one line: its argv, else its file name; "unknown (mid-exec)" for an image caught mid-exec. */
+export function imageText(e: ExecImage): string {
+  return isMidExec(e) ? "unknown (mid-exec)" : e.argv.join(" ") || e.filename;
 }
 
 /** A kernel thread: no memory map, so no image, and kthreadd (2) or its child. */

@@ -27,12 +27,16 @@ interface Current {
   host: string;
   offsetNs: bigint;
   schema: SessionSchema;
+  /** schema.byType as an array by type number: one indexed load per record instead of a Map lookup. */
+  offsets: Array<Offsets | undefined>;
   startBootNs: bigint | undefined;
   /** The `write_cache` dump of the snapshot in progress: the recorder writes it just before `write_totals`. */
   writeCache?: { d: Uint8Array; keySize: number; valueSize: number };
 }
 
 const U64_END = 1n << 64n;
+/** Record type numbers looked up by array index (this build's are below 32); a stored schema's larger ones by Map. */
+const TYPE_SLOTS = 256;
 
 /**
  * A stored boot time (a kernel u64): undefined unless a whole number in 0..2^64-1, so a crafted 1e308 or
@@ -106,7 +110,10 @@ export class Reconstructor {
       accountFiles: [],
     };
     this.sessions.push(info);
-    this.cur = { info, host, offsetNs, schema: sessionSchema(md.schema), startBootNs: undefined };
+    const schema = sessionSchema(md.schema);
+    const offsets: Array<Offsets | undefined> = new Array<Offsets | undefined>(TYPE_SLOTS).fill(undefined);
+    for (const [type, o] of schema.byType) if (type >= 0 && type < TYPE_SLOTS) offsets[type] = o;
+    this.cur = { info, host, offsetNs, schema, offsets, startBootNs: undefined };
   }
 
   /** One msgpack record of the current session (docs/RECORDS.md). Unknown kinds are skipped. */
@@ -225,7 +232,7 @@ export class Reconstructor {
   private kernelRecord(cur: Current, d: Uint8Array, v: DataView, off: number, len: number, origin: Origin): void {
     if (len < 64 || off + len > d.length) return;
     const type = v.getUint16(off, true);
-    const o = cur.schema.byType.get(type);
+    const o = type < TYPE_SLOTS ? cur.offsets[type] : cur.schema.byType.get(type);
     if (!o || len < o.size) return;
     this.events++;
     cur.info.events++;

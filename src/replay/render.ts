@@ -39,7 +39,7 @@ export type Focus =
 
 export interface RenderOptions {
   focus?: Focus;
-  /** Text tree and state: show kernel threads (and, in the tree, idle snapshot processes) instead of a count. */
+  /** Text tree, HTML lanes and state: show kernel threads (and, in the tree and lanes, idle snapshot processes) instead of a count. */
   all?: boolean;
 }
 
@@ -74,7 +74,7 @@ export function render(r: Replay, view: View, format: Format, colour: boolean, o
     case "timesketch":
       return renderTimesketch(r);
     case "html":
-      return renderHtml(r);
+      return renderHtml(r, undefined, { all: opts.all === true });
     // The text views build lines; terminalText is the one place their text leaves, escaped (text/visible.ts).
     case "text":
       return terminalText(textLines(r, view, opts.all === true), colour);

@@ -3,7 +3,7 @@
 import { connectionJson, fileJson, processJson } from "./document.js";
 import { imageAt } from "./focus.js";
 import type { Connection, ExecImage, FileActivity, ProcessEntity, Replay } from "./model.js";
-import { byStart } from "./processes.js";
+import { byStart, isMidExec } from "./processes.js";
 import { isoFromNs } from "./time.js";
 
 export interface StateAt {
@@ -75,6 +75,7 @@ export function stateJson(s: StateAt) {
               argv: image.argv,
               cwd: image.cwd ?? null,
               origin: image.origin,
+              midExec: isMidExec(image),
             },
     })),
     listening: s.listening.map(connectionJson),

@@ -15,18 +15,31 @@ export function cText(bytes: Uint8Array, from: number, to: number): string {
 
 /** A NUL-separated argument area as strings (a trailing NUL ends the last one), as C hands argv to a process. */
 export function argList(bytes: Uint8Array, from: number, to: number): string[] {
-  const out: string[] = [];
+  // Counted first, so the array is made at its exact length: replay keeps every argv, and push on []
+  // reserves 16 slots (the copy that trimmed it was garbage made per exec).
+  let n = 0;
+  for (let i = from; i <= to; i++) if (i === to ? i > from && bytes[i - 1] !== 0 : bytes[i] === 0) n++;
+  const out = new Array<string>(n);
+  let k = 0;
   let start = from;
-  for (let i = from; i <= to; i++) {
+  for (let i = from; i <= to && k < n; i++) {
     if (i === to || bytes[i] === 0) {
-      if (i === to && i === start) break;
-      out.push(start === i ? "" : plain(bytes, start, i));
+      out[k++] = start === i ? "" : plain(bytes, start, i);
       start = i + 1;
     }
   }
-  // Exact length: replay keeps every argv, and push on [] reserves 16 slots.
-  return out.slice();
+  return out;
 }
+
+/**
+ * Recently made short ASCII strings by a hash of their bytes: replay makes the same comm, image, argv words
+ * and paths for every short-lived process, and each new copy is kept (and copied by the young-generation
+ * GC) for the rest of the run. A slot is reused only after a full compare with the bytes, so a collision
+ * (or a crafted one) costs a new string, never a wrong one. 4,096 strings of at most 64 bytes: < 1 MiB.
+ */
+const INTERN_SLOTS = 4096;
+const INTERN_MAX = 64;
+const interned: Array<string | undefined> = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
 
 /**
  * Below this length `+=` gives a flat string; from it on V8 makes a cons-string node per character, and
@@ -35,11 +48,30 @@ export function argList(bytes: Uint8Array, from: number, to: number): string[] {
 const CONS_MIN_LENGTH = 13;
 
 function plain(bytes: Uint8Array, from: number, to: number): string {
-  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return utf8OrEscaped(bytes, from, to);
-  if (to - from >= CONS_MIN_LENGTH)
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return utf8OrEscaped(bytes, from, to);
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  const len = to - from;
+  if (len > INTERN_MAX)
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
-  let s = "";
-  for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const seen = interned[slot];
+  if (seen !== undefined && seen.length === len) {
+    let i = 0;
+    while (i < len && seen.charCodeAt(i) === bytes[from + i]) i++;
+    if (i === len) return seen;
+  }
+  let s: string;
+  if (len >= CONS_MIN_LENGTH)
+    s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1", from, to);
+  else {
+    s = "";
+    for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
+  }
+  interned[slot] = s;
   return s;
 }
 
@@ -49,4 +81,13 @@ function utf8OrEscaped(bytes: Uint8Array, from: number, to: number): string {
   } catch {
     return textOfBytes(bytes, from, to);
   }
+}
+
+/**
+ * Its parts joined by `:` as one flat string. A template literal of an id's length is a tree of cons-string
+ * nodes over the pieces, and replay keeps an id for every process, connection and file: ~5 heap objects
+ * each, which the young-generation GC copies, instead of one.
+ */
+export function flatId(...parts: Array<string | number | bigint>): string {
+  return parts.join(":");
 }

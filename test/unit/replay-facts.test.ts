@@ -263,3 +263,61 @@ test("a retransmit read late from its ring goes to the socket that sent it, not 
   assert.deepEqual([first!.dport, first!.retransmits], [5001, 1]);
   assert.deepEqual([refused!.dport, refused!.outcome, refused!.retransmits, refused!.sport], [9, "refused", 0, 0]);
 });
+
+test("a listener in the HTML report: its local address and port, never 0.0.0.0:0", async () => {
+  const r = await replayOf([
+    E.ring("connect", 12n * S, [
+      state(10n * S, srv, 0x10n, 7, 10, [LO, 8080], [ANY, 0]),
+      // A SYN-ACK retransmitted and a reset sent from the listening socket carry its ends: remote 0.0.0.0:0.
+      tcp(EV.retransmit, 10n * S + 5n, srv, 0x10n, 10, [LO, 8080], [ANY, 0]),
+      tcp(EV.sendReset, 10n * S + 6n, srv, 0x10n, 10, [LO, 8080], [ANY, 0]),
+      state(11n * S, srv, 0x10n, 10, 7, [LO, 8080], [ANY, 0]),
+    ]),
+  ]);
+  const html = render(r, "summary", "html", false);
+  const tips = [...html.matchAll(/data-tip="([^"]*)"/g)].map((m) => m[1]!).filter((t) => t.includes("connection."));
+  assert.ok(tips.length >= 4, "the listen, its retransmit, reset and close are marks on the server's lane");
+  assert.ok(
+    tips.some((t) => t.includes("retransmit on listener 127.0.0.1:8080")),
+    tips.join("\n"),
+  );
+  for (const t of tips) {
+    assert.ok(t.includes("127.0.0.1:8080"), `a listener's mark names its local end: ${t}`);
+    assert.ok(!t.includes("0.0.0.0:0"), `no 0.0.0.0:0: ${t}`);
+  }
+  assert.doesNotMatch(html, /0\.0\.0\.0:0/);
+});
+
+test("a process the start snapshot caught mid-exec (an executable, no argv yet) reads unknown (mid-exec)", async () => {
+  const mid: E.Ident = { tgid: 600, start: 8n * S, ppid: 1, comm: "python3" };
+  const r = await replayOf([
+    {
+      k: "start",
+      b: "exec",
+      it: "exec_snapshot",
+      t: 9n * S,
+      d: E.frame([E.task(9n * S, mid, "/usr/bin/python3", [])]),
+    },
+  ]);
+  const p = r.processes.find((x) => x.pid === 600)!;
+  assert.equal(p.execs.length, 1);
+  for (const view of ["tree"] as const) {
+    const text = render(r, view, "text", false, { all: true });
+    assert.match(text, /image unknown \(mid-exec\)/, text);
+    assert.doesNotMatch(text, /image \/usr\/bin\/python3/, text);
+  }
+  const doc = JSON.parse(render(r, "summary", "json", false)) as {
+    processes: Array<{ pid: number; execs: Array<{ midExec: boolean; filename: string }> }>;
+  };
+  assert.deepEqual(
+    doc.processes.find((x) => x.pid === 600)!.execs.map((e) => [e.filename, e.midExec]),
+    [["/usr/bin/python3", true]],
+  );
+  assert.deepEqual(
+    doc.processes.find((x) => x.pid === 1)!.execs.map((e) => e.midExec),
+    [false],
+    "an image with its argv is not mid-exec",
+  );
+  const html = render(r, "summary", "html", false, { all: true });
+  assert.ok(html.includes("unknown (mid-exec)"), "the lane's details say so");
+});

@@ -173,7 +173,10 @@ export function registerReplay(program: Command): void {
       "--at <time>",
       "the state at this time, like ps and ss then (text or json): ISO 8601, or +5s from the session start",
     )
-    .option("--all", "text tree and --at: list kernel threads (and idle snapshot processes) instead of counting them")
+    .option(
+      "--all",
+      "text tree, HTML lanes and --at: list kernel threads (and idle snapshot processes) instead of counting them",
+    )
     .option("--container <id>", "processes in the container (id prefix) or pod (UID prefix) (repeatable)", collect, [])
     .option("--unit <name>", "processes in this systemd unit or scope (repeatable)", collect, [])
     .option("--user <name>", "processes of this user name or uid (repeatable)", collect, [])

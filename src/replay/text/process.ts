@@ -4,6 +4,7 @@ import { shownEnd } from "../addr.js";
 import { latencyMs } from "../document.js";
 import { imageAt, pickText, type ProcessDetail } from "../focus.js";
 import type { ProcessEntity, Replay } from "../model.js";
+import { imageText, isMidExec } from "../processes.js";
 import { isoFromNs } from "../time.js";
 import { ownerLabel } from "../container.js";
 import { devText, exeTag } from "../exefile.js";
@@ -50,11 +51,14 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
   if (p.execs.length === 0) {
     // A fork that never exec'd runs its parent's image.
     const from = d.parents[0] === undefined ? undefined : imageAt(d.parents[0], p.forkNs ?? p.startNs);
-    lines.push(
-      fit(from ? `  none: runs its parent's image, ${from.argv.join(" ") || from.filename}` : "  none recorded", 80),
-    );
+    lines.push(fit(from ? `  none: runs its parent's image, ${imageText(from)}` : "  none recorded", 80));
   }
   for (const e of p.execs) {
+    if (isMidExec(e)) {
+      lines.push(fit(`  ${isoFromNs(e.timeNs)} image unknown (mid-exec)`, 80));
+      lines.push(fit(`      exe  ${e.filename} (argv not yet laid out when the snapshot read it)`, 80));
+      continue;
+    }
     lines.push(fit(`  ${isoFromNs(e.timeNs)} ${e.origin === "snapshot" ? "image" : "exec "} ${e.filename}`, 80));
     lines.push(fit(`      argv ${e.argv.join(" ")}${e.argvTruncated ? " …" : ""}`, 80));
     if (e.cwd !== undefined) lines.push(fit(`      cwd  ${e.cwd}`, 80));
@@ -82,7 +86,7 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
     const image = c.execs[c.execs.length - 1];
     lines.push(
       fit(
-        `  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${ownerLabel(c.container) !== owner ? ` <${ownerLabel(c.container) || "host"}>` : ""}${image ? ` ${image.argv.join(" ") || image.filename}` : ""}`,
+        `  ${isoFromNs(c.startNs).slice(11, 26)} ${label(c)} ${how}${c.parentId !== p.id ? " (re-parented)" : ""}${ownerLabel(c.container) !== owner ? ` <${ownerLabel(c.container) || "host"}>` : ""}${image ? ` ${imageText(image)}` : ""}`,
         80,
       ),
     );

@@ -1,7 +1,7 @@
 // `--at TIME`: the state at one moment, like `ps` and `ss` then.
 import { endpoint } from "../addr.js";
 import type { Replay } from "../model.js";
-import { isKernelThread } from "../processes.js";
+import { imageText, isKernelThread } from "../processes.js";
 import type { StateAt } from "../state.js";
 import { formatDurationNs, isoFromNs } from "../time.js";
 import { ownerColumn } from "./owner.js";
@@ -27,7 +27,7 @@ export function stateLines(r: Replay, s: StateAt, all = false): Piece[] {
     if (!all && isKernelThread(p)) continue;
     lines.push(
       fit(
-        line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${owner?.cell(p) ?? ""}${isoFromNs(p.startNs).slice(11, 26)}  ${image ? image.argv.join(" ") || image.filename : "-"}`,
+        line`  ${String(p.pid).padStart(5)} ${String(ppid).padStart(6)} ${pad(p.comm, 16)} ${owner?.cell(p) ?? ""}${isoFromNs(p.startNs).slice(11, 26)}  ${image ? imageText(image) : "-"}`,
         80,
       ),
     );

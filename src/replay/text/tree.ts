@@ -3,7 +3,7 @@ import { shownEnd } from "../addr.js";
 import { ownerLabel } from "../container.js";
 import { exeTag } from "../exefile.js";
 import type { Connection, FileActivity, ProcessEntity, Replay } from "../model.js";
-import { byStart, isKernelThread } from "../processes.js";
+import { byStart, imageText, isKernelThread } from "../processes.js";
 import { isoFromNs } from "../time.js";
 import { bold, cutOffBanners, dim, fit, line, red, type Line, type Piece } from "./style.js";
 
@@ -91,7 +91,7 @@ export function treeLines(r: Replay, all = false): Piece[] {
       const tag = exeTag(e.exe);
       lines.push(
         fit(
-          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${tag ? dim(`[${tag}] `) : ""}${e.argv.join(" ") || e.filename}${e.argvTruncated ? " …" : ""}`,
+          line`${inner}${bar}${e.origin === "snapshot" ? "image" : "exec "} ${tag ? dim(`[${tag}] `) : ""}${imageText(e)}${e.argvTruncated ? " …" : ""}`,
           80,
         ),
       );
