@@ -23,7 +23,7 @@ import { FILEWRITE_BUNDLE } from "../src/bundles/filewrite.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "bench", "build");
-const HOT = "filewrite_sys_exit";
+const HOT = "filewrite_exit_write"; // the write(2) program (bpf/filewrite.bpf.c, one per syscall)
 
 const STORM_C = `/* 64-byte write storm: argv[2] write(2) calls to the file argv[1]; prints the loop's ns. */
 #include <fcntl.h>

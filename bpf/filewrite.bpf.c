@@ -1,6 +1,7 @@
 /* filewrite bundle: bytes written per (process, file), aggregated in the kernel, plus unlink, rename
- * and chmod with full paths. One program, on the raw syscall *exit* tracepoint: the arguments are
- * read back from the task's saved user registers, so there is no enter program and no stash map. */
+ * and chmod with full paths. One small program per syscall on its exit tracepoint (syscall.bpf.h:
+ * a syscall the bundle does not hook pays no BPF run); the arguments are read back from the task's
+ * saved user registers, so there is no enter program and no stash map. */
 #include "path.bpf.h"
 #include "syscall.bpf.h"
 
@@ -600,9 +601,10 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret, c
 	return on_path_op(type, ret, dfd, p, arg, compat);
 }
 
-static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret, const bool compat)
+/* One syscall's exit: `nr` its number (a constant in each per-syscall program, so the switches fold
+ * to its own case; read from orig_ax in the compat raw program). */
+static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, long ret, const bool compat)
 {
-	long nr = regs->orig_ax;
 	long fd;
 	switch (nr) {
 	case NR_WRITE:
@@ -619,7 +621,7 @@ static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret
 	case NR_CONNECT:
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
-		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
+		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* compat: the connect bundle's, when loaded */
 		return 0;
 	default:
 		return on_file_op(regs, nr, ret, compat);
@@ -631,21 +633,41 @@ static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret
 	return on_write(ret, fd, compat);
 }
 
-/* The bundle's one program, on the raw sys_exit tracepoint with BTF arguments: the write family
- * (aggregated, the hot path) and the file operations above. Measured here on a 64-byte write
- * storm, one program on the raw tracepoint costs less than classic per-syscall tracepoints (no
- * perf record is built; regs are read with plain loads), and it attaches and detaches in well
- * under a millisecond where 13 classic tracepoints took ~0.5 s to detach. The price is a few
- * compares on every other syscall, which stop at the syscall-number tests. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int fw_exit(void *ctx, struct pt_regs *regs, long nr, long ret)
 {
-	return on_sys_exit(ctx, regs, ret, false);
+	return on_syscall(ctx, regs, nr, ret, false);
 }
 
-/* Without bpf_rdonly_cast or bpf_get_current_task_btf (common.bpf.h, program variants). */
+/* The write family (aggregated: the hot path), then opens, unlinks, renames and chmods, one program each
+ * on its syscall's exit tracepoint. fchmodat2 exists from 6.6: the loader leaves its program out where
+ * the tracepoint is missing (BundleSpec.ifTracepoint). */
+SYSCALL_EXIT(filewrite_exit, write, NR_WRITE, fw_exit)
+SYSCALL_EXIT(filewrite_exit, pwrite64, NR_PWRITE64, fw_exit)
+SYSCALL_EXIT(filewrite_exit, writev, NR_WRITEV, fw_exit)
+SYSCALL_EXIT(filewrite_exit, pwritev, NR_PWRITEV, fw_exit)
+SYSCALL_EXIT(filewrite_exit, pwritev2, NR_PWRITEV2, fw_exit)
+SYSCALL_EXIT(filewrite_exit, sendfile64, NR_SENDFILE, fw_exit)
+SYSCALL_EXIT(filewrite_exit, copy_file_range, NR_COPY_FILE_RANGE, fw_exit)
+SYSCALL_EXIT(filewrite_exit, open, NR_OPEN, fw_exit)
+SYSCALL_EXIT(filewrite_exit, openat, NR_OPENAT, fw_exit)
+SYSCALL_EXIT(filewrite_exit, openat2, NR_OPENAT2, fw_exit)
+SYSCALL_EXIT(filewrite_exit, creat, NR_CREAT, fw_exit)
+SYSCALL_EXIT(filewrite_exit, unlink, NR_UNLINK, fw_exit)
+SYSCALL_EXIT(filewrite_exit, unlinkat, NR_UNLINKAT, fw_exit)
+SYSCALL_EXIT(filewrite_exit, rename, NR_RENAME, fw_exit)
+SYSCALL_EXIT(filewrite_exit, renameat, NR_RENAMEAT, fw_exit)
+SYSCALL_EXIT(filewrite_exit, renameat2, NR_RENAMEAT2, fw_exit)
+SYSCALL_EXIT(filewrite_exit, chmod, NR_CHMOD, fw_exit)
+SYSCALL_EXIT(filewrite_exit, fchmod, NR_FCHMOD, fw_exit)
+SYSCALL_EXIT(filewrite_exit, fchmodat, NR_FCHMODAT, fw_exit)
+SYSCALL_EXIT(filewrite_exit, fchmodat2, NR_FCHMODAT2, fw_exit)
+
+/* Compat kernels (no bpf_get_current_task_btf, bpf_task_pt_regs or bpf_rdonly_cast: 5.10, 6.1): all of
+ * the above in one program on the raw sys_exit tracepoint, told apart by syscall number and read with
+ * probe reads (common.bpf.h, program variants); it hands connect/accept/accept4 to the connect bundle
+ * by tail call. */
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(filewrite_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ctx, regs, ret, true);
+	return on_syscall(ctx, regs, regs->orig_ax, ret, true);
 }

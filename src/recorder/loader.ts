@@ -12,6 +12,7 @@ import { descendants } from "./proctree.js";
 import { bundleRefused } from "./refusal.js";
 import { chooseVariants } from "../bundles/variants.js";
 import { kernelFeatures, type KernelFeature } from "../libbpf/features.js";
+import { tracepointExists } from "../libbpf/tracefs.js";
 
 /** Maps that several bundles share: the first object that has one creates it, the others reuse its fd. */
 const SHARED_MAPS = ["followed", "sock_owners", "sys_exit_tails"];
@@ -146,6 +147,7 @@ export function configureObject(
   spec: BundleSpec,
   loaded: ReadonlySet<string>,
   features: ReadonlySet<KernelFeature>,
+  hasTracepoint: (category: string, name: string) => boolean = tracepointExists,
 ): {
   disabled: Set<string>;
   iterators: string[];
@@ -159,6 +161,8 @@ export function configureObject(
     if (r) disabled.add(r);
   };
   if (spec.redundantWith && loaded.has(spec.redundantWith.bundle)) spec.redundantWith.programs.forEach(add);
+  for (const [p, [category, name]] of Object.entries(spec.ifTracepoint ?? {}))
+    if (!disabled.has(p) && !hasTracepoint(category, name)) add(p);
   let tail: NonNullable<BundleSpec["tailCallFrom"]> | undefined;
   if (spec.tailCallFrom) {
     const program = choice.resolve(spec.tailCallFrom.program);
