@@ -169,16 +169,17 @@ static __always_inline int connect_syscall(struct pt_regs *regs, long nr, long r
 	return on_accept(ret, compat);
 }
 
-static __always_inline int connect_exit(void *ctx, struct pt_regs *regs, long nr, long ret)
+/* connect, accept and accept4: this program on each one's exit tracepoint (this section names the first;
+ * BundleSpec.alsoAttach the others), so no other syscall runs a program of this bundle (syscall.bpf.h).
+ * The sockaddr is read back from the saved registers at exit. */
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit(struct syscall_exit_ctx *ctx)
 {
-	return connect_syscall(regs, nr, ret, false);
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return connect_syscall(regs, ctx->nr, ctx->ret, false);
 }
-
-/* connect, accept and accept4, each on its own exit tracepoint (syscall.bpf.h): no other syscall runs
- * a program of this bundle. The sockaddr is read back from the saved registers at exit. */
-SYSCALL_EXIT(connect_exit, connect, NR_CONNECT, connect_exit)
-SYSCALL_EXIT(connect_exit, accept, NR_ACCEPT, connect_exit)
-SYSCALL_EXIT(connect_exit, accept4, NR_ACCEPT4, connect_exit)
 
 /* Compat kernels (no bpf_get_current_task_btf or bpf_task_pt_regs: 5.10): the three on the raw sys_exit
  * tracepoint, read with probe reads (common.bpf.h, program variants). Attached only when the filewrite

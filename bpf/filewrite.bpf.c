@@ -601,9 +601,10 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret, c
 	return on_path_op(type, ret, dfd, p, arg, compat);
 }
 
-/* One syscall's exit: `nr` its number (a constant in each per-syscall program, so the switches fold
- * to its own case; read from orig_ax in the compat raw program). */
-static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, long ret, const bool compat)
+/* One syscall's exit, `nr` its number. `raw`: the compat program on raw sys_exit, which sees every
+ * syscall and hands connect's to that bundle by tail call. */
+static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, long ret, const bool compat,
+				      const bool raw)
 {
 	long fd;
 	switch (nr) {
@@ -621,7 +622,8 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, 
 	case NR_CONNECT:
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
-		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* compat: the connect bundle's, when loaded */
+		if (raw)
+			bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
 		return 0;
 	default:
 		return on_file_op(regs, nr, ret, compat);
@@ -633,34 +635,17 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, 
 	return on_write(ret, fd, compat);
 }
 
-static __always_inline int fw_exit(void *ctx, struct pt_regs *regs, long nr, long ret)
+/* The bundle's syscall program: attached to the exit tracepoint of each of its syscalls (the write family,
+ * the hot path, then opens, unlinks, renames and chmods: FILEWRITE_SYSCALLS in src/bundles/filewrite.ts;
+ * this section names the first), so no other syscall runs it (syscall.bpf.h). */
+SEC("tracepoint/syscalls/sys_exit_write")
+int filewrite_exit(struct syscall_exit_ctx *ctx)
 {
-	return on_syscall(ctx, regs, nr, ret, false);
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return on_syscall(ctx, regs, ctx->nr, ctx->ret, false, false);
 }
-
-/* The write family (aggregated: the hot path), then opens, unlinks, renames and chmods, one program each
- * on its syscall's exit tracepoint. fchmodat2 exists from 6.6: the loader leaves its program out where
- * the tracepoint is missing (BundleSpec.ifTracepoint). */
-SYSCALL_EXIT(filewrite_exit, write, NR_WRITE, fw_exit)
-SYSCALL_EXIT(filewrite_exit, pwrite64, NR_PWRITE64, fw_exit)
-SYSCALL_EXIT(filewrite_exit, writev, NR_WRITEV, fw_exit)
-SYSCALL_EXIT(filewrite_exit, pwritev, NR_PWRITEV, fw_exit)
-SYSCALL_EXIT(filewrite_exit, pwritev2, NR_PWRITEV2, fw_exit)
-SYSCALL_EXIT(filewrite_exit, sendfile64, NR_SENDFILE, fw_exit)
-SYSCALL_EXIT(filewrite_exit, copy_file_range, NR_COPY_FILE_RANGE, fw_exit)
-SYSCALL_EXIT(filewrite_exit, open, NR_OPEN, fw_exit)
-SYSCALL_EXIT(filewrite_exit, openat, NR_OPENAT, fw_exit)
-SYSCALL_EXIT(filewrite_exit, openat2, NR_OPENAT2, fw_exit)
-SYSCALL_EXIT(filewrite_exit, creat, NR_CREAT, fw_exit)
-SYSCALL_EXIT(filewrite_exit, unlink, NR_UNLINK, fw_exit)
-SYSCALL_EXIT(filewrite_exit, unlinkat, NR_UNLINKAT, fw_exit)
-SYSCALL_EXIT(filewrite_exit, rename, NR_RENAME, fw_exit)
-SYSCALL_EXIT(filewrite_exit, renameat, NR_RENAMEAT, fw_exit)
-SYSCALL_EXIT(filewrite_exit, renameat2, NR_RENAMEAT2, fw_exit)
-SYSCALL_EXIT(filewrite_exit, chmod, NR_CHMOD, fw_exit)
-SYSCALL_EXIT(filewrite_exit, fchmod, NR_FCHMOD, fw_exit)
-SYSCALL_EXIT(filewrite_exit, fchmodat, NR_FCHMODAT, fw_exit)
-SYSCALL_EXIT(filewrite_exit, fchmodat2, NR_FCHMODAT2, fw_exit)
 
 /* Compat kernels (no bpf_get_current_task_btf, bpf_task_pt_regs or bpf_rdonly_cast: 5.10, 6.1): all of
  * the above in one program on the raw sys_exit tracepoint, told apart by syscall number and read with
@@ -669,5 +654,5 @@ SYSCALL_EXIT(filewrite_exit, fchmodat2, NR_FCHMODAT2, fw_exit)
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(filewrite_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	return on_syscall(ctx, regs, regs->orig_ax, ret, true);
+	return on_syscall(ctx, regs, regs->orig_ax, ret, true, true);
 }

@@ -1,8 +1,9 @@
 /* Syscall hooks, shared by every bundle that records syscalls (connect, filewrite; a later privilege
  * bundle joins the same way). x86-64 numbers only.
  *
- * The mechanism (issue 20; docs/BENCHMARKS.md, "What every syscall pays"): one small program per
- * syscall on its classic exit tracepoint, `tracepoint/syscalls/sys_exit_NAME` (SYSCALL_EXIT below).
+ * The mechanism (issue 20; docs/BENCHMARKS.md, "What every syscall pays"): each hooked syscall's classic
+ * exit tracepoint, `syscalls/sys_exit_NAME`, runs the bundle's one syscall program (attached to each
+ * of them: BundleSpec.alsoAttach; verified once), which tells them apart by the record's __syscall_nr.
  * A syscall nobody hooks then pays only the kernel's own test of its bit in the syscall tracepoints'
  * bitmap (perf_syscall_exit); no BPF program runs for it. A program on the raw sys_exit tracepoint
  * runs for every syscall of the machine instead, with the BPF dispatch and, while the recorder keeps
@@ -31,17 +32,11 @@ struct syscall_exit_ctx {
 	long ret;
 };
 
-/* One program on syscalls:sys_exit_NAME calling HANDLER(ctx, regs, nr, ret): the syscall's number is a
- * constant there, so the handler's switch on it folds away and each program holds only its own case. */
-#define SYSCALL_EXIT(prefix, name, nr, handler)                                                   \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                  \
-	int prefix##_##name(struct syscall_exit_ctx *ctx)                                           \
-	{                                                                                           \
-		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()); \
-		if (!regs)                                                                          \
-			return 0;                                                                   \
-		return handler(ctx, regs, nr, ctx->ret);                                            \
-	}
+/* The saved user registers of the current task (bpf_task_pt_regs, 5.15): a syscall's arguments at its exit. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
 
@@ -73,7 +68,7 @@ static __always_inline bool current_is_ia32(const bool compat)
  * programs in this array by tail call (connect, accept and accept4 to the connect bundle's). A second
  * program on sys_exit would run on every syscall of the machine. The recorder creates the array and
  * shares it between the objects (src/recorder/loader.ts). A privilege bundle would take slot 1 here
- * for its compat program, and its own SYSCALL_EXIT programs on kernels with the features. */
+ * for its compat program, and its own program on its syscalls' exit tracepoints elsewhere. */
 #define TAIL_CONNECT 0
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -4,11 +4,8 @@ import type { BundleSpec } from "./spec.js";
 import { netRodata } from "./netfilters.js";
 import type { KernelFeature } from "../libbpf/features.js";
 
-/** What the per-syscall exit programs need (bpf/syscall.bpf.h, SYSCALL_EXIT): the task's saved registers. */
+/** What a program on syscalls:sys_exit_* tracepoints needs (bpf/syscall.bpf.h): the task's saved registers. */
 export const SYSCALL_NEEDS: KernelFeature[] = ["taskBtf", "taskPtRegs"];
-
-/** The bundle's programs on syscalls:sys_exit_* (bpf/connect.bpf.c). */
-export const CONNECT_SYSCALL_PROGRAMS = ["connect_exit_connect", "connect_exit_accept", "connect_exit_accept4"];
 
 export const CONNECT_BUNDLE: BundleSpec = {
   name: "connect",
@@ -20,8 +17,8 @@ export const CONNECT_BUNDLE: BundleSpec = {
   // Order matters: connect_owners fills sock_owners (writing nothing), then connect_snapshot reads it.
   startIterators: ["connect_owners", "connect_snapshot"],
   snapshotMaps: [],
-  // connect, accept and accept4: one program each on its syscall's exit tracepoint (bpf/syscall.bpf.h), so
-  // no other syscall runs a program of this bundle.
+  // connect, accept and accept4: connect_exit on each one's exit tracepoint (bpf/syscall.bpf.h), so no other
+  // syscall runs a program of this bundle.
   tracepoints: [
     ["syscalls", "sys_exit_connect"],
     ["syscalls", "sys_exit_accept"],
@@ -29,6 +26,12 @@ export const CONNECT_BUNDLE: BundleSpec = {
     ["sock", "inet_sock_set_state"],
     ["tcp", "tcp_destroy_sock"],
   ],
+  alsoAttach: {
+    connect_exit: [
+      ["syscalls", "sys_exit_accept"],
+      ["syscalls", "sys_exit_accept4"],
+    ],
+  },
   // Compat kernels only: with filewrite loaded, its raw sys_exit program hands connect/accept/accept4 over.
   tailCallFrom: {
     bundle: "filewrite",
@@ -40,7 +43,7 @@ export const CONNECT_BUNDLE: BundleSpec = {
   // Without bpf_get_current_task_btf (5.10) or bpf_task_pt_regs (5.15): the three syscalls on the raw
   // sys_exit tracepoint, read with probe reads (the programs before issue 20).
   variants: [
-    ...CONNECT_SYSCALL_PROGRAMS.map((program) => ({ program, needs: SYSCALL_NEEDS })),
+    { program: "connect_exit", needs: SYSCALL_NEEDS },
     { needs: SYSCALL_NEEDS, fallback: "connect_sys_exit_compat" },
     { needs: SYSCALL_NEEDS, fallback: "connect_sys_exit_tail_compat" },
     { program: "connect_state", needs: ["taskBtf"], fallback: "connect_state_compat" },

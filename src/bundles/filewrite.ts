@@ -5,7 +5,7 @@ import { mergeWriteSnapshot, type WriteKeyOffsets, type WriteValOffsets } from "
 import { SYSCALL_NEEDS } from "./connect.js";
 import type { KernelFeature } from "../libbpf/features.js";
 
-/** The syscalls with a program of their own, filewrite_exit_NAME on syscalls:sys_exit_NAME (bpf/filewrite.bpf.c). */
+/** The syscalls filewrite_exit is attached to, on syscalls:sys_exit_NAME (bpf/filewrite.bpf.c); write first (its section). */
 export const FILEWRITE_SYSCALLS = [
   "write",
   "pwrite64",
@@ -29,7 +29,7 @@ export const FILEWRITE_SYSCALLS = [
   "fchmodat2",
 ];
 
-/** The per-syscall programs read the fd table with plain loads (bpf_rdonly_cast) as well. */
+/** filewrite_exit reads the fd table with plain loads (bpf_rdonly_cast) as well. */
 const FILEWRITE_NEEDS: KernelFeature[] = [...SYSCALL_NEEDS, "rdonlyCast"];
 
 export const FILEWRITE_BUNDLE: BundleSpec = {
@@ -44,15 +44,15 @@ export const FILEWRITE_BUNDLE: BundleSpec = {
   // totals per (tgid, start_ns, dev, ino) and CPU. The order matters: the cache is read first, then the
   // totals (a key evicted in between is then in the totals). mergeWriteTotals() combines the pair.
   snapshotMaps: ["write_cache", "write_totals"],
-  // One program per syscall on its exit tracepoint (bpf/syscall.bpf.h): the write family (write, pwrite64,
+  // filewrite_exit on each syscall's exit tracepoint (bpf/syscall.bpf.h): the write family (write, pwrite64,
   // writev, pwritev, pwritev2, sendfile, copy_file_range) and open/openat/openat2/creat, unlink/unlinkat,
-  // rename/renameat/renameat2, chmod/fchmod/fchmodat/fchmodat2.
+  // rename/renameat/renameat2, chmod/fchmod/fchmodat/fchmodat2 (6.6+: skipped where the kernel lacks it).
   tracepoints: FILEWRITE_SYSCALLS.map((s) => ["syscalls", `sys_exit_${s}`]),
-  ifTracepoint: { filewrite_exit_fchmodat2: ["syscalls", "sys_exit_fchmodat2"] }, // Linux 6.6+
+  alsoAttach: { filewrite_exit: FILEWRITE_SYSCALLS.slice(1).map((s) => ["syscalls", `sys_exit_${s}`]) },
   // Without bpf_get_current_task_btf (5.11), bpf_task_pt_regs (5.15) or bpf_rdonly_cast (6.2): all of them in
   // one program on the raw sys_exit tracepoint, read with probe reads (the program before issue 20).
   variants: [
-    ...FILEWRITE_SYSCALLS.map((s) => ({ program: `filewrite_exit_${s}`, needs: FILEWRITE_NEEDS })),
+    { program: "filewrite_exit", needs: FILEWRITE_NEEDS },
     { needs: FILEWRITE_NEEDS, fallback: "filewrite_sys_exit_compat" },
   ],
   rodata: (filters) => ({ cfg_all_file_types: filters.allFileTypes ?? false }),

@@ -34,10 +34,12 @@ export interface BundleSpec {
   /** Tracepoints the bundle attaches to, for `doctor` ([category, name]). */
   tracepoints: Array<[string, string]>;
   /**
-   * Programs loaded only where their tracepoint exists ([category, name]), e.g. the exit tracepoint of a
-   * syscall newer than the oldest kernel supported (fchmodat2, 6.6): elsewhere that syscall cannot run.
+   * More tracepoints ([category, name]) for a loaded classic-tracepoint program, beyond the one its section
+   * names: one syscall program on each of its syscalls' exit tracepoints, verified once (bpf/syscall.bpf.h).
+   * A tracepoint this kernel lacks (a syscall newer than it, e.g. fchmodat2 before 6.6) is skipped: that
+   * syscall cannot run there.
    */
-  ifTracepoint?: Record<string, [string, string]>;
+  alsoAttach?: Record<string, Array<[string, string]>>;
   /**
    * Programs (and start iterators) that duplicate another bundle's work when both are loaded with
    * their shared maps: they are not loaded then (e.g. retransmit's socket-owner bookkeeping, which

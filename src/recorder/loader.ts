@@ -115,6 +115,7 @@ export async function loadBundles(
         // Into the array the other bundle's program calls through (shared, so its load order does not matter).
         if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
         o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
+        attachMore(o.object, o.spec);
       } catch (e) {
         // "bundle NAME: the missing feature": the line doctor prints for this bundle.
         throw bundleRefused(o.spec.name, e);
@@ -147,7 +148,6 @@ export function configureObject(
   spec: BundleSpec,
   loaded: ReadonlySet<string>,
   features: ReadonlySet<KernelFeature>,
-  hasTracepoint: (category: string, name: string) => boolean = tracepointExists,
 ): {
   disabled: Set<string>;
   iterators: string[];
@@ -161,8 +161,6 @@ export function configureObject(
     if (r) disabled.add(r);
   };
   if (spec.redundantWith && loaded.has(spec.redundantWith.bundle)) spec.redundantWith.programs.forEach(add);
-  for (const [p, [category, name]] of Object.entries(spec.ifTracepoint ?? {}))
-    if (!disabled.has(p) && !hasTracepoint(category, name)) add(p);
   let tail: NonNullable<BundleSpec["tailCallFrom"]> | undefined;
   if (spec.tailCallFrom) {
     const program = choice.resolve(spec.tailCallFrom.program);
@@ -181,6 +179,15 @@ export function configureObject(
     .map((i) => choice.resolve(i))
     .filter((i): i is string => i !== undefined && !disabled.has(i));
   return { disabled, iterators, unavailable: choice.unavailable, ...(tail ? { tail } : {}) };
+}
+
+/** BundleSpec.alsoAttach: the loaded syscall programs on their other syscalls' exit tracepoints. */
+export function attachMore(object: BpfObject, spec: BundleSpec): void {
+  for (const [program, tracepoints] of Object.entries(spec.alsoAttach ?? {})) {
+    if (!object.loads(program)) continue; // a compat kernel's variant runs instead
+    for (const [category, name] of tracepoints)
+      if (tracepointExists(category, name)) object.attachTracepoint(program, category, name);
+  }
 }
 
 /**

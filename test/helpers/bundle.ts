@@ -2,7 +2,7 @@
 import { BpfObject, type RodataValue } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/events/decode.js";
-import { commonRodata, configureObject } from "../../src/recorder/loader.js";
+import { attachMore, commonRodata, configureObject } from "../../src/recorder/loader.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 import { fillArgvFromProc } from "../../src/recorder/procargv.js";
 import type { BundleSpec, Filters } from "../../src/bundles/spec.js";
@@ -62,6 +62,7 @@ export async function capture(
     }
     ring = new RingReader(obj.map(spec.ring));
     obj.attachAll();
+    attachMore(obj, spec);
     const records: DecodedRecord[] = [];
     const drain = () => {
       const span = ring!.drain();

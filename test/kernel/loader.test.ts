@@ -64,11 +64,10 @@ test("connect and filewrite: one program per hooked syscall on its exit tracepoi
     }>;
     const linked = links.map((l) => progs.get(l.prog_id) ?? "").filter((n) => OUR_PROGRAM.test(n));
     if (perSyscall) {
-      for (const n of ["connect_exit_connect", "connect_exit_accept4", "filewrite_exit_write", "filewrite_exit_openat"])
-        assert.ok(
-          linked.some((l) => n.startsWith(l)), // bpftool shows the full name, or the kernel's first 15 characters
-          `${n} attached: ${linked.join(", ")}`,
-        );
+      // One link per syscall: connect_exit on connect, accept, accept4; filewrite_exit on its 20 (19 before 6.6).
+      const count = (n: string) => linked.filter((l) => l === n).length;
+      assert.ok(count("connect_exit") >= 3, `connect_exit links: ${linked.join(", ")}`);
+      assert.ok(count("filewrite_exit") >= 19, `filewrite_exit links: ${linked.join(", ")}`);
       // Our objects' view (the kernel's list may hold other processes' programs of these names).
       const ours = bundles.flatMap((b) => b.object.programNames().filter((p) => !b.disabled.has(p)));
       assert.ok(!ours.some((n) => n.includes("sys_exit")), `nothing on raw sys_exit: ${ours.join(", ")}`);

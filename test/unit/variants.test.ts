@@ -11,16 +11,12 @@ import { fillArgvFromProc, EXEC_ARGV_PROC } from "../../src/recorder/procargv.js
 import { EV, HDR, TASK } from "../../src/events/layouts.js";
 import { forEachRecord } from "../../src/events/framing.js";
 
-/** Section of each program in bpf/<object>.c: name → section as written (a leading "?" means off by default).
- * SYSCALL_EXIT(prefix, name, ...) (bpf/syscall.bpf.h) defines prefix_name on tracepoint/syscalls/sys_exit_name. */
+/** Section of each program in bpf/<object>.c: name → section as written (a leading "?" means off by default). */
 function sections(object: string): Map<string, string> {
   const source = readFileSync(join(ROOT, "bpf", object.replace(/\.o$/, ".c")), "utf8");
   return new Map([
     ...[...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map(
       (m) => [m[2]!, m[1]!] as [string, string],
-    ),
-    ...[...source.matchAll(/^SYSCALL_EXIT\((\w+), (\w+),/gm)].map(
-      (m) => [`${m[1]}_${m[2]}`, `tracepoint/syscalls/sys_exit_${m[2]}`] as [string, string],
     ),
   ]);
 }
@@ -79,18 +75,18 @@ test("a kernel with none (5.10): each replaced program resolves to its fallback 
   // 6.1 has bpf_task_pt_regs but not bpf_rdonly_cast: filewrite on the raw sys_exit program, connect per syscall.
   const sixOne = new Set(["taskBtf", "taskPtRegs", "copyFromUserTask", "dropReason"] as const);
   const fw61 = chooseVariants(BUNDLES.get("filewrite")!, sixOne);
-  assert.equal(fw61.resolve("filewrite_exit_write"), undefined, "no bpf_rdonly_cast before 6.2");
+  assert.equal(fw61.resolve("filewrite_exit"), undefined, "no bpf_rdonly_cast before 6.2");
   assert.deepEqual(fw61.on, ["filewrite_sys_exit_compat"]);
   const c61 = chooseVariants(BUNDLES.get("connect")!, sixOne);
-  assert.equal(c61.resolve("connect_exit_connect"), "connect_exit_connect", "bpf_task_pt_regs is all connect needs");
+  assert.equal(c61.resolve("connect_exit"), "connect_exit", "bpf_task_pt_regs is all connect needs");
   assert.equal(c61.resolve("connect_sys_exit_compat"), undefined);
   assert.deepEqual(c61.on, []);
   // 5.10: both on the raw sys_exit tracepoint, connect's syscalls by tail call from filewrite's program.
   const fw510 = chooseVariants(BUNDLES.get("filewrite")!, none);
-  assert.equal(fw510.resolve("filewrite_exit_openat"), undefined);
+  assert.equal(fw510.resolve("filewrite_exit"), undefined);
   assert.deepEqual(fw510.on, ["filewrite_sys_exit_compat"]);
   const c510 = chooseVariants(BUNDLES.get("connect")!, none);
-  assert.equal(c510.resolve("connect_exit_accept4"), undefined);
+  assert.equal(c510.resolve("connect_exit"), undefined);
   assert.equal(c510.resolve("connect_sys_exit_tail_compat"), "connect_sys_exit_tail_compat");
   assert.deepEqual(c510.on, ["connect_sys_exit_compat", "connect_sys_exit_tail_compat", "connect_state_compat"]);
 });
