@@ -299,9 +299,7 @@ export async function runTaxBench(ctx: BenchContext): Promise<TaxRow[]> {
     sealtraceTracer(ctx, "filewrite"),
     sealtraceTracer(ctx, "retransmit"),
     sealtraceTracer(ctx, "triage"),
-    ...(before
-      ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage, BEFORE (BENCH_TAX_BEFORE)")]
-      : []),
+    ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage (all 4), BEFORE")] : []),
   ].filter((t) => pick(process.env.BENCH_TAX_TRACERS, t.name));
   // The mixes with the runbook a responder starts (and its baseline, the floor, for comparison).
   const forMixes = all.filter((t) => t.name.startsWith("bpftrace") || t.name.includes("triage"));
