@@ -8,7 +8,7 @@
 //   --object PATH     the bundle object (default bpf/filewrite.bpf.o), e.g. an older build to compare
 //   --stats-runs N    traced storms with kernel.bpf_stats_enabled=1 for the per-call cost (default 3)
 //   --compare PATH    a second object run in the same rounds (baseline, object, PATH, order rotating)
-//   --hot-only        load only the write program (no open/unlink/rename/chmod tracepoints): diagnostics
+//   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
 //   --json            one JSON line at the end
 //
 // The storm program is compiled from the C source below into bench/build/ (gitignored).
@@ -20,10 +20,11 @@ import { fileURLToPath } from "node:url";
 import { BpfObject } from "../src/libbpf/object.js";
 import { RingReader } from "../src/libbpf/ring.js";
 import { FILEWRITE_BUNDLE } from "../src/bundles/filewrite.js";
+import { attachMore } from "../src/recorder/loader.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "bench", "build");
-const HOT = "filewrite_sys_exit";
+const HOT = "filewrite_exit"; // on each of the bundle's syscalls' exit tracepoints (bpf/filewrite.bpf.c)
 
 const STORM_C = `/* 64-byte write storm: argv[2] write(2) calls to the file argv[1]; prints the loop's ns. */
 #include <fcntl.h>
@@ -87,6 +88,7 @@ function attach(objectPath: string): Attached {
       for (const p of obj.programNames()) if (p !== HOT) obj.setAutoload(p, false);
     obj.load();
     obj.attachAll();
+    if (!process.argv.includes("--hot-only")) attachMore(obj, FILEWRITE_BUNDLE);
     return { obj, ring: new RingReader(obj.map(FILEWRITE_BUNDLE.ring)) };
   } catch (e) {
     obj.close();

@@ -1,5 +1,7 @@
 // `npm run bench`: every workload, baseline alternating with each tracer, against ground truth; table to stdout, JSON in bench/results/.
-// Env: BENCH_REPS (default 3), BENCH_WORKLOADS / BENCH_TRACERS (comma lists, substring match) to run part of the matrix.
+// Env: BENCH_REPS (default 3), BENCH_WORKLOADS / BENCH_TRACERS (comma lists, substring match) to run part of the matrix;
+// BENCH_BEFORE=/path/to/another/checkout adds its sealtrace (each bundle and triage, built there) to the same pairs;
+// BENCH_TAX=0 leaves out what every syscall pays (bench/syscall-tax.ts: the getppid loop and the two mixes).
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, release } from "node:os";
 import { join, dirname } from "node:path";
@@ -22,6 +24,7 @@ import { summarize, table, checkTargets, type Row, type RunPair } from "./lib/re
 import { spread, type Spread } from "./lib/stats.js";
 import { sleep, sh, Background } from "./lib/proc.js";
 import type { BenchContext, Tracer } from "./lib/tracer.js";
+import { runTaxBench, taxTable, type TaxRow } from "./syscall-tax.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -86,6 +89,11 @@ async function main(): Promise<void> {
     new Sealtrace(ctx, "filewrite"),
     new Sealtrace(ctx, "retransmit"),
     new Sealtrace(ctx, "triage"),
+    ...(process.env.BENCH_BEFORE
+      ? (["exec", "connect", "filewrite", "retransmit", "triage"] as const).map(
+          (b) => new Sealtrace({ ...ctx, root: process.env.BENCH_BEFORE! }, b, "BEFORE"),
+        )
+      : []),
     new Bpftrace(ctx),
     ...(tools.execsnoop === "works"
       ? [new LibbpfTool(ctx, "execsnoop", ["exec"], EXECSNOOP_COUNT, (f) => f[0] === MARKER)]
@@ -98,6 +106,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const first: Record<string, { ms: Spread; attachMs?: Spread; how: string; error?: string }> = {};
   let marker: ReturnType<typeof spawn> | undefined;
+  let tax: TaxRow[] = [];
   try {
     for (const w of all)
       rows.push(
@@ -106,11 +115,13 @@ async function main(): Promise<void> {
           tracers.filter((t) => t.supports(w.name)),
         )),
       );
+    // What the host pays for syscalls the bundles do not hook, and two realistic mixes (before the marker loop starts).
+    if (process.env.BENCH_TAX !== "0") tax = await runTaxBench(ctx);
     marker = spawn(ctx.markerBin.replace(MARKER, "marker"), [ctx.markerBin, "2000"], { stdio: "ignore" });
     // The triage runbook for sealtrace (all bundles attached), and each peer that traces execs.
     const marking = tracers.filter(
       (t) =>
-        t.name.startsWith("sealtrace triage") ||
+        (t.name.startsWith("sealtrace triage") && !t.name.endsWith("BEFORE")) ||
         t.family === "bpftrace" ||
         t.family === "auditd" ||
         t.name === "execsnoop",
@@ -168,7 +179,7 @@ async function main(): Promise<void> {
       .filter(Boolean),
   };
   const conditionsAfter = { loadAfter: loadavg(), durationS: (Date.now() - t0) / 1000 };
-  const text = table(rows, first, targets);
+  const text = `${table(rows, first, targets)}${tax.length ? `\n\n${taxTable(tax)}` : ""}`;
   process.stdout.write(
     `${text}\n\nmachine: ${JSON.stringify(machine)}\nconditions: ${JSON.stringify({ ...conditions, ...conditionsAfter })}\nlibbpf-tools: ${JSON.stringify(tools, null, 1)}\nleft over after the run: ${JSON.stringify(leftOver)}\n`,
   );
@@ -187,6 +198,7 @@ async function main(): Promise<void> {
         rows,
         first,
         targets,
+        tax,
         leftOver,
       },
       (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v),

@@ -158,9 +158,8 @@ static __always_inline int on_accept(long fd, const bool compat)
 	return 0;
 }
 
-static __always_inline int connect_syscall(struct pt_regs *regs, long ret, const bool compat)
+static __always_inline int connect_syscall(struct pt_regs *regs, long nr, long ret, const bool compat)
 {
-	long nr = regs->orig_ax;
 	if (nr != NR_CONNECT && nr != NR_ACCEPT && nr != NR_ACCEPT4)
 		return 0;
 	if (current_is_ia32(compat))
@@ -170,38 +169,32 @@ static __always_inline int connect_syscall(struct pt_regs *regs, long ret, const
 	return on_accept(ret, compat);
 }
 
-/* connect, accept and accept4 on the raw sys_exit tracepoint with BTF arguments, as filewrite does:
- * measured on the loopback connect storm, this costs less than the classic per-syscall tracepoints
- * it replaced (sys_enter_connect, sys_exit_connect/accept/accept4: a perf record built per call and
- * a per-thread map between enter and exit), and it detaches in well under a millisecond where each
- * classic tracepoint took ~45 ms. Every other syscall stops at the number test. Attached only when
- * the filewrite bundle is not loaded; with it, connect_sys_exit_tail below runs instead. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(connect_sys_exit, struct pt_regs *regs, long ret)
+/* connect, accept and accept4: this program on each one's exit tracepoint (this section names the first;
+ * BundleSpec.alsoAttach the others), so no other syscall runs a program of this bundle (syscall.bpf.h).
+ * The sockaddr is read back from the saved registers at exit. */
+SEC("tracepoint/syscalls/sys_exit_connect")
+int connect_exit(struct syscall_exit_ctx *ctx)
 {
-	return connect_syscall(regs, ret, false);
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return connect_syscall(regs, ctx->nr, ctx->ret, false);
 }
 
-/* Without bpf_get_current_task_btf (common.bpf.h, program variants). */
+/* Compat kernels (no bpf_get_current_task_btf or bpf_task_pt_regs: 5.10): the three on the raw sys_exit
+ * tracepoint, read with probe reads (common.bpf.h, program variants). Attached only when the filewrite
+ * bundle is not loaded; with it, connect_sys_exit_tail_compat runs instead, reached by tail call from
+ * filewrite's compat program (slot TAIL_CONNECT of sys_exit_tails), so that one program runs per syscall. */
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(connect_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	return connect_syscall(regs, ret, true);
-}
-
-/* The same, reached by tail call from filewrite's sys_exit program (slot TAIL_CONNECT of
- * sys_exit_tails) so that only one program runs per syscall. Never attached itself; off unless the
- * recorder turns it on ("?"). */
-SEC("?tp_btf/sys_exit")
-int BPF_PROG(connect_sys_exit_tail, struct pt_regs *regs, long ret)
-{
-	return connect_syscall(regs, ret, false);
+	return connect_syscall(regs, regs->orig_ax, ret, true);
 }
 
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(connect_sys_exit_tail_compat, struct pt_regs *regs, long ret)
 {
-	return connect_syscall(regs, ret, true);
+	return connect_syscall(regs, regs->orig_ax, ret, true);
 }
 
 static __always_inline void fill_sock_state(struct st_sock_state *e, const struct sock *sk, int oldstate, int newstate, bool btf)

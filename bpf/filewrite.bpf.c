@@ -1,6 +1,7 @@
 /* filewrite bundle: bytes written per (process, file), aggregated in the kernel, plus unlink, rename
- * and chmod with full paths. One program, on the raw syscall *exit* tracepoint: the arguments are
- * read back from the task's saved user registers, so there is no enter program and no stash map. */
+ * and chmod with full paths. One small program per syscall on its exit tracepoint (syscall.bpf.h:
+ * a syscall the bundle does not hook pays no BPF run); the arguments are read back from the task's
+ * saved user registers, so there is no enter program and no stash map. */
 #include "path.bpf.h"
 #include "syscall.bpf.h"
 
@@ -600,9 +601,11 @@ static __always_inline int on_file_op(struct pt_regs *regs, long nr, long ret, c
 	return on_path_op(type, ret, dfd, p, arg, compat);
 }
 
-static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret, const bool compat)
+/* One syscall's exit, `nr` its number. `raw`: the compat program on raw sys_exit, which sees every
+ * syscall and hands connect's to that bundle by tail call. */
+static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, long ret, const bool compat,
+				      const bool raw)
 {
-	long nr = regs->orig_ax;
 	long fd;
 	switch (nr) {
 	case NR_WRITE:
@@ -619,7 +622,8 @@ static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret
 	case NR_CONNECT:
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
-		bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
+		if (raw)
+			bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
 		return 0;
 	default:
 		return on_file_op(regs, nr, ret, compat);
@@ -631,21 +635,24 @@ static __always_inline int on_sys_exit(void *ctx, struct pt_regs *regs, long ret
 	return on_write(ret, fd, compat);
 }
 
-/* The bundle's one program, on the raw sys_exit tracepoint with BTF arguments: the write family
- * (aggregated, the hot path) and the file operations above. Measured here on a 64-byte write
- * storm, one program on the raw tracepoint costs less than classic per-syscall tracepoints (no
- * perf record is built; regs are read with plain loads), and it attaches and detaches in well
- * under a millisecond where 13 classic tracepoints took ~0.5 s to detach. The price is a few
- * compares on every other syscall, which stop at the syscall-number tests. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(filewrite_sys_exit, struct pt_regs *regs, long ret)
+/* The bundle's syscall program: attached to the exit tracepoint of each of its syscalls (the write family,
+ * the hot path, then opens, unlinks, renames and chmods: FILEWRITE_SYSCALLS in src/bundles/filewrite.ts;
+ * this section names the first), so no other syscall runs it (syscall.bpf.h). */
+SEC("tracepoint/syscalls/sys_exit_write")
+int filewrite_exit(struct syscall_exit_ctx *ctx)
 {
-	return on_sys_exit(ctx, regs, ret, false);
+	struct pt_regs *regs = syscall_regs();
+	if (!regs)
+		return 0;
+	return on_syscall(ctx, regs, ctx->nr, ctx->ret, false, false);
 }
 
-/* Without bpf_rdonly_cast or bpf_get_current_task_btf (common.bpf.h, program variants). */
+/* Compat kernels (no bpf_get_current_task_btf, bpf_task_pt_regs or bpf_rdonly_cast: 5.10, 6.1): all of
+ * the above in one program on the raw sys_exit tracepoint, told apart by syscall number and read with
+ * probe reads (common.bpf.h, program variants); it hands connect/accept/accept4 to the connect bundle
+ * by tail call. */
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(filewrite_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ctx, regs, ret, true);
+	return on_syscall(ctx, regs, regs->orig_ax, ret, true, true);
 }

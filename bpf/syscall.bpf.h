@@ -1,5 +1,19 @@
-/* For programs on the raw sys_exit tracepoint (tp_btf/sys_exit): the arguments are read from the
- * saved user registers, and the syscall number from orig_ax. x86-64 numbers only. */
+/* Syscall hooks, shared by every bundle that records syscalls (connect, filewrite; a later privilege
+ * bundle joins the same way). x86-64 numbers only.
+ *
+ * The mechanism (issue 20; docs/BENCHMARKS.md, "What every syscall pays"): each hooked syscall's classic
+ * exit tracepoint, `syscalls/sys_exit_NAME`, runs the bundle's one syscall program (attached to each
+ * of them: BundleSpec.alsoAttach; verified once), which tells them apart by the record's __syscall_nr.
+ * A syscall nobody hooks then pays only the kernel's own test of its bit in the syscall tracepoints'
+ * bitmap (perf_syscall_exit); no BPF program runs for it. A program on the raw sys_exit tracepoint
+ * runs for every syscall of the machine instead, with the BPF dispatch and, while the recorder keeps
+ * kernel.bpf_stats_enabled on, two clock reads around each run: measured at 2-3x the per-syscall
+ * tracepoints' tax on an unrelated syscall. The exit tracepoint gives only the result; the arguments
+ * are read back from the task's saved user registers (bpf_task_pt_regs, 5.15), which the syscall has
+ * not changed (x86-64 ABI: di, si, dx, r10, r8; only ax holds the result), so no enter program and no
+ * stash map. Kernels without bpf_get_current_task_btf or bpf_task_pt_regs (5.10) run the "_compat"
+ * programs on the raw sys_exit tracepoint instead, as before: one program there, reaching the other
+ * bundles' syscalls by tail call (sys_exit_tails below). */
 #ifndef SEALTRACE_SYSCALL_BPF_H
 #define SEALTRACE_SYSCALL_BPF_H
 
@@ -8,6 +22,21 @@
 #define NR_CONNECT 42
 #define NR_ACCEPT 43
 #define NR_ACCEPT4 288
+
+/* The classic syscall exit tracepoint's record (tracefs events/syscalls/sys_exit_NAME/format: the common
+ * fields, then __syscall_nr at 8 and ret at 16, the same on every kernel since syscall tracepoints exist). */
+struct syscall_exit_ctx {
+	__u64 common;
+	__s32 nr;
+	__s32 pad;
+	long ret;
+};
+
+/* The saved user registers of the current task (bpf_task_pt_regs, 5.15): a syscall's arguments at its exit. */
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: an ia32 syscall, other numbers */
 
@@ -34,11 +63,12 @@ static __always_inline bool current_is_ia32(const bool compat)
 	return is_compat(bpf_get_current_task_btf());
 }
 
-/* One raw sys_exit program for every bundle that needs syscalls: filewrite's program, when loaded, is
- * the only one attached, and hands the syscalls of other bundles to their programs in this array by
- * tail call (connect, accept and accept4 to the connect bundle's). A second program on sys_exit
- * would run on every syscall of the machine: on a 64-byte write storm with all bundles that cost
- * ~7%. The recorder creates the array and shares it between the objects (src/recorder/loader.ts). */
+/* Compat kernels only (see above): one raw sys_exit program for every bundle that needs syscalls.
+ * filewrite's, when loaded, is the only one attached, and hands the syscalls of other bundles to their
+ * programs in this array by tail call (connect, accept and accept4 to the connect bundle's). A second
+ * program on sys_exit would run on every syscall of the machine. The recorder creates the array and
+ * shares it between the objects (src/recorder/loader.ts). A privilege bundle would take slot 1 here
+ * for its compat program, and its own program on its syscalls' exit tracepoints elsewhere. */
 #define TAIL_CONNECT 0
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -81,11 +81,14 @@ export class Sealtrace implements Tracer {
   private runs = 0;
 
   /** `bundle` alone (bench/runbooks/BUNDLE.yaml), or "triage": the shipped runbook with all four. */
+  /** `label`: appended to the name, e.g. for another checkout's sealtrace (ctx.root) run in the same pairs. */
   constructor(
     private readonly ctx: BenchContext,
     private readonly bundle: BundleName | "triage",
+    label?: string,
   ) {
-    this.name = bundle === "triage" ? "sealtrace triage (all 4)" : `sealtrace ${bundle}`;
+    this.name =
+      (bundle === "triage" ? "sealtrace triage (all 4)" : `sealtrace ${bundle}`) + (label ? `, ${label}` : "");
   }
 
   supports(w: WorkloadName): boolean {

@@ -2,6 +2,10 @@
 // socket's owner, and the start-of-recording TCP socket snapshot (docs/EVENTS.md, connect bundle).
 import type { BundleSpec } from "./spec.js";
 import { netRodata } from "./netfilters.js";
+import type { KernelFeature } from "../libbpf/features.js";
+
+/** What a program on syscalls:sys_exit_* tracepoints needs (bpf/syscall.bpf.h): the task's saved registers. */
+export const SYSCALL_NEEDS: KernelFeature[] = ["taskBtf", "taskPtRegs"];
 
 export const CONNECT_BUNDLE: BundleSpec = {
   name: "connect",
@@ -13,24 +17,35 @@ export const CONNECT_BUNDLE: BundleSpec = {
   // Order matters: connect_owners fills sock_owners (writing nothing), then connect_snapshot reads it.
   startIterators: ["connect_owners", "connect_snapshot"],
   snapshotMaps: [],
-  // connect, accept and accept4 in one tp_btf program on raw sys_exit, told apart by syscall number.
+  // connect, accept and accept4: connect_exit on each one's exit tracepoint (bpf/syscall.bpf.h), so no other
+  // syscall runs a program of this bundle.
   tracepoints: [
-    ["raw_syscalls", "sys_exit"],
+    ["syscalls", "sys_exit_connect"],
+    ["syscalls", "sys_exit_accept"],
+    ["syscalls", "sys_exit_accept4"],
     ["sock", "inet_sock_set_state"],
     ["tcp", "tcp_destroy_sock"],
   ],
-  // With filewrite loaded, its sys_exit program hands connect/accept/accept4 over (bpf/syscall.bpf.h).
+  alsoAttach: {
+    connect_exit: [
+      ["syscalls", "sys_exit_accept"],
+      ["syscalls", "sys_exit_accept4"],
+    ],
+  },
+  // Compat kernels only: with filewrite loaded, its raw sys_exit program hands connect/accept/accept4 over.
   tailCallFrom: {
     bundle: "filewrite",
     map: "sys_exit_tails",
     slot: 0,
-    program: "connect_sys_exit_tail",
-    instead: "connect_sys_exit",
+    program: "connect_sys_exit_tail_compat",
+    instead: "connect_sys_exit_compat",
   },
-  // Without bpf_get_current_task_btf (5.10): the same facts, read with probe reads.
+  // Without bpf_get_current_task_btf (5.10) or bpf_task_pt_regs (5.15): the three syscalls on the raw
+  // sys_exit tracepoint, read with probe reads (the programs before issue 20).
   variants: [
-    { program: "connect_sys_exit", needs: ["taskBtf"], fallback: "connect_sys_exit_compat" },
-    { program: "connect_sys_exit_tail", needs: ["taskBtf"], fallback: "connect_sys_exit_tail_compat" },
+    { program: "connect_exit", needs: SYSCALL_NEEDS },
+    { needs: SYSCALL_NEEDS, fallback: "connect_sys_exit_compat" },
+    { needs: SYSCALL_NEEDS, fallback: "connect_sys_exit_tail_compat" },
     { program: "connect_state", needs: ["taskBtf"], fallback: "connect_state_compat" },
   ],
   rodata: netRodata,

@@ -34,6 +34,13 @@ export interface BundleSpec {
   /** Tracepoints the bundle attaches to, for `doctor` ([category, name]). */
   tracepoints: Array<[string, string]>;
   /**
+   * More tracepoints ([category, name]) for a loaded classic-tracepoint program, beyond the one its section
+   * names: one syscall program on each of its syscalls' exit tracepoints, verified once (bpf/syscall.bpf.h).
+   * A tracepoint this kernel lacks (a syscall newer than it, e.g. fchmodat2 before 6.6) is skipped: that
+   * syscall cannot run there.
+   */
+  alsoAttach?: Record<string, Array<[string, string]>>;
+  /**
    * Programs (and start iterators) that duplicate another bundle's work when both are loaded with
    * their shared maps: they are not loaded then (e.g. retransmit's socket-owner bookkeeping, which
    * the connect bundle already does into the same `sock_owners`).
@@ -52,7 +59,9 @@ export interface BundleSpec {
    * loaded in its place wherever `program` is named (tail calls, redundantWith, startIterators); with
    * no fallback it is simply left out. `unavailable` then names what the session lacks or gets
    * another way, recorded in the session's metadata and shown by replay. An entry without `program`
-   * only records `unavailable` (a field the kernel does not have).
+   * only records `unavailable` (a field the kernel does not have), or turns its `fallback` on where a
+   * feature is missing (the compat raw sys_exit program that stands in for a set of per-syscall programs,
+   * each of which has its own entry without fallback). A fallback that is not loaded resolves to nothing.
    */
   variants?: Array<{ program?: string; needs: KernelFeature[]; fallback?: string; unavailable?: string }>;
   /** Its records carry argv (exec and task records): the runbook's `redact.argv` patterns mask them before sealing. */

@@ -22,11 +22,18 @@ export function chooseVariants(spec: BundleSpec, features: ReadonlySet<KernelFea
   for (const v of spec.variants ?? []) {
     const missing = v.needs.filter((f) => !features.has(f));
     if (missing.length === 0) {
-      if (v.fallback) off.push(v.fallback);
+      if (v.fallback) {
+        off.push(v.fallback);
+        map.set(v.fallback, undefined); // not loaded here: a tail call naming it finds nothing
+      }
       continue;
     }
     if (v.unavailable) unavailable.push(v.unavailable);
-    if (!v.program) continue;
+    if (!v.program) {
+      // No program it replaces (the new way is several programs, each with its own entry): the fallback alone.
+      if (v.fallback) on.push(v.fallback);
+      continue;
+    }
     off.push(v.program);
     map.set(v.program, v.fallback);
     if (v.fallback) on.push(v.fallback);

@@ -6,15 +6,18 @@ import { closeBtf, openBtf, structLayout } from "./btf.js";
  * What a program variant may need (bpf/common.bpf.h, program variants). Each is probed by name in
  * /sys/kernel/btf/vmlinux, never inferred from the kernel version:
  * - taskBtf: the helper bpf_get_current_task_btf (5.11);
+ * - taskPtRegs: the helper bpf_task_pt_regs (5.15), a task's saved user registers: the syscall programs'
+ *   arguments at exit (bpf/syscall.bpf.h);
  * - rdonlyCast: the kfunc bpf_rdonly_cast (6.2);
  * - copyFromUserTask: the helper bpf_copy_from_user_task and sleepable iterators (5.18);
  * - dropReason: skb:kfree_skb's reason argument, enum skb_drop_reason (5.17);
  * - resetReason: tcp_send_reset's own event class with `reason` (6.10).
  */
-export type KernelFeature = "taskBtf" | "rdonlyCast" | "copyFromUserTask" | "dropReason" | "resetReason";
+export type KernelFeature = "taskBtf" | "taskPtRegs" | "rdonlyCast" | "copyFromUserTask" | "dropReason" | "resetReason";
 
 export const ALL_FEATURES: readonly KernelFeature[] = [
   "taskBtf",
+  "taskPtRegs",
   "rdonlyCast",
   "copyFromUserTask",
   "dropReason",
@@ -50,6 +53,7 @@ export function probeFeatures(path = VMLINUX_BTF): ReadonlySet<KernelFeature> {
   try {
     const out = new Set<KernelFeature>();
     if (enumHasValue(btf, "bpf_func_id", "BPF_FUNC_get_current_task_btf")) out.add("taskBtf");
+    if (enumHasValue(btf, "bpf_func_id", "BPF_FUNC_task_pt_regs")) out.add("taskPtRegs");
     if (libbpf().btfFindByNameKind(btf, "bpf_rdonly_cast", BTF_KIND.func) >= 0) out.add("rdonlyCast");
     if (enumHasValue(btf, "bpf_func_id", "BPF_FUNC_copy_from_user_task")) out.add("copyFromUserTask");
     if (libbpf().btfFindByNameKind(btf, "skb_drop_reason", BTF_KIND.enum) >= 0) out.add("dropReason");

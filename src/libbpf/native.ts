@@ -82,6 +82,9 @@ function makeLibbpf() {
     programAutoload: f<(prog: Ptr) => boolean>("bool bpf_program__autoload(void *prog)"),
     programFd: f<(prog: Ptr) => number>("int bpf_program__fd(void *prog)"),
     programAttach: f<(prog: Ptr) => Ptr | null>("void *bpf_program__attach(void *prog)"),
+    programAttachTracepoint: f<(prog: Ptr, category: string, name: string) => Ptr | null>(
+      "void *bpf_program__attach_tracepoint(void *prog, const char *tp_category, const char *tp_name)",
+    ),
     linkDestroy: f<(link: Ptr) => number>("int bpf_link__destroy(void *link)"),
     linkFd: f<(link: Ptr) => number>("int bpf_link__fd(void *link)"),
     mapName: f<(map: Ptr) => string>("const char *bpf_map__name(void *map)"),

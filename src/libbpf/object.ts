@@ -230,6 +230,30 @@ export class BpfObject {
     this.links.set(programName, link);
   }
 
+  /** Whether `programName` is in this object and loads (autoload on). */
+  loads(programName: string): boolean {
+    return this.programNames().includes(programName) && libbpf().programAutoload(this.rawProgram(programName));
+  }
+
+  /**
+   * Attaches a loaded classic-tracepoint program to one more tracepoint, `category/name` (one program on
+   * several syscalls' exit tracepoints, verified once). Detached with the program's other links.
+   */
+  attachTracepoint(programName: string, category: string, name: string): void {
+    if (!this.loaded) throw new Error("attach before load");
+    const lb = libbpf();
+    ensureTracefs();
+    takeLibbpfLog();
+    const link = lb.programAttachTracepoint(this.rawProgram(programName), category, name);
+    if (!link) {
+      const errno = lastErrno();
+      throw new UserError(`cannot attach ${programName} to ${category}/${name}: ${errnoName(errno)}`, "unsupported", {
+        detail: takeLibbpfLog(),
+      });
+    }
+    this.links.set(`${programName}@${category}/${name}`, link);
+  }
+
   /** Attaches every loaded program except iterators and those in `skip` (tail-call targets). */
   attachAll(skip: ReadonlySet<string> = new Set()): void {
     const lb = libbpf();
@@ -252,12 +276,13 @@ export class BpfObject {
     }
   }
 
+  /** Detaches a program: its own link and those attachTracepoint() added. */
   detach(programName: string): void {
-    const link = this.links.get(programName);
-    if (link) {
-      libbpf().linkDestroy(link);
-      this.links.delete(programName);
-    }
+    for (const key of [...this.links.keys()])
+      if (key === programName || key.startsWith(`${programName}@`)) {
+        libbpf().linkDestroy(this.links.get(key)!);
+        this.links.delete(key);
+      }
   }
 
   detachAll(): void {

@@ -12,6 +12,7 @@ import { descendants } from "./proctree.js";
 import { bundleRefused } from "./refusal.js";
 import { chooseVariants } from "../bundles/variants.js";
 import { kernelFeatures, type KernelFeature } from "../libbpf/features.js";
+import { tracepointExists } from "../libbpf/tracefs.js";
 
 /** Maps that several bundles share: the first object that has one creates it, the others reuse its fd. */
 const SHARED_MAPS = ["followed", "sock_owners", "sys_exit_tails"];
@@ -125,6 +126,7 @@ export async function loadBundles(
         // Into the array the other bundle's program calls through (shared, so its load order does not matter).
         if (o.tail) o.object.setTailCall(o.tail.map, o.tail.slot, o.tail.program);
         o.object.attachAll(new Set(o.tail ? [o.tail.program] : []));
+        attachMore(o.object, o.spec);
       } catch (e) {
         if (first) firstLive.reject(e);
         // "bundle NAME: the missing feature": the line doctor prints for this bundle.
@@ -190,6 +192,15 @@ export function configureObject(
     .map((i) => choice.resolve(i))
     .filter((i): i is string => i !== undefined && !disabled.has(i));
   return { disabled, iterators, unavailable: choice.unavailable, ...(tail ? { tail } : {}) };
+}
+
+/** BundleSpec.alsoAttach: the loaded syscall programs on their other syscalls' exit tracepoints. */
+export function attachMore(object: BpfObject, spec: BundleSpec): void {
+  for (const [program, tracepoints] of Object.entries(spec.alsoAttach ?? {})) {
+    if (!object.loads(program)) continue; // a compat kernel's variant runs instead
+    for (const [category, name] of tracepoints)
+      if (tracepointExists(category, name)) object.attachTracepoint(program, category, name);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { BpfObject, type RodataValue } from "../../src/libbpf/object.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
 import { cText } from "../../src/replay/strings.js";
-import { commonRodata, configureObject } from "../../src/recorder/loader.js";
+import { attachMore, commonRodata, configureObject } from "../../src/recorder/loader.js";
 import { kernelFeatures } from "../../src/libbpf/features.js";
 import { fillArgvFromProc } from "../../src/recorder/procargv.js";
 import type { BundleSpec, Filters } from "../../src/bundles/spec.js";
@@ -63,6 +63,7 @@ export async function capture(
     }
     ring = new RingReader(obj.map(spec.ring));
     obj.attachAll();
+    attachMore(obj, spec);
     const records: DecodedRecord[] = [];
     const drain = () => {
       const span = ring!.drain();

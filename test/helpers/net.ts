@@ -9,6 +9,7 @@ import { LOSS } from "../../src/events/layouts.js";
 import type { BundleSpec } from "../../src/bundles/spec.js";
 import { bpfObject } from "./bpf.js";
 import { applyVariants } from "./bundle.js";
+import { attachMore } from "../../src/recorder/loader.js";
 
 /** How much slower than this host the tests' machine is (1 here; the kernel matrix's VMs set more). */
 export function slowdown(): number {
@@ -50,7 +51,13 @@ export class NetCapture {
         new DataView(k.buffer).setUint32(0, pid, true);
         first.map("followed").update(k, Uint8Array.of(1));
       }
-      for (const obj of this.objects.values()) obj.attachAll();
+      for (const [name, obj] of this.objects) {
+        obj.attachAll();
+        attachMore(
+          obj,
+          specs.find((s) => s.name === name)!,
+        );
+      }
     } catch (e) {
       this.close();
       throw e;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, realpathSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BpfObject } from "../../src/libbpf/object.js";
+import { attachMore } from "../../src/recorder/loader.js";
 import { RingReader, forEachRecord } from "../../src/libbpf/ring.js";
 import { decodeRecord, type DecodedRecord } from "../../src/replay/decode.js";
 import { EV, LOSS, PATH_FLAG } from "../../src/events/layouts.js";
@@ -65,6 +66,7 @@ async function record(
       obj.map("followed").update(key, Uint8Array.of(1));
     }
     obj.attachAll();
+    attachMore(obj, FILEWRITE_BUNDLE);
     for (const st of obj.programStats()) ourPrograms.add(st.id);
     const r = new RingReader(obj.map(FILEWRITE_BUNDLE.ring));
     ring = r;

@@ -31,7 +31,10 @@ function drain(bundles: readonly LoadedBundle[], out: DecodedRecord[]): void {
 test("this kernel's features are probed from its BTF: only known names, and bpf_get_current_task_btf (the oldest) whenever any other is there", () => {
   const f = kernelFeatures();
   for (const name of f)
-    assert.ok(["taskBtf", "rdonlyCast", "copyFromUserTask", "dropReason", "resetReason"].includes(name), name);
+    assert.ok(
+      ["taskBtf", "taskPtRegs", "rdonlyCast", "copyFromUserTask", "dropReason", "resetReason"].includes(name),
+      name,
+    );
   // bpf_get_current_task_btf (5.11) is older than every other probed feature: a kernel with any has it.
   if (f.size > 0) assert.ok(f.has("taskBtf"), [...f].join(","));
 });

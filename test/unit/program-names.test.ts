@@ -7,7 +7,7 @@ import { OUR_PROGRAM, ROOT } from "../helpers/bpf.js";
 
 /** Program names in a BPF C source: the function after each SEC("...") other than maps and license. */
 function programNames(source: string): string[] {
-  return [...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map((m) => m[2]!);
+  return [...[...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map((m) => m[2]!)];
 }
 
 const sources = readdirSync(join(ROOT, "bpf")).filter((f) => f.endsWith(".bpf.c"));
@@ -22,6 +22,7 @@ test("bpf/*.bpf.c defines programs in every bundle (the parser below found them)
       prefix,
     );
   assert.ok(names.length >= 15, `${names.length} programs`);
+  assert.ok(names.includes("filewrite_exit") && names.includes("connect_exit"), "the syscall programs");
 });
 
 test("the e2e leftover-probe check (OUR_PROGRAM) matches every program name as the kernel shows it", () => {

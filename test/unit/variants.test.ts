@@ -14,9 +14,11 @@ import { forEachRecord } from "../../src/events/framing.js";
 /** Section of each program in bpf/<object>.c: name → section as written (a leading "?" means off by default). */
 function sections(object: string): Map<string, string> {
   const source = readFileSync(join(ROOT, "bpf", object.replace(/\.o$/, ".c")), "utf8");
-  return new Map(
-    [...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map((m) => [m[2]!, m[1]!]),
-  );
+  return new Map([
+    ...[...source.matchAll(/SEC\("([^"]+)"\)\s*\n\s*int\s+(?:BPF_PROG\()?(\w+)/g)].map(
+      (m) => [m[2]!, m[1]!] as [string, string],
+    ),
+  ]);
 }
 
 test('every variant names programs of its object; fallbacks are off by default ("?"), the programs they replace are not', () => {
@@ -30,7 +32,10 @@ test('every variant names programs of its object; fallbacks are off by default (
       if (v.program) assert.ok(secs.has(v.program), `${spec.name}: ${v.program}`);
       if (v.fallback) assert.ok(secs.get(v.fallback)?.startsWith("?"), `${spec.name}: ${v.fallback} is a "?" section`);
       if (!v.program)
-        assert.ok(v.unavailable, `${spec.name}: an entry without a program only records what is unavailable`);
+        assert.ok(
+          v.unavailable || v.fallback,
+          `${spec.name}: an entry without a program records what is unavailable or turns a fallback on`,
+        );
     }
   }
 });
@@ -40,7 +45,9 @@ test("a kernel with every feature: the programs as named, fallbacks off, nothing
     const c = chooseVariants(spec, new Set(ALL_FEATURES));
     assert.deepEqual(c.on, [], spec.name);
     assert.deepEqual(c.unavailable, [], spec.name);
-    for (const p of sections(spec.object).keys()) assert.equal(c.resolve(p), p);
+    const fallbacks = new Set((spec.variants ?? []).flatMap((v) => (v.fallback ? [v.fallback] : [])));
+    for (const p of sections(spec.object).keys())
+      assert.equal(c.resolve(p), fallbacks.has(p) ? undefined : p, `${spec.name}: ${p}`);
     assert.deepEqual(
       c.off,
       (spec.variants ?? []).flatMap((v) => (v.fallback ? [v.fallback] : [])),
@@ -65,13 +72,23 @@ test("a kernel with none (5.10): each replaced program resolves to its fallback 
     BUNDLES.get("filewrite")!,
     new Set(["taskBtf", "copyFromUserTask", "dropReason"] as const),
   ); // 6.1
-  assert.equal(filewrite.resolve("filewrite_sys_exit"), "filewrite_sys_exit_compat", "no bpf_rdonly_cast before 6.2");
-  const connect = chooseVariants(BUNDLES.get("connect")!, new Set(["taskBtf"] as const));
-  assert.equal(
-    connect.resolve("connect_sys_exit_tail"),
-    "connect_sys_exit_tail",
-    "bpf_get_current_task_btf is all connect needs",
-  );
+  // 6.1 has bpf_task_pt_regs but not bpf_rdonly_cast: filewrite on the raw sys_exit program, connect per syscall.
+  const sixOne = new Set(["taskBtf", "taskPtRegs", "copyFromUserTask", "dropReason"] as const);
+  const fw61 = chooseVariants(BUNDLES.get("filewrite")!, sixOne);
+  assert.equal(fw61.resolve("filewrite_exit"), undefined, "no bpf_rdonly_cast before 6.2");
+  assert.deepEqual(fw61.on, ["filewrite_sys_exit_compat"]);
+  const c61 = chooseVariants(BUNDLES.get("connect")!, sixOne);
+  assert.equal(c61.resolve("connect_exit"), "connect_exit", "bpf_task_pt_regs is all connect needs");
+  assert.equal(c61.resolve("connect_sys_exit_compat"), undefined);
+  assert.deepEqual(c61.on, []);
+  // 5.10: both on the raw sys_exit tracepoint, connect's syscalls by tail call from filewrite's program.
+  const fw510 = chooseVariants(BUNDLES.get("filewrite")!, none);
+  assert.equal(fw510.resolve("filewrite_exit"), undefined);
+  assert.deepEqual(fw510.on, ["filewrite_sys_exit_compat"]);
+  const c510 = chooseVariants(BUNDLES.get("connect")!, none);
+  assert.equal(c510.resolve("connect_exit"), undefined);
+  assert.equal(c510.resolve("connect_sys_exit_tail_compat"), "connect_sys_exit_tail_compat");
+  assert.deepEqual(c510.on, ["connect_sys_exit_compat", "connect_sys_exit_tail_compat", "connect_state_compat"]);
 });
 
 const at = (name: string, layout = TASK) => layout.fields.find((f) => f.name === name)!.offset;
