@@ -15,13 +15,14 @@ const root = join(here, "..", "..");
 // scale tests (kernel/exec's 20,000-exec storm, e2e/storm's 2 M writes, 30 s recordings) would take
 // hours per kernel; they stay in `npm test` on the host. Per kernel we run what decides whether
 // sealtrace works there: doctor's trial load of every bundle alone and together (suite.mjs: the
-// table's cells), the byte layouts against the compiled objects' BTF (layout), record agreeing with
+// table's cells), the executable's identity read from struct inode across its layouts (exec-identity;
+// the byte layouts against the objects' BTF need no kernel: unit/kernel-contract), record agreeing with
 // doctor on every bundle (doctor-record), and the whole product path record → verify → replay on a
 // scripted intrusion chain (replay-chain), and the forced-retransmit facts (net-retransmit: 20% loss in a
 // netns, the sender's count against TcpRetransSegs, resets with and without a socket). kernel/loader and
 // e2e/doctor repeat doctor's trial loads.
 const DEFAULT_FILES = [
-  "dist/test/kernel/layout.test.js",
+  "dist/test/kernel/exec-identity.test.js",
   "dist/test/e2e/doctor-record.test.js",
   "dist/test/e2e/replay-chain.test.js",
   "dist/test/kernel/net-retransmit.test.js",
