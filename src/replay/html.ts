@@ -8,7 +8,7 @@ import { timelineEvents, type EventKind } from "./events.js";
 import type { ProcessEntity, Replay } from "./model.js";
 import { byStart, imageText } from "./processes.js";
 import { standout, type Standout } from "./standout.js";
-import { foldedProcesses } from "./text/tree.js";
+import { foldedLine, foldedProcesses } from "./text/tree.js";
 import { visible } from "./text/visible.js";
 import { formatDurationNs, isoFromNs } from "./time.js";
 
@@ -309,9 +309,7 @@ export function renderHtml(r: Replay, extra?: HtmlExtras, opts: HtmlOptions = {}
   });
 
   if (folded && folded.kernel.size + folded.idle.size > 0)
-    lanes.unshift(
-      `<div class="folded">${esc(`${folded.kernel.size} kernel threads, ${folded.idle.size} idle processes; --all shows them`)}</div>`,
-    );
+    lanes.unshift(`<div class="folded">${esc(foldedLine(folded))}</div>`);
   const gaps = r.losses.map((l) => {
     const tip = escLines(`${l.count} ${l.bundle} events lost`, `${isoFromNs(l.fromNs)} – ${isoFromNs(l.toNs)}`);
     return `<div class="gap" data-bundle="${esc(l.bundle)}" data-x="${pct(l.fromNs)}" data-w="${Math.max(0.3, parseFloat(pct(l.toNs)) - parseFloat(pct(l.fromNs))).toFixed(4)}%" title="${tip}"></div>`;

@@ -271,7 +271,7 @@ test("--at: processes alive with their image then, connections open, listeners, 
 test("the text tree folds kernel threads and idle snapshot processes into one line; --all and JSON keep them", async () => {
   const r = await session();
   const tree = render(r, "tree", "text", false);
-  assert.match(tree.split("\n")[0]!, /^2 kernel threads, 1 idle processes; --all shows them$/);
+  assert.match(tree.split("\n")[0]!, /^2 kernel threads, 1 idle process; --all shows them$/);
   assert.doesNotMatch(tree, /kworker|kthreadd|cron/);
   assert.match(tree, /init \[1\]/, "an idle ancestor of activity stays");
   assert.match(tree, /curl \[200\]/);

@@ -73,7 +73,7 @@ test(
       );
       assert.equal(
         await page.locator(".folded").textContent(),
-        `${folded.kernel.size} kernel threads, ${folded.idle.size} idle processes; --all shows them`,
+        `${folded.kernel.size} kernel thread${folded.kernel.size === 1 ? "" : "s"}, ${folded.idle.size} idle process${folded.idle.size === 1 ? "" : "es"}; --all shows them`,
       );
       assert.equal(
         (renderHtml(replay, undefined, { all: true }).match(/<div class="lane"/g) ?? []).length,

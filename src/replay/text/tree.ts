@@ -27,6 +27,12 @@ function head(p: ProcessEntity): Line {
  * during the recording (no exec, exit, connection, file or child of their own), unless something under
  * them did.
  */
+/** The folded line's words: "64 kernel threads, 1 idle process; --all shows them". */
+export function foldedLine(folded: { kernel: Set<string>; idle: Set<string> }): string {
+  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  return `${n(folded.kernel.size, "kernel thread", "kernel threads")}, ${n(folded.idle.size, "idle process", "idle processes")}; --all shows them`;
+}
+
 export function foldedProcesses(r: Replay): { kernel: Set<string>; idle: Set<string> } {
   const active = new Set<string>();
   for (const c of r.connections) if (c.processId !== undefined && c.origin !== "snapshot") active.add(c.processId);
@@ -63,7 +69,7 @@ export function treeLines(r: Replay, all = false): Piece[] {
   const lines: Piece[] = [...cutOffBanners(r.sessions, isoFromNs)];
   const folded = all ? undefined : foldedProcesses(r);
   if (folded && folded.kernel.size + folded.idle.size > 0) {
-    lines.push(dim(`${folded.kernel.size} kernel threads, ${folded.idle.size} idle processes; --all shows them`));
+    lines.push(dim(foldedLine(folded)));
   }
   const hidden = (p: ProcessEntity) => folded !== undefined && (folded.kernel.has(p.id) || folded.idle.has(p.id));
   const ids = new Set(r.processes.filter((p) => !hidden(p)).map((p) => p.id));
