@@ -75,7 +75,8 @@ export function buildRelease(outDir: string): ReleaseResult {
     cpSync(join(src, "dist", "src"), join(root, "dist", "src"), { recursive: true });
     for (const f of readdirSync(join(src, "bpf")).filter((n) => n.endsWith(".bpf.o") || n === "objects.sha256"))
       copyFileSync(join(src, "bpf", f), join(root, "bpf", f));
-    for (const d of ["runbooks", "docs"]) cpSync(join(src, d), join(root, d), { recursive: true });
+    // runbooks/ and rules/ are read at run time (the shipped runbooks' sources, hunt's built-in rule pack).
+    for (const d of ["runbooks", "rules", "docs"]) cpSync(join(src, d), join(root, d), { recursive: true });
     for (const f of ["README.md", "LICENSE"]) copyFileSync(join(src, f), join(root, f));
     const pkg = JSON.parse(readFileSync(join(src, "package.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(

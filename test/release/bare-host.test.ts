@@ -33,7 +33,7 @@ sweepMounts();
 
 for (const spec of BARE_ROOTS) {
   test(
-    `release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload`,
+    `release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload, hunt runs the built-in rules`,
     { timeout: 900_000 },
     () => {
       const tarball = releaseTarball();
@@ -113,6 +113,11 @@ for (const spec of BARE_ROOTS) {
           written.some((f) => f.path.endsWith("/tmp/st-rel-work.txt") && f.bytes > 0),
           `the workload's write is in the replay: ${JSON.stringify(written.slice(0, 5))}`,
         );
+        // hunt's built-in rule pack ships in the tarball (rules/): every rule loads and runs.
+        const hunt = c.run([st, "hunt", "/root/s.sealed", "-i", "/root/team.key", "--format", "json"]);
+        assert.equal(hunt.status, 0, hunt.stderr);
+        const found = JSON.parse(hunt.stdout) as { rules: { evaluated: number } };
+        assert.ok(found.rules.evaluated >= 20, `the built-in rules ran: ${JSON.stringify(found.rules)}`);
       } finally {
         c.close();
       }
