@@ -109,8 +109,8 @@ def drain():
     a, _ = l.accept()
     while a.recv(1 << 16): pass
 threading.Thread(target=drain, daemon=True).start()
-start = time.time()
 s = socket.create_connection(("127.0.0.1", ${EXFIL_PORT}))
+start = time.time()  # the flow lasts 1.5 s from its connect, however long a loaded machine took to get there
 s.sendall(b"x" * (3 << 20))
 time.sleep(max(0, 1.5 - (time.time() - start)))
 s.close()
