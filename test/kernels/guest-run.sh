@@ -31,9 +31,18 @@ mapfile -d '' argv <"$job/argv"
 cwd=$(cat "$job/cwd")
 envfile=$(cat "$job/env")
 moddir=$(cat "$job/modules")
+# A checkout under /tmp, /var/tmp or /run (a fresh clone, as the README's try-out makes) stays visible: its
+# directory is held aside and bound back over the fresh tmpfs.
+keep=""
+case "$cwd" in
+  /tmp/* | /var/tmp/* | /run/*) keep=/.sealtrace-cwd && mkdir -p "$keep" && mount --bind "$cwd" "$keep" ;;
+esac
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+if [ -n "$keep" ]; then
+  mkdir -p "$cwd" && mount --bind "$keep" "$cwd" || die "cannot keep $cwd visible over the guest's tmpfs"
+fi
 mkdir -p /run/netns /run/lock
 mkdir -p "/lib/modules/$kver" && mount --bind -o ro "$moddir" "/lib/modules/$kver" || die "cannot bind the kernel's modules"
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
