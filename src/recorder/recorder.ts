@@ -6,7 +6,7 @@ import type { BundleLosses, EndReason } from "../session/records.js";
 import type { BundleSpec, Filters } from "../bundles/spec.js";
 import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { buildMetadata } from "./metadata.js";
-import { Recording, type AttachTimes } from "./recording.js";
+import { Recording, writerFlushMs, type AttachTimes } from "./recording.js";
 import { bootNs } from "../libbpf/clock.js";
 import { enableRunTimeStats, type StatsHandle } from "../libbpf/stats.js";
 import type { Runbook } from "../runbook/runbook.js";
@@ -149,7 +149,7 @@ async function openSession(
       onPartialDeleted,
       recipients: opts.recipients,
       ...(opts.signingKey ? { signingKey: opts.signingKey } : {}),
-      flushIntervalMs: opts.runbook.flushIntervalMs,
+      flushIntervalMs: writerFlushMs(opts.runbook.flushIntervalMs),
       metadata: buildMetadata({
         runbook: opts.runbook,
         bundles: bundles.map((b) => ({

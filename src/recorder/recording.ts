@@ -21,8 +21,54 @@ import { UserError } from "../errors.js";
  */
 export const RING_RECORD_MAX_BYTES = 64 * 1024;
 
-/** How often rings are drained. Programs submit without wake-ups, so this tick is the consumer's clock. */
+/**
+ * The shortest wait between two drains. Programs submit without wake-ups, so the drain tick is the consumer's
+ * clock: this one while rings fill fast (storms), longer when they are quiet (drainDelayMs).
+ */
 export const DRAIN_TICK_MS = 10;
+
+/**
+ * The longest wait between two drains, when the rings are quiet: every wake-up of the recorder on a busy host
+ * takes a CPU from the traced workload for a moment (a 10 ms tick was ~100 wake-ups a second, idle).
+ */
+export const DRAIN_IDLE_MS = 100;
+
+/** The wait is chosen so that, at the rate it last filled, no ring gets fuller than 1/RING_FILL_DIVISOR. */
+const RING_FILL_DIVISOR = 4;
+
+/**
+ * The longest drain wait for a runbook's flush interval: a tenth of it, within [DRAIN_TICK_MS, DRAIN_IDLE_MS].
+ * A record waits that long in its ring, then in the writer's buffer: the writer gets the interval minus this
+ * (writerFlushMs), so that a `kill -9` still loses at most the runbook's flush interval.
+ */
+export function idleDrainMs(flushIntervalMs: number): number {
+  return Math.max(DRAIN_TICK_MS, Math.min(DRAIN_IDLE_MS, Math.floor(flushIntervalMs / 10)));
+}
+
+/** The writer's flush interval for a runbook's: what is left of it once a record has waited in its ring. */
+export function writerFlushMs(flushIntervalMs: number): number {
+  return Math.max(1, flushIntervalMs - idleDrainMs(flushIntervalMs));
+}
+
+/**
+ * The wait before the next drain, from what this one took: `bytes` from a ring of `ringBytes` filled in `sinceMs`.
+ * A ring filling at that rate must not pass 1/RING_FILL_DIVISOR of its size before the next drain; a quiet one
+ * waits `maxMs`. At most DRAIN_IDLE_MS of quiet then a burst: the smallest ring (4 MiB) reaches a quarter in
+ * 100 ms only at 10 MB/s of records, several times any storm measured here (docs/BENCHMARKS.md).
+ */
+export function drainDelayMs(
+  drained: ReadonlyArray<{ bytes: number; ringBytes: number }>,
+  sinceMs: number,
+  maxMs: number,
+): number {
+  let delay = maxMs;
+  for (const { bytes, ringBytes } of drained) {
+    if (bytes <= 0) continue;
+    const msToFill = (ringBytes / RING_FILL_DIVISOR / bytes) * Math.max(sinceMs, 1);
+    delay = Math.min(delay, msToFill);
+  }
+  return Math.max(DRAIN_TICK_MS, Math.min(maxMs, Math.floor(delay)));
+}
 
 /** How long the end of a recording waits for executables still queued for hashing. */
 export const HASH_FINISH_MS = 5000;
@@ -150,12 +196,19 @@ export class Recording {
     this.snapshot(true);
   }
 
-  /** Stage 2: drains every ring into `ring` records (or counts them dropped); stops at a full disk. */
-  drain(): void {
+  /**
+   * Stage 2: drains every ring into `ring` records (or counts them dropped); stops at a full disk. Returns the
+   * bytes taken from each ring, for the next drain's delay.
+   */
+  drain(): Array<{ bytes: number; ringBytes: number }> {
+    const drained: Array<{ bytes: number; ringBytes: number }> = [];
     for (const b of this.bundles) {
+      const got = { bytes: 0, ringBytes: b.spec.ringBytes };
+      drained.push(got);
       for (;;) {
         const span = b.ring.drain(RING_RECORD_MAX_BYTES);
         if (span.records === 0 && span.data.length === 0) break;
+        got.bytes += span.data.length;
         const c = this.counters.get(b.spec.name)!;
         if (this.dropping) {
           c.dropped += span.records;
@@ -165,10 +218,11 @@ export class Recording {
         countTypes(span.data, this.typeCounts);
         c.events += span.records;
         this.totalEvents += span.records;
-        if (!this.append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return;
+        if (!this.append({ k: "ring", b: b.spec.name, t: bootNs(), n: span.records, d: span.data })) return drained;
         if (b.spec.hashesExecutables) this.hasher?.scan(span.data);
       }
     }
+    return drained;
   }
 
   /** Loss counters always (a silent drop is a bug); with `full`, also program stats and aggregate maps. */
@@ -238,27 +292,35 @@ export class Recording {
   }
 
   /**
-   * Stage 3: drains on every tick, snapshots on the runbook's interval, applies its limits and reports
-   * status, until the duration passes, a limit stops it, the disk fills or the signal aborts.
+   * Stage 3: drains on every tick (every DRAIN_TICK_MS while rings fill fast, up to idleDrainMs when quiet),
+   * snapshots on the runbook's interval, applies its limits and reports status, until the duration passes, a
+   * limit stops it, the disk fills or the signal aborts.
    */
   async run(): Promise<void> {
     const { opts } = this;
     const startMs = performance.now();
+    const maxDrainMs = idleDrainMs(opts.runbook.flushIntervalMs);
     let lastSnapshotMs = startMs;
     let lastStatusMs = startMs;
+    let lastDrainMs = startMs;
     let lastStatusEvents = new Map<string, number>();
     await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let stopped = false;
       const stop = (reason: EndReason, detail?: string) => {
         if (this.endReason === "duration" && reason !== "duration") this.endReason = reason;
         if (detail) this.endDetail = detail;
-        clearInterval(timer);
+        stopped = true;
+        clearTimeout(timer);
         opts.signal.removeEventListener("abort", onAbort);
         resolve();
       };
       const onAbort = () => stop("signal", String(opts.signal.reason ?? "abort"));
       const tick = () => {
-        this.drain();
+        const drained = this.drain();
         const now = performance.now();
+        const delay = drainDelayMs(drained, now - lastDrainMs, maxDrainMs);
+        lastDrainMs = now;
         if (this.diskFull) return stop("disk-full");
         if (now - lastSnapshotMs >= opts.runbook.snapshotIntervalMs) {
           this.snapshot(true);
@@ -273,9 +335,10 @@ export class Recording {
           lastStatusMs = now;
           opts.onStatus(status);
         }
-        if (now - startMs >= opts.durationMs) stop("duration");
+        if (now - startMs >= opts.durationMs) return stop("duration");
+        if (!stopped) timer = setTimeout(tick, Math.min(delay, Math.max(1, startMs + opts.durationMs - now)));
       };
-      const timer = setInterval(tick, DRAIN_TICK_MS);
+      timer = setTimeout(tick, DRAIN_TICK_MS);
       if (opts.signal.aborted) onAbort();
       else opts.signal.addEventListener("abort", onAbort);
     });
