@@ -8,7 +8,7 @@ import { loadBundles, unloadBundles, type LoadedBundle } from "./loader.js";
 import { buildMetadata } from "./metadata.js";
 import { Recording, writerFlushMs, type AttachTimes } from "./recording.js";
 import { bootNs } from "../libbpf/clock.js";
-import { enableRunTimeStats, type StatsHandle } from "../libbpf/stats.js";
+import { SampledRunTimeStats } from "../libbpf/stats.js";
 import type { Runbook } from "../runbook/runbook.js";
 
 export interface RecordOptions {
@@ -64,12 +64,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // or read-only directory or a full disk is one line, and nothing was attached.
   const files = SessionFiles.claim(opts.out, DEFAULT_RESERVE_BYTES);
   const { bundles, times } = await attach(opts, files);
-  // BPF run-time accounting (kernel.bpf_stats_enabled) for as long as this recording holds the fd.
-  const stats = enableRunTimeStats();
+  // BPF run-time accounting (kernel.bpf_stats_enabled), sampled: a tenth of the time (libbpf/stats.ts).
+  const stats = new SampledRunTimeStats(performance.now());
   const deletions: PartialDeleted[] = [];
   const { recording, writer } = await openSession(opts, files, bundles, times, stats, deletions);
   const release = () => {
-    stats.close();
+    stats.close(performance.now());
     unloadBundles(bundles);
   };
   try {
@@ -127,7 +127,7 @@ async function openSession(
   files: SessionFiles,
   bundles: LoadedBundle[],
   times: AttachTimes,
-  stats: StatsHandle,
+  stats: SampledRunTimeStats,
   deletions: PartialDeleted[],
 ): Promise<{ recording: Recording; writer: SessionWriter }> {
   let recording: Recording | undefined;
@@ -165,12 +165,12 @@ async function openSession(
       ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}),
     });
   } catch (e) {
-    stats.close();
+    stats.close(performance.now());
     unloadBundles(bundles);
     // Removes the claimed names unless the writer already sealed or kept what it wrote.
     files.discard();
     throw e;
   }
-  recording = new Recording(opts, writer, bundles, times);
+  recording = new Recording(opts, writer, bundles, times, stats);
   return { recording, writer };
 }

@@ -8,6 +8,7 @@ import { bundleRefused } from "./refusal.js";
 import { fillArgvFromProc } from "./procargv.js";
 import { compilePatterns, redactSpan, type ArgMatcher } from "./redact.js";
 import { bootNs } from "../libbpf/clock.js";
+import type { SampledRunTimeStats } from "../libbpf/stats.js";
 import { snapshotAccounts } from "./accounts.js";
 import { snapshotCgroups, snapshotProcCgroups } from "./cgroups.js";
 import { DEFAULT_MAX_HASH_BYTES, ExeHasher } from "./hasher.js";
@@ -119,6 +120,8 @@ export class Recording {
     private readonly writer: SessionWriter,
     private readonly bundles: readonly LoadedBundle[],
     private readonly times: AttachTimes,
+    /** The sampled BPF run-time statistics (turned on and off on the drain tick), when the recorder keeps them. */
+    private readonly runTimeStats?: SampledRunTimeStats,
   ) {
     this.redact = compilePatterns(opts.runbook.redact.argv);
     this.counters = new Map(
@@ -250,6 +253,7 @@ export class Recording {
         k: "stats",
         b: b.spec.name,
         t,
+        ...(this.runTimeStats ? { sampledMs: this.runTimeStats.sampledMs(performance.now()) } : {}),
         progs: stats.map((p) => ({
           name: p.name,
           runTimeNs: p.runTimeNs,
@@ -319,6 +323,7 @@ export class Recording {
       const tick = () => {
         const drained = this.drain();
         const now = performance.now();
+        this.runTimeStats?.update(now);
         const delay = drainDelayMs(drained, now - lastDrainMs, maxDrainMs);
         lastDrainMs = now;
         if (this.diskFull) return stop("disk-full");

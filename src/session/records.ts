@@ -195,6 +195,8 @@ export interface ProgramStatsRecord {
   k: "stats";
   b: string;
   t: bigint;
+  /** How long run-time statistics were on since the start (sampled: libbpf/stats.ts); absent before issue 20. */
+  sampledMs?: number;
   progs: Array<{ name: string; runTimeNs: bigint; runCount: bigint; recursionMisses: bigint }>;
 }
 
