@@ -7,7 +7,8 @@
 //   --dir DIR         where the storm's file lives (default /tmp; /dev/shm for tmpfs)
 //   --object PATH     the bundle object (default bpf/filewrite.bpf.o), e.g. an older build to compare
 //   --stats-runs N    traced storms with kernel.bpf_stats_enabled=1 for the per-call cost (default 3)
-//   --compare PATH    a second object run in the same rounds (baseline, object, PATH, order rotating)
+//   --compare PATHS   more objects run in the same rounds (baseline, object, each PATH, order rotating), comma-separated:
+//                     e.g. the object before a change, or one whose syscall program returns at once (the floor)
 //   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
 //   --json            one JSON line at the end
 //
@@ -26,7 +27,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "bench", "build");
 const HOT = "filewrite_exit"; // on each of the bundle's syscalls' exit tracepoints (bpf/filewrite.bpf.c)
 
-const STORM_C = `/* 64-byte write storm: argv[2] write(2) calls to the file argv[1]; prints the loop's ns. */
+// Each storm prints its loop's wall ns and its thread's CPU ns: the tracing runs in the writing thread (the
+// syscall's exit path), so CPU time holds all of its cost but none of the time the thread sat preempted by
+// other work on a shared machine; the ratios are given both ways.
+const STORM_C = `/* 64-byte write storm: argv[2] write(2) calls to the file argv[1]; prints the loop's wall ns and thread CPU ns. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,14 +45,17 @@ int main(int argc, char **argv)
 	memset(buf, 'x', sizeof(buf));
 	int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0) { perror(argv[1]); return 1; }
-	struct timespec a, b;
+	struct timespec a, b, ca, cb;
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
 	for (long i = 0; i < n; i++)
 		if (write(fd, buf, sizeof(buf)) != sizeof(buf)) { perror("write"); return 1; }
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	close(fd);
 	unlink(argv[1]);
-	printf("%lld\\n", (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+	printf("%lld %lld\\n", (long long)(b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec),
+	       (long long)(cb.tv_sec - ca.tv_sec) * 1000000000LL + (cb.tv_nsec - ca.tv_nsec));
 	return 0;
 }
 `;
@@ -69,10 +76,17 @@ function buildStorm(): string {
   return bin;
 }
 
-function storm(bin: string, file: string, writes: number): number {
+/** One storm: its loop's wall seconds and its thread's CPU seconds. */
+interface Storm {
+  wall: number;
+  cpu: number;
+}
+
+function storm(bin: string, file: string, writes: number): Storm {
   const r = spawnSync(bin, [file, String(writes)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`storm failed: ${r.stderr}`);
-  return Number(r.stdout.trim()) / 1e9;
+  const [wall, cpu] = r.stdout.trim().split(" ").map(Number);
+  return { wall: wall! / 1e9, cpu: cpu! / 1e9 };
 }
 
 interface Attached {
@@ -129,12 +143,15 @@ function main(): void {
   const load0 = loadavg();
   storm(bin, file, writes / 4); // warm-up: page cache, binary, allocator
 
-  const compare = arg("compare", "");
-  const base: number[] = [];
-  const traced: number[] = [];
-  const ratios: number[] = [];
-  const cmpRatios: number[] = [];
-  const tracedRun = (path: string): number => {
+  const compares = arg("compare", "")
+    .split(",")
+    .filter((c) => c !== "");
+  const base: Storm[] = [];
+  const traced: Storm[] = [];
+  /** Per object (the bundle's first, then each --compare): traced / baseline of the same round, wall and CPU. */
+  const objects = [objectPath, ...compares];
+  const ratios = objects.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  const tracedRun = (path: string): Storm => {
     const a = attach(path);
     try {
       return storm(bin, file, writes);
@@ -143,20 +160,25 @@ function main(): void {
     }
   };
   for (let i = 0; i < pairs; i++) {
-    const conds = compare ? ["base", "obj", "cmp"] : ["base", "obj"];
+    const conds = [-1, ...objects.map((_, k) => k)]; // -1: no tracing
     const order = conds.map((_, k) => conds[(k + i) % conds.length]!);
-    const got: Record<string, number> = {};
-    for (const c of order)
-      got[c] = c === "base" ? storm(bin, file, writes) : tracedRun(c === "obj" ? objectPath : compare);
-    const b = got.base!;
-    const t = got.obj!;
+    const got = new Map<number, Storm>();
+    for (const c of order) got.set(c, c < 0 ? storm(bin, file, writes) : tracedRun(objects[c]!));
+    const b = got.get(-1)!;
     base.push(b);
-    traced.push(t);
-    ratios.push(t / b);
-    if (compare) cmpRatios.push(got.cmp! / b);
+    traced.push(got.get(0)!);
+    objects.forEach((_, k) => {
+      ratios[k]!.wall.push(got.get(k)!.wall / b.wall);
+      ratios[k]!.cpu.push(got.get(k)!.cpu / b.cpu);
+    });
     console.log(
-      `round ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}` +
-        (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : ""),
+      `round ${i + 1}: baseline ${b.wall.toFixed(3)} s (cpu ${b.cpu.toFixed(3)} s), traced ${got.get(0)!.wall.toFixed(3)} s, ` +
+        objects
+          .map(
+            (_, k) =>
+              `${k ? `compare ${k}` : "ratio"} ${ratios[k]!.wall[i]!.toFixed(3)} (cpu ${ratios[k]!.cpu[i]!.toFixed(3)})`,
+          )
+          .join(", "),
     );
   }
 
@@ -164,13 +186,15 @@ function main(): void {
   const prev = readFileSync(STATS, "utf8").trim();
   let statNs = 0n;
   let statCnt = 0n;
+  /** The traced storm's thread CPU seconds with the stats on, as a recording keeps them (two clock reads per run). */
+  const statsCpu: number[] = [];
   try {
     writeFileSync(STATS, "1");
     for (let i = 0; i < statsRuns; i++) {
       const a = attach(objectPath);
       try {
         const s0 = hotStats(a.obj);
-        storm(bin, file, writes);
+        statsCpu.push(storm(bin, file, writes).cpu);
         const s1 = hotStats(a.obj);
         statNs += s1.ns - s0.ns;
         statCnt += s1.cnt - s0.cnt;
@@ -185,32 +209,45 @@ function main(): void {
   const load1 = loadavg();
   const perCall = statCnt > 0n ? Number(statNs) / Number(statCnt) : NaN;
   const extra = Number(statCnt) - statsRuns * writes; // other syscalls on the machine during the runs
+  const spreadOf = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
   const summary = {
     object: objectPath,
     dir,
     writes,
     pairs,
-    baselineMedianS: median(base),
-    tracedMedianS: median(traced),
-    ratioMedian: median(ratios),
-    ratioMin: Math.min(...ratios),
-    ratioMax: Math.max(...ratios),
-    compare: compare || undefined,
-    compareRatioMedian: compare ? median(cmpRatios) : undefined,
-    compareRatioMin: compare ? Math.min(...cmpRatios) : undefined,
-    compareRatioMax: compare ? Math.max(...cmpRatios) : undefined,
+    baselineMedianS: median(base.map((b) => b.wall)),
+    baselineCpuMedianS: median(base.map((b) => b.cpu)),
+    tracedMedianS: median(traced.map((t) => t.wall)),
+    ratioMedian: median(ratios[0]!.wall),
+    ratioMin: Math.min(...ratios[0]!.wall),
+    ratioMax: Math.max(...ratios[0]!.wall),
+    cpuRatio: spreadOf(ratios[0]!.cpu),
+    /** Added thread CPU ns per write, median of rounds. */
+    cpuAddedNsPerWrite: median(traced.map((t, i) => ((t.cpu - base[i]!.cpu) * 1e9) / writes)),
+    compares: compares.map((path, k) => ({
+      path,
+      wall: spreadOf(ratios[k + 1]!.wall),
+      cpu: spreadOf(ratios[k + 1]!.cpu),
+    })),
     nsPerWrite: perCall,
+    /** Thread CPU of the traced storm with kernel.bpf_stats_enabled=1 (as while recording) against without, medians. */
+    statsOnCpuMedianS: statsCpu.length ? median(statsCpu) : undefined,
+    statsOffCpuMedianS: median(traced.map((t) => t.cpu)),
     otherSyscallsInStats: extra,
     loadavgBefore: load0.map((x) => +x.toFixed(2)),
     loadavgAfter: load1.map((x) => +x.toFixed(2)),
   };
+  const fx = (x: { median: number; min: number; max: number }) =>
+    `${x.median.toFixed(3)} (min ${x.min.toFixed(3)}, max ${x.max.toFixed(3)})`;
   console.log(
     `${dir}: ratio median ${summary.ratioMedian.toFixed(3)} (min ${summary.ratioMin.toFixed(3)}, max ${summary.ratioMax.toFixed(3)}), ` +
-      `baseline ${summary.baselineMedianS.toFixed(3)} s, traced ${summary.tracedMedianS.toFixed(3)} s; ` +
-      (compare
-        ? `compare ratio median ${median(cmpRatios).toFixed(3)} (min ${Math.min(...cmpRatios).toFixed(3)}, max ${Math.max(...cmpRatios).toFixed(3)}); `
-        : "") +
+      `by thread CPU ${fx(summary.cpuRatio)}, +${summary.cpuAddedNsPerWrite.toFixed(1)} ns CPU per write; ` +
+      `baseline ${summary.baselineMedianS.toFixed(3)} s (cpu ${summary.baselineCpuMedianS.toFixed(3)} s), traced ${summary.tracedMedianS.toFixed(3)} s; ` +
+      summary.compares.map((c) => `compare ${c.path}: ratio ${fx(c.wall)}, by thread CPU ${fx(c.cpu)}; `).join("") +
       `${HOT}: ${perCall.toFixed(1)} ns/call over ${statCnt} calls (${extra} not from the storm); ` +
+      (statsCpu.length
+        ? `traced storm's CPU with bpf_stats on ${median(statsCpu).toFixed(3)} s vs off ${summary.statsOffCpuMedianS.toFixed(3)} s; `
+        : "") +
       `load ${summary.loadavgBefore.join(" ")} → ${summary.loadavgAfter.join(" ")}`,
   );
   if (process.argv.includes("--json")) console.log(JSON.stringify(summary));
