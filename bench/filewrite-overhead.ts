@@ -9,6 +9,9 @@
 //   --stats-runs N    traced storms with kernel.bpf_stats_enabled=1 for the per-call cost (default 3)
 //   --compare PATHS   more objects run in the same rounds (baseline, object, each PATH, order rotating), comma-separated:
 //                     e.g. the object before a change, or one whose syscall program returns at once (the floor)
+//   --floor           also run, in the same rounds, this object built with its syscall program returning at once
+//                     (bench/build/fw-floor.bpf.o, by clang): what the classic syscall tracepoints cost with our
+//                     program doing nothing, the floor any program on them pays
 //   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
 //   --json            one JSON line at the end
 //
@@ -82,6 +85,37 @@ interface Storm {
   cpu: number;
 }
 
+/**
+ * The bundle's object with its syscall program returning at once (same maps, same tracepoints, same loader): the
+ * floor. Built from bpf/filewrite.bpf.c with the Makefile's flags; the first statement of filewrite_exit becomes
+ * an early return of 0 that the compiler cannot fold (ret is never -12345 on a hooked syscall's exit it counts).
+ */
+function buildFloor(): string {
+  const src = readFileSync(join(ROOT, "bpf", "filewrite.bpf.c"), "utf8");
+  const anchor = "int filewrite_exit(struct syscall_exit_ctx *ctx)\n{\n";
+  if (!src.includes(anchor)) throw new Error("bench: filewrite_exit not found in bpf/filewrite.bpf.c: update --floor");
+  const out = join(BUILD, "fw-floor.bpf.c");
+  writeFileSync(out, src.replace(anchor, `${anchor}\tif (ctx->ret != -12345)\n\t\treturn 0;\n`));
+  const obj = join(BUILD, "fw-floor.bpf.o");
+  execFileSync("clang", [
+    "-target",
+    "bpf",
+    "-O2",
+    "-g",
+    "-mcpu=v3",
+    "-D__TARGET_ARCH_x86",
+    "-Wall",
+    "-Werror",
+    `-I${join(ROOT, "bpf")}`,
+    "-I/usr/include/x86_64-linux-gnu",
+    "-c",
+    out,
+    "-o",
+    obj,
+  ]);
+  return obj;
+}
+
 function storm(bin: string, file: string, writes: number): Storm {
   const r = spawnSync(bin, [file, String(writes)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`storm failed: ${r.stderr}`);
@@ -146,6 +180,7 @@ function main(): void {
   const compares = arg("compare", "")
     .split(",")
     .filter((c) => c !== "");
+  if (process.argv.includes("--floor")) compares.push(buildFloor());
   const base: Storm[] = [];
   const traced: Storm[] = [];
   /** Per object (the bundle's first, then each --compare): traced / baseline of the same round, wall and CPU. */

@@ -14,7 +14,7 @@
 //
 // Standalone (root): `npx tsc -p . && node dist/bench/syscall-tax.js`, ~6–8 min; `npm run bench` runs it too.
 // Env: BENCH_TAX_PAIRS (default 5), BENCH_TAX_ONLY=getppid,http,db, BENCH_TAX_TRACERS (substrings of the
-// tracer names), BENCH_TAX_SECONDS (mix duration, default 5), BENCH_TAX_DBDIR (the db file's directory), BENCH_TAX_BEFORE=/path/to/another/checkout
+// tracer names), BENCH_TAX_MIX_ALL=1 (each bundle alone on the mixes too, not only the floor and triage), BENCH_TAX_SECONDS (mix duration, default 5), BENCH_TAX_DBDIR (the db file's directory), BENCH_TAX_BEFORE=/path/to/another/checkout
 // (its bin/sealtrace triage measured in the same pairs, e.g. the commit before a change).
 import { mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -46,6 +46,8 @@ interface Sample {
   value: number;
   /** getppid: ns per call by wall time. */
   wallNs?: number;
+  /** Mixes: the process's CPU (all threads) per operation, µs: not the time it sat preempted by other work. */
+  cpuUsPerOp?: number;
 }
 
 /** One tracer as this bench uses it: start, then stop and say what it lost. */
@@ -66,11 +68,13 @@ export interface TaxRow {
   /** Per pair: how much slower traced is (getppid: traced/baseline ns; mixes: baseline/traced ops/s). */
   ratio: Spread;
   wallAddedNs?: Spread;
+  /** Mixes, per pair: traced / untraced CPU per operation. */
+  cpuRatio?: Spread;
   lostMax: number | null;
   error?: string;
 }
 
-function run(argv: string[]): Promise<{ ops: number; elapsedS: number; cpuNs?: number }> {
+function run(argv: string[]): Promise<{ ops: number; elapsedS: number; cpuNs?: number; cpuS?: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -83,7 +87,13 @@ function run(argv: string[]): Promise<{ ops: number; elapsedS: number; cpuNs?: n
       const m = /ops=(\d+) elapsed_s=([\d.]+)/.exec(out);
       if (code !== 0 || !m) return reject(new Error(`${argv.join(" ")} failed (${code ?? signal}): ${err.trim()}`));
       const cpu = /cpu_ns=([\d.]+)/.exec(out);
-      resolve({ ops: Number(m[1]), elapsedS: Number(m[2]), ...(cpu ? { cpuNs: Number(cpu[1]) } : {}) });
+      const cpuS = /cpu_s=([\d.]+)/.exec(out);
+      resolve({
+        ops: Number(m[1]),
+        elapsedS: Number(m[2]),
+        ...(cpu ? { cpuNs: Number(cpu[1]) } : {}),
+        ...(cpuS ? { cpuS: Number(cpuS[1]) } : {}),
+      });
     });
   });
 }
@@ -104,7 +114,7 @@ function sampler(buildDir: string, w: TaxWorkload, seconds: number): () => Promi
   if (w === "http")
     return async () => {
       const r = await run([bin("httpmix"), String(seconds), String(HTTP_PORT)]);
-      return { value: r.ops / r.elapsedS };
+      return { value: r.ops / r.elapsedS, cpuUsPerOp: (r.cpuS! * 1e6) / Math.max(1, r.ops) };
     };
   // tmpfs by default: fdatasync is still a syscall there, but the shared disk's latency (milliseconds, varying
   // with other work) would drown the microseconds a recording adds. BENCH_TAX_DBDIR=DIR for a real disk.
@@ -114,7 +124,7 @@ function sampler(buildDir: string, w: TaxWorkload, seconds: number): () => Promi
   );
   return async () => {
     const r = await run([bin("dbmix"), file, String(seconds)]);
-    return { value: r.ops / r.elapsedS };
+    return { value: r.ops / r.elapsedS, cpuUsPerOp: (r.cpuS! * 1e6) / Math.max(1, r.ops) };
   };
 }
 
@@ -198,6 +208,9 @@ async function measure(
         const unit = w === "getppid" ? "ns/call" : "ops/s";
         log(
           `  ${w} / ${t.name}: ${base!.value.toFixed(1)} → ${traced.value.toFixed(1)} ${unit}` +
+            (traced.cpuUsPerOp !== undefined
+              ? ` (CPU ${base!.cpuUsPerOp!.toFixed(2)} → ${traced.cpuUsPerOp.toFixed(2)} µs/op)`
+              : "") +
             (stopped.lost ? `, LOST ${stopped.lost}` : "") +
             (stopped.note && stopped.lost ? ` (${stopped.note})` : ""),
         );
@@ -219,6 +232,7 @@ async function measure(
       lostMax: lost.length ? Math.max(...lost) : null,
       ...(errors.has(t) ? { error: errors.get(t)! } : {}),
     };
+    if (w !== "getppid") row.cpuRatio = spread(ps.map((p) => p.traced.cpuUsPerOp! / p.base.cpuUsPerOp!));
     if (w === "getppid") {
       row.addedNs = spread(ps.map((p) => p.traced.value - p.base.value));
       row.wallAddedNs = spread(ps.map((p) => p.traced.wallNs! - p.base.wallNs!));
@@ -250,12 +264,13 @@ export function taxTable(rows: TaxRow[]): string {
   if (mixes.length) {
     out.push(
       "",
-      "realistic mixes, operations per second, median (min–max); slowdown = untraced / traced ops/s per pair",
-      "| mix | tracer | pairs | untraced ops/s | traced ops/s | slowdown | lost |",
-      "|---|---|---|---|---|---|---|",
+      "realistic mixes, operations per second, median (min–max); slowdown = untraced / traced ops/s per pair;",
+      "CPU per op = traced / untraced CPU time of the mix's process (all threads) per operation, per pair",
+      "| mix | tracer | pairs | untraced ops/s | traced ops/s | slowdown | CPU per op | lost |",
+      "|---|---|---|---|---|---|---|---|",
       ...mixes.map(
         (r) =>
-          `| ${r.workload} | ${r.tracer} | ${r.pairs} | ${f0(r.baseline)} | ${f0(r.traced)} | ${fx(r.ratio)} | ${r.error ? `FAILED: ${r.error}` : (r.lostMax ?? "n/a")} |`,
+          `| ${r.workload} | ${r.tracer} | ${r.pairs} | ${f0(r.baseline)} | ${f0(r.traced)} | ${fx(r.ratio)} | ${r.cpuRatio ? fx(r.cpuRatio) : "n/a"} | ${r.error ? `FAILED: ${r.error}` : (r.lostMax ?? "n/a")} |`,
       ),
     );
   }
@@ -270,7 +285,9 @@ export function taxTable(rows: TaxRow[]): string {
   }
   for (const r of mixes.filter((r) => r.tracer.startsWith("sealtrace triage")))
     goals.push(
-      `${r.workload} mix with triage: ${r.ratio.median.toFixed(3)}x (goal ≤ 1.05x) ${r.ratio.median <= 1.05 ? "✓" : "✗"}, lost ${r.lostMax ?? "n/a"}`,
+      `${r.tracer}, ${r.workload} mix: ${r.ratio.median.toFixed(3)}x (goal ≤ 1.05x) ${r.ratio.median <= 1.05 ? "✓" : "✗"}` +
+        (r.cpuRatio ? `, CPU per op ${r.cpuRatio.median.toFixed(3)}x` : "") +
+        `, lost ${r.lostMax ?? "n/a"}`,
     );
   if (goals.length) out.push("", ...goals);
   return out.join("\n");
@@ -302,7 +319,10 @@ export async function runTaxBench(ctx: BenchContext): Promise<TaxRow[]> {
     ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage (all 4), BEFORE")] : []),
   ].filter((t) => pick(process.env.BENCH_TAX_TRACERS, t.name));
   // The mixes with the runbook a responder starts (and its baseline, the floor, for comparison).
-  const forMixes = all.filter((t) => t.name.startsWith("bpftrace") || t.name.includes("triage"));
+  // BENCH_TAX_MIX_ALL=1: every tracer on the mixes too (which bundle costs a mix).
+  const forMixes = process.env.BENCH_TAX_MIX_ALL
+    ? all
+    : all.filter((t) => t.name.startsWith("bpftrace") || t.name.includes("triage"));
   const rows: TaxRow[] = [];
   for (const w of ["getppid", "http", "db"] as const) {
     if (!pick(process.env.BENCH_TAX_ONLY, w)) continue;

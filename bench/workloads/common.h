@@ -12,6 +12,15 @@ static inline double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The process's CPU seconds, all threads (user + system): with the ops, a mix's CPU per operation, which
+ * does not count the time its threads sat preempted by other work on a shared machine. */
+static inline double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* The harness parses this line: ops and elapsed seconds of the timed loop only. */
 static inline void report(const char *name, long ops, double elapsed_s)
 {

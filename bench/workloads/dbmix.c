@@ -78,12 +78,13 @@ int main(int argc, char **argv)
 	fsync(fd);
 	pthread_t eng, *cl = calloc(nclients, sizeof(pthread_t));
 	pthread_create(&eng, NULL, engine, NULL);
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (long i = 0; i < nclients; i++) pthread_create(&cl[i], NULL, client, (void *)(i + 1));
 	usleep((useconds_t)(duration * 1e6));
 	pthread_mutex_lock(&mu);
 	atomic_store(&stopping, 1);
 	long n = served;
+	double cpu = cpu_s() - c0;
 	pthread_cond_broadcast(&to_engine);
 	pthread_cond_broadcast(&to_client);
 	pthread_mutex_unlock(&mu);
@@ -93,5 +94,6 @@ int main(int argc, char **argv)
 	close(fd);
 	unlink(argv[1]);
 	report("db-like", n, el);
+	printf("cpu_s=%.6f\n", cpu);
 	return 0;
 }

@@ -128,16 +128,17 @@ int main(int argc, char **argv)
 	}
 	pthread_t acc, *cl = calloc(nclients, sizeof(pthread_t));
 	pthread_create(&acc, NULL, acceptor, &lfd);
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (int i = 0; i < nclients; i++) pthread_create(&cl[i], NULL, client, NULL);
 	usleep((useconds_t)(duration * 1e6));
 	atomic_store(&stopping, 1);
 	long n = atomic_load(&done_reqs);
-	double el = now_s() - t0;
+	double el = now_s() - t0, cpu = cpu_s() - c0;
 	for (int i = 0; i < nclients; i++) pthread_join(cl[i], NULL);
 	atomic_store(&server_stop, 1);
 	pthread_join(acc, NULL);
 	for (int i = 0; i < nworkers; i++) pthread_join(workers[i].th, NULL);
 	report("http-keepalive", n, el);
+	printf("cpu_s=%.6f\n", cpu);
 	return 0;
 }
