@@ -3,16 +3,6 @@ import { RecentCache, u64 } from "./recent.js";
 import { flatId } from "./strings.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
-/** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
-export interface HeaderIdentity {
-  tgid: number;
-  startBootNs: bigint;
-  ppid: number;
-  uid: number;
-  comm: string;
-  cgroupId?: bigint;
-}
-
 export function processId(host: string, pid: number, startBootNs: bigint): string {
   return flatId(host, pid, startBootNs);
 }
@@ -43,25 +33,38 @@ export class ProcessTable {
     return p;
   }
 
-  /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
-  ensure(host: string, h: HeaderIdentity, offsetNs: bigint): ProcessEntity {
-    let p = this.find(host, h.tgid, h.startBootNs);
+  /**
+   * The process with this identity (a kernel record header's tgid, start time, ppid, uid, comm and cgroup
+   * id: undefined when not known), created (origin `observed`, parent from ppid later) if new. Positional:
+   * an object of them per record was garbage made on the hot path.
+   */
+  ensure(
+    host: string,
+    tgid: number,
+    startBootNs: bigint,
+    ppid: number,
+    uid: number,
+    comm: string,
+    cgroupId: bigint | undefined,
+    offsetNs: bigint,
+  ): ProcessEntity {
+    let p = this.find(host, tgid, startBootNs);
     if (!p) {
-      const id = processId(host, h.tgid, h.startBootNs);
+      const id = processId(host, tgid, startBootNs);
       p = {
         id,
         host,
-        pid: h.tgid,
-        ppid: h.ppid,
+        pid: tgid,
+        ppid,
         parentId: undefined,
         parentOrigin: "inferred",
         reparentedFrom: undefined,
-        startNs: h.startBootNs + offsetNs,
-        startBootNs: h.startBootNs,
-        comm: h.comm,
-        uid: h.uid,
+        startNs: startBootNs + offsetNs,
+        startBootNs,
+        comm,
+        uid,
         user: undefined,
-        cgroupId: h.cgroupId,
+        cgroupId,
         cgroupPath: undefined,
         container: undefined,
         origin: "observed",
@@ -70,19 +73,20 @@ export class ProcessTable {
         exitCode: undefined,
         exitSignal: undefined,
         forkNs: undefined,
+        fileIndex: undefined,
       };
       this.byId.set(id, p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
-      const e = pids.get(h.tgid);
-      if (e === undefined) pids.set(h.tgid, p);
-      else if (e instanceof Map) e.set(h.startBootNs, p);
+      const e = pids.get(tgid);
+      if (e === undefined) pids.set(tgid, p);
+      else if (e instanceof Map) e.set(startBootNs, p);
       else
         pids.set(
-          h.tgid,
+          tgid,
           new Map([
             [e.startBootNs, e],
-            [h.startBootNs, p],
+            [startBootNs, p],
           ]),
         );
     }
@@ -116,14 +120,12 @@ export class ProcessTable {
   ): ProcessEntity {
     const child = this.ensure(
       parent.host,
-      {
-        tgid: childPid,
-        startBootNs: childStartBootNs,
-        ppid: parent.pid,
-        uid: parent.uid,
-        comm: parent.comm,
-        ...(parent.cgroupId !== undefined ? { cgroupId: parent.cgroupId } : {}),
-      },
+      childPid,
+      childStartBootNs,
+      parent.pid,
+      parent.uid,
+      parent.comm,
+      parent.cgroupId,
       offsetNs,
     );
     child.forkNs = timeNs;
