@@ -76,6 +76,8 @@ export interface ProcessEntity {
    * Map keyed by process. Not rendered.
    */
   fileIndex?: unknown;
+  /** The process parentId names, set with it, so replay looks no parent up by id string. Not rendered. */
+  parent?: ProcessEntity | undefined;
 }
 
 export type ConnectionOutcome =

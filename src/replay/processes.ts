@@ -8,7 +8,14 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
 }
 
 export class ProcessTable {
-  readonly byId = new Map<string, ProcessEntity>();
+  /** Processes kept. */
+  get size(): number {
+    return this.all.length;
+  }
+
+  /** Every process, in order of creation (no Map by id: its insert was most of the cost of a new process). */
+  private readonly all: ProcessEntity[] = [];
+
   /**
    * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
    * order of appearance. The common case holds no Map per pid.
@@ -74,8 +81,9 @@ export class ProcessTable {
         exitSignal: undefined,
         forkNs: undefined,
         fileIndex: undefined,
+        parent: undefined,
       };
-      this.byId.set(id, p);
+      this.all.push(p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
       const e = pids.get(tgid);
@@ -108,6 +116,7 @@ export class ProcessTable {
     if (p.parentId !== undefined && p.parentId !== parent?.id) p.reparentedFrom = p.parentId;
     p.ppid = ppid;
     p.parentId = parent?.id;
+    p.parent = parent;
     p.parentOrigin = "observed";
   }
 
@@ -131,6 +140,7 @@ export class ProcessTable {
     child.forkNs = timeNs;
     child.ppid = parent.pid;
     child.parentId = parent.id;
+    child.parent = parent;
     child.parentOrigin = "observed";
     if (child.execs.length === 0) child.comm = parent.comm;
     return child;
@@ -185,23 +195,25 @@ export class ProcessTable {
    * parent without a later record saying where the kernel moved them: to init of that host (`inferred`).
    */
   resolve(): ProcessEntity[] {
-    const all = [...this.byId.values()];
+    const all = [...this.all];
     for (const p of all) {
       if (p.parentId !== undefined || p.ppid === 0) continue;
       const parent = this.at(p.host, p.ppid, p.startNs);
       if (parent && parent !== p) {
         p.parentId = parent.id;
+        p.parent = parent;
         p.parentOrigin = p.origin === "snapshot" ? "snapshot" : "inferred";
       }
     }
     for (const p of all) {
-      const parent = p.parentId === undefined ? undefined : this.byId.get(p.parentId);
+      const parent = p.parent;
       if (!parent || parent.exitNs === undefined || p.reparentedFrom !== undefined) continue;
       if (p.exitNs !== undefined) continue; // its exit record carried the real ppid (noteParent)
       const init = this.at(p.host, 1, p.startNs);
       if (!init || init === p) continue;
       p.reparentedFrom = parent.id;
       p.parentId = init.id;
+      p.parent = init;
       p.ppid = 1;
       p.parentOrigin = "inferred";
     }

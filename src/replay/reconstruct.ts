@@ -78,9 +78,7 @@ export class Reconstructor {
    * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
    */
   get kept(): number {
-    return (
-      this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems
-    );
+    return this.processes.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
   }
 
   /** Starts a session: every record until endSession belongs to it. */
