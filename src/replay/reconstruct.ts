@@ -2,7 +2,7 @@
 // loss tables. Keeps entities only; the raw records are dropped as soon as they are read.
 import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
-import { ConnectionTable, type SockFacts } from "./connections.js";
+import { ConnectionTable, olderUseStart, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
 import { ExeHashes, ExecFileMaker } from "./exefile.js";
@@ -379,7 +379,11 @@ export class Reconstructor {
                 v.getUint32(off + o.sock_id, true),
                 v.getUint32(off + o.sock_id + 4, true),
               );
-        if (known && !this.connections.isOlderUse(known, () => this.time(cur, v, tsAt))) {
+        // No closure for the time per record: it is made only for a connection it may predate.
+        if (
+          known &&
+          (olderUseStart(known) === undefined || !this.connections.isOlderUse(known, this.time(cur, v, tsAt)))
+        ) {
           if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
           this.connections.tcpEventOn(
             known,
