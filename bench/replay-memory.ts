@@ -5,6 +5,7 @@
 // and for `--format json`, as src/cli/commands/replay.ts does them. The file is deleted afterwards.
 // `--against DIR`: another build's replay (DIR/dist, e.g. a `git archive` of an older commit built in /tmp)
 // is measured on the same file after this one, mode by mode, so their ratio holds on a loaded machine.
+// Load CPU time (user + system) is given beside wall time: on a shared machine it varies far less.
 // Usage: node dist/bench/replay-memory.js [--gib 1] [--keep] [--reuse FILE (its key in FILE.key)] [--against DIR]
 import { mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,8 @@ interface Measured {
   mode: string;
   events: number;
   loadMs: number;
+  /** CPU time (user + system, all threads) of the load: steadier than wall time on a shared machine. */
+  loadCpuMs: number;
   renderMs: number;
   outputBytes: number;
   maxRssMiB: number;
@@ -40,21 +43,44 @@ async function child(mode: string, path: string, root: string): Promise<Measured
   const { renderChunks } = (await import(url("render.js"))) as typeof import("../src/replay/render.js");
   boundHeapGrowth(); // as src/cli/commands/replay.ts does
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const cpuMs = (): number => {
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
   if (mode === "baseline") {
     const reader = await openSession(path, { identities: [identity] });
     let n = 0;
     for await (const f of reader.frames()) n += f.records.length;
-    return { mode, events: n, loadMs: performance.now() - t0, renderMs: 0, outputBytes: 0, maxRssMiB: maxRssMiB() };
+    return {
+      mode,
+      events: n,
+      loadMs: performance.now() - t0,
+      loadCpuMs: cpuMs(),
+      renderMs: 0,
+      outputBytes: 0,
+      maxRssMiB: maxRssMiB(),
+    };
   }
   const { replay, events } = await loadSessions([path], [identity]);
   const t1 = performance.now();
+  const loadCpuMs = cpuMs();
   // As the CLI writes it: chunk by chunk (counted here, not written).
   let outputBytes = 0;
   for (const chunk of renderChunks(replay, "summary", mode === "json" ? "json" : "text", false))
     outputBytes += Buffer.byteLength(chunk);
   const t2 = performance.now();
   const entities = `${replay.processes.length} processes, ${replay.connections.length} connections, ${replay.files.length} files`;
-  return { mode, events, loadMs: t1 - t0, renderMs: t2 - t1, outputBytes, maxRssMiB: maxRssMiB(), entities };
+  return {
+    mode,
+    events,
+    loadMs: t1 - t0,
+    loadCpuMs,
+    renderMs: t2 - t1,
+    outputBytes,
+    maxRssMiB: maxRssMiB(),
+    entities,
+  };
 }
 
 async function main(): Promise<void> {
@@ -97,8 +123,8 @@ async function main(): Promise<void> {
       );
     }
     console.log(`sealed file: ${(bytes / MiB).toFixed(0)} MiB (${(bytes / 2 ** 30).toFixed(2)} GiB)`);
-    console.log("| run | build | events | load s | render s | events/s (load) | output | peak RSS |");
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log("| run | build | events | load s | load CPU s | render s | events/s (load) | output | peak RSS |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
     const runs: Array<[string, string]> = [["baseline", OWN_ROOT]];
     for (const mode of ["summary", "json"]) {
       runs.push([mode, OWN_ROOT]);
@@ -111,7 +137,7 @@ async function main(): Promise<void> {
       const events = mode === "baseline" ? `(${m.events} records)` : String(m.events);
       const rate = mode === "baseline" ? "-" : `${(m.events / (m.loadMs / 1000) / 1e6).toFixed(2)} M`;
       console.log(
-        `| ${mode} | ${build} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`,
+        `| ${mode} | ${build} | ${events} | ${(m.loadMs / 1000).toFixed(1)} | ${(m.loadCpuMs / 1000).toFixed(1)} | ${(m.renderMs / 1000).toFixed(1)} | ${rate} | ${(m.outputBytes / MiB).toFixed(1)} MiB | ${m.maxRssMiB.toFixed(0)} MiB |${m.entities ? ` ${m.entities}` : ""}`,
       );
     }
   } finally {

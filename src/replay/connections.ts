@@ -26,6 +26,14 @@ function flowKey(host: string, a: { saddr: string; sport: number; daddr: string;
   return src < dst ? `${host}|${src}|${dst}` : `${host}|${dst}|${src}`;
 }
 
+/**
+ * The start an event on `c`'s socket address is compared with (isOlderUse): an observed connection's;
+ * undefined when no event can predate `c`, so its time need not be made.
+ */
+export function olderUseStart(c: Connection): bigint | undefined {
+  return c.origin === "observed" ? c.startNs : undefined;
+}
+
 /** TCP states (include/net/tcp_states.h). */
 export const TCP = { established: 1, synSent: 2, synRecv: 3, close: 7, listen: 10 } as const;
 /** FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING: a connection on its way out. */
@@ -401,7 +409,7 @@ export class ConnectionTable {
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);
-    if (c && this.isOlderUse(c, () => timeNs)) c = undefined;
+    if (c && this.isOlderUse(c, timeNs)) c = undefined;
     // The event is the socket's own (its local end is f's source): never the loopback peer's connection.
     c ??= this.byTuple(host, f, timeNs, true);
     if (!c) {
@@ -413,11 +421,13 @@ export class ConnectionTable {
   }
 
   /**
-   * Whether an event at `timeNs()` predates `c`, the latest connection on its socket address: the kernel
+   * Whether an event at `timeNs` predates `c`, the latest connection on its socket address: the kernel
    * reused the address, and the event, read late from another bundle's ring, is the earlier socket's.
+   * Only when `olderUseStart(c)` is defined: callers make the event's time only then.
    */
-  isOlderUse(c: Connection, timeNs: () => bigint): boolean {
-    return c.origin === "observed" && c.startNs !== undefined && timeNs() < c.startNs;
+  isOlderUse(c: Connection, timeNs: bigint): boolean {
+    const start = olderUseStart(c);
+    return start !== undefined && timeNs < start;
   }
 
   /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */

@@ -40,6 +40,50 @@ export function exeFile(
 }
 
 /**
+ * exeFile for one session's exec records, one object shared by consecutive execs of the same file with the
+ * same identity (a shell loop running curl: thousands of images of one file, each an object of 5 bigints
+ * kept to the end). Sharing is safe: nothing changes an ExecFile but ExeHashes.annotate, whose answer
+ * depends only on the host and the identity, and one session has one host (a new session: a new maker).
+ */
+export class ExecFileMaker {
+  private last: ExecFile | undefined;
+  private lastFilename = "";
+
+  make(
+    dev: bigint,
+    ino: bigint,
+    size: bigint,
+    mtimeNs: bigint,
+    ctimeNs: bigint,
+    nlink: number,
+    mode: number,
+    flags: number,
+    filename: string,
+  ): ExecFile | undefined {
+    if (flags & EXE_UNREAD) return undefined;
+    const l = this.last;
+    if (
+      l !== undefined &&
+      l.ino === ino &&
+      l.dev === dev &&
+      l.size === size &&
+      l.mtimeNs === mtimeNs &&
+      l.ctimeNs === ctimeNs &&
+      l.nlink === nlink &&
+      l.mode === mode &&
+      l.deleted === ((flags & EXE_DELETED) !== 0) &&
+      l.fileless === ((flags & EXE_FILELESS) !== 0) &&
+      l.worldWritableDir === ((flags & EXE_WW_DIR) !== 0) &&
+      this.lastFilename === filename
+    )
+      return l;
+    this.last = exeFile(dev, ino, size, mtimeNs, ctimeNs, nlink, mode, flags, filename);
+    this.lastFilename = filename;
+    return this.last;
+  }
+}
+
+/**
  * The dynamic loader run as the program (`/lib64/ld-linux-x86-64.so.2 ./x`): it maps `x` itself, the
  * classic way round a noexec mount, so the file that really ran is its first argument.
  */
@@ -92,6 +136,7 @@ export class ExeHashes {
 
   /** Puts each exec's hash (or why there is none) on it. */
   annotate(processes: readonly ProcessEntity[]): void {
+    if (this.byKey.size === 0) return; // nothing to put on any exec: no key string per exec made
     for (const p of processes) {
       for (const e of p.execs) {
         const f = e.exe;

@@ -40,11 +40,6 @@ function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bi
 }
 
 export class FileTable {
-  /**
-   * process → its tallies; past SCAN_MAX of them, ino → tallies. No string keys on the hot path, and no
-   * Map per process for the many that write a file or two (two Maps each were ~340 bytes a process).
-   */
-  private readonly byKey = new Map<ProcessEntity, Tally[] | Map<number, Tally[]>>();
   private readonly tallies: Tally[] = [];
   /** host → path → its files: the path string is the record's own, so a key costs no concatenation. */
   private readonly byPath = new Map<string, Map<string, FileActivity[]>>();
@@ -92,21 +87,23 @@ export class FileTable {
   private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
     const devKey = Number(dev);
     const inoKey = Number(ino);
-    const e = this.byKey.get(p);
+    // The process's tallies (its fileIndex); past SCAN_MAX of them, ino → tallies. No string keys on the
+    // hot path, and no Map per process for the many that write a file or two (two Maps each were ~340 bytes).
+    const e = p.fileIndex as Tally[] | Map<number, Tally[]> | undefined;
     const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
     if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
     const file = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
     const t: Tally = { file, devKey, inoKey, flushed: undefined, live: undefined };
     this.tallies.push(t);
     if (e === undefined) {
-      this.byKey.set(p, [t]);
+      p.fileIndex = [t];
     } else if (Array.isArray(e) && e.length < SCAN_MAX) {
       e.push(t);
     } else {
       const byIno = Array.isArray(e) ? new Map<number, Tally[]>() : e;
       if (Array.isArray(e)) for (const x of e) addTo(byIno, x);
       addTo(byIno, t);
-      this.byKey.set(p, byIno);
+      p.fileIndex = byIno;
     }
     return t;
   }

@@ -8,6 +8,7 @@ import { openSession } from "../session/reader.js";
 import { DEFAULT_FRAME_LIMITS, type FrameLimits } from "../session/body.js";
 import { MetadataError, parseSessionMetadata, type SessionMeta } from "./metadata.js";
 import type { Replay } from "./model.js";
+import { retuneHeapGrowth } from "./heap.js";
 import { Reconstructor } from "./reconstruct.js";
 
 /** What one replay may cost (docs/REPLAY.md "Limits"); the CLI's --max-* flags override them. */
@@ -111,6 +112,7 @@ export async function loadSessions(
     let cut: string | undefined;
     frames: for await (const frame of reader.frames()) {
       r.at.frame = frame.index;
+      retuneHeapGrowth();
       for (let i = 0; i < frame.records.length; i++) {
         r.at.record = i;
         r.record(frame.records[i]);

@@ -71,6 +71,13 @@ export interface ProcessEntity {
   exitSignal: number | undefined;
   /** Fork seen: the time the parent forked it. */
   forkNs: bigint | undefined;
+  /**
+   * The file table's index of this process's files (files.ts), held here so the per-record lookup needs no
+   * Map keyed by process. Not rendered.
+   */
+  fileIndex?: unknown;
+  /** The process parentId names, set with it, so replay looks no parent up by id string. Not rendered. */
+  parent?: ProcessEntity | undefined;
 }
 
 export type ConnectionOutcome =

@@ -3,22 +3,19 @@ import { RecentCache, u64 } from "./recent.js";
 import { flatId } from "./strings.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
-/** The identity fields every kernel record header carries (bpf/events.h st_hdr). */
-export interface HeaderIdentity {
-  tgid: number;
-  startBootNs: bigint;
-  ppid: number;
-  uid: number;
-  comm: string;
-  cgroupId?: bigint;
-}
-
 export function processId(host: string, pid: number, startBootNs: bigint): string {
   return flatId(host, pid, startBootNs);
 }
 
 export class ProcessTable {
-  readonly byId = new Map<string, ProcessEntity>();
+  /** Processes kept. */
+  get size(): number {
+    return this.all.length;
+  }
+
+  /** Every process, in order of creation (no Map by id: its insert was most of the cost of a new process). */
+  private readonly all: ProcessEntity[] = [];
+
   /**
    * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
    * order of appearance. The common case holds no Map per pid.
@@ -43,25 +40,38 @@ export class ProcessTable {
     return p;
   }
 
-  /** The process with this identity, created (origin `observed`, parent from ppid later) if new. */
-  ensure(host: string, h: HeaderIdentity, offsetNs: bigint): ProcessEntity {
-    let p = this.find(host, h.tgid, h.startBootNs);
+  /**
+   * The process with this identity (a kernel record header's tgid, start time, ppid, uid, comm and cgroup
+   * id: undefined when not known), created (origin `observed`, parent from ppid later) if new. Positional:
+   * an object of them per record was garbage made on the hot path.
+   */
+  ensure(
+    host: string,
+    tgid: number,
+    startBootNs: bigint,
+    ppid: number,
+    uid: number,
+    comm: string,
+    cgroupId: bigint | undefined,
+    offsetNs: bigint,
+  ): ProcessEntity {
+    let p = this.find(host, tgid, startBootNs);
     if (!p) {
-      const id = processId(host, h.tgid, h.startBootNs);
+      const id = processId(host, tgid, startBootNs);
       p = {
         id,
         host,
-        pid: h.tgid,
-        ppid: h.ppid,
+        pid: tgid,
+        ppid,
         parentId: undefined,
         parentOrigin: "inferred",
         reparentedFrom: undefined,
-        startNs: h.startBootNs + offsetNs,
-        startBootNs: h.startBootNs,
-        comm: h.comm,
-        uid: h.uid,
+        startNs: startBootNs + offsetNs,
+        startBootNs,
+        comm,
+        uid,
         user: undefined,
-        cgroupId: h.cgroupId,
+        cgroupId,
         cgroupPath: undefined,
         container: undefined,
         origin: "observed",
@@ -70,19 +80,21 @@ export class ProcessTable {
         exitCode: undefined,
         exitSignal: undefined,
         forkNs: undefined,
+        fileIndex: undefined,
+        parent: undefined,
       };
-      this.byId.set(id, p);
+      this.all.push(p);
       let pids = this.byIdentity.get(host);
       if (!pids) this.byIdentity.set(host, (pids = new Map()));
-      const e = pids.get(h.tgid);
-      if (e === undefined) pids.set(h.tgid, p);
-      else if (e instanceof Map) e.set(h.startBootNs, p);
+      const e = pids.get(tgid);
+      if (e === undefined) pids.set(tgid, p);
+      else if (e instanceof Map) e.set(startBootNs, p);
       else
         pids.set(
-          h.tgid,
+          tgid,
           new Map([
             [e.startBootNs, e],
-            [h.startBootNs, p],
+            [startBootNs, p],
           ]),
         );
     }
@@ -104,6 +116,7 @@ export class ProcessTable {
     if (p.parentId !== undefined && p.parentId !== parent?.id) p.reparentedFrom = p.parentId;
     p.ppid = ppid;
     p.parentId = parent?.id;
+    p.parent = parent;
     p.parentOrigin = "observed";
   }
 
@@ -116,19 +129,18 @@ export class ProcessTable {
   ): ProcessEntity {
     const child = this.ensure(
       parent.host,
-      {
-        tgid: childPid,
-        startBootNs: childStartBootNs,
-        ppid: parent.pid,
-        uid: parent.uid,
-        comm: parent.comm,
-        ...(parent.cgroupId !== undefined ? { cgroupId: parent.cgroupId } : {}),
-      },
+      childPid,
+      childStartBootNs,
+      parent.pid,
+      parent.uid,
+      parent.comm,
+      parent.cgroupId,
       offsetNs,
     );
     child.forkNs = timeNs;
     child.ppid = parent.pid;
     child.parentId = parent.id;
+    child.parent = parent;
     child.parentOrigin = "observed";
     if (child.execs.length === 0) child.comm = parent.comm;
     return child;
@@ -183,23 +195,25 @@ export class ProcessTable {
    * parent without a later record saying where the kernel moved them: to init of that host (`inferred`).
    */
   resolve(): ProcessEntity[] {
-    const all = [...this.byId.values()];
+    const all = [...this.all];
     for (const p of all) {
       if (p.parentId !== undefined || p.ppid === 0) continue;
       const parent = this.at(p.host, p.ppid, p.startNs);
       if (parent && parent !== p) {
         p.parentId = parent.id;
+        p.parent = parent;
         p.parentOrigin = p.origin === "snapshot" ? "snapshot" : "inferred";
       }
     }
     for (const p of all) {
-      const parent = p.parentId === undefined ? undefined : this.byId.get(p.parentId);
+      const parent = p.parent;
       if (!parent || parent.exitNs === undefined || p.reparentedFrom !== undefined) continue;
       if (p.exitNs !== undefined) continue; // its exit record carried the real ppid (noteParent)
       const init = this.at(p.host, 1, p.startNs);
       if (!init || init === p) continue;
       p.reparentedFrom = parent.id;
       p.parentId = init.id;
+      p.parent = init;
       p.ppid = 1;
       p.parentOrigin = "inferred";
     }

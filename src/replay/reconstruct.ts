@@ -2,10 +2,10 @@
 // loss tables. Keeps entities only; the raw records are dropped as soon as they are read.
 import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
-import { ConnectionTable, type SockFacts } from "./connections.js";
+import { ConnectionTable, olderUseStart, type SockFacts } from "./connections.js";
 import { FileTable } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
-import { ExeHashes, exeFile } from "./exefile.js";
+import { ExeHashes, ExecFileMaker } from "./exefile.js";
 import { LossTracker, lossTotal } from "./losses.js";
 import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
 import { ProcessTable } from "./processes.js";
@@ -30,6 +30,8 @@ interface Current {
   /** schema.byType as an array by type number: one indexed load per record instead of a Map lookup. */
   offsets: Array<Offsets | undefined>;
   startBootNs: bigint | undefined;
+  /** The exec records' executable identities, shared by consecutive execs of one file. */
+  exeFiles: ExecFileMaker;
   /** The `write_cache` dump of the snapshot in progress: the recorder writes it just before `write_totals`. */
   writeCache?: { d: Uint8Array; keySize: number; valueSize: number };
 }
@@ -76,9 +78,7 @@ export class Reconstructor {
    * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
    */
   get kept(): number {
-    return (
-      this.processes.byId.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems
-    );
+    return this.processes.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
   }
 
   /** Starts a session: every record until endSession belongs to it. */
@@ -113,7 +113,7 @@ export class Reconstructor {
     const schema = sessionSchema(md.schema);
     const offsets: Array<Offsets | undefined> = new Array<Offsets | undefined>(TYPE_SLOTS).fill(undefined);
     for (const [type, o] of schema.byType) if (type >= 0 && type < TYPE_SLOTS) offsets[type] = o;
-    this.cur = { info, host, offsetNs, schema, offsets, startBootNs: undefined };
+    this.cur = { info, host, offsetNs, schema, offsets, startBootNs: undefined, exeFiles: new ExecFileMaker() };
   }
 
   /** One msgpack record of the current session (docs/RECORDS.md). Unknown kinds are skipped. */
@@ -287,7 +287,7 @@ export class Reconstructor {
             exe:
               o.exe_flags < 0
                 ? undefined
-                : exeFile(
+                : cur.exeFiles.make(
                     v.getBigUint64(off + o.exe_dev, true),
                     v.getBigUint64(off + o.exe_ino, true),
                     v.getBigUint64(off + o.exe_size, true),
@@ -379,7 +379,11 @@ export class Reconstructor {
                 v.getUint32(off + o.sock_id, true),
                 v.getUint32(off + o.sock_id + 4, true),
               );
-        if (known && !this.connections.isOlderUse(known, () => this.time(cur, v, tsAt))) {
+        // No closure for the time per record: it is made only for a connection it may predate.
+        if (
+          known &&
+          (olderUseStart(known) === undefined || !this.connections.isOlderUse(known, this.time(cur, v, tsAt)))
+        ) {
           if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
           this.connections.tcpEventOn(
             known,
@@ -475,18 +479,15 @@ export class Reconstructor {
     const ppid = v.getUint32(off + o.ppid, true);
     let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
     if (!p) {
+      const cg = o.cgroup_id >= 0 && own ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
       p = this.processes.ensure(
         cur.host,
-        {
-          tgid,
-          startBootNs: v.getBigUint64(startAt, true),
-          ppid,
-          uid: v.getUint32(off + o.uid, true),
-          comm: this.comm(d, off, o),
-          ...(o.cgroup_id >= 0 && own && v.getBigUint64(off + o.cgroup_id, true) !== 0n
-            ? { cgroupId: v.getBigUint64(off + o.cgroup_id, true) }
-            : {}),
-        },
+        tgid,
+        v.getBigUint64(startAt, true),
+        ppid,
+        v.getUint32(off + o.uid, true),
+        this.comm(d, off, o),
+        cg !== 0n ? cg : undefined,
         cur.offsetNs,
       );
     }
@@ -536,11 +537,7 @@ export class Reconstructor {
       for (const t of mergeWriteSnapshot(d, keySize, valueSize, cache, k, w)) {
         const p =
           this.processes.find(cur.host, t.tgid, t.startBootNs) ??
-          this.processes.ensure(
-            cur.host,
-            { tgid: t.tgid, startBootNs: t.startBootNs, ppid: 0, uid: 0, comm: "" },
-            cur.offsetNs,
-          );
+          this.processes.ensure(cur.host, t.tgid, t.startBootNs, 0, 0, "", undefined, cur.offsetNs);
         this.files.snapshot(p, t.dev, t.ino, {
           bytes: t.bytes,
           calls: t.calls,

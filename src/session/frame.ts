@@ -1,6 +1,6 @@
 // One payload frame on the wire: prefix, AEAD nonce and associated data, the keyless chain step (FORMAT.md "Frames").
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { createHash } from "node:crypto";
+import { createDecipheriv, createHash, getCiphers } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { AEAD_TAG_BYTES, FRAME_FLAG_FINAL, FRAME_MAX_CIPHERTEXT_BYTES, FRAME_PREFIX_BYTES } from "./format.js";
 import { SessionDamage } from "./verdict.js";
@@ -109,7 +109,17 @@ export function sealFrame(
   return { prefix, ciphertext, chainHash: chainStep(previousChainHash, prefix, ciphertext) };
 }
 
-/** Decrypts one frame body; returns null when authentication fails. */
+/**
+ * Whether this Node's OpenSSL has ChaCha20-Poly1305 (a FIPS-mode or trimmed build may not): without it, a
+ * decipher that cannot be made would read as a frame that fails authentication, so @noble/ciphers opens it.
+ */
+const OPENSSL_CHACHA = getCiphers().includes("chacha20-poly1305");
+
+/**
+ * Decrypts one frame body; returns null when authentication fails (nothing of a body that fails is returned).
+ * node:crypto here because replay decrypts every byte of every session: OpenSSL's ChaCha20-Poly1305 (RFC
+ * 8439, the same AEAD as sealFrame's) is several times faster than the JS one.
+ */
 export function openFrame(
   key: Uint8Array,
   prefix: Uint8Array,
@@ -118,12 +128,29 @@ export function openFrame(
   previousChainHash: Uint8Array,
   ciphertext: Uint8Array,
 ): Uint8Array | null {
+  const n = ciphertext.length - AEAD_TAG_BYTES;
+  if (n < 0) return null;
+  if (!OPENSSL_CHACHA) {
+    try {
+      return chacha20poly1305(
+        key,
+        frameNonce(parsed.index, parsed.final),
+        frameAad(headerDigest, previousChainHash, prefix),
+      ).decrypt(ciphertext);
+    } catch {
+      return null;
+    }
+  }
   try {
-    return chacha20poly1305(
-      key,
-      frameNonce(parsed.index, parsed.final),
-      frameAad(headerDigest, previousChainHash, prefix),
-    ).decrypt(ciphertext);
+    const d = createDecipheriv("chacha20-poly1305", key, frameNonce(parsed.index, parsed.final), {
+      authTagLength: AEAD_TAG_BYTES,
+    });
+    d.setAAD(frameAad(headerDigest, previousChainHash, prefix), { plaintextLength: n });
+    d.setAuthTag(ciphertext.subarray(n));
+    const head = d.update(ciphertext.subarray(0, n));
+    const tail = d.final(); // throws when the tag does not authenticate the ciphertext and AAD
+    const body = tail.length === 0 ? head : Buffer.concat([head, tail]);
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
   } catch {
     return null;
   }
