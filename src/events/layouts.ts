@@ -318,13 +318,13 @@ export const ALL_LAYOUTS: readonly Layout[] = [
   FILE_OPEN,
   FILE_WRITE,
   FILE_OP,
-  PRIV,
   WRITE_KEY,
   WRITE_VAL,
   FLOW_KEY,
   FLOW_VAL,
   OWNER,
   RING_TEST,
+  PRIV,
 ];
 
 /** st_hdr.flags (enum st_hdr_flag): whose identity the header carries. */
