@@ -130,11 +130,7 @@ test(
         [map.args.cmd, map.args.type, map.args.name, map.ret],
         ["BPF_MAP_CREATE", 2, "st_helper_map", run.mapFd],
       );
-      assert.equal(
-        doc.privilege.filter((e) => e.syscall === "bpf" && e.comm === "node").length,
-        0,
-        "not the recorder's",
-      );
+      assert.equal(doc.privilege.filter((e) => e.pid === rec.child.pid).length, 0, "not the recorder's");
 
       // Text: the timeline, the process view and the summary.
       const text = (args: string[]) => {
@@ -155,6 +151,17 @@ test(
       assert.match(summary, /python3 \[\d+\] setresuid\(ruid=0, euid=0, suid=0\) = 0/);
       assert.match(summary, /BPF programs and maps created: [1-9]/);
       assert.match(summary, /st-renamed \[\d+\] bpf\(cmd=BPF_MAP_CREATE, type=2/);
+
+      // Hunt: the built-in privilege rules see the helper's regained root and its ptrace attach.
+      const hunt = cliSync(["hunt", out, "-i", key.identity, "--format", "json"]);
+      assert.equal(hunt.status, 0, hunt.stderr);
+      const findings = (
+        JSON.parse(hunt.stdout) as { findings: Array<{ rule: { title: string }; process: { pid: number } | null }> }
+      ).findings;
+      const hit = (title: string) => findings.filter((f) => f.rule.title === title).map((f) => f.process?.pid);
+      const titles = findings.map((f) => `${f.rule.title}: ${f.process?.pid}`).join("; ");
+      assert.ok(hit("Process became root through a setuid-family call").includes(run.pid), titles);
+      assert.ok(hit("Another process attached with ptrace").includes(run.pid), titles);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -64,7 +64,11 @@ with open("/bin/true", "rb") as f:
     os.write(fd, f.read())
 m = os.fork()
 if m == 0:
-    os.execve(fd, ["st-fileless"], {})
+    try:
+        os.execve(fd, ["st-fileless"], {})  # fexecve: execveat(fd, "", AT_EMPTY_PATH)
+    except OSError:
+        # The 5.10 guest of the kernel matrix refuses that with ENOENT; the exec through /proc is fileless too.
+        os.execve(f"/proc/self/fd/{fd}", ["st-fileless"], {})
 out["memfdChild"] = m
 out["memfdStatus"] = os.waitpid(m, 0)[1]
 os.close(fd)
