@@ -9,6 +9,8 @@
 //   --stats-runs N    traced storms with kernel.bpf_stats_enabled=1 for the per-call cost (default 3)
 //   --compare PATH    a second object run in the same rounds (baseline, object, PATH, order rotating)
 //   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
+//   --with-privilege  a third condition in the same rounds: the bundle plus the privilege bundle (both attached,
+//                     as triage runs them), to show what privilege adds to a write storm
 //   --json            one JSON line at the end
 //
 // The storm program is compiled from the C source below into bench/build/ (gitignored).
@@ -20,7 +22,10 @@ import { fileURLToPath } from "node:url";
 import { BpfObject } from "../src/libbpf/object.js";
 import { RingReader } from "../src/libbpf/ring.js";
 import { FILEWRITE_BUNDLE } from "../src/bundles/filewrite.js";
-import { attachMore } from "../src/recorder/loader.js";
+import { PRIVILEGE_BUNDLE } from "../src/bundles/privilege.js";
+import { bundleObjectPath } from "../src/bundles/registry.js";
+import { kernelFeatures } from "../src/libbpf/features.js";
+import { attachMore, configureObject } from "../src/recorder/loader.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "bench", "build");
@@ -96,6 +101,22 @@ function attach(objectPath: string): Attached {
   }
 }
 
+/** The privilege bundle as the recorder attaches it alone (its variants for this kernel). */
+function attachPrivilege(): Attached {
+  const obj = BpfObject.open(bundleObjectPath(PRIVILEGE_BUNDLE));
+  try {
+    obj.setRodata({ cfg_self_tgid: process.pid });
+    configureObject(obj, PRIVILEGE_BUNDLE, new Set(["privilege"]), kernelFeatures());
+    obj.load();
+    obj.attachAll();
+    attachMore(obj, PRIVILEGE_BUNDLE);
+    return { obj, ring: new RingReader(obj.map(PRIVILEGE_BUNDLE.ring)) };
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+}
+
 function detach(a: Attached): void {
   try {
     a.ring.drain();
@@ -130,6 +151,8 @@ function main(): void {
   storm(bin, file, writes / 4); // warm-up: page cache, binary, allocator
 
   const compare = arg("compare", "");
+  const withPriv = process.argv.includes("--with-privilege");
+  const privRatios: number[] = [];
   const base: number[] = [];
   const traced: number[] = [];
   const ratios: number[] = [];
@@ -142,21 +165,41 @@ function main(): void {
       detach(a);
     }
   };
+  const privRun = (): number => {
+    const a = attach(objectPath);
+    try {
+      const p = attachPrivilege();
+      try {
+        return storm(bin, file, writes);
+      } finally {
+        detach(p);
+      }
+    } finally {
+      detach(a);
+    }
+  };
   for (let i = 0; i < pairs; i++) {
-    const conds = compare ? ["base", "obj", "cmp"] : ["base", "obj"];
+    const conds = ["base", "obj", ...(compare ? ["cmp"] : []), ...(withPriv ? ["priv"] : [])];
     const order = conds.map((_, k) => conds[(k + i) % conds.length]!);
     const got: Record<string, number> = {};
     for (const c of order)
-      got[c] = c === "base" ? storm(bin, file, writes) : tracedRun(c === "obj" ? objectPath : compare);
+      got[c] =
+        c === "base"
+          ? storm(bin, file, writes)
+          : c === "priv"
+            ? privRun()
+            : tracedRun(c === "obj" ? objectPath : compare);
     const b = got.base!;
     const t = got.obj!;
     base.push(b);
     traced.push(t);
     ratios.push(t / b);
     if (compare) cmpRatios.push(got.cmp! / b);
+    if (withPriv) privRatios.push(got.priv! / b);
     console.log(
       `round ${i + 1}: baseline ${b.toFixed(3)} s, traced ${t.toFixed(3)} s, ratio ${(t / b).toFixed(3)}` +
-        (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : ""),
+        (compare ? `, compare ${(got.cmp! / b).toFixed(3)}` : "") +
+        (withPriv ? `, with privilege ${(got.priv! / b).toFixed(3)}` : ""),
     );
   }
 
@@ -198,6 +241,9 @@ function main(): void {
     compare: compare || undefined,
     compareRatioMedian: compare ? median(cmpRatios) : undefined,
     compareRatioMin: compare ? Math.min(...cmpRatios) : undefined,
+    withPrivilegeRatioMedian: withPriv ? median(privRatios) : undefined,
+    withPrivilegeRatioMin: withPriv ? Math.min(...privRatios) : undefined,
+    withPrivilegeRatioMax: withPriv ? Math.max(...privRatios) : undefined,
     compareRatioMax: compare ? Math.max(...cmpRatios) : undefined,
     nsPerWrite: perCall,
     otherSyscallsInStats: extra,
@@ -209,6 +255,9 @@ function main(): void {
       `baseline ${summary.baselineMedianS.toFixed(3)} s, traced ${summary.tracedMedianS.toFixed(3)} s; ` +
       (compare
         ? `compare ratio median ${median(cmpRatios).toFixed(3)} (min ${Math.min(...cmpRatios).toFixed(3)}, max ${Math.max(...cmpRatios).toFixed(3)}); `
+        : "") +
+      (withPriv
+        ? `with privilege ratio median ${median(privRatios).toFixed(3)} (min ${Math.min(...privRatios).toFixed(3)}, max ${Math.max(...privRatios).toFixed(3)}); `
         : "") +
       `${HOT}: ${perCall.toFixed(1)} ns/call over ${statCnt} calls (${extra} not from the storm); ` +
       `load ${summary.loadavgBefore.join(" ")} → ${summary.loadavgAfter.join(" ")}`,

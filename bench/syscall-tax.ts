@@ -298,8 +298,9 @@ export async function runTaxBench(ctx: BenchContext): Promise<TaxRow[]> {
     sealtraceTracer(ctx, "connect"),
     sealtraceTracer(ctx, "filewrite"),
     sealtraceTracer(ctx, "retransmit"),
+    sealtraceTracer(ctx, "privilege"),
     sealtraceTracer(ctx, "triage"),
-    ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage (all 4), BEFORE")] : []),
+    ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage, BEFORE")] : []),
   ].filter((t) => pick(process.env.BENCH_TAX_TRACERS, t.name));
   // The mixes with the runbook a responder starts (and its baseline, the floor, for comparison).
   const forMixes = all.filter((t) => t.name.startsWith("bpftrace") || t.name.includes("triage"));

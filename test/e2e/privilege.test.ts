@@ -124,8 +124,13 @@ test(
       const [setns] = mine(run.pid, "setns");
       assert.equal(setns?.args.nstype, "CLONE_NEWUTS");
 
-      const [map] = mine(run.pid, "bpf");
-      assert.ok(map);
+      const [map, prog] = mine(run.pid, "bpf");
+      assert.ok(map && prog);
+      assert.ok(run.progFd >= 0, "the helper loaded its socket filter");
+      assert.deepEqual(
+        [prog.args.cmd, prog.args.type, prog.args.name, prog.ret],
+        ["BPF_PROG_LOAD", 1, "st_helper_prog", run.progFd],
+      );
       assert.deepEqual(
         [map.args.cmd, map.args.type, map.args.name, map.ret],
         ["BPF_MAP_CREATE", 2, "st_helper_map", run.mapFd],
@@ -162,6 +167,7 @@ test(
       const titles = findings.map((f) => `${f.rule.title}: ${f.process?.pid}`).join("; ");
       assert.ok(hit("Process became root through a setuid-family call").includes(run.pid), titles);
       assert.ok(hit("Another process attached with ptrace").includes(run.pid), titles);
+      assert.ok(hit("BPF program loaded outside the known tools").includes(run.pid), titles);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -166,12 +166,15 @@ test("setns: the namespace type and the namespace's id", async () => {
   assert.equal(r.aux, statSync("/proc/self/ns/uts").ino, "the helper's UTS namespace is the test's");
 });
 
-test("bpf(BPF_MAP_CREATE) by the helper is recorded with its type and name; the recorder's own is not", async () => {
+test("bpf(BPF_MAP_CREATE) and bpf(BPF_PROG_LOAD) by the helper: type and name; the recorder's own are not", async () => {
   const g = await recorded();
   const maps = of(g, g.run.pid, PRIV_OP.bpf);
   assert.deepEqual(
     maps.map((r) => [r.arg0, r.aux, str1(r), r.ret]),
-    [[0n, 2, "st_helper_map", g.run.mapFd]],
+    [
+      [0n, 2, "st_helper_map", g.run.mapFd],
+      [5n, 1, "st_helper_prog", g.run.progFd],
+    ],
   );
   assert.deepEqual(
     g.records.filter((r) => r.tgid === g.selfPid),
