@@ -126,7 +126,7 @@ test(
 
       const [map, prog] = mine(run.pid, "bpf");
       assert.ok(map && prog);
-      assert.ok(run.progFd >= 0, "the helper loaded its socket filter");
+      assert.ok(run.progFd >= 0, `the helper loaded its socket filter (errno ${run.progErrno})`);
       assert.deepEqual(
         [prog.args.cmd, prog.args.type, prog.args.name, prog.ret],
         ["BPF_PROG_LOAD", 1, "st_helper_prog", run.progFd],

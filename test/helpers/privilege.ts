@@ -103,7 +103,14 @@ mfd = libc.syscall(321, 0, attr, 72)
 out["mapFd"] = mfd
 if mfd >= 0:
     os.close(mfd)
-# A BPF program: bpf(BPF_PROG_LOAD) of a two-instruction socket filter (r0 = 0; exit), named.
+# A BPF program: bpf(BPF_PROG_LOAD) of a two-instruction socket filter (r0 = 0; exit), named. Before 5.11
+# BPF memory counts against RLIMIT_MEMLOCK: raised first, as any loader does there.
+import resource
+try:
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+except (ValueError, OSError):  # no CAP_SYS_RESOURCE (a container): up to the hard limit
+    hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (hard, hard))
 insns = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
 ibuf = ctypes.create_string_buffer(insns, len(insns))
 lic = ctypes.create_string_buffer(b"GPL")
@@ -112,6 +119,7 @@ ctypes.memmove(ctypes.addressof(pattr), (1).to_bytes(4, "little") + (2).to_bytes
 ctypes.memmove(ctypes.addressof(pattr) + 48, b"st_helper_prog", 14)
 pfd2 = libc.syscall(321, 5, pattr, 72)
 out["progFd"] = pfd2
+out["progErrno"] = ctypes.get_errno() if pfd2 < 0 else 0
 if pfd2 >= 0:
     os.close(pfd2)
 print(json.dumps(out), flush=True)
@@ -133,6 +141,7 @@ export interface PrivilegeRun {
   setns: number;
   mapFd: number;
   progFd: number;
+  progErrno: number;
 }
 
 /** Runs the helper (as root) with `mountDir` as its tmpfs mount point; resolves with what it did. */

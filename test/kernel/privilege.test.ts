@@ -168,6 +168,7 @@ test("setns: the namespace type and the namespace's id", async () => {
 
 test("bpf(BPF_MAP_CREATE) and bpf(BPF_PROG_LOAD) by the helper: type and name; the recorder's own are not", async () => {
   const g = await recorded();
+  assert.ok(g.run.mapFd >= 0 && g.run.progFd >= 0, `the helper's map and program loaded (errno ${g.run.progErrno})`);
   const maps = of(g, g.run.pid, PRIV_OP.bpf);
   assert.deepEqual(
     maps.map((r) => [r.arg0, r.aux, str1(r), r.ret]),
