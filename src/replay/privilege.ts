@@ -238,28 +238,36 @@ function argText(v: ArgValue): string {
   return v === null ? "NULL" : typeof v === "number" ? String(v) : JSON.stringify(v);
 }
 
-/** One line: `setresuid(ruid=65534, euid=65534, suid=0) = 0; uid 0/0/0/0 → 65534/65534/0/65534, …`. */
-export function privilegeText(e: PrivilegeEvent): string {
+/** The call itself: `setresuid(ruid=65534, euid=65534, suid=0) = 0`. */
+export function privilegeCall(e: PrivilegeEvent): string {
   const args = Object.entries(privilegeArgs(e))
     .filter(([k]) => k !== "oldName")
     .map(([k, v]) => `${k}=${typeof v === "string" && /^(0x|CLONE|PTRACE|BPF|SIG|PR_)/.test(v) ? v : argText(v)}`)
     .join(", ");
-  let text = `${e.syscall}(${args}) = ${retText(e.ret)}`;
-  if (e.stringsTruncated) text += " (string cut)";
-  if (e.targetComm !== undefined && e.target !== 0) text += `; target ${e.targetComm} [${e.target}]`;
-  if (e.oldComm !== undefined) text += `; was ${JSON.stringify(e.oldComm)}`;
+  return `${e.syscall}(${args}) = ${retText(e.ret)}${e.stringsTruncated ? " (string cut)" : ""}`;
+}
+
+/** What the call did or aimed at, one part each: the target, the old name, credential changes, ESCALATION. */
+export function privilegeEffects(e: PrivilegeEvent): string[] {
+  const out: string[] = [];
+  if (e.targetComm !== undefined && e.target !== 0) out.push(`target ${e.targetComm} [${e.target}]`);
+  if (e.oldComm !== undefined) out.push(`was ${JSON.stringify(e.oldComm)}`);
   const b = e.before;
   if (b) {
     const a = e.after;
-    const parts: string[] = [];
-    if (idsText(a, "u") !== idsText(b, "u")) parts.push(`uid r/e/s/fs ${idsText(b, "u")} → ${idsText(a, "u")}`);
-    if (idsText(a, "g") !== idsText(b, "g")) parts.push(`gid r/e/s/fs ${idsText(b, "g")} → ${idsText(a, "g")}`);
-    if (a.capEffective !== b.capEffective) parts.push(`cap_eff ${hex(b.capEffective)} → ${hex(a.capEffective)}`);
-    if (a.capPermitted !== b.capPermitted) parts.push(`cap_prm ${hex(b.capPermitted)} → ${hex(a.capPermitted)}`);
-    text += parts.length ? `; ${parts.join(", ")}` : "; credentials unchanged";
-    if (gained(e).length) text += " ESCALATION";
+    if (idsText(a, "u") !== idsText(b, "u")) out.push(`uid r/e/s/fs ${idsText(b, "u")} → ${idsText(a, "u")}`);
+    if (idsText(a, "g") !== idsText(b, "g")) out.push(`gid r/e/s/fs ${idsText(b, "g")} → ${idsText(a, "g")}`);
+    if (a.capEffective !== b.capEffective) out.push(`cap_eff ${hex(b.capEffective)} → ${hex(a.capEffective)}`);
+    if (a.capPermitted !== b.capPermitted) out.push(`cap_prm ${hex(b.capPermitted)} → ${hex(a.capPermitted)}`);
+    if (out.length === 0) out.push("credentials unchanged");
+    if (gained(e).length) out.push("ESCALATION");
   }
-  return text;
+  return out;
+}
+
+/** One line: the call, then its effects (`…) = 0; uid r/e/s/fs 0/0/0/0 → 65534/65534/0/65534, …`). */
+export function privilegeText(e: PrivilegeEvent): string {
+  return [privilegeCall(e), ...privilegeEffects(e)].join("; ");
 }
 
 /** The JSON form (docs/REPLAY.md, `privilege`). */

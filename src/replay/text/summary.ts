@@ -2,7 +2,7 @@
 import { endpoint } from "../addr.js";
 import type { Replay } from "../model.js";
 import { formatDurationNs, isoFromNs } from "../time.js";
-import { gained, privilegeKind, privilegeText } from "../privilege.js";
+import { gained, privilegeCall, privilegeEffects, privilegeKind } from "../privilege.js";
 import { PRIV_OP } from "../../events/layouts.js";
 import { bold, cutOffBanners, fit, green, line, pad, red, yellow, type Piece } from "./style.js";
 
@@ -110,8 +110,11 @@ export function privilegeSummary(r: Replay): Piece[] {
     const hits = r.privilege.filter(pick);
     lines.push(line`  ${title}: ${hits.length === 0 ? "none" : String(hits.length)}`);
     for (const e of hits.slice(0, PRIVILEGE_LIST_MAX)) {
-      const text = fit(line`    ${isoFromNs(e.timeNs).slice(11, 26)} ${e.comm} [${e.pid}] ${privilegeText(e)}`, 80);
+      const text = fit(line`    ${isoFromNs(e.timeNs).slice(11, 26)} ${e.comm} [${e.pid}] ${privilegeCall(e)}`, 80);
       lines.push(e.ret < 0 ? text : red(text));
+      const g = gained(e);
+      if (g.length) lines.push(fit(line`        gained ${g.join(", ")}`, 80));
+      else for (const part of privilegeEffects(e)) lines.push(fit(line`        ${part}`, 80));
     }
     if (hits.length > PRIVILEGE_LIST_MAX) lines.push(`    and ${hits.length - PRIVILEGE_LIST_MAX} more`);
   }
@@ -123,14 +126,11 @@ export function privilegeSummary(r: Replay): Piece[] {
     if (e.ret < 0) c.failed++;
     byKind.set(k, c);
   }
-  lines.push(
-    fit(
-      `  by kind: ${[...byKind]
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-        .map(([k, c]) => `${k} ${c.n}${c.failed ? ` (${c.failed} failed)` : ""}`)
-        .join(", ")}`,
-      80,
-    ),
-  );
+  // At most nine kinds: three to a line.
+  const kinds = [...byKind]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([k, c]) => `${k} ${c.n}${c.failed ? ` (${c.failed} failed)` : ""}`);
+  for (let i = 0; i < kinds.length; i += 3)
+    lines.push(fit(`  ${i === 0 ? "by kind:" : "        "} ${kinds.slice(i, i + 3).join(", ")}`, 80));
   return lines;
 }
