@@ -10,7 +10,8 @@
 //   --compare PATH    a second object run in the same rounds (baseline, object, PATH, order rotating)
 //   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
 //   --with-privilege  a third condition in the same rounds: the bundle plus the privilege bundle (both attached,
-//                     as triage runs them), to show what privilege adds to a write storm
+//                     as triage runs them), to show what privilege adds to a write storm (BENCH_PRIV_NO_ENTER=1:
+//                     without its sys_enter program, for the cost of that probe alone)
 //   --json            one JSON line at the end
 //
 // The storm program is compiled from the C source below into bench/build/ (gitignored).
@@ -107,6 +108,8 @@ function attachPrivilege(): Attached {
   try {
     obj.setRodata({ cfg_self_tgid: process.pid });
     configureObject(obj, PRIVILEGE_BUNDLE, new Set(["privilege"]), kernelFeatures());
+    // Diagnostics: without its sys_enter program (whose perf event puts a probe on every syscall's entry).
+    if (process.env.BENCH_PRIV_NO_ENTER === "1") obj.setAutoload("privilege_enter", false);
     obj.load();
     obj.attachAll();
     attachMore(obj, PRIVILEGE_BUNDLE);
