@@ -12,6 +12,9 @@
 //   --floor           also run, in the same rounds, this object built with its syscall program returning at once
 //                     (bench/build/fw-floor.bpf.o, by clang): what the classic syscall tracepoints cost with our
 //                     program doing nothing, the floor any program on them pays
+//   --with-privilege  one more condition in the same rounds: the bundle plus the privilege bundle (both attached,
+//                     as triage runs them), to show what privilege adds to a write storm (BENCH_PRIV_NO_ENTER=1:
+//                     without its sys_enter program, for the cost of that probe alone); listed as compare "+privilege"
 //   --hot-only        attach the syscall program to write(2)'s exit only (not the other syscalls'): diagnostics
 //   --json            one JSON line at the end
 //
@@ -24,7 +27,10 @@ import { fileURLToPath } from "node:url";
 import { BpfObject } from "../src/libbpf/object.js";
 import { RingReader } from "../src/libbpf/ring.js";
 import { FILEWRITE_BUNDLE } from "../src/bundles/filewrite.js";
-import { attachMore } from "../src/recorder/loader.js";
+import { PRIVILEGE_BUNDLE } from "../src/bundles/privilege.js";
+import { bundleObjectPath } from "../src/bundles/registry.js";
+import { kernelFeatures } from "../src/libbpf/features.js";
+import { attachMore, configureObject } from "../src/recorder/loader.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "bench", "build");
@@ -166,6 +172,24 @@ const median = (xs: number[]): number => {
 
 const STATS = "/proc/sys/kernel/bpf_stats_enabled";
 
+/** The privilege bundle as the recorder attaches it alone (its variants for this kernel). */
+function attachPrivilege(): Attached {
+  const obj = BpfObject.open(bundleObjectPath(PRIVILEGE_BUNDLE));
+  try {
+    obj.setRodata({ cfg_self_tgid: process.pid });
+    configureObject(obj, PRIVILEGE_BUNDLE, new Set(["privilege"]), kernelFeatures());
+    // Diagnostics: without its sys_enter program (whose perf event puts a probe on every syscall's entry).
+    if (process.env.BENCH_PRIV_NO_ENTER === "1") obj.setAutoload("privilege_enter", false);
+    obj.load();
+    obj.attachAll();
+    attachMore(obj, PRIVILEGE_BUNDLE);
+    return { obj, ring: new RingReader(obj.map(PRIVILEGE_BUNDLE.ring)) };
+  } catch (e) {
+    obj.close();
+    throw e;
+  }
+}
+
 function main(): void {
   const pairs = Number(arg("pairs", "7"));
   const writes = Number(arg("writes", "2000000"));
@@ -181,15 +205,23 @@ function main(): void {
     .split(",")
     .filter((c) => c !== "");
   if (process.argv.includes("--floor")) compares.push(buildFloor());
+  /** The pseudo-object of --with-privilege: the bundle's object and the privilege bundle, attached together. */
+  const WITH_PRIVILEGE = "+privilege";
+  if (process.argv.includes("--with-privilege")) compares.push(WITH_PRIVILEGE);
   const base: Storm[] = [];
   const traced: Storm[] = [];
   /** Per object (the bundle's first, then each --compare): traced / baseline of the same round, wall and CPU. */
   const objects = [objectPath, ...compares];
   const ratios = objects.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   const tracedRun = (path: string): Storm => {
-    const a = attach(path);
+    const a = attach(path === WITH_PRIVILEGE ? objectPath : path);
     try {
-      return storm(bin, file, writes);
+      const p = path === WITH_PRIVILEGE ? attachPrivilege() : undefined;
+      try {
+        return storm(bin, file, writes);
+      } finally {
+        if (p) detach(p);
+      }
     } finally {
       detach(a);
     }

@@ -315,8 +315,9 @@ export async function runTaxBench(ctx: BenchContext): Promise<TaxRow[]> {
     sealtraceTracer(ctx, "connect"),
     sealtraceTracer(ctx, "filewrite"),
     sealtraceTracer(ctx, "retransmit"),
+    sealtraceTracer(ctx, "privilege"),
     sealtraceTracer(ctx, "triage"),
-    ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage (all 4), BEFORE")] : []),
+    ...(before ? [sealtraceTracer({ ...ctx, root: before }, "triage", "sealtrace triage, BEFORE")] : []),
   ].filter((t) => pick(process.env.BENCH_TAX_TRACERS, t.name));
   // The mixes with the runbook a responder starts (and its baseline, the floor, for comparison).
   // BENCH_TAX_MIX_ALL=1: every tracer on the mixes too (which bundle costs a mix).

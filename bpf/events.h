@@ -31,6 +31,7 @@ enum st_ev {
 	ST_EV_UNLINK = 32,
 	ST_EV_RENAME = 33,
 	ST_EV_CHMOD = 34,
+	ST_EV_PRIV = 40,         /* privilege bundle: one privilege-relevant syscall returned (st_priv) */
 	ST_EV_RING_TEST = 100,   /* test-only: ring stress records */
 };
 
@@ -240,6 +241,89 @@ struct st_file_op {
 };
 _Static_assert(sizeof(struct st_file_op) == 80, "st_file_op size");
 
+/* st_priv.op: which syscall (stable numbers, not the architecture's). */
+enum st_priv_op {
+	ST_PRIV_OP_SETUID = 1,
+	ST_PRIV_OP_SETGID = 2,
+	ST_PRIV_OP_SETREUID = 3,
+	ST_PRIV_OP_SETREGID = 4,
+	ST_PRIV_OP_SETRESUID = 5,
+	ST_PRIV_OP_SETRESGID = 6,
+	ST_PRIV_OP_SETFSUID = 7,
+	ST_PRIV_OP_SETFSGID = 8,
+	ST_PRIV_OP_CAPSET = 9,
+	ST_PRIV_OP_PTRACE = 10,
+	ST_PRIV_OP_INIT_MODULE = 11,
+	ST_PRIV_OP_FINIT_MODULE = 12,
+	ST_PRIV_OP_DELETE_MODULE = 13,
+	ST_PRIV_OP_BPF = 14,
+	ST_PRIV_OP_MOUNT = 15,
+	ST_PRIV_OP_UMOUNT = 16,
+	ST_PRIV_OP_PIVOT_ROOT = 17,
+	ST_PRIV_OP_UNSHARE = 18,
+	ST_PRIV_OP_SETNS = 19,
+	ST_PRIV_OP_MEMFD_CREATE = 20,
+	ST_PRIV_OP_PRCTL_SET_NAME = 21,
+	ST_PRIV_OP_KILL = 22,
+	ST_PRIV_OP_TGKILL = 23,
+	ST_PRIV_OP_PIDFD_SEND_SIGNAL = 24,
+};
+
+/* st_priv.pflags */
+enum st_priv_flag {
+	ST_PRIV_OLD_CRED = 0x1,  /* old_*: the credentials before the call (a cred-changing syscall) */
+	ST_PRIV_STR_TRUNC = 0x2, /* a string did not fit its ST_PRIV_STR_MAX bytes */
+	ST_PRIV_OLD_COMM = 0x4,  /* aux_comm: the name before prctl(PR_SET_NAME) */
+	ST_PRIV_READ_FAIL = 0x8, /* a string argument could not be read from the caller's memory */
+};
+
+enum st_priv_max {
+	ST_PRIV_STR_MAX = 256, /* bytes kept of each string argument (path, name) */
+};
+
+/* A privilege-relevant syscall returned (privilege bundle), failed calls included. Followed by up to
+ * three strings (str1_len, str2_len, str3_len bytes, no NULs) whose meaning depends on `op`
+ * (docs/EVENTS.md): e.g. mount's source, target and fstype. Credentials are the task's (real_cred)
+ * after the call; old_* before it, where ST_PRIV_OLD_CRED says they were stashed at sys_enter. */
+struct st_priv {
+	struct st_hdr hdr;
+	__s32 ret;        /* the syscall's result: >= 0, or -errno */
+	__s32 target;     /* kill/tgkill: pid as called; pidfd_send_signal: the pidfd's pid; ptrace: pid */
+	__u64 arg0;       /* the numeric arguments as called (registers di, si, dx, r10) */
+	__u64 arg1;
+	__u64 arg2;
+	__u64 arg3;
+	__u32 new_uid;
+	__u32 new_euid;
+	__u32 new_suid;
+	__u32 new_fsuid;
+	__u32 new_gid;
+	__u32 new_egid;
+	__u32 new_sgid;
+	__u32 new_fsgid;
+	__u64 new_cap_eff;
+	__u64 new_cap_perm;
+	__u32 old_uid;
+	__u32 old_euid;
+	__u32 old_suid;
+	__u32 old_fsuid;
+	__u32 old_gid;
+	__u32 old_egid;
+	__u32 old_sgid;
+	__u32 old_fsgid;
+	__u64 old_cap_eff;
+	__u64 old_cap_perm;
+	__u32 aux;        /* bpf: the program or map type; setns: the inode number of the fd's file (the namespace) */
+	__u16 op;         /* ST_PRIV_OP_* */
+	__u16 pflags;     /* ST_PRIV_* */
+	__u16 str1_len;
+	__u16 str2_len;
+	__u16 str3_len;
+	__u16 pad;
+	char aux_comm[ST_COMM_LEN]; /* prctl(PR_SET_NAME): the old name (ST_PRIV_OLD_COMM) */
+};
+_Static_assert(sizeof(struct st_priv) == 232, "st_priv size");
+
 /* Aggregation map key and value for file writes (bundle filewrite, map `write_totals`). */
 struct st_write_key {
 	__u32 tgid;
@@ -313,6 +397,9 @@ struct st_enums {
 	enum st_exe_flag exe_flag;
 	enum st_path_flag path_flag;
 	enum st_loss loss;
+	enum st_priv_op priv_op;
+	enum st_priv_flag priv_flag;
+	enum st_priv_max priv_max;
 };
 
 #endif

@@ -625,6 +625,10 @@ static __always_inline int on_syscall(void *ctx, struct pt_regs *regs, long nr, 
 		if (raw)
 			bpf_tail_call(ctx, &sys_exit_tails, TAIL_CONNECT); /* the connect bundle's, when loaded */
 		return 0;
+	PRIVILEGE_CASES:
+		if (raw)
+			bpf_tail_call(ctx, &sys_exit_tails, TAIL_PRIVILEGE); /* the privilege bundle's, when loaded */
+		return 0;
 	default:
 		return on_file_op(regs, nr, ret, compat);
 	}
@@ -650,7 +654,7 @@ int filewrite_exit(struct syscall_exit_ctx *ctx)
 /* Compat kernels (no bpf_get_current_task_btf, bpf_task_pt_regs or bpf_rdonly_cast: 5.10, 6.1): all of
  * the above in one program on the raw sys_exit tracepoint, told apart by syscall number and read with
  * probe reads (common.bpf.h, program variants); it hands connect/accept/accept4 to the connect bundle
- * by tail call. */
+ * and the privilege bundle's syscalls to that bundle by tail call. */
 SEC("?tp_btf/sys_exit")
 int BPF_PROG(filewrite_sys_exit_compat, struct pt_regs *regs, long ret)
 {

@@ -1,5 +1,4 @@
-/* Syscall hooks, shared by every bundle that records syscalls (connect, filewrite; a later privilege
- * bundle joins the same way). x86-64 numbers only.
+/* Syscall hooks, shared by every bundle that records syscalls (connect, filewrite, privilege). x86-64 numbers only.
  *
  * The mechanism (issue 20; docs/BENCHMARKS.md, "What every syscall pays"): each hooked syscall's classic
  * exit tracepoint, `syscalls/sys_exit_NAME`, runs the bundle's one syscall program (attached to each
@@ -31,6 +30,49 @@ struct syscall_exit_ctx {
 	__s32 pad;
 	long ret;
 };
+
+/* The classic syscall enter tracepoint's record (events/syscalls/sys_enter_NAME/format): the arguments
+ * from offset 16. Only the privilege bundle's few cred-changing syscalls run an enter program. */
+struct syscall_enter_ctx {
+	__u64 common;
+	__s32 nr;
+	__s32 pad;
+	unsigned long args[6];
+};
+
+/* The privilege bundle's syscalls (privilege.bpf.c), x86-64 numbers: filewrite's compat raw program
+ * hands them over by tail call. */
+#define NR_KILL 62
+#define NR_PTRACE 101
+#define NR_SETUID 105
+#define NR_SETGID 106
+#define NR_SETREUID 113
+#define NR_SETREGID 114
+#define NR_SETRESUID 117
+#define NR_SETRESGID 119
+#define NR_SETFSUID 122
+#define NR_SETFSGID 123
+#define NR_CAPSET 126
+#define NR_PIVOT_ROOT 155
+#define NR_PRCTL 157
+#define NR_MOUNT 165
+#define NR_UMOUNT2 166
+#define NR_INIT_MODULE 175
+#define NR_DELETE_MODULE 176
+#define NR_TGKILL 234
+#define NR_UNSHARE 272
+#define NR_SETNS 308
+#define NR_FINIT_MODULE 313
+#define NR_MEMFD_CREATE 319
+#define NR_BPF 321
+#define NR_PIDFD_SEND_SIGNAL 424
+
+#define PRIVILEGE_CASES                                                                                   \
+	case NR_KILL: case NR_PTRACE: case NR_SETUID: case NR_SETGID: case NR_SETREUID: case NR_SETREGID: \
+	case NR_SETRESUID: case NR_SETRESGID: case NR_SETFSUID: case NR_SETFSGID: case NR_CAPSET:         \
+	case NR_PIVOT_ROOT: case NR_PRCTL: case NR_MOUNT: case NR_UMOUNT2: case NR_INIT_MODULE:           \
+	case NR_DELETE_MODULE: case NR_TGKILL: case NR_UNSHARE: case NR_SETNS: case NR_FINIT_MODULE:      \
+	case NR_MEMFD_CREATE: case NR_BPF: case NR_PIDFD_SEND_SIGNAL
 
 /* The saved user registers of the current task (bpf_task_pt_regs, 5.15): a syscall's arguments at its exit. */
 static __always_inline struct pt_regs *syscall_regs(void)
@@ -67,12 +109,13 @@ static __always_inline bool current_is_ia32(const bool compat)
  * filewrite's, when loaded, is the only one attached, and hands the syscalls of other bundles to their
  * programs in this array by tail call (connect, accept and accept4 to the connect bundle's). A second
  * program on sys_exit would run on every syscall of the machine. The recorder creates the array and
- * shares it between the objects (src/recorder/loader.ts). A privilege bundle would take slot 1 here
- * for its compat program, and its own program on its syscalls' exit tracepoints elsewhere. */
+ * shares it between the objects (src/recorder/loader.ts). The privilege bundle's compat program takes
+ * slot 1 (privilege.bpf.c; on newer kernels its own program on its syscalls' exit tracepoints). */
 #define TAIL_CONNECT 0
+#define TAIL_PRIVILEGE 1
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
 } sys_exit_tails SEC(".maps");

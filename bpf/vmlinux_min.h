@@ -53,11 +53,21 @@ typedef struct kuid_t_s kuid_t;
 struct kgid_t_s { gid_t val; };
 typedef struct kgid_t_s kgid_t;
 
+/* 6.3+ (f122a08b197d, "capability: just use a 'u64' instead of a 'u32[2]' array"); before it, two
+ * u32 in the same 8 bytes, little-endian: read as 8 bytes, both are the same mask. */
+typedef struct { __u64 val; } kernel_cap_t;
+
 struct cred {
 	kuid_t uid;
 	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
 	kuid_t euid;
 	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
+	kernel_cap_t cap_permitted;
+	kernel_cap_t cap_effective;
 };
 
 struct qstr {
@@ -70,6 +80,7 @@ struct qstr {
 
 struct super_block {
 	dev_t s_dev;
+	unsigned long s_magic;
 };
 
 typedef __s64 time64_t;
@@ -90,6 +101,7 @@ struct inode {
 	time64_t i_ctime_sec;
 	__u32 i_mtime_nsec;
 	__u32 i_ctime_nsec;
+	void *i_private; /* a pidfs inode's struct pid (privilege bundle) */
 };
 
 struct dentry {
@@ -119,6 +131,15 @@ struct file {
 	unsigned int f_flags;
 	umode_t f_mode_pad;
 	void *private_data; /* struct socket * for socket files */
+};
+
+/* A pidfd's private_data (privilege bundle: pidfd_send_signal's target). */
+struct upid {
+	int nr;
+};
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
 };
 
 struct fdtable {

@@ -19,7 +19,7 @@ function find(dir) {
 }
 
 // Our programs are named <bundle>_<action> (bpf/*.bpf.c); the kernel keeps 15 characters of a name.
-const OURS = /^(exec|connect|retransmit|retrans|filewrite|ringtest|sock|tcp)_/;
+const OURS = /^(exec|connect|retransmit|retrans|filewrite|privilege|ringtest|sock|tcp)_/;
 function ourPrograms() {
   try {
     const progs = JSON.parse(execFileSync("bpftool", ["prog", "show", "--json"], { encoding: "utf8" }));

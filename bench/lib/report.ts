@@ -141,7 +141,7 @@ export function checkTargets(rows: Row[], first: Record<string, { ms: Spread }>)
       )
       .join(", "),
   });
-  const st = first["sealtrace triage (all 4)"];
+  const st = first["sealtrace triage (all 5)"];
   const bt = first["bpftrace"];
   if (st)
     out.push({

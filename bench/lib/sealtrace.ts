@@ -80,7 +80,7 @@ export class Sealtrace implements Tracer {
   readonly name: string;
   private runs = 0;
 
-  /** `bundle` alone (bench/runbooks/BUNDLE.yaml), or "triage": the shipped runbook with all four. */
+  /** `bundle` alone (bench/runbooks/BUNDLE.yaml), or "triage": the shipped runbook with all five. */
   /** `label`: appended to the name, e.g. for another checkout's sealtrace (ctx.root) run in the same pairs. */
   constructor(
     private readonly ctx: BenchContext,
@@ -88,7 +88,7 @@ export class Sealtrace implements Tracer {
     label?: string,
   ) {
     this.name =
-      (bundle === "triage" ? "sealtrace triage (all 4)" : `sealtrace ${bundle}`) + (label ? `, ${label}` : "");
+      (bundle === "triage" ? "sealtrace triage (all 5)" : `sealtrace ${bundle}`) + (label ? `, ${label}` : "");
   }
 
   supports(w: WorkloadName): boolean {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { sh, runWorkload, type WorkloadRun } from "./proc.js";
 
 export type WorkloadName = "exec" | "connect" | "write" | "write-200" | "retransmit";
-export type BundleName = "exec" | "connect" | "filewrite" | "retransmit";
+export type BundleName = "exec" | "connect" | "filewrite" | "retransmit" | "privilege";
 
 export interface Truth {
   /** Events the tracer should capture: execs; connects + accepts; write calls; retransmitted segments. */

@@ -6,9 +6,10 @@ import { EXEC_BUNDLE } from "./exec.js";
 import { CONNECT_BUNDLE } from "./connect.js";
 import { RETRANSMIT_BUNDLE } from "./retransmit.js";
 import { FILEWRITE_BUNDLE } from "./filewrite.js";
+import { PRIVILEGE_BUNDLE } from "./privilege.js";
 
 export const BUNDLES: ReadonlyMap<BundleName, BundleSpec> = new Map<BundleName, BundleSpec>(
-  [EXEC_BUNDLE, CONNECT_BUNDLE, RETRANSMIT_BUNDLE, FILEWRITE_BUNDLE].map((b) => [b.name, b]),
+  [EXEC_BUNDLE, CONNECT_BUNDLE, RETRANSMIT_BUNDLE, FILEWRITE_BUNDLE, PRIVILEGE_BUNDLE].map((b) => [b.name, b]),
 );
 
 /** bpf/ in the package (dist/src/bundles → ../../../bpf). */

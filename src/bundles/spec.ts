@@ -2,7 +2,7 @@
 import type { RodataValue } from "../libbpf/object.js";
 import type { KernelFeature } from "../libbpf/features.js";
 
-export type BundleName = "exec" | "connect" | "retransmit" | "filewrite";
+export type BundleName = "exec" | "connect" | "retransmit" | "filewrite" | "privilege";
 
 /** Runbook filters, as the recorder resolved them (pid → followed set, comm, cgroup, uid, ports). */
 export interface Filters {

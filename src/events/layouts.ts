@@ -175,6 +175,44 @@ export const FILE_OP = layout("st_file_op", 80, [
   ["pad", "u16"],
 ]);
 
+export const PRIV = layout("st_priv", 232, [
+  ["hdr", "hdr"],
+  ["ret", "s32"],
+  ["target", "s32"],
+  ["arg0", "u64"],
+  ["arg1", "u64"],
+  ["arg2", "u64"],
+  ["arg3", "u64"],
+  ["new_uid", "u32"],
+  ["new_euid", "u32"],
+  ["new_suid", "u32"],
+  ["new_fsuid", "u32"],
+  ["new_gid", "u32"],
+  ["new_egid", "u32"],
+  ["new_sgid", "u32"],
+  ["new_fsgid", "u32"],
+  ["new_cap_eff", "u64"],
+  ["new_cap_perm", "u64"],
+  ["old_uid", "u32"],
+  ["old_euid", "u32"],
+  ["old_suid", "u32"],
+  ["old_fsuid", "u32"],
+  ["old_gid", "u32"],
+  ["old_egid", "u32"],
+  ["old_sgid", "u32"],
+  ["old_fsgid", "u32"],
+  ["old_cap_eff", "u64"],
+  ["old_cap_perm", "u64"],
+  ["aux", "u32"],
+  ["op", "u16"],
+  ["pflags", "u16"],
+  ["str1_len", "u16"],
+  ["str2_len", "u16"],
+  ["str3_len", "u16"],
+  ["pad", "u16"],
+  ["aux_comm", "str", 16],
+]);
+
 export const WRITE_KEY = layout("st_write_key", 32, [
   ["tgid", "u32"],
   ["pad", "u32"],
@@ -240,6 +278,7 @@ export const EV = {
   unlink: 32,
   rename: 33,
   chmod: 34,
+  priv: 40,
   ringTest: 100,
 } as const;
 
@@ -263,6 +302,7 @@ export const LAYOUT_BY_TYPE: ReadonlyMap<number, Layout> = new Map<number, Layou
   [EV.unlink, FILE_OP],
   [EV.rename, FILE_OP],
   [EV.chmod, FILE_OP],
+  [EV.priv, PRIV],
 ]);
 
 /** Every layout mirrored from C, for the BTF check and the schema stored in each session. */
@@ -284,6 +324,7 @@ export const ALL_LAYOUTS: readonly Layout[] = [
   FLOW_VAL,
   OWNER,
   RING_TEST,
+  PRIV,
 ];
 
 /** st_hdr.flags (enum st_hdr_flag): whose identity the header carries. */
@@ -315,6 +356,40 @@ export interface EnumMirror {
 /** st_exec.exe_flags (enum st_exe_flag). */
 export const EXE_FLAG = { deleted: 0x1, fileless: 0x2, worldWritableDir: 0x4, unread: 0x8 } as const;
 
+/** st_priv.op (enum st_priv_op): which syscall, in numbers of the session format. */
+export const PRIV_OP = {
+  setuid: 1,
+  setgid: 2,
+  setreuid: 3,
+  setregid: 4,
+  setresuid: 5,
+  setresgid: 6,
+  setfsuid: 7,
+  setfsgid: 8,
+  capset: 9,
+  ptrace: 10,
+  initModule: 11,
+  finitModule: 12,
+  deleteModule: 13,
+  bpf: 14,
+  mount: 15,
+  umount: 16,
+  pivotRoot: 17,
+  unshare: 18,
+  setns: 19,
+  memfdCreate: 20,
+  prctlSetName: 21,
+  kill: 22,
+  tgkill: 23,
+  pidfdSendSignal: 24,
+} as const;
+
+/** st_priv.pflags (enum st_priv_flag). */
+export const PRIV_FLAG = { oldCred: 0x1, strTrunc: 0x2, oldComm: 0x4, readFail: 0x8 } as const;
+
+/** Bytes kept of each string argument of st_priv (enum st_priv_max). */
+export const PRIV_MAX = { strMax: 256 } as const;
+
 /** Every enum of bpf/events.h with its mirror. */
 export const ENUM_MIRRORS: readonly EnumMirror[] = [
   { cName: "st_ev", prefix: "ST_EV_", values: EV },
@@ -324,6 +399,9 @@ export const ENUM_MIRRORS: readonly EnumMirror[] = [
   { cName: "st_exe_flag", prefix: "ST_EXE_", values: EXE_FLAG },
   { cName: "st_path_flag", prefix: "ST_PATH_", values: PATH_FLAG },
   { cName: "st_loss", prefix: "ST_LOSS_", values: { ...LOSS, max: LOSS_SLOTS } },
+  { cName: "st_priv_op", prefix: "ST_PRIV_OP_", values: PRIV_OP },
+  { cName: "st_priv_flag", prefix: "ST_PRIV_", values: PRIV_FLAG },
+  { cName: "st_priv_max", prefix: "ST_PRIV_", values: PRIV_MAX },
 ];
 
 /** Byte offset of a field in a layout. Throws on an unknown name (a bug). */

@@ -1,11 +1,50 @@
 // A Sigma event: the fields one rule sees (docs/HUNT.md), with the replay entity it came from.
 
+/** The privilege category's argument fields: `Arg` + each name replay gives the call's arguments (replay/privilege.ts). */
+export const PRIVILEGE_ARG_FIELDS = [
+  "uid",
+  "gid",
+  "ruid",
+  "euid",
+  "suid",
+  "rgid",
+  "egid",
+  "sgid",
+  "fsuid",
+  "fsgid",
+  "request",
+  "pid",
+  "addr",
+  "length",
+  "params",
+  "fd",
+  "path",
+  "flags",
+  "name",
+  "cmd",
+  "type",
+  "source",
+  "target",
+  "fstype",
+  "newRoot",
+  "putOld",
+  "nstype",
+  "nsInode",
+  "option",
+  "oldName",
+  "signal",
+  "tgid",
+  "tid",
+  "pidfd",
+].map((k) => `Arg${k[0]!.toUpperCase()}${k.slice(1)}`);
+
 export const CATEGORIES = [
   "process_creation",
   "network_connection",
   "file_event",
   "file_delete",
   "file_rename",
+  "privilege",
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -76,6 +115,32 @@ export const CATEGORY_FIELDS: Record<Category, readonly string[]> = {
     "ParentImage",
     "Comm",
   ],
+  // A sealtrace category (the privilege bundle): one event per recorded call, failed ones included.
+  privilege: [
+    "Image",
+    "CommandLine",
+    "User",
+    "ProcessId",
+    "ParentProcessId",
+    "ParentImage",
+    "Comm",
+    "Syscall",
+    "Kind",
+    "Result",
+    "Success",
+    "Escalation",
+    "Gained",
+    "Uid",
+    "Euid",
+    "OldUid",
+    "OldEuid",
+    "CapEffective",
+    "OldCapEffective",
+    "TargetProcessId",
+    "TargetImage",
+    "TargetComm",
+    ...PRIVILEGE_ARG_FIELDS,
+  ],
 };
 
 /** The bundle a category's events come from: without it in any session, its rules are not evaluated. */
@@ -85,6 +150,7 @@ export const CATEGORY_BUNDLE: Record<Category, string> = {
   file_event: "filewrite",
   file_delete: "filewrite",
   file_rename: "filewrite",
+  privilege: "privilege",
 };
 
 export type FieldValue = string | number;

@@ -72,6 +72,8 @@ export function eventSummary(e: SigmaEvent): string {
       return `delete ${t("TargetFilename")}`;
     case "file_rename":
       return `rename ${t("SourceFilename")} → ${t("TargetFilename")}`;
+    case "privilege":
+      return `${t("Syscall")} = ${t("Result")}${e.text("Gained") ? ` (gained ${t("Gained")})` : ""}${e.text("TargetProcessId") ? ` → pid ${t("TargetProcessId")}` : ""}`;
   }
 }
 

@@ -1,6 +1,15 @@
 // The field mapping (docs/HUNT.md): replay's rebuilt processes, connections and files as Sigma events of
 // the Linux taxonomy. Events are made one at a time, so a large session never holds them all.
-import type { Connection, ExecImage, FileActivity, FileOp, ProcessEntity, Replay } from "../replay/model.js";
+import type {
+  Connection,
+  ExecImage,
+  FileActivity,
+  FileOp,
+  PrivilegeEvent,
+  ProcessEntity,
+  Replay,
+} from "../replay/model.js";
+import { gained, privilegeArgs, privilegeKind } from "../replay/privilege.js";
 import { type Category, type FieldValue, SigmaEvent } from "./event.js";
 
 /** The image a process ran at `timeNs`: its latest exec by then, else its earliest known one. */
@@ -62,6 +71,36 @@ export class EventSource {
         });
       }
     if (categories.has("file_delete") || categories.has("file_rename")) yield* this.fileOps(categories);
+    if (categories.has("privilege")) for (const e of this.r.privilege) yield this.privilege(e);
+  }
+
+  private privilege(e: PrivilegeEvent): SigmaEvent {
+    const target = this.process(e.targetId);
+    const timg = target ? imageAt(target, e.timeNs) : undefined;
+    const g = gained(e);
+    const fields: Fields = {
+      ...this.actor(this.process(e.processId), e.timeNs),
+      ProcessId: e.pid,
+      Comm: e.comm,
+      Syscall: e.syscall,
+      Kind: privilegeKind(e.op).slice("privilege.".length),
+      Result: e.ret,
+      Success: e.ret >= 0 ? "true" : "false",
+      Escalation: g.length > 0 ? "true" : "false",
+      Gained: g.length > 0 ? g.join(", ") : undefined,
+      Uid: e.after.uid,
+      Euid: e.after.euid,
+      OldUid: e.before?.uid,
+      OldEuid: e.before?.euid,
+      CapEffective: `0x${e.after.capEffective.toString(16)}`,
+      OldCapEffective: e.before ? `0x${e.before.capEffective.toString(16)}` : undefined,
+      TargetProcessId: e.target !== 0 ? e.target : undefined,
+      TargetImage: timg?.filename,
+      TargetComm: e.targetComm,
+    };
+    for (const [k, v] of Object.entries(privilegeArgs(e)))
+      if (v !== null) fields[`Arg${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+    return new SigmaEvent("privilege", e.timeNs, e.processId, fields);
   }
 
   private *execs(p: ProcessEntity): Generator<SigmaEvent> {

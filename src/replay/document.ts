@@ -13,6 +13,7 @@ import type {
 } from "./model.js";
 import { exactBytes, exactJson } from "./exactjson.js";
 import { isMidExec } from "./processes.js";
+import { privilegeJson } from "./privilege.js";
 import { isoFromNs } from "./time.js";
 
 const iso = (ns: bigint | undefined): string | null => (ns === undefined ? null : isoFromNs(ns));
@@ -190,6 +191,7 @@ export function replayDocument(r: Replay) {
     processes: r.processes.map(processJson),
     connections: r.connections.map(connectionJson),
     files: r.files.map(fileJson),
+    privilege: r.privilege.map(privilegeJson),
     losses: r.losses.map(lossJson),
   };
 }
@@ -208,6 +210,7 @@ export function* renderJsonChunks(r: Replay): Generator<string> {
     ["processes", () => mapLazily(r.processes, processJson)],
     ["connections", () => mapLazily(r.connections, connectionJson)],
     ["files", () => mapLazily(r.files, fileJson)],
+    ["privilege", () => mapLazily(r.privilege, privilegeJson)],
     ["losses", () => r.losses.map(lossJson)],
   ];
   yield "{";

@@ -1,7 +1,8 @@
 // The timeline: one event per fact, derived from the reconstructed entities and sorted by time.
 import { endpoint, shownEnd } from "./addr.js";
 import { modeText } from "./document.js";
-import type { Connection, FileActivity, ProcessEntity, Replay } from "./model.js";
+import type { Connection, FileActivity, PrivilegeEvent, ProcessEntity, Replay } from "./model.js";
+import { gained, privilegeArgs, privilegeKind, privilegeText, type PrivilegeKind } from "./privilege.js";
 import { isoFromNs } from "./time.js";
 
 export type EventKind =
@@ -23,6 +24,7 @@ export type EventKind =
   | "file.delete"
   | "file.rename"
   | "file.chmod"
+  | PrivilegeKind
   | "loss";
 
 export type DetailValue = string | number | boolean | null;
@@ -217,6 +219,32 @@ function fileEvents(f: FileActivity, out: TimelineEvent[]): void {
   }
 }
 
+function privilegeEvent(e: PrivilegeEvent, out: TimelineEvent[]): void {
+  const g = gained(e);
+  out.push({
+    host: e.host,
+    processId: e.processId,
+    pid: e.pid,
+    comm: e.comm,
+    timeNs: e.timeNs,
+    kind: privilegeKind(e.op),
+    message: `${e.comm} [${e.pid}] ${privilegeText(e)}`,
+    details: {
+      syscall: e.syscall,
+      ret: e.ret,
+      ...privilegeArgs(e),
+      targetPid: e.target === 0 ? null : e.target,
+      targetComm: e.targetComm ?? null,
+      escalation: g.length > 0,
+      gained: g.join(", ") || null,
+      uid: e.after.uid,
+      euid: e.after.euid,
+      oldUid: e.before?.uid ?? null,
+      oldEuid: e.before?.euid ?? null,
+    },
+  });
+}
+
 /** Every event of the replay, in time order (stable: ties keep entity order). */
 export function timelineEvents(r: Replay): TimelineEvent[] {
   const out: TimelineEvent[] = [];
@@ -249,6 +277,7 @@ export function timelineEvents(r: Replay): TimelineEvent[] {
   for (const p of r.processes) processEvents(p, out);
   for (const c of r.connections) connectionEvents(c, byId, out);
   for (const f of r.files) fileEvents(f, out);
+  for (const e of r.privilege) privilegeEvent(e, out);
   for (const l of r.losses) {
     out.push({
       ...none,

@@ -160,6 +160,12 @@ export function applyFilter(r: Replay, f: ReplayFilter): Replay {
       : r.files.filter(
           (x) => hosts.has(x.host) && (!processFilter || kept.has(x.processId)) && overlaps(...fileTimes(x), f),
         );
+  const privilege =
+    f.addrs?.length || f.ports?.length
+      ? []
+      : r.privilege.filter(
+          (x) => hosts.has(x.host) && (!processFilter || kept.has(x.processId)) && overlaps(x.timeNs, x.timeNs, f),
+        );
   const losses: LossGap[] = r.losses.filter((l) => hosts.has(l.host) && overlaps(l.fromNs, l.toNs, f));
-  return { sessions, processes, connections, files, losses };
+  return { sessions, processes, connections, files, privilege, losses };
 }

@@ -2,7 +2,8 @@
 // several processes across pid reuse and hosts) and gathers its parents, execs, children, connections and files.
 import { UserError } from "../errors.js";
 import { connectionJson, fileJson, processJson } from "./document.js";
-import type { Connection, ExecImage, FileActivity, ProcessEntity, Replay } from "./model.js";
+import type { Connection, ExecImage, FileActivity, PrivilegeEvent, ProcessEntity, Replay } from "./model.js";
+import { privilegeJson } from "./privilege.js";
 import { byStart } from "./processes.js";
 import { isoFromNs } from "./time.js";
 
@@ -61,6 +62,7 @@ export interface ProcessDetail {
   children: ProcessEntity[];
   connections: Connection[];
   files: FileActivity[];
+  privilege: PrivilegeEvent[];
 }
 
 export function processDetail(r: Replay, p: ProcessEntity): ProcessDetail {
@@ -82,6 +84,8 @@ export function processDetail(r: Replay, p: ProcessEntity): ProcessDetail {
     children: r.processes.filter((q) => q.parentId === p.id || q.reparentedFrom === p.id).sort(byStart),
     connections: r.connections.filter((c) => c.processId === p.id),
     files: r.files.filter((f) => f.processId === p.id),
+    // Its own calls, and the calls aimed at it (a kill, a ptrace attach).
+    privilege: r.privilege.filter((e) => e.processId === p.id || e.targetId === p.id),
   };
 }
 
@@ -120,6 +124,7 @@ export function processDetailJson(d: ProcessDetail) {
     })),
     connections: d.connections.map(connectionJson),
     files: d.files.map(fileJson),
+    privilege: d.privilege.map(privilegeJson),
   };
 }
 

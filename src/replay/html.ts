@@ -32,6 +32,15 @@ const MARK_CLASS: Partial<Record<EventKind, string>> = {
   "file.delete": "fileop",
   "file.rename": "fileop",
   "file.chmod": "fileop",
+  "privilege.credentials": "priv",
+  "privilege.ptrace": "priv",
+  "privilege.module": "priv",
+  "privilege.bpf": "priv",
+  "privilege.mount": "priv",
+  "privilege.namespace": "priv",
+  "privilege.memfd": "priv",
+  "privilege.rename": "priv",
+  "privilege.signal": "priv",
 };
 
 const CSS = `
@@ -57,7 +66,7 @@ header h1{font-size:16px;margin:0 0 4px}
 .mark-fork{background:#78909c}.mark-exec{background:#1565c0}.mark-exit{background:#424242}
 .mark-connect{background:#2e7d32}.mark-connfail{background:#c62828}.mark-close{background:#a5d6a7}
 .mark-retransmit{background:#ef6c00;width:4px;margin-left:-2px}.mark-reset{background:#ad1457}
-.mark-file{background:#6a1b9a}.mark-fileop{background:#ab47bc}
+.mark-file{background:#6a1b9a}.mark-fileop{background:#ab47bc}.mark-priv{background:#d50000}
 .mark.hit{outline:2px solid #fdd835}
 .overlay{position:absolute;top:20px;bottom:0;left:260px;right:0;pointer-events:none}
 .gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,rgba(255,152,0,.18),rgba(255,152,0,.18) 6px,rgba(255,152,0,.05) 6px,rgba(255,152,0,.05) 12px);border-left:1px dashed #ef6c00;border-right:1px dashed #ef6c00}

@@ -54,6 +54,26 @@ const REQUIRED: Readonly<Record<string, readonly string[]>> = {
   st_write_val: ["bytes", "calls", "first_ns", "last_ns"],
   st_flow_key: ["family", "saddr", "sport", "daddr", "dport"],
   st_flow_val: ["retransmits", "send_resets", "recv_resets"],
+  // Every field replay reads of it (reconstruct.ts, ev.priv).
+  st_priv: [
+    "hdr",
+    "ret",
+    "target",
+    "arg0",
+    "arg1",
+    "arg2",
+    "arg3",
+    ...["new", "old"].flatMap((w) =>
+      ["uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid", "cap_eff", "cap_perm"].map((f) => `${w}_${f}`),
+    ),
+    "aux",
+    "op",
+    "pflags",
+    "str1_len",
+    "str2_len",
+    "str3_len",
+    "aux_comm",
+  ],
 };
 
 const KINDS = new Set<FieldKind>(["u8", "u16", "u32", "s32", "u64", "str", "bytes", "hdr", "pad"]);

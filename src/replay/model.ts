@@ -154,6 +154,53 @@ export interface FileActivity {
   pathTruncated: boolean;
 }
 
+/** Credentials of a task (st_priv new_* / old_*). Capability sets as 64-bit masks. */
+export interface Creds {
+  uid: number;
+  euid: number;
+  suid: number;
+  fsuid: number;
+  gid: number;
+  egid: number;
+  sgid: number;
+  fsgid: number;
+  capEffective: bigint;
+  capPermitted: bigint;
+}
+
+/** The privilege bundle's record (st_priv): one privilege-relevant syscall, failed ones included. */
+export interface PrivilegeEvent {
+  id: string;
+  host: string;
+  processId: string;
+  pid: number;
+  /** The calling thread. */
+  tid: number;
+  comm: string;
+  timeNs: bigint;
+  /** The syscall's name (setresuid, ptrace, ...), or `op N` for an operation this build does not know. */
+  syscall: string;
+  op: number;
+  ret: number;
+  /** The numeric arguments as called (registers di, si, dx, r10). */
+  args: [bigint, bigint, bigint, bigint];
+  /** kill/tgkill/ptrace: the pid as called; pidfd_send_signal: the pidfd's process; else 0. */
+  target: number;
+  /** The process the target pid named at that time, when the recording knows it (replay resolves it). */
+  targetId: string | undefined;
+  targetComm: string | undefined;
+  aux: number;
+  after: Creds;
+  /** Before the call, for the cred-changing syscalls (stashed at sys_enter). */
+  before: Creds | undefined;
+  /** The string arguments (meaning per syscall: docs/EVENTS.md), at most three. */
+  strings: string[];
+  stringsTruncated: boolean;
+  readFailed: boolean;
+  /** prctl(PR_SET_NAME): the name before. */
+  oldComm: string | undefined;
+}
+
 export interface LossGap {
   host: string;
   sessionIndex: number;
@@ -195,5 +242,7 @@ export interface Replay {
   processes: ProcessEntity[];
   connections: Connection[];
   files: FileActivity[];
+  /** The privilege bundle's events, in record order. */
+  privilege: PrivilegeEvent[];
   losses: LossGap[];
 }

@@ -7,14 +7,15 @@ import { FileTable } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
 import { ExeHashes, ExecFileMaker } from "./exefile.js";
 import { LossTracker, lossTotal } from "./losses.js";
-import type { Origin, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import type { Creds, Origin, PrivilegeEvent, ProcessEntity, Replay, SessionInfo } from "./model.js";
+import { privOpName, resolveTargets } from "./privilege.js";
 import { ProcessTable } from "./processes.js";
 import type { SessionMeta } from "./metadata.js";
 import { sessionSchema, type Offsets, type SessionSchema } from "./schema.js";
 import { SkipTally } from "./skips.js";
-import { argList, cText } from "./strings.js";
+import { argList, cText, flatId } from "./strings.js";
 import { mergeWriteSnapshot } from "../events/writes.js";
-import { EXEC_TRUNC, HF, PATH_FLAG } from "../events/layouts.js";
+import { EXEC_TRUNC, HF, PATH_FLAG, PRIV_FLAG } from "../events/layouts.js";
 import { uncheckedMap, uncheckedRecord, type SessionSummary, type Unchecked } from "../session/records.js";
 
 const HF_OWNER_FROM_SOCK = HF.ownerFromSock;
@@ -62,6 +63,8 @@ export class Reconstructor {
   readonly sessions: SessionInfo[] = [];
   readonly hostInfo = new HostInfo();
   readonly exeHashes = new ExeHashes();
+  /** The privilege bundle's events, in record order. */
+  readonly privilege: PrivilegeEvent[] = [];
   /** Kernel records decoded, all sessions. */
   events = 0;
   /** Exec images and file operations kept, and the KiB of text they hold (see `kept`, imageUnits). */
@@ -78,7 +81,14 @@ export class Reconstructor {
    * once per KiB. What `--max-entities` bounds, so each unit is about a KiB of heap and of output.
    */
   get kept(): number {
-    return this.processes.size + this.connections.size + this.files.size + this.losses.gaps.length + this.listItems;
+    return (
+      this.processes.size +
+      this.connections.size +
+      this.files.size +
+      this.losses.gaps.length +
+      this.privilege.length +
+      this.listItems
+    );
   }
 
   /** Starts a session: every record until endSession belongs to it. */
@@ -215,11 +225,13 @@ export class Reconstructor {
     this.hostInfo.annotate(processes);
     this.exeHashes.annotate(processes);
     const files = this.files.finish();
+    resolveTargets(this.privilege, processes);
     return {
       sessions: this.sessions,
       processes,
       connections: this.connections.finish(),
       files,
+      privilege: this.privilege,
       losses: this.losses.gaps,
     };
   }
@@ -449,6 +461,47 @@ export class Reconstructor {
         });
         return;
       }
+      case ev.priv: {
+        if (!owner || o.op < 0) return;
+        const end = off + len;
+        const l1 = v.getUint16(off + o.str1_len, true);
+        const l2 = v.getUint16(off + o.str2_len, true);
+        const l3 = v.getUint16(off + o.str3_len, true);
+        const at2 = Math.min(end, tail + l1);
+        const at3 = Math.min(end, at2 + l2);
+        const pf = v.getUint16(off + o.pflags, true);
+        const op = v.getUint16(off + o.op, true);
+        this.listItems += (TEXT_OUT * (l1 + l2 + l3)) >> 10; // the event itself counts in privilege.length
+        this.privilege.push({
+          id: flatId(owner.host, `v${this.privilege.length + 1}`),
+          host: owner.host,
+          processId: owner.id,
+          pid: owner.pid,
+          tid: v.getUint32(off + o.pid, true),
+          comm: this.comm(d, off, o),
+          timeNs: this.time(cur, v, tsAt),
+          syscall: privOpName(op),
+          op,
+          ret: v.getInt32(off + o.ret, true),
+          args: [
+            v.getBigUint64(off + o.arg0, true),
+            v.getBigUint64(off + o.arg1, true),
+            v.getBigUint64(off + o.arg2, true),
+            v.getBigUint64(off + o.arg3, true),
+          ],
+          target: v.getInt32(off + o.target, true),
+          targetId: undefined,
+          targetComm: undefined,
+          aux: v.getUint32(off + o.aux, true),
+          after: creds(v, off, o, "new"),
+          before: pf & PRIV_FLAG.oldCred ? creds(v, off, o, "old") : undefined,
+          strings: [cText(d, tail, at2), cText(d, at2, at3), cText(d, at3, Math.min(end, at3 + l3))],
+          stringsTruncated: (pf & PRIV_FLAG.strTrunc) !== 0,
+          readFailed: (pf & PRIV_FLAG.readFail) !== 0,
+          oldComm: pf & PRIV_FLAG.oldComm ? cText(d, off + o.aux_comm, off + o.aux_comm + 16) : undefined,
+        });
+        return;
+      }
       default:
         return;
     }
@@ -580,6 +633,25 @@ export class Reconstructor {
       }
     }
   }
+}
+
+/** st_priv's new_* or old_* credentials. */
+function creds(v: DataView, off: number, o: Offsets, which: "new" | "old"): Creds {
+  const n = which === "new";
+  const u32 = (a: number, b: number) => v.getUint32(off + (n ? a : b), true);
+  const u64 = (a: number, b: number) => v.getBigUint64(off + (n ? a : b), true);
+  return {
+    uid: u32(o.new_uid, o.old_uid),
+    euid: u32(o.new_euid, o.old_euid),
+    suid: u32(o.new_suid, o.old_suid),
+    fsuid: u32(o.new_fsuid, o.old_fsuid),
+    gid: u32(o.new_gid, o.old_gid),
+    egid: u32(o.new_egid, o.old_egid),
+    sgid: u32(o.new_sgid, o.old_sgid),
+    fsgid: u32(o.new_fsgid, o.old_fsgid),
+    capEffective: u64(o.new_cap_eff, o.old_cap_eff),
+    capPermitted: u64(o.new_cap_perm, o.old_cap_perm),
+  };
 }
 
 /** Output characters one stored text byte may become: a control byte is `\u0000` in JSON. */

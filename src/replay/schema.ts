@@ -63,6 +63,38 @@ export const READ_KIND = {
   exe_nlink: "u32",
   exe_mode: "u16",
   exe_flags: "u16",
+  new_uid: "u32",
+  new_euid: "u32",
+  new_suid: "u32",
+  new_fsuid: "u32",
+  new_gid: "u32",
+  new_egid: "u32",
+  new_sgid: "u32",
+  new_fsgid: "u32",
+  old_uid: "u32",
+  old_euid: "u32",
+  old_suid: "u32",
+  old_fsuid: "u32",
+  old_gid: "u32",
+  old_egid: "u32",
+  old_sgid: "u32",
+  old_fsgid: "u32",
+  aux: "u32",
+  arg0: "u64",
+  arg1: "u64",
+  arg2: "u64",
+  arg3: "u64",
+  new_cap_eff: "u64",
+  new_cap_perm: "u64",
+  old_cap_eff: "u64",
+  old_cap_perm: "u64",
+  op: "u16",
+  pflags: "u16",
+  str1_len: "u16",
+  str2_len: "u16",
+  str3_len: "u16",
+  target: "s32",
+  aux_comm: "str",
 } as const satisfies Readonly<Record<string, FieldKind>>;
 
 /** Bytes of each fixed-width kind; `str` and `bytes` are the 16 of ST_COMM_LEN and ST_ADDR_LEN where replay reads them. */
@@ -144,6 +176,38 @@ export class Offsets {
   exe_nlink = -1;
   exe_mode = -1;
   exe_flags = -1;
+  new_uid = -1;
+  new_euid = -1;
+  new_suid = -1;
+  new_fsuid = -1;
+  new_gid = -1;
+  new_egid = -1;
+  new_sgid = -1;
+  new_fsgid = -1;
+  old_uid = -1;
+  old_euid = -1;
+  old_suid = -1;
+  old_fsuid = -1;
+  old_gid = -1;
+  old_egid = -1;
+  old_sgid = -1;
+  old_fsgid = -1;
+  aux = -1;
+  arg0 = -1;
+  arg1 = -1;
+  arg2 = -1;
+  arg3 = -1;
+  new_cap_eff = -1;
+  new_cap_perm = -1;
+  old_cap_eff = -1;
+  old_cap_perm = -1;
+  op = -1;
+  pflags = -1;
+  str1_len = -1;
+  str2_len = -1;
+  str3_len = -1;
+  target = -1;
+  aux_comm = -1;
 }
 
 type FieldName = keyof typeof READ_KIND;
@@ -176,6 +240,7 @@ const TYPE_STRUCT: ReadonlyArray<[string, string]> = [
   ["unlink", "st_file_op"],
   ["rename", "st_file_op"],
   ["chmod", "st_file_op"],
+  ["priv", "st_priv"],
 ];
 
 /** A struct's fields with the header's fields in place of its `hdr` field, at their offsets in the struct. */

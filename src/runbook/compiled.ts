@@ -92,6 +92,39 @@ export const COMPILED: Readonly<Record<string, ParsedRunbook>> = {
       "target": false
     }
   },
+  "db0bba06c5f28183b39154ecde9adb05d6961cfc5f25adf0f10ec796bdaf5998": {
+    "name": "privilege-escalation",
+    "description": "escalations, module/BPF loads, namespace and ptrace moves, with execs and file changes, host-wide for 10m",
+    "bundles": [
+      "exec",
+      "privilege",
+      "filewrite"
+    ],
+    "durationMs": 600000,
+    "filters": {
+      "ports": [],
+      "addresses": [],
+      "allFileTypes": false
+    },
+    "limits": {
+      "onLimit": "stop",
+      "maxBytes": 1073741824
+    },
+    "snapshotIntervalMs": 5000,
+    "flushIntervalMs": 1000,
+    "redact": {
+      "argv": [
+        "--password=*",
+        "--token=*",
+        "*SECRET*"
+      ]
+    },
+    "recipients": [],
+    "prompts": {
+      "incident": true,
+      "target": false
+    }
+  },
   "e45ae238d56c205180f81641407f6c220dc57aa773df33efeea70f1dcca0a822": {
     "name": "suspicious-process",
     "description": "follow one process and all its descendants (exec, network, file writes) for 5m",
@@ -124,14 +157,15 @@ export const COMPILED: Readonly<Record<string, ParsedRunbook>> = {
       "target": true
     }
   },
-  "68fe0a66cf8ab76e395e43df27ab7f43e0c02dee5152428fbdd24589cfa4e846": {
+  "0436ce8a5f944e39e56a15eb479dce460a8ad0c4f8fe8dfbbf90adc3f5cd0654": {
     "name": "triage",
-    "description": "all four bundles host-wide for 60s, the first look at an unknown incident",
+    "description": "all five bundles host-wide for 60s, the first look at an unknown incident",
     "bundles": [
       "exec",
       "connect",
       "retransmit",
-      "filewrite"
+      "filewrite",
+      "privilege"
     ],
     "durationMs": 60000,
     "filters": {

@@ -1,5 +1,5 @@
 // Storm isolation (issue 8 acceptance 4): a 2 M-write storm must not crowd out execs or connects.
-// The whole product path: `record` with all four bundles, then `replay --format json`.
+// The whole product path: `record` with every bundle (triage), then `replay --format json`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

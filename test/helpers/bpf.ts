@@ -25,7 +25,7 @@ export function sleep(ms: number): Promise<void> {
  * Names of sealtrace's programs: `<bundle>_<action>` (bpf/*.bpf.c), cut by the kernel to 15
  * characters. test/run.mjs has its own copy; test/unit/program-names.test.ts checks both against the sources.
  */
-export const OUR_PROGRAM = /^(exec|connect|retransmit|filewrite|ringtest)_/;
+export const OUR_PROGRAM = /^(exec|connect|retransmit|filewrite|privilege|ringtest)_/;
 
 /** Waits until no sealtrace program is loaded (the kernel frees them shortly after their last fd closes); throws naming the survivors. */
 export async function assertNoProbes(): Promise<void> {

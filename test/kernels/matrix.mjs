@@ -19,18 +19,20 @@ const root = join(here, "..", "..");
 // the byte layouts against the objects' BTF need no kernel: unit/kernel-contract), record agreeing with
 // doctor on every bundle (doctor-record), and the whole product path record → verify → replay on a
 // scripted intrusion chain (replay-chain), and the forced-retransmit facts (net-retransmit: 20% loss in a
-// netns, the sender's count against TcpRetransSegs, resets with and without a socket). kernel/loader and
+// netns, the sender's count against TcpRetransSegs, resets with and without a socket), and the privilege
+// bundle's syscalls on real processes (privilege: its raw sys_exit twin on 5.10). kernel/loader and
 // e2e/doctor repeat doctor's trial loads.
 const DEFAULT_FILES = [
   "dist/test/kernel/exec-identity.test.js",
   "dist/test/e2e/doctor-record.test.js",
   "dist/test/e2e/replay-chain.test.js",
   "dist/test/kernel/net-retransmit.test.js",
+  "dist/test/kernel/privilege.test.js",
 ];
 // Workload waits in the tests (test/helpers/net.ts) are scaled by this inside the VMs: TCG runs them
 // 10-100x slower than the host (measured: net-retransmit's first test takes 60 s on 6.12 under TCG).
 const VM_SLOWDOWN = "10";
-const BUNDLE_COLUMNS = ["exec", "connect", "retransmit", "filewrite"];
+const BUNDLE_COLUMNS = ["exec", "connect", "retransmit", "filewrite", "privilege"];
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => {

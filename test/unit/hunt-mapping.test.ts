@@ -149,6 +149,7 @@ const replay: Replay = {
   ],
   // The delete is listed under the writer of /tmp/a (child) as well as under the caller (other).
   files: [file(child, "/tmp/a", [del], 400n), file(other, "/tmp/a", [del, ren, failed])],
+  privilege: [],
   losses: [],
 };
 

@@ -16,7 +16,7 @@ const names = sources.flatMap((f) => programNames(readFileSync(join(ROOT, "bpf",
 const kernelNames = names.map((n) => n.slice(0, 15));
 
 test("bpf/*.bpf.c defines programs in every bundle (the parser below found them)", () => {
-  for (const prefix of ["exec_", "connect_", "retransmit_", "filewrite_", "ringtest_"])
+  for (const prefix of ["exec_", "connect_", "retransmit_", "filewrite_", "privilege_", "ringtest_"])
     assert.ok(
       names.some((n) => n.startsWith(prefix)),
       prefix,

@@ -41,7 +41,7 @@ test("gitCommit reads HEAD without git, as `git rev-parse HEAD` does", () => {
   assert.equal(p.node, process.version);
   assert.deepEqual(
     p.objects.map((o) => o.name),
-    ["connect.bpf.o", "exec.bpf.o", "filewrite.bpf.o", "retransmit.bpf.o", "ringtest.bpf.o"],
+    ["connect.bpf.o", "exec.bpf.o", "filewrite.bpf.o", "privilege.bpf.o", "retransmit.bpf.o", "ringtest.bpf.o"],
   );
   for (const o of p.objects) assert.match(o.sha256, /^[0-9a-f]{64}$/);
 });

@@ -368,7 +368,7 @@ test("filters: --pid takes descendants and the exec chain, --comm, --since/--unt
 test("every format: json has the contract keys, each jsonl line parses, timesketch lines carry the required fields", async () => {
   const r = await synthetic();
   const doc = JSON.parse(render(r, "summary", "json", false));
-  assert.deepEqual(Object.keys(doc), ["sessions", "processes", "connections", "files", "losses"]);
+  assert.deepEqual(Object.keys(doc), ["sessions", "processes", "connections", "files", "privilege", "losses"]);
   for (const k of ["id", "pid", "ppid", "parentId", "startTime", "exitTime", "exitCode", "execs", "comm", "origin"])
     assert.ok(k in doc.processes[0], k);
   for (const k of ["time", "filename", "argv", "argvTruncated"])

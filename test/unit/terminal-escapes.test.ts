@@ -12,6 +12,7 @@ import { bytesOfText, isExactText, textOfBytes } from "../../src/replay/rawbytes
 import { argList, cText } from "../../src/replay/strings.js";
 import { exactBytes } from "../../src/replay/exactjson.js";
 import { render, VIEWS } from "../../src/replay/render.js";
+import { processDetail } from "../../src/replay/focus.js";
 import { fit, line, pad, red, terminalText, width } from "../../src/replay/text/style.js";
 import type { Replay } from "../../src/replay/model.js";
 
@@ -271,6 +272,53 @@ function hostileReplay(): Replay {
         pathTruncated: false,
       },
     ],
+    privilege: [
+      {
+        id: bad("v"),
+        host,
+        processId: p.id,
+        pid: 42,
+        tid: 42,
+        comm: bad("vcomm"),
+        timeNs: 1_700_000_000_550_000_000n,
+        syscall: "mount",
+        op: 15,
+        ret: -1,
+        args: [1n, 2n, 3n, 4n],
+        target: 42,
+        targetId: p.id,
+        targetComm: bad("tcomm"),
+        aux: 0,
+        after: {
+          uid: 0,
+          euid: 0,
+          suid: 0,
+          fsuid: 0,
+          gid: 0,
+          egid: 0,
+          sgid: 0,
+          fsgid: 0,
+          capEffective: 1n,
+          capPermitted: 1n,
+        },
+        before: {
+          uid: 1,
+          euid: 1,
+          suid: 1,
+          fsuid: 1,
+          gid: 1,
+          egid: 1,
+          sgid: 1,
+          fsgid: 1,
+          capEffective: 0n,
+          capPermitted: 0n,
+        },
+        strings: [bad("src"), bad("/mnt"), bad("fstype")],
+        stringsTruncated: true,
+        readFailed: false,
+        oldComm: bad("old"),
+      },
+    ],
     losses: [
       {
         host,
@@ -359,4 +407,16 @@ test("CLI: a one-line error quoting a hostile path shows it escaped", () => {
   assert.equal(r.stdout, "");
   assert.doesNotMatch(r.stderr, RAW);
   assert.match(r.stderr, /^sealtrace: .*\/nonexistent-sealtrace-hostile\\x1b\]0;x\\x07\\x0d\\u202e.*\n$/);
+});
+
+test("the process view (with its privilege events) shows hostile text escaped", () => {
+  const r = hostileReplay();
+  const detail = processDetail(r, r.processes[0]!);
+  assert.equal(detail.privilege.length, 1);
+  for (const colour of [false, true]) {
+    const out = render(r, "process", "text", colour, { focus: { kind: "process", detail } });
+    assert.doesNotMatch(out.replace(/\x1b\[[0-9;]*m/g, ""), RAW);
+    assert.match(out, /privilege \(1\)/);
+    assert.match(out, /mount\(source=/);
+  }
 });

@@ -11,9 +11,10 @@ export function registerRunbooks(program: Command): void {
     .action(() => {
       const all = listRunbooks();
       const w = Math.max(...all.map((r) => r.name.length));
+      const bw = Math.max(...all.map((r) => r.bundles.join(",").length));
       for (const r of all)
         process.stdout.write(
-          `${r.name.padEnd(w)}  ${formatDuration(r.durationMs).padStart(6)}  ${r.bundles.join(",").padEnd(34)}  ${r.description}\n`,
+          `${r.name.padEnd(w)}  ${formatDuration(r.durationMs).padStart(6)}  ${r.bundles.join(",").padEnd(bw)}  ${r.description}\n`,
         );
     });
   rb.command("show")

@@ -8,6 +8,7 @@ import { imageText, isMidExec } from "../processes.js";
 import { isoFromNs } from "../time.js";
 import { ownerLabel } from "../container.js";
 import { devText, exeTag } from "../exefile.js";
+import { gained, privilegeCall, privilegeEffects } from "../privilege.js";
 import { bold, cutOffBanners, dim, fit, red, type Piece } from "./style.js";
 
 function exitText(p: ProcessEntity): string {
@@ -122,6 +123,17 @@ export function processLines(r: Replay, d: ProcessDetail): Piece[] {
       )
       .join(", ");
     lines.push(fit(`  ${f.path} ${f.bytes}B/${f.writes}w${ops ? `, ${ops}` : ""}`, 80));
+  }
+
+  if (d.privilege.length > 0) {
+    lines.push("", bold(`privilege (${d.privilege.length})`));
+    for (const e of d.privilege) {
+      const by = e.processId === p.id ? "" : `by ${e.comm} [${e.pid}] `;
+      const text = fit(`  ${isoFromNs(e.timeNs).slice(11, 26)} ${by}${privilegeCall(e)}`, 80);
+      lines.push(gained(e).length > 0 || e.ret < 0 ? red(text) : text);
+      // What it did, a line per part: a credential change does not fit beside the call in 80 columns.
+      for (const part of privilegeEffects(e)) lines.push(dim(fit(`      ${part}`, 80)));
+    }
   }
   return lines;
 }

@@ -2,6 +2,8 @@
 import { endpoint } from "../addr.js";
 import type { Replay } from "../model.js";
 import { formatDurationNs, isoFromNs } from "../time.js";
+import { gained, privilegeCall, privilegeEffects, privilegeKind } from "../privilege.js";
+import { PRIV_OP } from "../../events/layouts.js";
 import { bold, cutOffBanners, fit, green, line, pad, red, yellow, type Piece } from "./style.js";
 
 export function summaryLines(r: Replay): Piece[] {
@@ -73,6 +75,7 @@ export function summaryLines(r: Replay): Piece[] {
     for (const e of top.slice(0, 5))
       lines.push(line`  ${pad(e.label, 28)} ${String(e.conns).padStart(6)}  ${String(e.bytes).padStart(13)}`);
   }
+  lines.push(...privilegeSummary(r));
   lines.push("");
   lines.push(bold("losses"));
   if (r.losses.length === 0) lines.push("  none");
@@ -82,5 +85,52 @@ export function summaryLines(r: Replay): Piece[] {
         line`  ${l.bundle}: ${l.count} lost between ${isoFromNs(l.fromNs)} and +${formatDurationNs(l.toNs - l.fromNs)}`,
       ),
     );
+  return lines;
+}
+
+/** Listed one per line before "and N more": a hostile session may hold millions of these calls. */
+const PRIVILEGE_LIST_MAX = 20;
+
+/**
+ * The privilege bundle's findings: escalations (a uid or capabilities gained), module loads and unloads,
+ * BPF program and map creations, each listed; the other calls counted by kind.
+ */
+export function privilegeSummary(r: Replay): Piece[] {
+  if (r.privilege.length === 0) return [];
+  const lines: Piece[] = ["", bold(`privilege    ${r.privilege.length} calls`)];
+  const groups: Array<[string, (e: Replay["privilege"][number]) => boolean]> = [
+    ["escalations (uid or capabilities gained)", (e) => gained(e).length > 0],
+    [
+      "module loads and unloads",
+      (e) => e.op === PRIV_OP.initModule || e.op === PRIV_OP.finitModule || e.op === PRIV_OP.deleteModule,
+    ],
+    ["BPF programs and maps created", (e) => e.op === PRIV_OP.bpf],
+  ];
+  for (const [title, pick] of groups) {
+    const hits = r.privilege.filter(pick);
+    lines.push(line`  ${title}: ${hits.length === 0 ? "none" : String(hits.length)}`);
+    for (const e of hits.slice(0, PRIVILEGE_LIST_MAX)) {
+      const text = fit(line`    ${isoFromNs(e.timeNs).slice(11, 26)} ${e.comm} [${e.pid}] ${privilegeCall(e)}`, 80);
+      lines.push(e.ret < 0 ? text : red(text));
+      const g = gained(e);
+      if (g.length) lines.push(fit(line`        gained ${g.join(", ")}`, 80));
+      else for (const part of privilegeEffects(e)) lines.push(fit(line`        ${part}`, 80));
+    }
+    if (hits.length > PRIVILEGE_LIST_MAX) lines.push(`    and ${hits.length - PRIVILEGE_LIST_MAX} more`);
+  }
+  const byKind = new Map<string, { n: number; failed: number }>();
+  for (const e of r.privilege) {
+    const k = privilegeKind(e.op).slice("privilege.".length);
+    const c = byKind.get(k) ?? { n: 0, failed: 0 };
+    c.n++;
+    if (e.ret < 0) c.failed++;
+    byKind.set(k, c);
+  }
+  // At most nine kinds: three to a line.
+  const kinds = [...byKind]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([k, c]) => `${k} ${c.n}${c.failed ? ` (${c.failed} failed)` : ""}`);
+  for (let i = 0; i < kinds.length; i += 3)
+    lines.push(fit(`  ${i === 0 ? "by kind:" : "        "} ${kinds.slice(i, i + 3).join(", ")}`, 80));
   return lines;
 }
