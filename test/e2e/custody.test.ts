@@ -53,7 +53,7 @@ test("a session's metadata, attach, stats and summary records hold the chain of 
     assert.equal(md.runbook.sha256, sha256(join(ROOT, "runbooks", "triage.yaml")));
     assert.deepEqual(
       md.bundles.map((b: { name: string }) => b.name),
-      ["exec", "connect", "retransmit", "filewrite"],
+      ["exec", "connect", "retransmit", "filewrite", "privilege"],
     );
     for (const b of md.bundles) assert.equal(b.sha256, sha256(join(ROOT, "bpf", b.object)), b.name);
     // realtime − boottime, taken at the start: the session's clock for every boot-time stamp.
@@ -93,7 +93,7 @@ test("a session's metadata, attach, stats and summary records hold the chain of 
     );
     assert.ok(summary.counts.exec >= 20);
     assert.ok(summary.endBootNs > summary.startBootNs);
-    for (const b of ["exec", "connect", "retransmit", "filewrite"]) assert.ok(b in summary.losses, b);
+    for (const b of ["exec", "connect", "retransmit", "filewrite", "privilege"]) assert.ok(b in summary.losses, b);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

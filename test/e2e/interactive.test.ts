@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { CLI, makeKey, readRecorded, tempDir } from "../helpers/cli.js";
+import { listRunbooks } from "../../src/runbook/catalog.js";
 
 // A tiny pty driver (python3's pty module): waits for each prompt, then types the answer.
 const DRIVER = `
@@ -42,8 +43,11 @@ test("interactive record in a pty: pick triage, enter an incident id, confirm, g
     const out = join(dir, "interactive.sealed");
     const argv = [process.execPath, CLI, "record", "-r", key.recipient, "-o", out, "--duration", "2s"];
     const down = "\x1b[B";
+    // The menu lists the shipped runbooks in catalog order: as many arrow-downs as runbooks before triage.
+    const triageAt = listRunbooks().findIndex((r) => r.name === "triage");
+    assert.ok(triageAt >= 0, "triage is a shipped runbook");
     const steps = [
-      ["Runbook", down.repeat(4)],
+      ["Runbook", down.repeat(triageAt)],
       ["triage", "\r"],
       ["Incident id", "INC-42\r"],
       ["Start recording", "\r"],
