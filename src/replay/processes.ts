@@ -55,9 +55,7 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    return (
-      this.find(host, tgid, startBootNs) ?? this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs)
-    );
+    return this.find(host, tgid, startBootNs) ?? this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs);
   }
 
   /**

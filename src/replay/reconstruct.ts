@@ -250,7 +250,7 @@ export class Reconstructor {
     if (type === ev.exec || type === ev.exit || type === ev.task) {
       // 0: not filled in (the start iterator's records); `proc-cgroups` supplies those.
       const cg = o.cgroup_id >= 0 ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
-      if (cg !== 0n) owner!.cgroupId = cg;
+      if (cg !== 0n && cg !== owner!.cgroupId) owner!.cgroupId = cg; // an equal one stays: not a bigint kept per record
       owner!.uid = v.getUint32(off + o.uid, true);
     }
     switch (type) {
