@@ -80,10 +80,13 @@ export class ConnectionTable {
     direction: Direction,
     owner: ProcessEntity | undefined,
   ): Connection {
+    // The kernel reuses socket addresses: the id of the connection last cached for this one is the same
+    // value, shared instead of a bigint kept per connection.
+    const sameSock = this.recent.get(f.sockLo, f.sockHi, 0);
     const c: Connection = {
       id: flatId(host, `c${++this.seq}`),
       host,
-      sockId: u64(f.sockLo, f.sockHi),
+      sockId: sameSock !== undefined ? sameSock.sockId : u64(f.sockLo, f.sockHi),
       processId: owner?.id,
       pid: owner?.pid ?? 0,
       comm: owner?.comm ?? "",

@@ -21,6 +21,17 @@ interface Tally {
   live: WriteTotals | undefined;
 }
 
+/**
+ * The ops of a file that has none, shared (frozen: a push on it throws instead of giving every file the op):
+ * most files never see an unlink, rename or chmod, and an empty array each was kept for every one.
+ */
+const NO_OPS: FileOp[] = Object.freeze([]) as unknown as FileOp[];
+
+function addOp(f: FileActivity, op: FileOp): void {
+  if (f.ops === NO_OPS) f.ops = [op];
+  else f.ops.push(op);
+}
+
 /** Tallies of one process searched in a list before they get a Map by inode. */
 const SCAN_MAX = 8;
 
@@ -45,6 +56,8 @@ export class FileTable {
   private readonly byPath = new Map<string, Map<string, FileActivity[]>>();
   private readonly all: FileActivity[] = [];
   private seq = 0;
+  /** The device of the last file made: files share it (a few devices hold every file), not a bigint each. */
+  private lastDev: bigint | undefined;
 
   /** File activities kept. */
   get size(): number {
@@ -52,6 +65,8 @@ export class FileTable {
   }
 
   private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
+    if (dev === this.lastDev) dev = this.lastDev;
+    else this.lastDev = dev;
     const f: FileActivity = {
       id: flatId(p.host, `f${++this.seq}`),
       host: p.host,
@@ -67,7 +82,7 @@ export class FileTable {
       lastNs: undefined,
       deleted: false,
       renamedTo: undefined,
-      ops: [],
+      ops: NO_OPS,
       pathTruncated: false,
     };
     this.all.push(f);
@@ -89,14 +104,21 @@ export class FileTable {
     const inoKey = Number(ino);
     // The process's tallies (its fileIndex); past SCAN_MAX of them, ino → tallies. No string keys on the
     // hot path, and no Map per process for the many that write a file or two (two Maps each were ~340 bytes).
-    const e = p.fileIndex as Tally[] | Map<number, Tally[]> | undefined;
-    const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
-    if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
+    // One tally is held as itself: most processes write one file, and a list each was ~56 bytes kept.
+    const e = p.fileIndex as Tally | Tally[] | Map<number, Tally[]> | undefined;
+    if (e !== undefined && !Array.isArray(e) && !(e instanceof Map)) {
+      if (sameFile(e, devKey, inoKey, dev, ino)) return e;
+    } else {
+      const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
+      if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
+    }
     const file = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
     const t: Tally = { file, devKey, inoKey, flushed: undefined, live: undefined };
     this.tallies.push(t);
     if (e === undefined) {
-      p.fileIndex = [t];
+      p.fileIndex = t;
+    } else if (!Array.isArray(e) && !(e instanceof Map)) {
+      p.fileIndex = [e, t];
     } else if (Array.isArray(e) && e.length < SCAN_MAX) {
       e.push(t);
     } else {
@@ -140,13 +162,13 @@ export class FileTable {
     let own = list.find((f) => f.processId === p.id);
     own ??= this.create(p, op.path, 0n, 0n);
     op.actorId = p.id;
-    own.ops.push(op);
+    addOp(own, op);
     if (op.ret < 0) return;
     // The path names one file on the host: every writer of it sees the delete or rename.
     for (const f of [...(this.byPath.get(p.host)?.get(op.path) ?? [])]) {
       if (op.kind === "delete") f.deleted = true;
       if (op.kind === "rename") f.renamedTo = op.newPath;
-      if (f !== own && op.kind !== "chmod" && !f.ops.includes(op)) f.ops.push(op);
+      if (f !== own && op.kind !== "chmod" && !f.ops.includes(op)) addOp(f, op);
     }
   }
 

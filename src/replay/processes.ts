@@ -55,49 +55,99 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    let p = this.find(host, tgid, startBootNs);
-    if (!p) {
-      const id = processId(host, tgid, startBootNs);
-      p = {
-        id,
-        host,
-        pid: tgid,
-        ppid,
-        parentId: undefined,
-        parentOrigin: "inferred",
-        reparentedFrom: undefined,
-        startNs: startBootNs + offsetNs,
-        startBootNs,
-        comm,
-        uid,
-        user: undefined,
-        cgroupId,
-        cgroupPath: undefined,
-        container: undefined,
-        origin: "observed",
-        execs: [],
-        exitNs: undefined,
-        exitCode: undefined,
-        exitSignal: undefined,
-        forkNs: undefined,
-        fileIndex: undefined,
-        parent: undefined,
-      };
-      this.all.push(p);
-      let pids = this.byIdentity.get(host);
-      if (!pids) this.byIdentity.set(host, (pids = new Map()));
-      const e = pids.get(tgid);
-      if (e === undefined) pids.set(tgid, p);
-      else if (e instanceof Map) e.set(startBootNs, p);
-      else
-        pids.set(
-          tgid,
-          new Map([
-            [e.startBootNs, e],
-            [startBootNs, p],
-          ]),
-        );
-    }
+    return this.find(host, tgid, startBootNs) ?? this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs);
+  }
+
+  /**
+   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process instead
+   * of three, and the new process goes in the recent cache, so its own next record finds it without one.
+   */
+  ensureByHalves(
+    host: string,
+    tgid: number,
+    startLo: number,
+    startHi: number,
+    startBootNs: bigint,
+    ppid: number,
+    uid: number,
+    comm: string,
+    cgroupId: bigint | undefined,
+    offsetNs: bigint,
+  ): ProcessEntity {
+    return (
+      this.findByHalves(host, tgid, startLo, startHi) ??
+      this.addByHalves(host, tgid, startLo, startHi, startBootNs, ppid, uid, comm, cgroupId, offsetNs)
+    );
+  }
+
+  /** A new process, for a caller whose findByHalves() of this identity just missed; kept in the recent cache. */
+  addByHalves(
+    host: string,
+    tgid: number,
+    startLo: number,
+    startHi: number,
+    startBootNs: bigint,
+    ppid: number,
+    uid: number,
+    comm: string,
+    cgroupId: bigint | undefined,
+    offsetNs: bigint,
+  ): ProcessEntity {
+    const p = this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs);
+    this.recent.set(tgid, startLo, startHi, p);
+    return p;
+  }
+
+  /** A new process with this identity (none is known: the caller checked). */
+  private add(
+    host: string,
+    tgid: number,
+    startBootNs: bigint,
+    ppid: number,
+    uid: number,
+    comm: string,
+    cgroupId: bigint | undefined,
+    offsetNs: bigint,
+  ): ProcessEntity {
+    const p: ProcessEntity = {
+      id: processId(host, tgid, startBootNs),
+      host,
+      pid: tgid,
+      ppid,
+      parentId: undefined,
+      parentOrigin: "inferred",
+      reparentedFrom: undefined,
+      startNs: startBootNs + offsetNs,
+      startBootNs,
+      comm,
+      uid,
+      user: undefined,
+      cgroupId,
+      cgroupPath: undefined,
+      container: undefined,
+      origin: "observed",
+      execs: [],
+      exitNs: undefined,
+      exitCode: undefined,
+      exitSignal: undefined,
+      forkNs: undefined,
+      fileIndex: undefined,
+      parent: undefined,
+    };
+    this.all.push(p);
+    let pids = this.byIdentity.get(host);
+    if (!pids) this.byIdentity.set(host, (pids = new Map()));
+    const e = pids.get(tgid);
+    if (e === undefined) pids.set(tgid, p);
+    else if (e instanceof Map) e.set(startBootNs, p);
+    else
+      pids.set(
+        tgid,
+        new Map([
+          [e.startBootNs, e],
+          [startBootNs, p],
+        ]),
+      );
     return p;
   }
 
@@ -123,13 +173,17 @@ export class ProcessTable {
   fork(
     parent: ProcessEntity,
     childPid: number,
+    childStartLo: number,
+    childStartHi: number,
     childStartBootNs: bigint,
     offsetNs: bigint,
     timeNs: bigint,
   ): ProcessEntity {
-    const child = this.ensure(
+    const child = this.ensureByHalves(
       parent.host,
       childPid,
+      childStartLo,
+      childStartHi,
       childStartBootNs,
       parent.pid,
       parent.uid,

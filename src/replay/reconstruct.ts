@@ -262,7 +262,7 @@ export class Reconstructor {
     if (type === ev.exec || type === ev.exit || type === ev.task) {
       // 0: not filled in (the start iterator's records); `proc-cgroups` supplies those.
       const cg = o.cgroup_id >= 0 ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
-      if (cg !== 0n) owner!.cgroupId = cg;
+      if (cg !== 0n && cg !== owner!.cgroupId) owner!.cgroupId = cg; // an equal one stays: not a bigint kept per record
       owner!.uid = v.getUint32(off + o.uid, true);
     }
     switch (type) {
@@ -270,6 +270,8 @@ export class Reconstructor {
         const child = this.processes.fork(
           owner!,
           v.getUint32(off + o.child_tgid, true),
+          v.getUint32(off + o.child_start_ns, true),
+          v.getUint32(off + o.child_start_ns + 4, true),
           v.getBigUint64(off + o.child_start_ns, true),
           cur.offsetNs,
           this.time(cur, v, tsAt),
@@ -530,12 +532,16 @@ export class Reconstructor {
     const tgid = v.getUint32(off + o.tgid, true);
     const startAt = off + o.start_ns;
     const ppid = v.getUint32(off + o.ppid, true);
-    let p = this.processes.findByHalves(cur.host, tgid, v.getUint32(startAt, true), v.getUint32(startAt + 4, true));
+    const startLo = v.getUint32(startAt, true);
+    const startHi = v.getUint32(startAt + 4, true);
+    let p = this.processes.findByHalves(cur.host, tgid, startLo, startHi);
     if (!p) {
       const cg = o.cgroup_id >= 0 && own ? v.getBigUint64(off + o.cgroup_id, true) : 0n;
-      p = this.processes.ensure(
+      p = this.processes.addByHalves(
         cur.host,
         tgid,
+        startLo,
+        startHi,
         v.getBigUint64(startAt, true),
         ppid,
         v.getUint32(off + o.uid, true),
