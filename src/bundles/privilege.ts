@@ -37,15 +37,7 @@ export const PRIVILEGE_SYSCALLS = [
  * only): the credentials for the setuid family and capset, the old name for prctl(PR_SET_NAME).
  */
 export const PRIVILEGE_ENTER_SYSCALLS = [
-  "setuid",
-  "setgid",
-  "setreuid",
-  "setregid",
-  "setresuid",
-  "setresgid",
-  "setfsuid",
-  "setfsgid",
-  "capset",
+  ...PRIVILEGE_SYSCALLS.slice(0, PRIVILEGE_SYSCALLS.indexOf("capset") + 1),
   "prctl",
 ];
 
