@@ -155,22 +155,10 @@ static __always_inline struct file *task_fd_file(struct task_struct *t, long fd)
 	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
-/* task_fd_file() of the current task with probe reads: no bpf_rdonly_cast, no BTF task pointer. */
-static __always_inline struct file *current_fd_file_compat(long fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 static __always_inline struct file *fd_file(long fd, const bool compat)
 {
 	if (compat)
-		return current_fd_file_compat(fd);
+		return current_fd_file_probe(fd);
 	return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
@@ -276,7 +264,7 @@ static __always_inline int on_write(long ret, long fd, const bool compat)
 		key.tgid = BPF_CORE_READ(t, tgid);
 		if (!writer_wanted(key.tgid))
 			return 0;
-		f = current_fd_file_compat(fd);
+		f = current_fd_file_probe(fd);
 		if (!f)
 			return 0;
 		inode = BPF_CORE_READ(f, f_inode);

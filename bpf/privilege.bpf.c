@@ -89,23 +89,11 @@ static __always_inline void read_cred(struct cred_snap *c)
 	bpf_core_read(&c->cap_perm, sizeof(c->cap_perm), &cr->cap_permitted);
 }
 
-/* The current task's file at `fd`, with probe reads (a rare path: the same code on every kernel). */
-static __always_inline struct file *fd_file_probe(long fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 /* The pid (initial namespace) a pidfd refers to, or 0 (not a pidfd: e.g. a /proc/PID directory). A pidfs
  * file (6.9+) keeps its struct pid in the inode's i_private; an anonymous-inode pidfd in private_data. */
 static __always_inline __s32 pidfd_pid(long fd)
 {
-	struct file *f = fd_file_probe(fd);
+	struct file *f = current_fd_file_probe(fd);
 	if (!f)
 		return 0;
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
@@ -133,7 +121,7 @@ static __always_inline __s32 pidfd_pid(long fd)
  * /proc/PID/ns/ links show, e.g. uts:[4026531838]). */
 static __always_inline __u32 fd_ino(long fd)
 {
-	struct file *f = fd_file_probe(fd);
+	struct file *f = current_fd_file_probe(fd);
 	if (!f)
 		return 0;
 	return BPF_CORE_READ(f, f_inode, i_ino);
@@ -157,7 +145,7 @@ static __always_inline __u32 user_str(char *dst, const void *src, const __u32 ma
 /* The path of the current task's file at `fd` (the kernel's own view: a module file, a namespace file). */
 static __always_inline __u32 fd_path(char *dst, long fd, __u16 *flags)
 {
-	struct file *f = fd_file_probe(fd);
+	struct file *f = current_fd_file_probe(fd);
 	struct path_scratch *ps = path_scratch_get();
 	if (!f || !ps)
 		return 0;

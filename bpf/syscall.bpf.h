@@ -5,8 +5,8 @@
  * of them: BundleSpec.alsoAttach; verified once), which tells them apart by the record's __syscall_nr.
  * A syscall nobody hooks then pays only the kernel's own test of its bit in the syscall tracepoints'
  * bitmap (perf_syscall_exit); no BPF program runs for it. A program on the raw sys_exit tracepoint
- * runs for every syscall of the machine instead, with the BPF dispatch and, while the recorder keeps
- * kernel.bpf_stats_enabled on, two clock reads around each run: measured at 2-3x the per-syscall
+ * runs for every syscall of the machine instead, with the BPF dispatch and, while kernel.bpf_stats_enabled
+ * is on (the recorder samples it: one second in ten), two clock reads around each run: measured at 2-3x the per-syscall
  * tracepoints' tax on an unrelated syscall. The exit tracepoint gives only the result; the arguments
  * are read back from the task's saved user registers (bpf_task_pt_regs, 5.15), which the syscall has
  * not changed (x86-64 ABI: di, si, dx, r10, r8; only ax holds the result), so no enter program and no
@@ -119,5 +119,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } sys_exit_tails SEC(".maps");
+
+/* The current task's struct file at `fd`, with probe reads (no bpf_rdonly_cast, no BTF task pointer): the
+ * same code on every kernel, for compat programs and rare paths (filewrite's compat, privilege's fd args). */
+static __always_inline struct file *current_fd_file_probe(long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
 
 #endif
