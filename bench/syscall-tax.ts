@@ -10,14 +10,18 @@
 //            epoll, accept, read, write, close, connect, futex), ~5 s, requests/s.
 //   db       a database-like loop (bench/workloads/dbmix.c: pread/pwrite of 4 KiB pages, fdatasync every
 //            32, futex hand-offs between client threads and a storage thread), ~5 s, operations/s; the
-//            file on /dev/shm (BENCH_TAX_DBDIR to change it), which the workload deletes at its end.
+//            file on /dev/shm (BENCH_TAX_DBDIR to change it), which the workload deletes at its end. Its
+//            threads are pinned to the last CPU (BENCH_TAX_DB_CPU=N for another, `free` for none): free,
+//            three threads handing off through futexes on 2 vCPUs run at 10–50k ops/s untraced depending
+//            on where the scheduler puts them, and that spread drowned what a recording adds. Pinned,
+//            the recorder still competes for that CPU as any other task would.
 //
 // Standalone (root): `npx tsc -p . && node dist/bench/syscall-tax.js`, ~6–8 min; `npm run bench` runs it too.
 // Env: BENCH_TAX_PAIRS (default 5), BENCH_TAX_ONLY=getppid,http,db, BENCH_TAX_TRACERS (substrings of the
 // tracer names), BENCH_TAX_MIX_ALL=1 (each bundle alone on the mixes too, not only the floor and triage), BENCH_TAX_SECONDS (mix duration, default 5), BENCH_TAX_DBDIR (the db file's directory), BENCH_TAX_BEFORE=/path/to/another/checkout
 // (its bin/sealtrace triage measured in the same pairs, e.g. the commit before a change).
 import { mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Sealtrace } from "./lib/sealtrace.js";
@@ -122,10 +126,19 @@ function sampler(buildDir: string, w: TaxWorkload, seconds: number): () => Promi
     process.env.BENCH_TAX_DBDIR ?? (existsSync("/dev/shm") ? "/dev/shm" : buildDir),
     `dbmix-${process.pid}.dat`,
   );
+  const cpu = dbCpu();
   return async () => {
-    const r = await run([bin("dbmix"), file, String(seconds)]);
+    const r = await run([bin("dbmix"), file, String(seconds), "2", String(cpu)]);
     return { value: r.ops / r.elapsedS, cpuUsPerOp: (r.cpuS! * 1e6) / Math.max(1, r.ops) };
   };
+}
+
+/** The db mix's CPU: BENCH_TAX_DB_CPU (a number, or `free`: -1, not pinned), the last CPU by default. */
+export function dbCpu(): number {
+  const v = process.env.BENCH_TAX_DB_CPU;
+  if (v === "free") return -1;
+  if (v !== undefined && /^\d+$/.test(v)) return Number(v);
+  return availableParallelism() - 1;
 }
 
 /** sealtrace `record` as the side-by-side bench runs it; the session is decoded for its loss counters. */
@@ -265,7 +278,8 @@ export function taxTable(rows: TaxRow[]): string {
     out.push(
       "",
       "realistic mixes, operations per second, median (min–max); slowdown = untraced / traced ops/s per pair;",
-      "CPU per op = traced / untraced CPU time of the mix's process (all threads) per operation, per pair",
+      "CPU per op = traced / untraced CPU time of the mix's process (all threads) per operation, per pair;",
+      `db's threads ${dbCpu() < 0 ? "not pinned (BENCH_TAX_DB_CPU=free)" : `pinned to CPU ${dbCpu()}`}`,
       "| mix | tracer | pairs | untraced ops/s | traced ops/s | slowdown | CPU per op | lost |",
       "|---|---|---|---|---|---|---|---|",
       ...mixes.map(
