@@ -50,6 +50,44 @@ function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bi
   );
 }
 
+/**
+ * A file activity as replay keeps it. Its id and its process's id are made when asked for (by a view), from
+ * its process and creation number: two strings per file fewer kept, and none joined while replay rebuilds.
+ */
+class Activity implements FileActivity {
+  readonly host: string;
+  readonly pid: number;
+  comm: string;
+  bytes = 0n;
+  writes = 0n;
+  firstNs: bigint | undefined = undefined;
+  lastNs: bigint | undefined = undefined;
+  deleted = false;
+  renamedTo: string | undefined = undefined;
+  ops: FileOp[] = NO_OPS;
+  pathTruncated = false;
+
+  constructor(
+    private readonly owner: ProcessEntity,
+    private readonly seq: number,
+    public path: string,
+    public dev: bigint,
+    public ino: bigint,
+  ) {
+    this.host = owner.host;
+    this.pid = owner.pid;
+    this.comm = owner.comm;
+  }
+
+  get id(): string {
+    return flatId(this.host, `f${this.seq}`);
+  }
+
+  get processId(): string {
+    return this.owner.id;
+  }
+}
+
 export class FileTable {
   private readonly tallies: Tally[] = [];
   /** host → path → its files: the path string is the record's own, so a key costs no concatenation. */
@@ -67,24 +105,7 @@ export class FileTable {
   private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
     if (dev === this.lastDev) dev = this.lastDev;
     else this.lastDev = dev;
-    const f: FileActivity = {
-      id: flatId(p.host, `f${++this.seq}`),
-      host: p.host,
-      processId: p.id,
-      pid: p.pid,
-      comm: p.comm,
-      path,
-      dev,
-      ino,
-      bytes: 0n,
-      writes: 0n,
-      firstNs: undefined,
-      lastNs: undefined,
-      deleted: false,
-      renamedTo: undefined,
-      ops: NO_OPS,
-      pathTruncated: false,
-    };
+    const f = new Activity(p, ++this.seq, path, dev, ino);
     this.all.push(f);
     // A placeholder path (no first-write record yet) names no file: unlink/rename cannot match it.
     if (!path.startsWith("<inode ")) this.indexPath(f);

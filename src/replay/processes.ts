@@ -7,6 +7,44 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
   return flatId(host, pid, startBootNs);
 }
 
+/**
+ * A process as replay keeps it. Its id string is made when first asked for (a view, a parent's child, a
+ * file op), not for every process: most short-lived processes are never named by id while replay rebuilds,
+ * and an id each (~45 bytes, and the time to join it) was kept for all of them.
+ */
+class Process implements ProcessEntity {
+  private madeId: string | undefined = undefined;
+  parentId: string | undefined = undefined;
+  parentOrigin: ProcessEntity["parentOrigin"] = "inferred";
+  reparentedFrom: string | undefined = undefined;
+  user: string | undefined = undefined;
+  cgroupPath: string | undefined = undefined;
+  container: ProcessEntity["container"] = undefined;
+  origin: ProcessEntity["origin"] = "observed";
+  execs: ExecImage[] = [];
+  exitNs: bigint | undefined = undefined;
+  exitCode: number | undefined = undefined;
+  exitSignal: number | undefined = undefined;
+  forkNs: bigint | undefined = undefined;
+  fileIndex: unknown = undefined;
+  parent: ProcessEntity | undefined = undefined;
+
+  constructor(
+    readonly host: string,
+    readonly pid: number,
+    public ppid: number,
+    public startNs: bigint,
+    readonly startBootNs: bigint,
+    public comm: string,
+    public uid: number,
+    public cgroupId: bigint | undefined,
+  ) {}
+
+  get id(): string {
+    return (this.madeId ??= processId(this.host, this.pid, this.startBootNs));
+  }
+}
+
 export class ProcessTable {
   /** Processes kept. */
   get size(): number {
@@ -109,31 +147,7 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    const p: ProcessEntity = {
-      id: processId(host, tgid, startBootNs),
-      host,
-      pid: tgid,
-      ppid,
-      parentId: undefined,
-      parentOrigin: "inferred",
-      reparentedFrom: undefined,
-      startNs: startBootNs + offsetNs,
-      startBootNs,
-      comm,
-      uid,
-      user: undefined,
-      cgroupId,
-      cgroupPath: undefined,
-      container: undefined,
-      origin: "observed",
-      execs: [],
-      exitNs: undefined,
-      exitCode: undefined,
-      exitSignal: undefined,
-      forkNs: undefined,
-      fileIndex: undefined,
-      parent: undefined,
-    };
+    const p = new Process(host, tgid, ppid, startBootNs + offsetNs, startBootNs, comm, uid, cgroupId);
     this.all.push(p);
     let pids = this.byIdentity.get(host);
     if (!pids) this.byIdentity.set(host, (pids = new Map()));
