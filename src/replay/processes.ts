@@ -97,8 +97,9 @@ export class ProcessTable {
   }
 
   /**
-   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process instead
-   * of three, and the new process goes in the recent cache, so its own next record finds it without one.
+   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process, its
+   * result used for the insert, and the new process goes in the recent cache, so its own next record
+   * finds it without one.
    */
   ensureByHalves(
     host: string,
@@ -112,10 +113,26 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    return (
-      this.findByHalves(host, tgid, startLo, startHi) ??
-      this.addByHalves(host, tgid, startLo, startHi, startBootNs, ppid, uid, comm, cgroupId, offsetNs)
-    );
+    const hit = this.recent.get(tgid, startLo, startHi);
+    if (hit !== undefined && hit.host === host) return hit;
+    let pids = this.byIdentity.get(host);
+    if (!pids) this.byIdentity.set(host, (pids = new Map()));
+    const e = pids.get(tgid);
+    let p =
+      e === undefined
+        ? undefined
+        : e instanceof Map
+          ? e.get(startBootNs)
+          : e.startBootNs === startBootNs
+            ? e
+            : undefined;
+    if (p === undefined) {
+      p = new Process(host, tgid, ppid, startBootNs + offsetNs, startBootNs, comm, uid, cgroupId);
+      this.all.push(p);
+      insert(pids, e, p);
+    }
+    this.recent.set(tgid, startLo, startHi, p);
+    return p;
   }
 
   /** A new process, for a caller whose findByHalves() of this identity just missed; kept in the recent cache. */
@@ -151,17 +168,7 @@ export class ProcessTable {
     this.all.push(p);
     let pids = this.byIdentity.get(host);
     if (!pids) this.byIdentity.set(host, (pids = new Map()));
-    const e = pids.get(tgid);
-    if (e === undefined) pids.set(tgid, p);
-    else if (e instanceof Map) e.set(startBootNs, p);
-    else
-      pids.set(
-        tgid,
-        new Map([
-          [e.startBootNs, e],
-          [startBootNs, p],
-        ]),
-      );
+    insert(pids, pids.get(tgid), p);
     return p;
   }
 
@@ -287,6 +294,24 @@ export class ProcessTable {
     }
     return all.sort(byStart);
   }
+}
+
+/** Adds `p` to its host's pids, where `e` is what its pid held before (pids.get(p.pid)). */
+function insert(
+  pids: Map<number, ProcessEntity | Map<bigint, ProcessEntity>>,
+  e: ProcessEntity | Map<bigint, ProcessEntity> | undefined,
+  p: ProcessEntity,
+): void {
+  if (e === undefined) pids.set(p.pid, p);
+  else if (e instanceof Map) e.set(p.startBootNs, p);
+  else
+    pids.set(
+      p.pid,
+      new Map([
+        [e.startBootNs, e],
+        [p.startBootNs, p],
+      ]),
+    );
 }
 
 /** The first image as a one-element literal: push on [] reserves 16 slots, kept for every process. */
