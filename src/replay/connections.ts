@@ -4,7 +4,10 @@ import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
 import { RecentCache, u64 } from "./recent.js";
 import { flatId } from "./strings.js";
 
-/** Addressing facts of one kernel record about a socket. */
+/**
+ * Addressing facts of one kernel record about a socket. Replay hands the table one scratch object, refilled
+ * for every record: the table copies what it keeps, never the object.
+ */
 export interface SockFacts {
   /** The socket id's low and high u32 (0 and 0: no socket id). */
   sockLo: number;
@@ -445,7 +448,7 @@ export class ConnectionTable {
     segs = 1,
   ): void {
     if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
-      this.sockless.push({ host, f, state, timeNs });
+      this.sockless.push({ host, f: { ...f }, state, timeNs }); // f may be the caller's scratch object
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);

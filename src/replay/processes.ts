@@ -33,12 +33,17 @@ class Process implements ProcessEntity {
     readonly host: string,
     readonly pid: number,
     public ppid: number,
-    public startNs: bigint,
-    readonly startBootNs: bigint,
+    readonly startNs: bigint,
+    /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
+    private readonly offsetNs: bigint,
     public comm: string,
     public uid: number,
     public cgroupId: bigint | undefined,
   ) {}
+
+  get startBootNs(): bigint {
+    return this.startNs - this.offsetNs;
+  }
 
   get id(): string {
     return (this.madeId ??= processId(this.host, this.pid, this.startBootNs));
@@ -127,7 +132,7 @@ export class ProcessTable {
             ? e
             : undefined;
     if (p === undefined) {
-      p = new Process(host, tgid, ppid, startBootNs + offsetNs, startBootNs, comm, uid, cgroupId);
+      p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
       this.all.push(p);
       insert(pids, e, p);
     }
@@ -164,7 +169,7 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    const p = new Process(host, tgid, ppid, startBootNs + offsetNs, startBootNs, comm, uid, cgroupId);
+    const p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
     this.all.push(p);
     let pids = this.byIdentity.get(host);
     if (!pids) this.byIdentity.set(host, (pids = new Map()));
