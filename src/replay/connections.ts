@@ -4,7 +4,10 @@ import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
 import { RecentCache, u64 } from "./recent.js";
 import { flatId } from "./strings.js";
 
-/** Addressing facts of one kernel record about a socket. */
+/**
+ * Addressing facts of one kernel record about a socket. Replay hands the table one scratch object, refilled
+ * for every record: the table copies what it keeps, never the object.
+ */
 export interface SockFacts {
   /** The socket id's low and high u32 (0 and 0: no socket id). */
   sockLo: number;
@@ -30,7 +33,7 @@ function flowKey(host: string, a: { saddr: string; sport: number; daddr: string;
  * The start an event on `c`'s socket address is compared with (isOlderUse): an observed connection's;
  * undefined when no event can predate `c`, so its time need not be made.
  */
-export function olderUseStart(c: Connection): bigint | undefined {
+export function olderUseStart(c: Conn): bigint | undefined {
   return c.origin === "observed" ? c.startNs : undefined;
 }
 
@@ -45,21 +48,82 @@ const EINPROGRESS = 115;
 const EALREADY = 114;
 const EISCONN = 106;
 
+/**
+ * A connection as replay keeps it. Its id and its process's id are made when asked for (by a view), from
+ * its table's host and creation number and from the process it holds: two strings per connection fewer
+ * kept, and none joined while replay rebuilds.
+ */
+export class Conn implements Connection {
+  owner: ProcessEntity | undefined;
+  pid: number;
+  comm: string;
+  protocol: string;
+  family: string;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+  startNs: bigint | undefined = undefined;
+  establishedNs: bigint | undefined = undefined;
+  endNs: bigint | undefined = undefined;
+  outcome: Connection["outcome"] = "pending";
+  errno: number | undefined = undefined;
+  retransmits = 0;
+  resets = 0;
+  retransmitTimes: TimeMarks | undefined = undefined;
+  resetTimes: TimeMarks | undefined = undefined;
+  connectSeen = false;
+  resetInSynSent = false;
+  closedFromState: number | undefined = undefined;
+  closeErr: number | undefined = undefined;
+  snapshotNs: bigint | undefined = undefined;
+  flowKey: string | undefined = undefined;
+  flowPending = true;
+
+  constructor(
+    readonly host: string,
+    readonly seq: number,
+    readonly sockId: bigint,
+    owner: ProcessEntity | undefined,
+    f: SockFacts,
+    public direction: Direction,
+    public origin: Origin,
+  ) {
+    this.owner = owner;
+    this.pid = owner?.pid ?? 0;
+    this.comm = owner?.comm ?? "";
+    this.protocol = f.protocol;
+    this.family = f.family;
+    this.saddr = f.saddr;
+    this.sport = f.sport;
+    this.daddr = f.daddr;
+    this.dport = f.dport;
+  }
+
+  get id(): string {
+    return flatId(this.host, `c${this.seq}`);
+  }
+
+  get processId(): string | undefined {
+    return this.owner?.id;
+  }
+}
+
 export class ConnectionTable {
-  readonly all: Connection[] = [];
+  readonly all: Conn[] = [];
   /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly socks = new Map<string, Map<bigint, Connection>>();
+  private readonly socks = new Map<string, Map<bigint, Conn>>();
   /** sock id halves → `socks`' connection, for the per-record lookup; the host is checked on a hit. */
-  private readonly recent = new RecentCache<Connection>();
+  private readonly recent = new RecentCache<Conn>();
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
    * quadratic. Brought up to date only when byTuple needs it (syncFlows): most connections get their
    * ports from a later record, and many sessions never look a tuple up at all.
    */
-  private readonly flows = new Map<string, Connection[]>();
+  private readonly flows = new Map<string, Conn[]>();
   /** Connections created, or whose addresses changed, since `flows` was last brought up to date. */
-  private pending: Connection[] = [];
+  private pending: Conn[] = [];
   /**
    * Resets the kernel sent with no socket (a segment to a port nothing listens on), held until finish():
    * their only key is the 4-tuple, and the connection it belongs to on loopback (the refused client's)
@@ -79,43 +143,19 @@ export class ConnectionTable {
     origin: Origin,
     direction: Direction,
     owner: ProcessEntity | undefined,
-  ): Connection {
+  ): Conn {
     // The kernel reuses socket addresses: the id of the connection last cached for this one is the same
     // value, shared instead of a bigint kept per connection.
     const sameSock = this.recent.get(f.sockLo, f.sockHi, 0);
-    const c: Connection = {
-      id: flatId(host, `c${++this.seq}`),
+    const c = new Conn(
       host,
-      sockId: sameSock !== undefined ? sameSock.sockId : u64(f.sockLo, f.sockHi),
-      processId: owner?.id,
-      pid: owner?.pid ?? 0,
-      comm: owner?.comm ?? "",
-      protocol: f.protocol,
-      family: f.family,
-      saddr: f.saddr,
-      sport: f.sport,
-      daddr: f.daddr,
-      dport: f.dport,
+      ++this.seq,
+      sameSock !== undefined ? sameSock.sockId : u64(f.sockLo, f.sockHi),
+      owner,
+      f,
       direction,
       origin,
-      startNs: undefined,
-      establishedNs: undefined,
-      endNs: undefined,
-      outcome: "pending",
-      errno: undefined,
-      retransmits: 0,
-      resets: 0,
-      retransmitTimes: undefined,
-      resetTimes: undefined,
-      connectSeen: false,
-      resetInSynSent: false,
-      closedFromState: undefined,
-      closeErr: undefined,
-      snapshotNs: undefined,
-      seq: this.seq,
-      flowKey: undefined,
-      flowPending: true,
-    };
+    );
     this.all.push(c);
     this.pending.push(c);
     if ((f.sockLo | f.sockHi) !== 0) {
@@ -128,7 +168,7 @@ export class ConnectionTable {
   }
 
   /** The latest connection on this socket, if any (none for socket id 0). */
-  bySock(host: string, sockLo: number, sockHi: number): Connection | undefined {
+  bySock(host: string, sockLo: number, sockHi: number): Conn | undefined {
     if ((sockLo | sockHi) === 0) return undefined;
     const hit = this.recent.get(sockLo, sockHi, 0);
     if (hit !== undefined && hit.host === host) return hit;
@@ -138,7 +178,7 @@ export class ConnectionTable {
   }
 
   /** `c`'s addresses changed: its place in `flows` is settled at the next syncFlows. */
-  private retuple(c: Connection): void {
+  private retuple(c: Conn): void {
     if (c.flowPending) return;
     c.flowPending = true;
     this.pending.push(c);
@@ -176,7 +216,7 @@ export class ConnectionTable {
 
   /** Takes the ports `c` has not seen yet from `f` (the source port of a refused connect is released before
    * its CLOSE and connect records: only a reset carries it). */
-  fill(c: Connection, f: SockFacts): void {
+  fill(c: Conn, f: SockFacts): void {
     const fillSource = f.sport !== 0 && c.sport === 0;
     const fillDest = f.dport !== 0 && c.dport === 0;
     if (fillSource || fillDest) {
@@ -193,9 +233,9 @@ export class ConnectionTable {
     if (c.protocol === "unknown") c.protocol = f.protocol;
   }
 
-  private static own(c: Connection, owner: ProcessEntity | undefined): void {
-    if (!owner || c.processId !== undefined) return;
-    c.processId = owner.id;
+  private static own(c: Conn, owner: ProcessEntity | undefined): void {
+    if (!owner || c.owner !== undefined) return;
+    c.owner = owner;
     c.pid = owner.pid;
     c.comm = owner.comm;
   }
@@ -208,7 +248,7 @@ export class ConnectionTable {
     enterNs: bigint,
     timeNs: bigint,
     ret: number,
-  ): Connection {
+  ): Conn {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
     // connect(2) asked again about an attempt already seen (a non-blocking caller polling it): the same
     // connection. The kernel says so with EALREADY or EISCONN, or by the attempt's start: a TCP connect
@@ -253,7 +293,7 @@ export class ConnectionTable {
   }
 
   /** accept(2) returned this socket to `owner`. */
-  accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Connection {
+  accept(host: string, f: SockFacts, owner: ProcessEntity | undefined, timeNs: bigint): Conn {
     const prev = this.bySock(host, f.sockLo, f.sockHi);
     const c =
       prev && prev.endNs === undefined && !prev.connectSeen
@@ -264,7 +304,7 @@ export class ConnectionTable {
     this.fill(c, f);
     // The accepting process owns it from now on, replacing the listener.
     if (owner) {
-      c.processId = owner.id;
+      c.owner = owner;
       c.pid = owner.pid;
       c.comm = owner.comm;
     }
@@ -328,7 +368,7 @@ export class ConnectionTable {
     }
   }
 
-  private static failure(c: Connection, oldState: number): Connection["outcome"] {
+  private static failure(c: Conn, oldState: number): Connection["outcome"] {
     if (oldState !== TCP.synSent) return "aborted";
     if (c.resetInSynSent) return "refused";
     // The kernel's own reason, recorded by the connect bundle itself: the same outcome whichever other
@@ -346,7 +386,7 @@ export class ConnectionTable {
   }
 
   /** Settles outcomes that depended on records from other bundles; returns every connection. */
-  finish(): Connection[] {
+  finish(): Conn[] {
     for (const r of this.sockless) this.socklessReset(r.host, r.f, r.state, r.timeNs);
     this.sockless = [];
     for (const c of this.all) {
@@ -408,7 +448,7 @@ export class ConnectionTable {
     segs = 1,
   ): void {
     if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
-      this.sockless.push({ host, f, state, timeNs });
+      this.sockless.push({ host, f: { ...f }, state, timeNs }); // f may be the caller's scratch object
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);
@@ -428,19 +468,19 @@ export class ConnectionTable {
    * reused the address, and the event, read late from another bundle's ring, is the earlier socket's.
    * Only when `olderUseStart(c)` is defined: callers make the event's time only then.
    */
-  isOlderUse(c: Connection, timeNs: bigint): boolean {
+  isOlderUse(c: Conn, timeNs: bigint): boolean {
     const start = olderUseStart(c);
     return start !== undefined && timeNs < start;
   }
 
   /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */
-  keepsTime(c: Connection, kind: TcpEventKind): boolean {
+  keepsTime(c: Conn, kind: TcpEventKind): boolean {
     return !((kind === "retransmit" ? c.retransmitTimes : c.resetTimes)?.full ?? false);
   }
 
   /** tcpEvent on a connection already found (bySock); `timeNs` may be undefined only when keepsTime() is false. */
   tcpEventOn(
-    c: Connection,
+    c: Conn,
     owner: ProcessEntity | undefined,
     kind: TcpEventKind,
     state: number,
@@ -463,9 +503,9 @@ export class ConnectionTable {
    * The connection on this 4-tuple (either way round) closest before `atNs`. `ownEnd`: f's source is the
    * connection's local end, so skip the peer's connection (on loopback both ends are on this host).
    */
-  byTuple(host: string, f: SockFacts, atNs: bigint, ownEnd = false): Connection | undefined {
+  byTuple(host: string, f: SockFacts, atNs: bigint, ownEnd = false): Conn | undefined {
     if (this.pending.length) this.syncFlows();
-    let best: Connection | undefined;
+    let best: Conn | undefined;
     const list = this.flows.get(flowKey(host, f)) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const c = list[i]!;
@@ -490,7 +530,7 @@ export class ConnectionTable {
 }
 
 /** `c` is the other end of f's flow: its local end is f's destination (and not also f's source). */
-function isPeer(c: Connection, f: SockFacts): boolean {
+function isPeer(c: Conn, f: SockFacts): boolean {
   if (c.sport === 0 || c.sport !== f.dport || c.saddr !== f.daddr) return false;
   return !(c.sport === f.sport && c.saddr === f.saddr && c.dport === f.dport && c.daddr === f.daddr);
 }

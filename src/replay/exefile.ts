@@ -1,6 +1,7 @@
 // Which binary ran: the exec record's executable identity (st_exec.exe_*) joined with the session's
 // `exe-hash` records by (dev, inode, ctime). Hash records are hostile input: checked before kept.
 import type { ExecFile, ProcessEntity } from "./model.js";
+import type { Offsets } from "./schema.js";
 
 const EXE_DELETED = 0x1;
 const EXE_FILELESS = 0x2;
@@ -48,6 +49,60 @@ export function exeFile(
 export class ExecFileMaker {
   private last: ExecFile | undefined;
   private lastFilename = "";
+  /** The u32 halves of the last makeAt()'s dev, ino, size, mtime and ctime, then its nlink, mode and flags. */
+  private readonly lastRaw = new Uint32Array(13);
+  private lastRawValid = false;
+
+  /**
+   * make() from the exec record at `off` in `v` (its layout `o`): the same file as the last record's (the
+   * same raw exe_* fields and name) is answered without reading any of them as a bigint.
+   */
+  makeAt(v: DataView, off: number, o: Offsets, filename: string): ExecFile | undefined {
+    const raw = this.lastRaw;
+    const at0 = off + o.exe_dev;
+    const at1 = off + o.exe_ino;
+    const at2 = off + o.exe_size;
+    const at3 = off + o.exe_mtime_ns;
+    const at4 = off + o.exe_ctime_ns;
+    const nlink = v.getUint32(off + o.exe_nlink, true);
+    const mode = v.getUint16(off + o.exe_mode, true);
+    const flags = v.getUint16(off + o.exe_flags, true);
+    if (
+      this.lastRawValid &&
+      this.lastFilename === filename &&
+      raw[10] === nlink &&
+      raw[11] === mode &&
+      raw[12] === flags &&
+      sameU64(v, at0, raw, 0) &&
+      sameU64(v, at1, raw, 2) &&
+      sameU64(v, at2, raw, 4) &&
+      sameU64(v, at3, raw, 6) &&
+      sameU64(v, at4, raw, 8)
+    )
+      return this.last;
+    const made = this.make(
+      v.getBigUint64(at0, true),
+      v.getBigUint64(at1, true),
+      v.getBigUint64(at2, true),
+      v.getBigUint64(at3, true),
+      v.getBigUint64(at4, true),
+      nlink,
+      mode,
+      flags,
+      filename,
+    );
+    if (made === undefined) return undefined; // make() left lastRawValid false
+    copyU64(v, at0, raw, 0);
+    copyU64(v, at1, raw, 2);
+    copyU64(v, at2, raw, 4);
+    copyU64(v, at3, raw, 6);
+    copyU64(v, at4, raw, 8);
+    raw[10] = nlink;
+    raw[11] = mode;
+    raw[12] = flags;
+    this.lastRawValid = true;
+    return made;
+  }
 
   make(
     dev: bigint,
@@ -60,6 +115,7 @@ export class ExecFileMaker {
     flags: number,
     filename: string,
   ): ExecFile | undefined {
+    this.lastRawValid = false; // makeAt() sets it again for what it made
     if (flags & EXE_UNREAD) return undefined;
     const l = this.last;
     if (
@@ -181,4 +237,13 @@ export function exeTag(f: ExecFile | undefined, full = false): string {
     f.noexecBypass ? "via loader" : "",
   ].filter(Boolean);
   return parts.join(", ");
+}
+
+function sameU64(v: DataView, at: number, raw: Uint32Array, i: number): boolean {
+  return v.getUint32(at, true) === raw[i] && v.getUint32(at + 4, true) === raw[i + 1];
+}
+
+function copyU64(v: DataView, at: number, raw: Uint32Array, i: number): void {
+  raw[i] = v.getUint32(at, true);
+  raw[i + 1] = v.getUint32(at + 4, true);
 }

@@ -10,16 +10,11 @@ export interface WriteTotals {
   lastNs: bigint;
 }
 
-interface Tally {
-  file: FileActivity;
-  /** Number(file.dev) and Number(file.ino), held inline: a match reads no bigint (see sameFile). */
-  devKey: number;
-  inoKey: number;
-  /** Totals flushed to the ring (the map was full): they add up. */
-  flushed: WriteTotals | undefined;
-  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. */
-  live: WriteTotals | undefined;
-}
+/**
+ * A file's write totals are tallied on the file itself (Activity): a separate tally object per file was
+ * ~64 bytes kept for every short-lived process's file.
+ */
+type Tally = Activity;
 
 /**
  * The ops of a file that has none, shared (frozen: a push on it throws instead of giving every file the op):
@@ -44,17 +39,60 @@ function addTo(byIno: Map<number, Tally[]>, t: Tally): void {
 /** Equal keys below 2^53 are equal numbers; from 2^53 on Number() rounds, so the bigints decide. */
 function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bigint): boolean {
   if (t.inoKey !== inoKey || t.devKey !== devKey) return false;
-  return (
-    (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) ||
-    (t.file.ino === ino && t.file.dev === dev)
-  );
+  return (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) || (t.ino === ino && t.dev === dev);
+}
+
+/**
+ * A file activity as replay keeps it. Its id and its process's id are made when asked for (by a view), from
+ * its process and creation number: two strings per file fewer kept, and none joined while replay rebuilds.
+ */
+class Activity implements FileActivity {
+  readonly host: string;
+  readonly pid: number;
+  comm: string;
+  bytes = 0n;
+  writes = 0n;
+  firstNs: bigint | undefined = undefined;
+  lastNs: bigint | undefined = undefined;
+  deleted = false;
+  renamedTo: string | undefined = undefined;
+  ops: FileOp[] = NO_OPS;
+  pathTruncated = false;
+  /** Number(dev) and Number(ino), held inline: a match reads no bigint (see sameFile). Not rendered. */
+  readonly devKey: number;
+  readonly inoKey: number;
+  /** Totals flushed to the ring (the map was full): they add up. Not rendered. */
+  flushed: WriteTotals | undefined = undefined;
+  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. Not rendered. */
+  live: WriteTotals | undefined = undefined;
+
+  constructor(
+    private readonly owner: ProcessEntity,
+    private readonly seq: number,
+    public path: string,
+    public dev: bigint,
+    public ino: bigint,
+  ) {
+    this.host = owner.host;
+    this.pid = owner.pid;
+    this.comm = owner.comm;
+    this.devKey = Number(dev);
+    this.inoKey = Number(ino);
+  }
+
+  get id(): string {
+    return flatId(this.host, `f${this.seq}`);
+  }
+
+  get processId(): string {
+    return this.owner.id;
+  }
 }
 
 export class FileTable {
-  private readonly tallies: Tally[] = [];
   /** host → path → its files: the path string is the record's own, so a key costs no concatenation. */
   private readonly byPath = new Map<string, Map<string, FileActivity[]>>();
-  private readonly all: FileActivity[] = [];
+  private readonly all: Activity[] = [];
   private seq = 0;
   /** The device of the last file made: files share it (a few devices hold every file), not a bigint each. */
   private lastDev: bigint | undefined;
@@ -64,27 +102,10 @@ export class FileTable {
     return this.all.length;
   }
 
-  private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): FileActivity {
+  private create(p: ProcessEntity, path: string, dev: bigint, ino: bigint): Activity {
     if (dev === this.lastDev) dev = this.lastDev;
     else this.lastDev = dev;
-    const f: FileActivity = {
-      id: flatId(p.host, `f${++this.seq}`),
-      host: p.host,
-      processId: p.id,
-      pid: p.pid,
-      comm: p.comm,
-      path,
-      dev,
-      ino,
-      bytes: 0n,
-      writes: 0n,
-      firstNs: undefined,
-      lastNs: undefined,
-      deleted: false,
-      renamedTo: undefined,
-      ops: NO_OPS,
-      pathTruncated: false,
-    };
+    const f = new Activity(p, ++this.seq, path, dev, ino);
     this.all.push(f);
     // A placeholder path (no first-write record yet) names no file: unlink/rename cannot match it.
     if (!path.startsWith("<inode ")) this.indexPath(f);
@@ -112,9 +133,7 @@ export class FileTable {
       const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
       if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
     }
-    const file = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
-    const t: Tally = { file, devKey, inoKey, flushed: undefined, live: undefined };
-    this.tallies.push(t);
+    const t = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
     if (e === undefined) {
       p.fileIndex = t;
     } else if (!Array.isArray(e) && !(e instanceof Map)) {
@@ -133,12 +152,12 @@ export class FileTable {
   /** ST_EV_FILE_OPEN: the path of (process, dev, ino). */
   open(p: ProcessEntity, dev: bigint, ino: bigint, path: string, truncated: boolean): void {
     const t = this.tally(p, dev, ino, path);
-    if (t.file.path !== path && t.file.path.startsWith("<inode ")) {
-      t.file.path = path;
-      this.indexPath(t.file);
+    if (t.path !== path && t.path.startsWith("<inode ")) {
+      t.path = path;
+      this.indexPath(t);
     }
-    t.file.comm = p.comm;
-    t.file.pathTruncated ||= truncated;
+    t.comm = p.comm;
+    t.pathTruncated ||= truncated;
   }
 
   /** ST_EV_FILE_WRITE: totals that went to the ring instead of the map. */
@@ -174,13 +193,13 @@ export class FileTable {
 
   /** Every file with totals folded in. */
   finish(): FileActivity[] {
-    for (const t of this.tallies) {
+    for (const t of this.all) {
       const sum = t.flushed && t.live ? add(t.flushed, t.live) : (t.flushed ?? t.live);
       if (!sum) continue;
-      t.file.bytes = sum.bytes;
-      t.file.writes = sum.calls;
-      t.file.firstNs = sum.firstNs;
-      t.file.lastNs = sum.lastNs;
+      t.bytes = sum.bytes;
+      t.writes = sum.calls;
+      t.firstNs = sum.firstNs;
+      t.lastNs = sum.lastNs;
     }
     return this.all;
   }

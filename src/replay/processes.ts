@@ -7,6 +7,49 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
   return flatId(host, pid, startBootNs);
 }
 
+/**
+ * A process as replay keeps it. Its id string is made when first asked for (a view, a parent's child, a
+ * file op), not for every process: most short-lived processes are never named by id while replay rebuilds,
+ * and an id each (~45 bytes, and the time to join it) was kept for all of them.
+ */
+class Process implements ProcessEntity {
+  private madeId: string | undefined = undefined;
+  parentId: string | undefined = undefined;
+  parentOrigin: ProcessEntity["parentOrigin"] = "inferred";
+  reparentedFrom: string | undefined = undefined;
+  user: string | undefined = undefined;
+  cgroupPath: string | undefined = undefined;
+  container: ProcessEntity["container"] = undefined;
+  origin: ProcessEntity["origin"] = "observed";
+  execs: ExecImage[] = [];
+  exitNs: bigint | undefined = undefined;
+  exitCode: number | undefined = undefined;
+  exitSignal: number | undefined = undefined;
+  forkNs: bigint | undefined = undefined;
+  fileIndex: unknown = undefined;
+  parent: ProcessEntity | undefined = undefined;
+
+  constructor(
+    readonly host: string,
+    readonly pid: number,
+    public ppid: number,
+    readonly startNs: bigint,
+    /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
+    private readonly offsetNs: bigint,
+    public comm: string,
+    public uid: number,
+    public cgroupId: bigint | undefined,
+  ) {}
+
+  get startBootNs(): bigint {
+    return this.startNs - this.offsetNs;
+  }
+
+  get id(): string {
+    return (this.madeId ??= processId(this.host, this.pid, this.startBootNs));
+  }
+}
+
 export class ProcessTable {
   /** Processes kept. */
   get size(): number {
@@ -59,8 +102,9 @@ export class ProcessTable {
   }
 
   /**
-   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process instead
-   * of three, and the new process goes in the recent cache, so its own next record finds it without one.
+   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process, its
+   * result used for the insert, and the new process goes in the recent cache, so its own next record
+   * finds it without one.
    */
   ensureByHalves(
     host: string,
@@ -74,10 +118,26 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    return (
-      this.findByHalves(host, tgid, startLo, startHi) ??
-      this.addByHalves(host, tgid, startLo, startHi, startBootNs, ppid, uid, comm, cgroupId, offsetNs)
-    );
+    const hit = this.recent.get(tgid, startLo, startHi);
+    if (hit !== undefined && hit.host === host) return hit;
+    let pids = this.byIdentity.get(host);
+    if (!pids) this.byIdentity.set(host, (pids = new Map()));
+    const e = pids.get(tgid);
+    let p =
+      e === undefined
+        ? undefined
+        : e instanceof Map
+          ? e.get(startBootNs)
+          : e.startBootNs === startBootNs
+            ? e
+            : undefined;
+    if (p === undefined) {
+      p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
+      this.all.push(p);
+      insert(pids, e, p);
+    }
+    this.recent.set(tgid, startLo, startHi, p);
+    return p;
   }
 
   /** A new process, for a caller whose findByHalves() of this identity just missed; kept in the recent cache. */
@@ -109,45 +169,11 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    const p: ProcessEntity = {
-      id: processId(host, tgid, startBootNs),
-      host,
-      pid: tgid,
-      ppid,
-      parentId: undefined,
-      parentOrigin: "inferred",
-      reparentedFrom: undefined,
-      startNs: startBootNs + offsetNs,
-      startBootNs,
-      comm,
-      uid,
-      user: undefined,
-      cgroupId,
-      cgroupPath: undefined,
-      container: undefined,
-      origin: "observed",
-      execs: [],
-      exitNs: undefined,
-      exitCode: undefined,
-      exitSignal: undefined,
-      forkNs: undefined,
-      fileIndex: undefined,
-      parent: undefined,
-    };
+    const p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
     this.all.push(p);
     let pids = this.byIdentity.get(host);
     if (!pids) this.byIdentity.set(host, (pids = new Map()));
-    const e = pids.get(tgid);
-    if (e === undefined) pids.set(tgid, p);
-    else if (e instanceof Map) e.set(startBootNs, p);
-    else
-      pids.set(
-        tgid,
-        new Map([
-          [e.startBootNs, e],
-          [startBootNs, p],
-        ]),
-      );
+    insert(pids, pids.get(tgid), p);
     return p;
   }
 
@@ -273,6 +299,24 @@ export class ProcessTable {
     }
     return all.sort(byStart);
   }
+}
+
+/** Adds `p` to its host's pids, where `e` is what its pid held before (pids.get(p.pid)). */
+function insert(
+  pids: Map<number, ProcessEntity | Map<bigint, ProcessEntity>>,
+  e: ProcessEntity | Map<bigint, ProcessEntity> | undefined,
+  p: ProcessEntity,
+): void {
+  if (e === undefined) pids.set(p.pid, p);
+  else if (e instanceof Map) e.set(p.startBootNs, p);
+  else
+    pids.set(
+      p.pid,
+      new Map([
+        [e.startBootNs, e],
+        [p.startBootNs, p],
+      ]),
+    );
 }
 
 /** The first image as a one-element literal: push on [] reserves 16 slots, kept for every process. */

@@ -74,6 +74,17 @@ export class Reconstructor {
   /** Where the record being fed sits, for naming it in a skip: set by the loader. */
   at = { frame: 0, record: 0 };
   private cur: Current | undefined;
+  /** sock()'s one SockFacts. */
+  private readonly facts: SockFacts = {
+    sockLo: 0,
+    sockHi: 0,
+    family: "",
+    protocol: "",
+    saddr: "",
+    sport: 0,
+    daddr: "",
+    dport: 0,
+  };
 
   /**
    * Objects replay keeps and that grow with the input: processes, connections, files, loss gaps, exec
@@ -298,20 +309,7 @@ export class Reconstructor {
             argvTruncated: (trunc & EXEC_ARGV_TRUNC) !== 0,
             cwd,
             origin,
-            exe:
-              o.exe_flags < 0
-                ? undefined
-                : cur.exeFiles.make(
-                    v.getBigUint64(off + o.exe_dev, true),
-                    v.getBigUint64(off + o.exe_ino, true),
-                    v.getBigUint64(off + o.exe_size, true),
-                    v.getBigUint64(off + o.exe_mtime_ns, true),
-                    v.getBigUint64(off + o.exe_ctime_ns, true),
-                    v.getUint32(off + o.exe_nlink, true),
-                    v.getUint16(off + o.exe_mode, true),
-                    v.getUint16(off + o.exe_flags, true),
-                    filename,
-                  ),
+            exe: o.exe_flags < 0 ? undefined : cur.exeFiles.makeAt(v, off, o, filename),
           },
           this.comm(d, off, o),
         );
@@ -559,19 +557,23 @@ export class Reconstructor {
     return cText(d, c, c + 16);
   }
 
+  /**
+   * The record's socket facts, in one object refilled per record (the connection table keeps none of it):
+   * four socket records per short-lived process each made an object the young GC had to sweep past.
+   */
   private sock(d: Uint8Array, v: DataView, off: number, o: Offsets): SockFacts {
     const family = v.getUint16(off + o.family, true);
     const protocol = o.protocol < 0 ? 6 : v.getUint16(off + o.protocol, true);
-    return {
-      sockLo: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id, true),
-      sockHi: o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true),
-      family: familyName(family),
-      protocol: protocolName(protocol),
-      saddr: formatAddr(family, d, off + o.saddr),
-      sport: v.getUint16(off + o.sport, true),
-      daddr: formatAddr(family, d, off + o.daddr),
-      dport: v.getUint16(off + o.dport, true),
-    };
+    const f = this.facts;
+    f.sockLo = o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id, true);
+    f.sockHi = o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true);
+    f.family = familyName(family);
+    f.protocol = protocolName(protocol);
+    f.saddr = formatAddr(family, d, off + o.saddr);
+    f.sport = v.getUint16(off + o.sport, true);
+    f.daddr = formatAddr(family, d, off + o.daddr);
+    f.dport = v.getUint16(off + o.dport, true);
+    return f;
   }
 
   private map(cur: Current, name: string, d: Uint8Array, keySize: number, valueSize: number, tBoot: bigint): void {
