@@ -202,11 +202,10 @@ function asFinale(value: unknown): SessionFinale | undefined {
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
   const { fd, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(
-    fd,
-    sizeBytes,
-    options.requiredSigner ? { requiredSigner: options.requiredSigner } : {},
-  );
+  const scanner = new SessionScanner(fd, sizeBytes, {
+    ...(options.requiredSigner ? { requiredSigner: options.requiredSigner } : {}),
+    reuseReads: options.reuseBuffers === true,
+  });
   try {
     const header = await scanner.readHeader();
     const ring = options.identities instanceof KeyRing ? options.identities : new KeyRing(options.identities);
