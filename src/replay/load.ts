@@ -91,7 +91,8 @@ export async function loadSessions(
       notes.push(`${path}: not read: ${stopped}`);
       continue;
     }
-    const reader = await openSession(path, { identities: keys, frameLimits: limits });
+    // Each frame's records are reconstructed before the next frame is read: one decompression buffer for all.
+    const reader = await openSession(path, { identities: keys, frameLimits: limits, reuseBuffers: true });
     const first = sessions.get(reader.sessionIdHex);
     if (first !== undefined) {
       await reader.close();

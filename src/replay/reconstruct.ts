@@ -580,7 +580,9 @@ export class Reconstructor {
     const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
     const row = keySize + valueSize;
     if (name === "write_cache") {
-      cur.writeCache = { d, keySize, valueSize };
+      // Kept for the write_totals record after it, which may be in the next frame: the loader reuses a
+      // frame's buffer for the next one, so a copy.
+      cur.writeCache = { d: new Uint8Array(d), keySize, valueSize }; // not d.slice(): d is a Buffer, whose slice is a view
     } else if (name === "write_totals") {
       const k = cur.schema.byStruct.get("st_write_key");
       const w = cur.schema.byStruct.get("st_write_val");

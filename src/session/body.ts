@@ -47,13 +47,41 @@ export class FrameOverLimit extends Error {}
 
 const MIB = 1024 * 1024;
 
+/** Frames up to this size decompress into a BodyBuffer's one buffer; a larger one gets its own, not kept. */
+const REUSED_MAX_BYTES = 16 * MIB;
+
+/**
+ * One decompression buffer for frame after frame. A fresh one per frame cost a third of the time to read a
+ * session (its pages faulted in again at each frame, ~1 MiB each): replay's load reads the records of a
+ * frame before asking for the next. What decodeBody returns from it holds views into it (the records' byte
+ * arrays), valid only until its next decodeBody.
+ */
+export class BodyBuffer {
+  private buffer: Buffer | undefined;
+
+  /** A buffer of `bytes` bytes: the kept one when it fits, else a new one (kept unless over REUSED_MAX_BYTES). */
+  take(bytes: number): Buffer {
+    if (this.buffer !== undefined && bytes <= this.buffer.length) return this.buffer.subarray(0, bytes);
+    if (bytes > REUSED_MAX_BYTES) return Buffer.allocUnsafe(bytes);
+    this.buffer?.fill(0);
+    this.buffer = Buffer.allocUnsafe(Math.max(bytes, 2 * MIB)); // our writer's frames: ~1 MiB
+    return this.buffer.subarray(0, bytes);
+  }
+
+  /** Wipes the plaintext it holds and lets it go. */
+  clear(): void {
+    this.buffer?.fill(0);
+    this.buffer = undefined;
+  }
+}
+
 /**
  * Decompresses and decodes a frame body. Throws FrameOverLimit when it would decode to more than `limits`
  * allows (checked on the declared size, then on a walk of the msgpack, before any record is built), and
  * Error if the bytes are not one zstd frame with a declared content size (our writer always declares it)
- * or not msgpack.
+ * or not msgpack. With `into`, the records' byte arrays are views into its buffer (see BodyBuffer).
  */
-export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS): unknown[] {
+export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS, into?: BodyBuffer): unknown[] {
   const declaredBytes = zstdBinding.getFrameContentSize(body);
   if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES)
     throw new Error("frame body lacks a bounded zstd content size");
@@ -64,7 +92,7 @@ export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME
   }
   // Into a buffer of exactly the declared size: zstd-napi's decompress() would add up further frames in
   // the body, or stream a frame without a size with no bound at all; here more than declared is an error.
-  const msgpack = Buffer.allocUnsafe(declaredBytes);
+  const msgpack = into ? into.take(declaredBytes) : Buffer.allocUnsafe(declaredBytes);
   dctx ??= new zstdBinding.DCtx();
   if (dctx.decompress(msgpack, body) !== declaredBytes)
     throw new Error("frame body decompresses to other than its declared size");

@@ -4,7 +4,7 @@ import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./body.js";
+import { BodyBuffer, decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./body.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
 import { damageError, damageVerdict, SessionDamage, type SessionVerdict } from "./verdict.js";
@@ -16,6 +16,11 @@ export interface OpenSessionOptions {
   readonly requiredSigner?: Uint8Array;
   /** What one frame may decode to; an authentic frame over it is skipped and listed in `skippedFrames`. */
   readonly frameLimits?: FrameLimits;
+  /**
+   * Decode every frame into one reused buffer: the byte arrays in a frame's records are then valid only
+   * until the next frame is asked for (replay's load reads each frame whole first). Frame 0 is never reused.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 /** An authenticated frame that was not decoded because it is over the frame limits. */
@@ -48,6 +53,7 @@ export class SessionReader {
     private readonly scanner: SessionScanner,
     private readonly raw: AsyncGenerator<RawFrame>,
     private readonly frameLimits: FrameLimits = DEFAULT_FRAME_LIMITS,
+    private readonly into?: BodyBuffer,
   ) {}
 
   get sessionIdHex(): string {
@@ -77,7 +83,7 @@ export class SessionReader {
           return;
         }
         const frame = next.value;
-        const records = this.decrypt(frame);
+        const records = this.decrypt(frame, this.into);
         if (!records) return;
         this.framesGood++;
         if (records === SKIPPED) continue;
@@ -99,6 +105,7 @@ export class SessionReader {
       }
     } finally {
       this.key.fill(0);
+      this.into?.clear();
       await this.raw.return(undefined);
       await this.scanner.close();
     }
@@ -108,7 +115,7 @@ export class SessionReader {
    * Returns the frame's records; SKIPPED (listed in skippedFrames) for an authentic frame over the frame
    * limits; or sets a TAMPERED verdict and returns undefined.
    */
-  private decrypt(frame: RawFrame): unknown[] | typeof SKIPPED | undefined {
+  private decrypt(frame: RawFrame, into?: BodyBuffer): unknown[] | typeof SKIPPED | undefined {
     const index = frame.parsed.index;
     const body = openFrame(
       this.key,
@@ -129,7 +136,7 @@ export class SessionReader {
       return undefined;
     }
     try {
-      return decodeBody(body, this.frameLimits);
+      return decodeBody(body, this.frameLimits, into);
     } catch (e) {
       if (e instanceof FrameOverLimit) {
         this.skippedFrames.push({ index, reason: `frame ${index} ${e.message}` });
@@ -169,6 +176,7 @@ export class SessionReader {
   /** Stops early and releases the file. */
   async close(): Promise<void> {
     this.key.fill(0);
+    this.into?.clear();
     await this.raw.return(undefined);
     await this.scanner.close();
   }
@@ -194,11 +202,10 @@ function asFinale(value: unknown): SessionFinale | undefined {
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
   const { fd, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(
-    fd,
-    sizeBytes,
-    options.requiredSigner ? { requiredSigner: options.requiredSigner } : {},
-  );
+  const scanner = new SessionScanner(fd, sizeBytes, {
+    ...(options.requiredSigner ? { requiredSigner: options.requiredSigner } : {}),
+    reuseReads: options.reuseBuffers === true,
+  });
   try {
     const header = await scanner.readHeader();
     const ring = options.identities instanceof KeyRing ? options.identities : new KeyRing(options.identities);
@@ -213,7 +220,14 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
     }
     const key = deriveFirstFrameKey(fileKey, header.digest);
     fileKey.fill(0);
-    const reader = new SessionReader(header, key, scanner, scanner.frames(), options.frameLimits);
+    const reader = new SessionReader(
+      header,
+      key,
+      scanner,
+      scanner.frames(),
+      options.frameLimits,
+      options.reuseBuffers ? new BodyBuffer() : undefined,
+    );
     // Frame 0 holds only the metadata; reading it here makes `metadata` available before iteration.
     await reader.readMetadata();
     return reader;

@@ -20,14 +20,21 @@ export interface RawFrame {
 export interface ScanOptions {
   /** Require the trailer to be signed by exactly this Ed25519 key (`verify --signer`). */
   readonly requiredSigner?: Uint8Array;
+  /**
+   * Read every frame into one reused buffer: a RawFrame's ciphertext is then valid only until the next
+   * frame is asked for. A fresh buffer per frame (~1 MiB of new pages each) cost more than the read itself.
+   */
+  readonly reuseReads?: boolean;
 }
+
+/** Frames up to this size are read into the scanner's one buffer; a larger one gets its own, not kept. */
+const REUSED_READ_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Synchronous on purpose: a thread-pool round trip per frame cost more than the read itself, and a frame
  * from the page cache takes well under a millisecond.
  */
-function readAt(fd: number, position: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
+function readAt(fd: number, position: number, length: number, out: Uint8Array = new Uint8Array(length)): Uint8Array {
   let filled = 0;
   while (filled < length) {
     const bytesRead = readSync(fd, out, filled, length - filled, position + filled);
@@ -92,6 +99,8 @@ export class SessionScanner {
   lastChainHash: Uint8Array | undefined;
   signatureStatus: "unsigned" | "valid" | "invalid" | "not checked" = "not checked";
   private closed = false;
+  /** The buffer frames are read into with `reuseReads`. */
+  private readBuffer: Uint8Array | undefined;
 
   constructor(
     private readonly fd: number,
@@ -121,7 +130,12 @@ export class SessionScanner {
       if (index === 0 && parsed.final) throw new SessionDamage("TAMPERED", "frame 0 (metadata) is marked final", 0);
       // One read takes this frame's ciphertext and chain hash plus the next frame's prefix.
       const bodyBytes = parsed.ciphertextBytes + CHAIN_HASH_BYTES;
-      const chunk = readAt(this.fd, this.position + FRAME_PREFIX_BYTES, bodyBytes + FRAME_PREFIX_BYTES);
+      const chunk = readAt(
+        this.fd,
+        this.position + FRAME_PREFIX_BYTES,
+        bodyBytes + FRAME_PREFIX_BYTES,
+        this.frameBuffer(bodyBytes + FRAME_PREFIX_BYTES),
+      );
       if (chunk.length < bodyBytes) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
       const ciphertext = chunk.subarray(0, parsed.ciphertextBytes);
       const stored = chunk.subarray(parsed.ciphertextBytes, bodyBytes);
@@ -133,13 +147,21 @@ export class SessionScanner {
       this.framesChained = index + 1;
       this.lastChainHash = chainHash;
       previous = chainHash;
-      prefix = chunk.subarray(bodyBytes);
+      prefix = chunk.slice(bodyBytes); // a copy: with reuseReads, the next read overwrites `chunk`
       yield frame;
       if (parsed.final) {
         await this.checkTrailer(header, index + 1, chainHash);
         return;
       }
     }
+  }
+
+  /** Where the next frame is read: the kept buffer with `reuseReads` (grown as needed), else a new one. */
+  private frameBuffer(length: number): Uint8Array {
+    if (!this.options.reuseReads || length > REUSED_READ_MAX_BYTES) return new Uint8Array(length);
+    if (this.readBuffer === undefined || this.readBuffer.length < length)
+      this.readBuffer = new Uint8Array(Math.max(length, 2 * 1024 * 1024));
+    return this.readBuffer.subarray(0, length);
   }
 
   private async checkTrailer(header: SessionHeader, frameCount: number, finalChainHash: Uint8Array): Promise<void> {

@@ -33,11 +33,11 @@ export interface VerifyOptions {
  */
 export async function verifySession(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { fd, sizeBytes } = await openForScan(path);
-  const scanner = new SessionScanner(
-    fd,
-    sizeBytes,
-    options.requiredSigner ? { requiredSigner: options.requiredSigner } : {},
-  );
+  // Frames are only chained here, never kept: one read buffer for all of them.
+  const scanner = new SessionScanner(fd, sizeBytes, {
+    ...(options.requiredSigner ? { requiredSigner: options.requiredSigner } : {}),
+    reuseReads: true,
+  });
   let verdict: SessionVerdict;
   let sessionIdHex: string | undefined;
   let createdUnixMs: bigint | undefined;

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EV } from "../../src/events/layouts.js";
+import { EV, WRITE_KEY, WRITE_VAL } from "../../src/events/layouts.js";
+import { slotLayout } from "../../src/events/writes.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { tempDir, testKey, writeSession } from "./session-helpers.js";
 import * as E from "./replay-encode.js";
@@ -93,6 +94,51 @@ test("file tallies at every size keep their totals; ops reach only their files",
     );
     // Files without ops: empty lists, and none picked up another file's op.
     for (const f of mine.filter((x) => ![f1, f3].includes(x))) assert.equal(f.ops.length, 0, f.path);
+  } finally {
+    cleanup();
+  }
+});
+
+test("a write_cache snapshot in one frame merges with the write_totals of the next (the loader reuses a frame's buffer)", async () => {
+  const { dir, cleanup } = tempDir("replay-write-cache");
+  try {
+    const key = await testKey();
+    const path = join(dir, "s.sealed");
+    // One write_cache row: a u32 index, then one CPU's slot (head, key, value, jiffies, tail) with 5 calls.
+    const slot = slotLayout(WRITE_KEY.size, WRITE_VAL.size);
+    const slotStride = Math.ceil(slot.size / 8) * 8;
+    const cache = new Uint8Array(4 + slotStride);
+    const cv = new DataView(cache.buffer);
+    const totals = E.writeRow(writer, 8n, 1n, 500n, 5n, 10n * S, 12n * S);
+    cv.setBigUint64(4 + slot.head, 7n, true);
+    cache.set(totals.subarray(0, WRITE_KEY.size), 4 + slot.key);
+    cache.set(totals.subarray(WRITE_KEY.size), 4 + slot.val);
+    cv.setBigUint64(4 + slot.tail, 7n, true);
+    const maps = (m: string, keySize: number, valueSize: number, d: Uint8Array) => ({
+      k: "maps",
+      b: "filewrite",
+      m,
+      t: 20n * S,
+      keySize,
+      valueSize,
+      n: 1,
+      d,
+    });
+    const filler = { k: "ring", b: "exec", t: 20n * S, n: 0, d: new Uint8Array(4096).fill(0xa5) };
+    await writeSession(
+      path,
+      [
+        [E.ring("exec", 10n * S, [E.fileOpen(10n * S, writer, 8n, 1n, "/d/f1")])],
+        [maps("write_cache", 4, slotStride, cache)],
+        // The next frame overwrites the buffer the cache row was decoded into.
+        [filler, maps("write_totals", 32, 32, E.writeRow(writer, 8n, 1n, 200n, 2n, 10n * S, 11n * S))],
+      ],
+      { recipients: [key.recipient], metadata: E.metadata() },
+    );
+    const { replay } = await loadSessions([path], [key.identity]);
+    const f = replay.files.find((x) => x.path === "/d/f1");
+    assert.equal(f?.bytes, 500n); // the cache's newer reading (5 calls) over the totals' (2)
+    assert.equal(f?.writes, 5n);
   } finally {
     cleanup();
   }
