@@ -159,9 +159,6 @@ function makeLibc() {
       "int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)",
     ),
     sysconf: f<(name: number) => bigint>("long sysconf(int name)"),
-    schedSetscheduler: f<(tid: number, policy: number, param: Int32Array) => number>(
-      "int sched_setscheduler(int pid, int policy, const int32_t *param)",
-    ),
     clockGettime: f<(clock: number, ts: { tv_sec: bigint | number; tv_nsec: bigint | number }) => number>(
       "int clock_gettime(int clk, _Out_ sealtrace_timespec *ts)",
     ),

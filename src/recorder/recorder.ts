@@ -1,6 +1,5 @@
 // record(): claims the output, loads and attaches the bundles, runs a Recording (recording.ts) through its
 // stages, and always ends with every probe detached and the session sealed.
-import { batchScheduling } from "./sched.js";
 import type { SessionWriter, SessionCloseResult, PartialDeleted } from "../session/writer.js";
 import { DEFAULT_RESERVE_BYTES, SessionFiles } from "../session/partial.js";
 import type { BundleLosses, EndReason } from "../session/records.js";
@@ -65,8 +64,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // or read-only directory or a full disk is one line, and nothing was attached.
   const files = SessionFiles.claim(opts.out, DEFAULT_RESERVE_BYTES);
   const { bundles, times } = await attach(opts, files);
-  // From here the recorder only drains and writes: it should not preempt the traced workload (sched.ts).
-  batchScheduling();
   // BPF run-time accounting (kernel.bpf_stats_enabled), sampled: a tenth of the time (libbpf/stats.ts).
   const stats = new SampledRunTimeStats(performance.now());
   const deletions: PartialDeleted[] = [];
