@@ -55,7 +55,8 @@ with open(work + "/loot.bin", "wb") as f:
         f.write(b"y" * 1000); f.flush(); time.sleep(0.1)
 while not os.path.exists(work + "/stop"): time.sleep(0.05)
 for pid in loops: os.waitpid(pid, 0)
-json.dump(dict(server=os.getpid(), sender=sender, loops=loops, received=n, blocking=blocking, nbret=nbret, nberr=nberr), open(work + "/res.json", "w"))
+with open(work + "/res.tmp", "w") as f: json.dump(dict(server=os.getpid(), sender=sender, loops=loops, received=n, blocking=blocking, nbret=nbret, nberr=nberr), f)
+os.replace(work + "/res.tmp", work + "/res.json")
 time.sleep(30)
 `;
 
@@ -146,7 +147,7 @@ async function record(bundles: string, follow: boolean): Promise<Recording> {
     execFileSync("ip", ["netns", "exec", NETNS, "nft", "-f", "-"], {
       input: `table inet st_ra_loss {\n chain in {\n  type filter hook input priority 0; policy accept;\n  tcp dport ${PORT} meta length > 200 numgen random mod 100 < 20 drop\n }\n}\n`,
     });
-    for (const f of ["res.json", "ready", "go", "stop"]) rmSync(join(work, f), { force: true });
+    for (const f of ["res.json", "res.tmp", "ready", "go", "stop"]) rmSync(join(work, f), { force: true });
     server = spawn("ip", ["netns", "exec", NETNS, "python3", "-c", SERVER, String(PORT), work], { stdio: "ignore" });
     // The exec loops run before the recorder starts, so they are in its start snapshot.
     for (let i = 0; i < 600 && !existsSync(join(work, "ready")); i++) await new Promise((r) => setTimeout(r, 50));
@@ -168,6 +169,7 @@ async function record(bundles: string, follow: boolean): Promise<Recording> {
       ...(follow ? ["--pid", String(server.pid)] : []),
     ]);
     // The loops run to the end of the recording: the start snapshot, taken late on a loaded machine, finds them.
+    // The server writes res.json whole (a rename), so it is never read half-written.
     writeFileSync(join(work, "stop"), "");
     for (let i = 0; i < 200 && !existsSync(join(work, "res.json")); i++) await new Promise((r) => setTimeout(r, 50));
     const res = JSON.parse(readFileSync(join(work, "res.json"), "utf8")) as Result;
