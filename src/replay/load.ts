@@ -91,8 +91,14 @@ export async function loadSessions(
       notes.push(`${path}: not read: ${stopped}`);
       continue;
     }
-    // Each frame's records are reconstructed before the next frame is read: one decompression buffer for all.
-    const reader = await openSession(path, { identities: keys, frameLimits: limits, reuseBuffers: true });
+    // Each frame's records are reconstructed before the next frame is asked for: frames are opened a few
+    // ahead in a worker thread meanwhile (a big file), into buffers reused frame after frame.
+    const reader = await openSession(path, {
+      identities: keys,
+      frameLimits: limits,
+      reuseBuffers: true,
+      decodeAhead: true,
+    });
     const first = sessions.get(reader.sessionIdHex);
     if (first !== undefined) {
       await reader.close();

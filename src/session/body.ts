@@ -76,12 +76,12 @@ export class BodyBuffer {
 }
 
 /**
- * Decompresses and decodes a frame body. Throws FrameOverLimit when it would decode to more than `limits`
- * allows (checked on the declared size, then on a walk of the msgpack, before any record is built), and
- * Error if the bytes are not one zstd frame with a declared content size (our writer always declares it)
- * or not msgpack. With `into`, the records' byte arrays are views into its buffer (see BodyBuffer).
+ * Decompresses a frame body into `take(declared size)` and walks its msgpack. Throws FrameOverLimit when it
+ * would decode to more than `limits` allows (checked on the declared size, then on a walk of the msgpack,
+ * before any record is built), and Error if the bytes are not one zstd frame with a declared content size
+ * (our writer always declares it) or not msgpack. Returns the msgpack bytes (what `take` gave, filled).
  */
-export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS, into?: BodyBuffer): unknown[] {
+export function inflateBody(body: Uint8Array, limits: FrameLimits, take: (bytes: number) => Uint8Array): Uint8Array {
   const declaredBytes = zstdBinding.getFrameContentSize(body);
   if (declaredBytes === null || declaredBytes > FRAME_MAX_PLAINTEXT_BYTES)
     throw new Error("frame body lacks a bounded zstd content size");
@@ -92,10 +92,12 @@ export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME
   }
   // Into a buffer of exactly the declared size: zstd-napi's decompress() would add up further frames in
   // the body, or stream a frame without a size with no bound at all; here more than declared is an error.
-  const msgpack = into ? into.take(declaredBytes) : Buffer.allocUnsafe(declaredBytes);
+  const msgpack = take(declaredBytes);
   dctx ??= new zstdBinding.DCtx();
-  if (dctx.decompress(msgpack, body) !== declaredBytes)
+  if (dctx.decompress(msgpack, body) !== declaredBytes) {
+    msgpack.fill(0);
     throw new Error("frame body decompresses to other than its declared size");
+  }
   const counted = countMsgpackValues(msgpack, limits.maxFrameValues);
   if (typeof counted !== "number") {
     msgpack.fill(0);
@@ -103,6 +105,21 @@ export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME
       throw new FrameOverLimit(`holds ${counted.reason}, over the frame limit (--max-frame-values)`);
     throw new Error(counted.reason);
   }
-  // Not wiped afterwards: decoded Uint8Array blobs are views into `msgpack`, and they are the caller's plaintext.
+  return msgpack;
+}
+
+/**
+ * The records of msgpack bytes inflateBody returned. Their byte arrays are views into `msgpack` (not wiped
+ * afterwards: they are the caller's plaintext). Throws on bytes that are not msgpack.
+ */
+export function unpackBody(msgpack: Uint8Array): unknown[] {
   return unpackr.unpackMultiple(msgpack) ?? [];
+}
+
+/**
+ * Decompresses and decodes a frame body (inflateBody, then unpackBody); throws as they do. With `into`,
+ * the records' byte arrays are views into its buffer (see BodyBuffer).
+ */
+export function decodeBody(body: Uint8Array, limits: FrameLimits = DEFAULT_FRAME_LIMITS, into?: BodyBuffer): unknown[] {
+  return unpackBody(inflateBody(body, limits, into ? (n) => into.take(n) : (n) => Buffer.allocUnsafe(n)));
 }

@@ -4,7 +4,9 @@ import { KeyRing } from "./envelope.js";
 import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
-import { BodyBuffer, decodeBody, DEFAULT_FRAME_LIMITS, FrameOverLimit, type FrameLimits } from "./body.js";
+import { BodyBuffer, DEFAULT_FRAME_LIMITS, unpackBody, type FrameLimits } from "./body.js";
+import { bodyDecoder, InlineDecoder, WORKER_MIN_FILE_BYTES, type BodyDecoder } from "./body-decoder.js";
+import type { OpenedBody } from "./open-body.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
 import { damageError, damageVerdict, SessionDamage, type SessionVerdict } from "./verdict.js";
@@ -21,6 +23,14 @@ export interface OpenSessionOptions {
    * until the next frame is asked for (replay's load reads each frame whole first). Frame 0 is never reused.
    */
   readonly reuseBuffers?: boolean;
+  /**
+   * Open frames a few ahead in a worker thread while the caller works on the one before (a file of at
+   * least WORKER_MIN_FILE_BYTES). Implies `reuseBuffers`' contract: a frame's bytes are valid only until
+   * the next frame is asked for.
+   */
+  readonly decodeAhead?: boolean;
+  /** @internal The least file size for `decodeAhead` (tests: 0); WORKER_MIN_FILE_BYTES by default. */
+  readonly decodeAheadMinBytes?: number;
 }
 
 /** An authenticated frame that was not decoded because it is over the frame limits. */
@@ -53,8 +63,15 @@ export class SessionReader {
     private readonly scanner: SessionScanner,
     private readonly raw: AsyncGenerator<RawFrame>,
     private readonly frameLimits: FrameLimits = DEFAULT_FRAME_LIMITS,
-    private readonly into?: BodyBuffer,
+    private readonly makeDecoder: () => BodyDecoder = () => new InlineDecoder(),
   ) {}
+
+  /** Made when frames() starts (a worker is not started for a file whose metadata frame is bad). */
+  private decoderMade: BodyDecoder | undefined;
+
+  private get decoder(): BodyDecoder {
+    return (this.decoderMade ??= this.makeDecoder());
+  }
 
   get sessionIdHex(): string {
     return bytesToHex(this.header.sessionId);
@@ -63,103 +80,145 @@ export class SessionReader {
   /**
    * Yields each authenticated record frame in order. Damage never throws: iteration ends and `verdict`
    * says SEALED, UNSEALED (cut after frame N) or TAMPERED (frame N bad); everything yielded is authentic.
-   * Throws only on I/O errors. Closes the file when done.
+   * Throws only on I/O errors. Closes the file when done. Frames may be opened ahead (`decodeAhead`), but
+   * are taken, counted and judged in file order: what is yielded and the verdict do not depend on it.
    */
   async *frames(): AsyncGenerator<SessionFrame> {
+    /** Submitted frames in file order, then what ended the file's frames (damage or its end). */
+    const queue: Array<
+      | {
+          readonly index: number;
+          readonly final: boolean;
+          readonly bytes: number;
+          readonly opened: Promise<OpenedBody> | OpenedBody;
+        }
+      | { readonly end: (framesGood: number) => SessionVerdict }
+    > = [];
+    let ended = false;
+    let aheadBytes = 0;
+    let taken: OpenedBody | undefined;
     try {
       for (;;) {
-        let next: IteratorResult<RawFrame>;
-        try {
-          next = await this.raw.next();
-        } catch (e) {
-          if (e instanceof SessionDamage) {
-            this.verdict = damageVerdict(e, this.framesGood);
-            return;
+        if (taken) this.decoder.release(taken); // the caller is back: done with the frame yielded last
+        taken = undefined;
+        while (!ended && this.decoder.wantsMore(queue.length, aheadBytes)) {
+          let next: IteratorResult<RawFrame>;
+          try {
+            next = await this.raw.next();
+          } catch (e) {
+            if (!(e instanceof SessionDamage)) throw e;
+            queue.push({ end: (good) => damageVerdict(e, good) });
+            ended = true;
+            break;
           }
-          throw e;
+          if (next.done) {
+            queue.push({ end: (good) => sealedVerdict(good, this.scanner) });
+            ended = true;
+            break;
+          }
+          const frame = next.value;
+          queue.push({
+            index: frame.parsed.index,
+            final: frame.parsed.final,
+            bytes: frame.ciphertext.length,
+            opened: this.submit(frame),
+          });
+          aheadBytes += frame.ciphertext.length;
         }
-        if (next.done) {
-          this.verdict = sealedVerdict(this.framesGood, this.scanner);
+        const head = queue.shift()!;
+        if ("end" in head) {
+          this.verdict = head.end(this.framesGood);
           return;
         }
-        const frame = next.value;
-        const records = this.decrypt(frame, this.into);
+        aheadBytes -= head.bytes;
+        const opened = await head.opened;
+        const records = this.records(head.index, opened);
         if (!records) return;
+        taken = opened;
         this.framesGood++;
         if (records === SKIPPED) continue;
-        if (frame.parsed.final) {
+        if (head.final) {
           const finale = records.length === 1 ? asFinale(records[0]) : undefined;
           if (!finale) {
             this.verdict = {
               status: "TAMPERED",
               framesGood: this.framesGood - 1,
-              bad: frame.parsed.index,
-              reason: `frame ${frame.parsed.index}: final frame does not hold one summary`,
+              bad: head.index,
+              reason: `frame ${head.index}: final frame does not hold one summary`,
             };
             return;
           }
           this.finale = finale;
           continue;
         }
-        yield { index: frame.parsed.index, records };
+        yield { index: head.index, records };
       }
     } finally {
       this.key.fill(0);
-      this.into?.clear();
+      if (taken) this.decoderMade?.release(taken);
+      await this.decoderMade?.close();
       await this.raw.return(undefined);
       await this.scanner.close();
     }
   }
 
-  /**
-   * Returns the frame's records; SKIPPED (listed in skippedFrames) for an authentic frame over the frame
-   * limits; or sets a TAMPERED verdict and returns undefined.
-   */
-  private decrypt(frame: RawFrame, into?: BodyBuffer): unknown[] | typeof SKIPPED | undefined {
-    const index = frame.parsed.index;
-    const body = openFrame(
-      this.key,
-      frame.prefix,
-      frame.parsed,
-      this.header.digest,
-      frame.previousChainHash,
-      frame.ciphertext,
-    );
+  /** Starts opening a frame with the current key, and ratchets the key for the next. */
+  private submit(frame: RawFrame, decoder: BodyDecoder = this.decoder): Promise<OpenedBody> | OpenedBody {
+    const opened = decoder.submit({
+      key: this.key,
+      prefix: frame.prefix,
+      parsed: frame.parsed,
+      headerDigest: this.header.digest,
+      previousChainHash: frame.previousChainHash,
+      ciphertext: frame.ciphertext,
+      limits: this.frameLimits,
+    });
     this.key = ratchetFrameKey(this.key);
-    if (!body) {
-      this.verdict = {
-        status: "TAMPERED",
-        framesGood: this.framesGood,
-        bad: index,
-        reason: `frame ${index}: authentication failed`,
-      };
-      return undefined;
-    }
-    try {
-      return decodeBody(body, this.frameLimits, into);
-    } catch (e) {
-      if (e instanceof FrameOverLimit) {
-        this.skippedFrames.push({ index, reason: `frame ${index} ${e.message}` });
+    return opened;
+  }
+
+  /**
+   * The frame's records; SKIPPED (listed in skippedFrames) for an authentic frame over the frame limits;
+   * or sets a TAMPERED verdict and returns undefined.
+   */
+  private records(index: number, opened: OpenedBody): unknown[] | typeof SKIPPED | undefined {
+    switch (opened.kind) {
+      case "records":
+        try {
+          return unpackBody(opened.msgpack);
+        } catch {
+          break;
+        }
+      case "over-limit":
+        this.skippedFrames.push({ index, reason: `frame ${index} ${opened.reason}` });
         return SKIPPED;
-      }
-      // Authentic but undecodable: only a holder of the file key can produce that.
-      this.verdict = {
-        status: "TAMPERED",
-        framesGood: this.framesGood,
-        bad: index,
-        reason: `frame ${index}: authenticated body does not decode`,
-      };
-      return undefined;
-    } finally {
-      body.fill(0);
+      case "auth-failed":
+        this.verdict = {
+          status: "TAMPERED",
+          framesGood: this.framesGood,
+          bad: index,
+          reason: `frame ${index}: authentication failed`,
+        };
+        return undefined;
+      case "undecodable":
+        break;
     }
+    // Authentic but undecodable: only a holder of the file key can produce that.
+    this.verdict = {
+      status: "TAMPERED",
+      framesGood: this.framesGood,
+      bad: index,
+      reason: `frame ${index}: authenticated body does not decode`,
+    };
+    return undefined;
   }
 
   /** @internal Reads frame 0; throws SessionDamage when it is missing or bad. */
   async readMetadata(): Promise<void> {
     const first = await this.raw.next();
     if (first.done) throw new Error("scanner ended before frame 0");
-    const decoded = this.decrypt(first.value);
+    // Frame 0's records are kept (the metadata): opened into a buffer of its own, never a reused one.
+    const decoded = this.records(0, this.submit(first.value, new InlineDecoder()) as OpenedBody);
     if (decoded === SKIPPED)
       throw new SessionDamage(
         "TAMPERED",
@@ -176,13 +235,13 @@ export class SessionReader {
   /** Stops early and releases the file. */
   async close(): Promise<void> {
     this.key.fill(0);
-    this.into?.clear();
+    await this.decoderMade?.close();
     await this.raw.return(undefined);
     await this.scanner.close();
   }
 }
 
-/** decrypt()'s answer for a frame over the limits. */
+/** records()' answer for a frame over the limits. */
 const SKIPPED = Symbol("skipped");
 
 function sealedVerdict(framesGood: number, scanner: SessionScanner): SessionVerdict {
@@ -202,9 +261,10 @@ function asFinale(value: unknown): SessionFinale | undefined {
  */
 export async function openSession(path: string, options: OpenSessionOptions): Promise<SessionReader> {
   const { fd, sizeBytes } = await openForScan(path);
+  const reuse = options.reuseBuffers === true || options.decodeAhead === true;
   const scanner = new SessionScanner(fd, sizeBytes, {
     ...(options.requiredSigner ? { requiredSigner: options.requiredSigner } : {}),
-    reuseReads: options.reuseBuffers === true,
+    reuseReads: reuse,
   });
   try {
     const header = await scanner.readHeader();
@@ -220,13 +280,11 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
     }
     const key = deriveFirstFrameKey(fileKey, header.digest);
     fileKey.fill(0);
-    const reader = new SessionReader(
-      header,
-      key,
-      scanner,
-      scanner.frames(),
-      options.frameLimits,
-      options.reuseBuffers ? new BodyBuffer() : undefined,
+    const reader = new SessionReader(header, key, scanner, scanner.frames(), options.frameLimits, () =>
+      bodyDecoder(
+        options.decodeAhead === true && sizeBytes >= (options.decodeAheadMinBytes ?? WORKER_MIN_FILE_BYTES),
+        reuse ? new BodyBuffer() : undefined,
+      ),
     );
     // Frame 0 holds only the metadata; reading it here makes `metadata` available before iteration.
     await reader.readMetadata();

@@ -65,6 +65,7 @@ test("every mutation of a session is classified correctly by the reader and by k
   const probe = join(dir, "probe.sealtrace");
   const ring = new KeyRing([key.identity]);
   let mutations = 0;
+  let aheadChecked = 0;
   async function check(bytes: Uint8Array, expected: Expected, what: string): Promise<void> {
     mutations++;
     writeFileSync(probe, bytes);
@@ -75,6 +76,17 @@ test("every mutation of a session is classified correctly by the reader and by k
     assert.deepEqual(normalize(got.frames.flatMap((f) => f.records)), recordsBefore(expected.readable), label);
     const v = await verifySession(probe);
     assert.equal(v.verdict.status, expected.status, `${what}: verify said ${v.verdict.status} (${v.verdict.reason})`);
+    // Frames opened ahead in the worker thread: the same verdict, reason and records (one mutation in 40:
+    // a thread per read).
+    if (mutations % 40 === 0) {
+      const ahead = await readFrames(probe, ring, true);
+      assert.deepEqual(
+        { ...ahead, frames: ahead.frames.flatMap((f) => f.records) },
+        { ...got, frames: normalize(got.frames.flatMap((f) => f.records)) },
+        `${what}, opened ahead`,
+      );
+      aheadChecked++;
+    }
   }
   const all = frames.length;
   const within = (p: number): Expected => {
@@ -166,7 +178,8 @@ test("every mutation of a session is classified correctly by the reader and by k
       { numRuns: 1200 },
     );
     assert.ok(mutations >= 10_000, `only ${mutations} mutations ran`);
-    t.diagnostic(`${mutations} mutations, each classified correctly`);
+    assert.ok(aheadChecked >= 250, `only ${aheadChecked} mutations read ahead`);
+    t.diagnostic(`${mutations} mutations, each classified correctly (${aheadChecked} also opened ahead)`);
   } finally {
     cleanup();
   }
@@ -179,11 +192,18 @@ interface ReadResult {
   frames: { index: number; records: unknown[] }[];
 }
 
-/** Reads a file the way replay does and reports the verdict; header-level damage comes back as the UserError's status. */
-async function readFrames(path: string, identities: KeyRing | string[]): Promise<ReadResult> {
+/**
+ * Reads a file and reports the verdict; header-level damage comes back as the UserError's status. `ahead`:
+ * as replay reads a big file (frames opened ahead in a worker thread, their bytes valid until the next
+ * frame: records come back normalized).
+ */
+async function readFrames(path: string, identities: KeyRing | string[], ahead = false): Promise<ReadResult> {
   let reader;
   try {
-    reader = await openSession(path, { identities });
+    reader = await openSession(
+      path,
+      ahead ? { identities, reuseBuffers: true, decodeAhead: true, decodeAheadMinBytes: 0 } : { identities },
+    );
   } catch (e) {
     if (!isUserError(e)) throw e;
     const status = STATUS_BY_EXIT.get(exitCodeOf(e));
@@ -191,7 +211,8 @@ async function readFrames(path: string, identities: KeyRing | string[]): Promise
     return { status, reason: e.message, bad: undefined, frames: [] };
   }
   const frames = [];
-  for await (const frame of reader.frames()) frames.push(frame);
+  for await (const frame of reader.frames())
+    frames.push(ahead ? { index: frame.index, records: frame.records.map(normalize) } : frame);
   const v = reader.verdict!;
   return { status: v.status, reason: v.reason, bad: v.bad, frames };
 }

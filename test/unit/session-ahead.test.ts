@@ -1,0 +1,104 @@
+// Frames opened ahead in a worker thread (openSession's decodeAhead, as replay reads a big file): the same
+// records as in the reader's thread, frames over the held budget wait their turn instead of piling up,
+// and the thread ends with the reader, also when the caller stops early.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openSession, type OpenSessionOptions } from "../../src/session/reader.js";
+import { HELD_BUDGET_BYTES } from "../../src/session/body-decoder.js";
+import { tempDir, testKey, writeSession } from "./session-helpers.js";
+
+const MIB = 1024 * 1024;
+
+/** Threads of this process now (the worker is one while it runs). */
+function threads(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
+}
+
+async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (ok()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return ok();
+}
+
+test(
+  "frames of 20 MiB each (over the held budget together) come back whole and in order, opened ahead",
+  { timeout: 60_000 },
+  async () => {
+    const { dir, cleanup } = tempDir("ahead");
+    try {
+      const key = await testKey();
+      const frames = Array.from({ length: 6 }, (_, f) => {
+        const blob = new Uint8Array(20 * MIB).fill(f + 1);
+        blob[blob.length - 1] = 0xf0 + f;
+        return [{ k: "ring", f, d: blob }];
+      });
+      assert.ok(3 * 20 * MIB > HELD_BUDGET_BYTES, "the frames must not all fit the budget at once");
+      const path = await writeSession(join(dir, "big.sealtrace"), frames, { recipients: [key.recipient] });
+      const options: OpenSessionOptions = {
+        identities: [key.identity],
+        reuseBuffers: true,
+        decodeAhead: true,
+        decodeAheadMinBytes: 0,
+      };
+      const reader = await openSession(path, options);
+      const seen: string[] = [];
+      for await (const frame of reader.frames()) {
+        const r = frame.records[0] as { f: number; d: Uint8Array };
+        // Read before asking for the next frame: its bytes are given back then.
+        const filled = r.d.every((b, i) => (i === r.d.length - 1 ? b === 0xf0 + r.f : b === r.f + 1));
+        seen.push(`${r.f}:${r.d.length}:${filled}`);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the worker runs ahead meanwhile
+      }
+      assert.equal(reader.verdict?.status, "SEALED", reader.verdict?.reason);
+      assert.deepEqual(
+        seen,
+        frames.map((_, f) => `${f}:${20 * MIB}:true`),
+      );
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "the decode thread ends when the reader does: read to the end, or stopped after one frame",
+  { timeout: 60_000 },
+  async () => {
+    const { dir, cleanup } = tempDir("ahead-end");
+    try {
+      const key = await testKey();
+      const frames = Array.from({ length: 40 }, (_, f) =>
+        Array.from({ length: 50 }, (_, i) => ({ k: "exec", f, i, d: new Uint8Array(64).fill(i) })),
+      );
+      const path = await writeSession(join(dir, "a.sealtrace"), frames, { recipients: [key.recipient] });
+      const options: OpenSessionOptions = {
+        identities: [key.identity],
+        decodeAhead: true,
+        decodeAheadMinBytes: 0,
+      };
+      const before = threads();
+
+      let reader = await openSession(path, options);
+      let n = 0;
+      for await (const frame of reader.frames()) {
+        n += frame.records.length;
+        if (n === 50) assert.equal(threads(), before + 1, "one decode thread while reading");
+      }
+      assert.equal(n, 40 * 50);
+      assert.ok(await until(() => threads() === before, 2000), `threads: ${threads()}, before ${before}`);
+
+      reader = await openSession(path, options);
+      for await (const frame of reader.frames()) {
+        assert.equal(frame.index, 1);
+        break; // ends frames(): the reader closes its file and its thread
+      }
+      assert.ok(await until(() => threads() === before, 2000), `threads: ${threads()}, before ${before}`);
+    } finally {
+      cleanup();
+    }
+  },
+);
