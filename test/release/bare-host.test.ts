@@ -3,11 +3,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { Chroot, leftoverMounts, sweepMounts } from "../../release/chroot.js";
 import { BARE_ROOTS, ensureRoot } from "../../release/roots.js";
 import { releaseTarball } from "./tarball.js";
+import { DEFAULT_MIX, writeMixSession } from "../../bench/lib/session-mix.js";
+import { WORKER_MIN_FILE_BYTES } from "../../src/session/body-decoder.js";
+
+const CLI = join(fileURLToPath(import.meta.url), "..", "..", "..", "src", "cli", "main.js");
 
 const PORT = 47915;
 const log = (s: string) => process.stderr.write(`bare-host: ${s}\n`);
@@ -23,6 +30,7 @@ while :; do
 done`;
 
 interface ReplayDoc {
+  sessions: Array<{ events: number; status: string }>;
   processes: Array<{ comm: string; execs: Array<{ filename: string }> }>;
   connections: Array<{ daddr: string; dport: number; outcome: string; comm: string }>;
   files: Array<{ path: string; bytes: number }>;
@@ -35,7 +43,7 @@ for (const spec of BARE_ROOTS) {
   test(
     `release on a bare ${spec.name} root: doctor, keygen, record triage 5 s, verify SEALED, replay sees the workload, hunt runs the built-in rules`,
     { timeout: 900_000 },
-    () => {
+    async () => {
       const tarball = releaseTarball();
       // The README's way in: check the SHA-256 first.
       execFileSync("sha256sum", ["--check", "--strict", "SHA256SUMS"], { cwd: dirname(tarball), stdio: "ignore" });
@@ -118,6 +126,43 @@ for (const spec of BARE_ROOTS) {
         assert.equal(hunt.status, 0, hunt.stderr);
         const found = JSON.parse(hunt.stdout) as { rules: { evaluated: number } };
         assert.ok(found.rules.evaluated >= 20, `the built-in rules ran: ${JSON.stringify(found.rules)}`);
+
+        // A session big enough to be opened ahead in a worker thread (docs/REPLAY.md): the release's Node and
+        // zstd binding run that thread too, and replay it as this checkout's build does.
+        const work = mkdtempSync(join(tmpdir(), "sealtrace-rel-big-"));
+        try {
+          const identity = await generateX25519Identity();
+          const big = join(work, "big.sealed");
+          await writeMixSession(big, await identityToRecipient(identity), {
+            ...DEFAULT_MIX,
+            targetBytes: WORKER_MIN_FILE_BYTES + (1 << 20),
+          });
+          assert.ok(statSync(big).size >= WORKER_MIN_FILE_BYTES);
+          writeFileSync(join(work, "big.key"), identity + "\n", { mode: 0o600 });
+          const counts = (json: string) => {
+            const d = JSON.parse(json) as ReplayDoc;
+            return {
+              status: d.sessions[0]?.status,
+              events: d.sessions[0]?.events,
+              processes: d.processes.length,
+              connections: d.connections.length,
+              files: d.files.length,
+            };
+          };
+          const here = execFileSync(
+            process.execPath,
+            [CLI, "replay", big, "-i", join(work, "big.key"), "--format", "json"],
+            { encoding: "utf8", maxBuffer: 1 << 30 },
+          );
+          copyFileSync(big, join(c.root, "root", "big.sealed"));
+          copyFileSync(join(work, "big.key"), join(c.root, "root", "big.key"));
+          const there = c.run([st, "replay", "/root/big.sealed", "-i", "/root/big.key", "--format", "json"]);
+          assert.equal(there.status, 0, there.stderr);
+          assert.deepEqual(counts(there.stdout), counts(here));
+          assert.equal(counts(here).status, "SEALED");
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
       } finally {
         c.close();
       }
