@@ -18,6 +18,9 @@ export const HELD_BUDGET_BYTES = 32 * MIB;
 const AHEAD_FRAMES = 4;
 const AHEAD_BYTES = 16 * MIB;
 
+/** Ciphertext buffers up to this size are reused frame after frame. */
+const REUSED_CIPHER_MAX_BYTES = 16 * MIB;
+
 /** A file below this size is opened in the reader's thread: starting a worker costs more than it saves. */
 export const WORKER_MIN_FILE_BYTES = 8 * MIB;
 
@@ -26,7 +29,8 @@ export type ToWorker =
   | { readonly t: "release"; readonly buffer: ArrayBuffer }
   | { readonly t: "close" };
 
-export type FromWorker = { readonly id: number } & (
+/** Every answer gives back the job's ciphertext buffer, for the reader's next frame. */
+export type FromWorker = { readonly id: number; readonly cipher: ArrayBuffer } & (
   | { readonly kind: "records"; readonly buffer: ArrayBuffer; readonly length: number }
   | { readonly kind: "auth-failed" }
   | { readonly kind: "over-limit"; readonly reason: string }
@@ -69,6 +73,8 @@ export class InlineDecoder implements BodyDecoder {
 export class WorkerDecoder implements BodyDecoder {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (o: OpenedBody) => void; reject: (e: Error) => void }>();
+  /** Ciphertext buffers the worker gave back, for the next frames' copies. */
+  private readonly ciphers: ArrayBuffer[] = [];
   /** Buffers received from the worker and not yet given back: wiped at close. */
   private readonly received = new Set<ArrayBuffer>();
   private failed: Error | undefined;
@@ -112,7 +118,7 @@ export class WorkerDecoder implements BodyDecoder {
       parsed: { ciphertextBytes: job.parsed.ciphertextBytes, final: job.parsed.final, index: job.parsed.index },
       headerDigest: job.headerDigest.slice(),
       previousChainHash: job.previousChainHash.slice(),
-      ciphertext: job.ciphertext.slice(),
+      ciphertext: this.cipherCopy(job.ciphertext),
       limits: { maxFrameBytes: job.limits.maxFrameBytes, maxFrameValues: job.limits.maxFrameValues },
     };
     const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject }));
@@ -120,6 +126,23 @@ export class WorkerDecoder implements BodyDecoder {
     const message: ToWorker = { t: "job", id, job: copy };
     this.worker.postMessage(message, [copy.key.buffer as ArrayBuffer, copy.ciphertext.buffer as ArrayBuffer]);
     return opened;
+  }
+
+  /**
+   * The ciphertext in a buffer of its own, to hand over: one the worker gave back when one is big enough.
+   * A new buffer per frame faults its pages in again, which cost more than the copy.
+   */
+  private cipherCopy(ciphertext: Uint8Array): Uint8Array {
+    const i = this.ciphers.findIndex((b) => b.byteLength >= ciphertext.length);
+    const buffer =
+      i >= 0
+        ? this.ciphers.splice(i, 1)[0]!
+        : new ArrayBuffer(
+            ciphertext.length > REUSED_CIPHER_MAX_BYTES ? ciphertext.length : Math.max(ciphertext.length, 2 * MIB),
+          );
+    const copy = new Uint8Array(buffer, 0, ciphertext.length);
+    copy.set(ciphertext);
+    return copy;
   }
 
   release(opened: OpenedBody): void {
@@ -151,6 +174,8 @@ export class WorkerDecoder implements BodyDecoder {
   }
 
   private reply(m: FromWorker): void {
+    if (m.cipher.byteLength <= REUSED_CIPHER_MAX_BYTES && this.ciphers.length < AHEAD_FRAMES)
+      this.ciphers.push(m.cipher);
     const w = this.waiting.get(m.id);
     if (m.kind === "records" && (this.closed || !w)) new Uint8Array(m.buffer).fill(0);
     if (!w) return;

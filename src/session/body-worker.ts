@@ -27,9 +27,9 @@ function take(bytes: number): Uint8Array {
   return new Uint8Array(buffer, 0, bytes);
 }
 
+/** The key is wiped once used; the ciphertext is not secret (it goes back to the reader for its next frame). */
 function wipe(job: Extract<ToWorker, { t: "job" }>): void {
   job.job.key.fill(0);
-  job.job.ciphertext.fill(0);
 }
 
 /** Opens queued frames in order until one must wait for a buffer to come back. */
@@ -37,17 +37,18 @@ function pump(): void {
   while (jobs.length > 0) {
     const next = jobs[0]!;
     let reply: FromWorker;
-    let transfer: ArrayBuffer[] = [];
+    const cipher = next.job.ciphertext.buffer as ArrayBuffer;
+    const transfer: ArrayBuffer[] = [cipher];
     try {
       const opened = openBody(next.job, take);
       if (opened.kind === "records") {
         const buffer = opened.msgpack.buffer as ArrayBuffer;
-        reply = { id: next.id, kind: "records", buffer, length: opened.msgpack.length };
-        transfer = [buffer];
-      } else reply = { id: next.id, ...opened };
+        reply = { id: next.id, cipher, kind: "records", buffer, length: opened.msgpack.length };
+        transfer.push(buffer);
+      } else reply = { id: next.id, cipher, ...opened };
     } catch (e) {
       if (e instanceof NotNow) return; // again when a buffer is given back
-      reply = { id: next.id, kind: "error", message: e instanceof Error ? e.message : String(e) };
+      reply = { id: next.id, cipher, kind: "error", message: e instanceof Error ? e.message : String(e) };
     }
     jobs.shift();
     wipe(next);
