@@ -1,7 +1,7 @@
 // Keyless walk over a session file: header, frames and trailer checked for structure and chain, no decryption.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, read, readSync, statSync } from "node:fs";
 import { UserError } from "../errors.js";
-import { CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
+import { AEAD_TAG_BYTES, CHAIN_HASH_BYTES, FRAME_PREFIX_BYTES, TRAILER_BYTES, TRAILER_MAGIC } from "./format.js";
 import { parseFramePrefix, chainStep, type FramePrefix } from "./frame.js";
 import { equalBytes, HEADER_PREAMBLE_BYTES, parseHeader, parseHeaderPreamble, type SessionHeader } from "./header.js";
 import { checkChainSignature, encodeSignerPublicKey } from "./signing.js";
@@ -42,6 +42,21 @@ function readAt(fd: number, position: number, length: number, out: Uint8Array = 
     filled += bytesRead;
   }
   return filled === length ? out : out.subarray(0, filled);
+}
+
+/** readAt's work on the thread pool: the bytes read into `out` (fewer at the end of the file). */
+function readAtAsync(fd: number, position: number, out: Uint8Array): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let filled = 0;
+    const more = (): void =>
+      read(fd, out, filled, out.length - filled, position + filled, (e, bytesRead) => {
+        if (e) return reject(e);
+        filled += bytesRead;
+        if (bytesRead === 0 || filled === out.length) resolve(filled);
+        else more();
+      });
+    more();
+  });
 }
 
 /**
@@ -99,8 +114,13 @@ export class SessionScanner {
   lastChainHash: Uint8Array | undefined;
   signatureStatus: "unsigned" | "valid" | "invalid" | "not checked" = "not checked";
   private closed = false;
-  /** The buffer frames are read into with `reuseReads`. */
-  private readBuffer: Uint8Array | undefined;
+  /**
+   * With `reuseReads`: the two buffers frames are read into, in turn, and the read of the next frame,
+   * started on the thread pool as this one is yielded (its caller works on it meanwhile).
+   */
+  private readonly readBuffers: Array<Uint8Array | undefined> = [undefined, undefined];
+  private turn = 0;
+  private ahead: { position: number; length: number; read: Promise<number | Error> } | undefined;
 
   constructor(
     private readonly fd: number,
@@ -130,12 +150,7 @@ export class SessionScanner {
       if (index === 0 && parsed.final) throw new SessionDamage("TAMPERED", "frame 0 (metadata) is marked final", 0);
       // One read takes this frame's ciphertext and chain hash plus the next frame's prefix.
       const bodyBytes = parsed.ciphertextBytes + CHAIN_HASH_BYTES;
-      const chunk = readAt(
-        this.fd,
-        this.position + FRAME_PREFIX_BYTES,
-        bodyBytes + FRAME_PREFIX_BYTES,
-        this.frameBuffer(bodyBytes + FRAME_PREFIX_BYTES),
-      );
+      const chunk = await this.readChunk(this.position + FRAME_PREFIX_BYTES, bodyBytes + FRAME_PREFIX_BYTES);
       if (chunk.length < bodyBytes) throw new SessionDamage("UNSEALED", cutMessage(index, "inside"));
       const ciphertext = chunk.subarray(0, parsed.ciphertextBytes);
       const stored = chunk.subarray(parsed.ciphertextBytes, bodyBytes);
@@ -148,6 +163,7 @@ export class SessionScanner {
       this.lastChainHash = chainHash;
       previous = chainHash;
       prefix = chunk.slice(bodyBytes); // a copy: with reuseReads, the next read overwrites `chunk`
+      if (!parsed.final) this.readAhead(prefix);
       yield frame;
       if (parsed.final) {
         await this.checkTrailer(header, index + 1, chainHash);
@@ -156,12 +172,51 @@ export class SessionScanner {
     }
   }
 
-  /** Where the next frame is read: the kept buffer with `reuseReads` (grown as needed), else a new one. */
-  private frameBuffer(length: number): Uint8Array {
+  /**
+   * A frame's ciphertext, chain hash and the next prefix: `length` bytes at `position` (fewer at the end of
+   * the file). The read started ahead when it is this one, else a read now.
+   */
+  private async readChunk(position: number, length: number): Promise<Uint8Array> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) {
+      const bytes = await ahead.read;
+      this.turn ^= 1; // the buffer it read into is now the current frame's
+      // Not this frame's (a prefix that then failed its checks) or it failed: read again below, in the
+      // current buffer, so an I/O error is thrown where a read without read-ahead throws it.
+      if (ahead.position === position && ahead.length === length && typeof bytes === "number")
+        return this.readBuffers[this.turn]!.subarray(0, bytes);
+    }
+    return readAt(this.fd, position, length, this.frameBuffer(length, this.turn));
+  }
+
+  /**
+   * With `reuseReads`, starts reading the frame `prefix` announces into the buffer not in use: the frame
+   * just read stays valid until the caller asks for the next, and then this read is what it gets. The
+   * prefix is not checked yet (readChunk does the reading again if it was not what the frame needed).
+   */
+  private readAhead(prefix: Uint8Array): void {
+    if (!this.options.reuseReads || prefix.length < FRAME_PREFIX_BYTES) return;
+    const ciphertextBytes = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0, true);
+    const length = ciphertextBytes + CHAIN_HASH_BYTES + FRAME_PREFIX_BYTES;
+    const position = this.position + FRAME_PREFIX_BYTES;
+    if (ciphertextBytes < AEAD_TAG_BYTES || length > REUSED_READ_MAX_BYTES || position >= this.sizeBytes) return;
+    const out = this.frameBuffer(length, this.turn ^ 1);
+    this.ahead = {
+      position,
+      length,
+      read: readAtAsync(this.fd, position, out).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+    };
+  }
+
+  /** Where a frame is read: kept buffer `which` with `reuseReads` (grown as needed), else a new one. */
+  private frameBuffer(length: number, which: number): Uint8Array {
     if (!this.options.reuseReads || length > REUSED_READ_MAX_BYTES) return new Uint8Array(length);
-    if (this.readBuffer === undefined || this.readBuffer.length < length)
-      this.readBuffer = new Uint8Array(Math.max(length, 2 * 1024 * 1024));
-    return this.readBuffer.subarray(0, length);
+    const kept = this.readBuffers[which];
+    if (kept !== undefined && kept.length >= length) return kept.subarray(0, length);
+    const grown = new Uint8Array(Math.max(length, 2 * 1024 * 1024));
+    this.readBuffers[which] = grown;
+    return grown.subarray(0, length);
   }
 
   private async checkTrailer(header: SessionHeader, frameCount: number, finalChainHash: Uint8Array): Promise<void> {
@@ -219,6 +274,9 @@ export class SessionScanner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Never close the descriptor under a read still running on the thread pool: its number may be reused.
+    if (this.ahead) await this.ahead.read;
+    this.ahead = undefined;
     closeSync(this.fd);
   }
 }
