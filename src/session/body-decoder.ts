@@ -78,11 +78,21 @@ export class WorkerDecoder implements BodyDecoder {
   /** Buffers received from the worker and not yet given back: wiped at close. */
   private readonly received = new Set<ArrayBuffer>();
   private failed: Error | undefined;
+  /** Set when the thread has loaded and says so: until then submit() opens frames in this thread. */
+  private ready = false;
   private closed = false;
   private readonly exited: Promise<void>;
 
-  constructor(private readonly worker: Worker) {
-    worker.on("message", (m: FromWorker) => this.reply(m));
+  /** Frames the thread opened (not those opened here while it loaded). */
+  openedAhead = 0;
+
+  /** `fromFirstFrame` (tests): every frame goes to the thread, the first ones waiting for it to load. */
+  constructor(
+    private readonly worker: Worker,
+    fromFirstFrame = false,
+  ) {
+    this.ready = fromFirstFrame;
+    worker.on("message", (m: FromWorker | { readonly ready: true }) => this.reply(m));
     worker.on("error", (e: Error) => this.fail(new Error(`frame decode thread failed: ${e.message}`)));
     this.exited = new Promise((resolve) =>
       worker.on("exit", (code) => {
@@ -105,11 +115,14 @@ export class WorkerDecoder implements BodyDecoder {
   }
 
   wantsMore(frames: number, bytes: number): boolean {
-    return frames === 0 || (frames < AHEAD_FRAMES && bytes < AHEAD_BYTES);
+    return frames === 0 || (this.ready && frames < AHEAD_FRAMES && bytes < AHEAD_BYTES);
   }
 
-  submit(job: BodyJob): Promise<OpenedBody> {
+  submit(job: BodyJob): Promise<OpenedBody> | OpenedBody {
     if (this.failed) return Promise.reject(this.failed);
+    // The thread takes ~0.1 s to load its modules: the frames before that are opened here, each into a
+    // buffer of its own (a frame read ahead may still be in use when the next one is opened).
+    if (!this.ready) return openBody(job, (n) => Buffer.allocUnsafe(n));
     const id = this.nextId++;
     // Compact copies, handed over: a view would clone the whole buffer behind it (the scanner's reused one).
     const copy: BodyJob = {
@@ -173,7 +186,12 @@ export class WorkerDecoder implements BodyDecoder {
     } else await this.worker.terminate();
   }
 
-  private reply(m: FromWorker): void {
+  private reply(m: FromWorker | { readonly ready: true }): void {
+    if ("ready" in m) {
+      this.ready = true;
+      return;
+    }
+    this.openedAhead++;
     if (m.cipher.byteLength <= REUSED_CIPHER_MAX_BYTES && this.ciphers.length < AHEAD_FRAMES)
       this.ciphers.push(m.cipher);
     const w = this.waiting.get(m.id);
@@ -206,10 +224,10 @@ export class WorkerDecoder implements BodyDecoder {
 }
 
 /** A worker when asked for (`ahead`), else in the caller's thread (also when a worker cannot be started). */
-export function bodyDecoder(ahead: boolean, into?: BodyBuffer): BodyDecoder {
+export function bodyDecoder(ahead: boolean, into?: BodyBuffer, fromFirstFrame = false): BodyDecoder {
   if (!ahead) return new InlineDecoder(into);
   try {
-    return new WorkerDecoder(new Worker(new URL("./body-worker.js", import.meta.url)));
+    return new WorkerDecoder(new Worker(new URL("./body-worker.js", import.meta.url)), fromFirstFrame);
   } catch {
     return new InlineDecoder(into);
   }

@@ -77,3 +77,5 @@ port.on("message", (m: ToWorker) => {
       return;
   }
 });
+
+port.postMessage({ ready: true }); // loaded: the reader may hand frames over from now on

@@ -5,7 +5,7 @@ import { openFrame } from "./frame.js";
 import { checkHeaderMac, type SessionHeader } from "./header.js";
 import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys.js";
 import { BodyBuffer, DEFAULT_FRAME_LIMITS, unpackBody, type FrameLimits } from "./body.js";
-import { bodyDecoder, InlineDecoder, WORKER_MIN_FILE_BYTES, type BodyDecoder } from "./body-decoder.js";
+import { bodyDecoder, InlineDecoder, WORKER_MIN_FILE_BYTES, WorkerDecoder, type BodyDecoder } from "./body-decoder.js";
 import type { OpenedBody } from "./open-body.js";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
@@ -31,6 +31,8 @@ export interface OpenSessionOptions {
   readonly decodeAhead?: boolean;
   /** @internal The least file size for `decodeAhead` (tests: 0); WORKER_MIN_FILE_BYTES by default. */
   readonly decodeAheadMinBytes?: number;
+  /** @internal Tests: with `decodeAhead`, the thread opens every frame (the first ones wait for it to load). */
+  readonly decodeAheadFromFirstFrame?: boolean;
 }
 
 /** An authenticated frame that was not decoded because it is over the frame limits. */
@@ -68,6 +70,11 @@ export class SessionReader {
 
   /** Made when frames() starts (a worker is not started for a file whose metadata frame is bad). */
   private decoderMade: BodyDecoder | undefined;
+
+  /** Frames opened ahead in the decode thread so far (0 when frames are opened in this thread). */
+  get framesOpenedAhead(): number {
+    return this.decoderMade instanceof WorkerDecoder ? this.decoderMade.openedAhead : 0;
+  }
 
   private get decoder(): BodyDecoder {
     return (this.decoderMade ??= this.makeDecoder());
@@ -284,6 +291,7 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
       bodyDecoder(
         options.decodeAhead === true && sizeBytes >= (options.decodeAheadMinBytes ?? WORKER_MIN_FILE_BYTES),
         reuse ? new BodyBuffer() : undefined,
+        options.decodeAheadFromFirstFrame === true,
       ),
     );
     // Frame 0 holds only the metadata; reading it here makes `metadata` available before iteration.

@@ -43,6 +43,7 @@ test(
         reuseBuffers: true,
         decodeAhead: true,
         decodeAheadMinBytes: 0,
+        decodeAheadFromFirstFrame: true,
       };
       const reader = await openSession(path, options);
       const seen: string[] = [];
@@ -54,6 +55,7 @@ test(
         await new Promise((resolve) => setTimeout(resolve, 20)); // the worker runs ahead meanwhile
       }
       assert.equal(reader.verdict?.status, "SEALED", reader.verdict?.reason);
+      assert.equal(reader.framesOpenedAhead, frames.length + 1, "every frame after the metadata, and the final one");
       assert.deepEqual(
         seen,
         frames.map((_, f) => `${f}:${20 * MIB}:true`),
@@ -97,6 +99,45 @@ test(
         break; // ends frames(): the reader closes its file and its thread
       }
       assert.ok(await until(() => threads() === before, 2000), `threads: ${threads()}, before ${before}`);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "frames opened in the reader's thread while the decode thread loads, then by it: every record, in order",
+  { timeout: 60_000 },
+  async () => {
+    const { dir, cleanup } = tempDir("ahead-switch");
+    try {
+      const key = await testKey();
+      const frames = Array.from({ length: 150 }, (_, f) =>
+        Array.from({ length: 20 }, (_, i) => ({ k: "exec", f, i, d: new Uint8Array(256).fill((f + i) & 255) })),
+      );
+      const path = await writeSession(join(dir, "a.sealtrace"), frames, { recipients: [key.recipient] });
+      const reader = await openSession(path, {
+        identities: [key.identity],
+        reuseBuffers: true,
+        decodeAhead: true,
+        decodeAheadMinBytes: 0,
+      });
+      let bad = 0;
+      let n = 0;
+      let openedAheadAtFirst = -1;
+      for await (const frame of reader.frames()) {
+        if (openedAheadAtFirst < 0) openedAheadAtFirst = reader.framesOpenedAhead;
+        for (const r of frame.records as Array<{ f: number; i: number; d: Uint8Array }>) {
+          if (r.f !== frame.index - 1 || r.i !== n % 20 || !r.d.every((b) => b === ((r.f + r.i) & 255))) bad++;
+          n++;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 3)); // ~0.5 s in all: the thread loads meanwhile
+      }
+      assert.equal(reader.verdict?.status, "SEALED", reader.verdict?.reason);
+      assert.equal(n, 150 * 20);
+      assert.equal(bad, 0);
+      assert.equal(openedAheadAtFirst, 0, "the first frame is opened before the thread has loaded");
+      assert.ok(reader.framesOpenedAhead > 0, "later frames are opened by the thread");
     } finally {
       cleanup();
     }

@@ -179,11 +179,15 @@ test("every mutation of a session is classified correctly by the reader and by k
     );
     assert.ok(mutations >= 10_000, `only ${mutations} mutations ran`);
     assert.ok(aheadChecked >= 250, `only ${aheadChecked} mutations read ahead`);
+    assert.ok(openedAhead >= aheadChecked, `the decode thread opened only ${openedAhead} frames`);
     t.diagnostic(`${mutations} mutations, each classified correctly (${aheadChecked} also opened ahead)`);
   } finally {
     cleanup();
   }
 });
+
+/** Frames the decode thread opened, over every read ahead. */
+let openedAhead = 0;
 
 interface ReadResult {
   status: SessionStatus;
@@ -202,7 +206,9 @@ async function readFrames(path: string, identities: KeyRing | string[], ahead = 
   try {
     reader = await openSession(
       path,
-      ahead ? { identities, reuseBuffers: true, decodeAhead: true, decodeAheadMinBytes: 0 } : { identities },
+      ahead
+        ? { identities, reuseBuffers: true, decodeAhead: true, decodeAheadMinBytes: 0, decodeAheadFromFirstFrame: true }
+        : { identities },
     );
   } catch (e) {
     if (!isUserError(e)) throw e;
@@ -214,5 +220,6 @@ async function readFrames(path: string, identities: KeyRing | string[], ahead = 
   for await (const frame of reader.frames())
     frames.push(ahead ? { index: frame.index, records: frame.records.map(normalize) } : frame);
   const v = reader.verdict!;
+  openedAhead += reader.framesOpenedAhead;
   return { status: v.status, reason: v.reason, bad: v.bad, frames };
 }
