@@ -4,6 +4,7 @@
 // the same way, so the verdict and everything yielded are the same.
 import { Worker } from "node:worker_threads";
 import { BodyBuffer } from "./body.js";
+import { FRAME_PREFIX_BYTES } from "./format.js";
 import { openBody, type BodyJob, type OpenedBody } from "./open-body.js";
 
 const MIB = 1024 * 1024;
@@ -18,6 +19,26 @@ export const HELD_BUDGET_BYTES = 32 * MIB;
 const AHEAD_FRAMES = 4;
 const AHEAD_BYTES = 16 * MIB;
 
+/** packJob's layout: the frame key, the frame prefix, the header digest, the previous chain hash. */
+const KEY_BYTES = 32;
+const DIGEST_BYTES = 32;
+const PACKED_BYTES = KEY_BYTES + FRAME_PREFIX_BYTES + 2 * DIGEST_BYTES;
+
+/** The worker's side of a job message: the BodyJob it was made from (views into `packed`). */
+export function unpackJob(m: Extract<ToWorker, { t: "job" }>): BodyJob {
+  const p = m.packed;
+  const prefixEnd = KEY_BYTES + FRAME_PREFIX_BYTES;
+  return {
+    key: p.subarray(0, KEY_BYTES),
+    prefix: p.subarray(KEY_BYTES, prefixEnd),
+    parsed: { ciphertextBytes: m.ciphertext.length, final: m.final, index: m.index },
+    headerDigest: p.subarray(prefixEnd, prefixEnd + DIGEST_BYTES),
+    previousChainHash: p.subarray(prefixEnd + DIGEST_BYTES, PACKED_BYTES),
+    ciphertext: m.ciphertext,
+    limits: { maxFrameBytes: m.maxFrameBytes, maxFrameValues: m.maxFrameValues },
+  };
+}
+
 /** Ciphertext buffers up to this size are reused frame after frame. */
 const REUSED_CIPHER_MAX_BYTES = 16 * MIB;
 
@@ -25,13 +46,27 @@ const REUSED_CIPHER_MAX_BYTES = 16 * MIB;
 export const WORKER_MIN_FILE_BYTES = 8 * MIB;
 
 export type ToWorker =
-  | { readonly t: "job"; readonly id: number; readonly job: BodyJob }
-  | { readonly t: "release"; readonly buffer: ArrayBuffer }
+  /**
+   * A frame to open: its small byte fields packed in one array (the key, then the prefix, the header
+   * digest and the previous chain hash: see packJob), moved; its ciphertext in a shared buffer.
+   */
+  | {
+      readonly t: "job";
+      readonly id: number;
+      readonly packed: Uint8Array;
+      readonly ciphertext: Uint8Array;
+      readonly index: number;
+      readonly final: boolean;
+      readonly maxFrameBytes: number;
+      readonly maxFrameValues: number;
+    }
+  /** The reader is done with `bytes` the worker handed out, in `buffer` (shared) or in a buffer moved to it. */
+  | { readonly t: "release"; readonly bytes: number; readonly buffer: SharedArrayBuffer | undefined }
   | { readonly t: "close" };
 
 /** Every answer gives back the job's ciphertext buffer, for the reader's next frame. */
-export type FromWorker = { readonly id: number; readonly cipher: ArrayBuffer } & (
-  | { readonly kind: "records"; readonly buffer: ArrayBuffer; readonly length: number }
+export type FromWorker = { readonly id: number; readonly cipher: SharedArrayBuffer } & (
+  | { readonly kind: "records"; readonly buffer: SharedArrayBuffer | ArrayBuffer; readonly length: number }
   | { readonly kind: "auth-failed" }
   | { readonly kind: "over-limit"; readonly reason: string }
   | { readonly kind: "undecodable" }
@@ -43,8 +78,12 @@ export interface BodyDecoder {
   wantsMore(frames: number, bytes: number): boolean;
   /** Starts opening a frame; the job's bytes may be reused by the caller as soon as this returns. */
   submit(job: BodyJob): Promise<OpenedBody> | OpenedBody;
-  /** The caller is done with this opened frame's bytes (and every view into them). */
-  release(opened: OpenedBody): void;
+  /**
+   * An opened frame's msgpack bytes, to decode now: valid (with every view into them) until the next
+   * call. From the worker they are copied into this thread's one reused buffer, and the worker's buffer
+   * goes back to it at once (msgpackr's native decoder must never see a SharedArrayBuffer: it crashes).
+   */
+  bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array;
   /** Wipes what it holds and ends its thread, if any. */
   close(): Promise<void>;
 }
@@ -62,7 +101,9 @@ export class InlineDecoder implements BodyDecoder {
     return openBody(job, into ? (n) => into.take(n) : (n) => Buffer.allocUnsafe(n));
   }
 
-  release(): void {}
+  bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array {
+    return opened.msgpack;
+  }
 
   async close(): Promise<void> {
     this.into?.clear();
@@ -74,15 +115,17 @@ export class WorkerDecoder implements BodyDecoder {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (o: OpenedBody) => void; reject: (e: Error) => void }>();
   /** Ciphertext buffers the worker gave back, for the next frames' copies. */
-  private readonly ciphers: ArrayBuffer[] = [];
+  private readonly ciphers: SharedArrayBuffer[] = [];
   /** Buffers received from the worker and not yet given back: wiped at close. */
-  private readonly received = new Set<ArrayBuffer>();
+  private readonly received = new Set<SharedArrayBuffer | ArrayBuffer>();
   private failed: Error | undefined;
   /** Set when the thread has loaded and says so: until then submit() opens frames in this thread. */
   private ready = false;
   private closed = false;
   private readonly exited: Promise<void>;
 
+  /** This thread's copy of the frame being decoded (see bytes()). */
+  private readonly into = new BodyBuffer();
   /** Frames the thread opened (not those opened here while it loaded). */
   openedAhead = 0;
 
@@ -121,23 +164,30 @@ export class WorkerDecoder implements BodyDecoder {
   submit(job: BodyJob): Promise<OpenedBody> | OpenedBody {
     if (this.failed) return Promise.reject(this.failed);
     // The thread takes ~0.1 s to load its modules: the frames before that are opened here, each into a
-    // buffer of its own (a frame read ahead may still be in use when the next one is opened).
+    // buffer of its own (frames opened ahead wait for bytes(), which copies them into the reused one).
     if (!this.ready) return openBody(job, (n) => Buffer.allocUnsafe(n));
     const id = this.nextId++;
-    // Compact copies, handed over: a view would clone the whole buffer behind it (the scanner's reused one).
-    const copy: BodyJob = {
-      key: job.key.slice(),
-      prefix: job.prefix.slice(),
-      parsed: { ciphertextBytes: job.parsed.ciphertextBytes, final: job.parsed.final, index: job.parsed.index },
-      headerDigest: job.headerDigest.slice(),
-      previousChainHash: job.previousChainHash.slice(),
-      ciphertext: this.cipherCopy(job.ciphertext),
-      limits: { maxFrameBytes: job.limits.maxFrameBytes, maxFrameValues: job.limits.maxFrameValues },
-    };
+    const packed = new Uint8Array(PACKED_BYTES);
+    let at = 0;
+    for (const part of [job.key, job.prefix, job.headerDigest, job.previousChainHash]) {
+      packed.set(part, at);
+      at += part.length;
+    }
     const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject }));
     opened.catch(() => undefined); // a frame read ahead and never taken must not be an unhandled rejection
-    const message: ToWorker = { t: "job", id, job: copy };
-    this.worker.postMessage(message, [copy.key.buffer as ArrayBuffer, copy.ciphertext.buffer as ArrayBuffer]);
+    const message: ToWorker = {
+      t: "job",
+      id,
+      packed,
+      ciphertext: this.cipherCopy(job.ciphertext),
+      index: job.parsed.index,
+      final: job.parsed.final,
+      maxFrameBytes: job.limits.maxFrameBytes,
+      maxFrameValues: job.limits.maxFrameValues,
+    };
+    // The packed key is moved (and wiped there once used); the ciphertext's buffer is shared. One small
+    // array instead of four, and no objects inside: a message costs less to clone.
+    this.worker.postMessage(message, [packed.buffer]);
     return opened;
   }
 
@@ -150,7 +200,7 @@ export class WorkerDecoder implements BodyDecoder {
     const buffer =
       i >= 0
         ? this.ciphers.splice(i, 1)[0]!
-        : new ArrayBuffer(
+        : new SharedArrayBuffer(
             ciphertext.length > REUSED_CIPHER_MAX_BYTES ? ciphertext.length : Math.max(ciphertext.length, 2 * MIB),
           );
     const copy = new Uint8Array(buffer, 0, ciphertext.length);
@@ -158,21 +208,29 @@ export class WorkerDecoder implements BodyDecoder {
     return copy;
   }
 
-  release(opened: OpenedBody): void {
-    if (opened.kind !== "records") return;
-    const buffer = opened.msgpack.buffer as ArrayBuffer;
-    if (!this.received.delete(buffer)) return;
-    if (this.closed || this.failed) {
-      new Uint8Array(buffer).fill(0);
-      return;
+  bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array {
+    const from = opened.msgpack;
+    const buffer = from.buffer;
+    if (!this.received.delete(buffer)) return from; // opened here while the thread loaded: a buffer of its own
+    const shared = buffer instanceof SharedArrayBuffer;
+    let own = from; // a frame too big for a kept buffer was moved here: decoded where it is
+    if (shared) {
+      own = this.into.take(from.length);
+      own.set(from);
     }
-    const message: ToWorker = { t: "release", buffer };
-    this.worker.postMessage(message, [buffer]);
+    if (this.closed || this.failed) {
+      if (shared) from.fill(0);
+    } else {
+      const message: ToWorker = { t: "release", bytes: from.length, buffer: shared ? buffer : undefined };
+      this.worker.postMessage(message);
+    }
+    return own;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.into.clear();
     for (const b of this.received) new Uint8Array(b).fill(0);
     this.received.clear();
     this.waiting.clear();
@@ -201,7 +259,13 @@ export class WorkerDecoder implements BodyDecoder {
     switch (m.kind) {
       case "records":
         this.received.add(m.buffer);
-        w.resolve({ kind: "records", msgpack: Buffer.from(m.buffer, 0, m.length) });
+        w.resolve({
+          kind: "records",
+          msgpack:
+            m.buffer instanceof SharedArrayBuffer
+              ? new Uint8Array(m.buffer, 0, m.length)
+              : Buffer.from(m.buffer, 0, m.length),
+        });
         return;
       case "error":
         w.reject(new Error(`frame decode thread: ${m.message}`));

@@ -103,11 +103,8 @@ export class SessionReader {
     > = [];
     let ended = false;
     let aheadBytes = 0;
-    let taken: OpenedBody | undefined;
     try {
       for (;;) {
-        if (taken) this.decoder.release(taken); // the caller is back: done with the frame yielded last
-        taken = undefined;
         while (!ended && this.decoder.wantsMore(queue.length, aheadBytes)) {
           let next: IteratorResult<RawFrame>;
           try {
@@ -141,7 +138,6 @@ export class SessionReader {
         const opened = await head.opened;
         const records = this.records(head.index, opened);
         if (!records) return;
-        taken = opened;
         this.framesGood++;
         if (records === SKIPPED) continue;
         if (head.final) {
@@ -162,7 +158,6 @@ export class SessionReader {
       }
     } finally {
       this.key.fill(0);
-      if (taken) this.decoderMade?.release(taken);
       await this.decoderMade?.close();
       await this.raw.return(undefined);
       await this.scanner.close();
@@ -192,7 +187,7 @@ export class SessionReader {
     switch (opened.kind) {
       case "records":
         try {
-          return unpackBody(opened.msgpack);
+          return unpackBody(this.decoder.bytes(opened));
         } catch {
           break;
         }
