@@ -54,25 +54,33 @@ const EISCONN = 106;
  * kept, and none joined while replay rebuilds.
  */
 export class Conn implements Connection {
+  // The fields a retransmit or reset on a known connection reads and writes come first: their few cache
+  // lines, not the whole object's, are what the per-event path brings in (fields are laid out in order).
   owner: ProcessEntity | undefined;
+  readonly seq: number;
+  retransmits = 0;
+  resets = 0;
+  /** Bit 1: retransmitTimes is full, bit 2: resetTimes is (keepsTime reads no TimeMarks). Not rendered. */
+  marksFull = 0;
+  sport: number;
+  dport: number;
+  retransmitTimes: TimeMarks | undefined = undefined;
+  resetTimes: TimeMarks | undefined = undefined;
+  readonly host: string;
+  readonly sockId: bigint;
+  direction: Direction;
   pid: number;
   comm: string;
   protocol: string;
   family: string;
   saddr: string;
-  sport: number;
   daddr: string;
-  dport: number;
   private start: bigint | undefined = undefined;
   private how: Origin;
   establishedNs: bigint | undefined = undefined;
   endNs: bigint | undefined = undefined;
   outcome: Connection["outcome"] = "pending";
   errno: number | undefined = undefined;
-  retransmits = 0;
-  resets = 0;
-  retransmitTimes: TimeMarks | undefined = undefined;
-  resetTimes: TimeMarks | undefined = undefined;
   connectSeen = false;
   resetInSynSent = false;
   closedFromState: number | undefined = undefined;
@@ -80,31 +88,35 @@ export class Conn implements Connection {
   snapshotNs: bigint | undefined = undefined;
   flowKey: string | undefined = undefined;
   flowPending = true;
-  /** Bit 1: retransmitTimes is full, bit 2: resetTimes is (keepsTime reads no TimeMarks). Not rendered. */
-  marksFull = 0;
+  /** The table's olderUseStart() of each connection, as a double by seq (isOlderAt). */
+  private readonly startKeys: StartKeys;
 
   constructor(
-    readonly host: string,
-    readonly seq: number,
-    readonly sockId: bigint,
+    host: string,
+    seq: number,
+    sockId: bigint,
     owner: ProcessEntity | undefined,
     f: SockFacts,
-    public direction: Direction,
+    direction: Direction,
     origin: Origin,
-    /** The table's olderUseStart() of each connection, as a double by seq (isOlderAt). */
-    private readonly startKeys: StartKeys,
+    startKeys: StartKeys,
   ) {
-    this.how = origin;
-    this.rekey();
     this.owner = owner;
+    this.seq = seq;
+    this.sport = f.sport;
+    this.dport = f.dport;
+    this.host = host;
+    this.sockId = sockId;
+    this.direction = direction;
     this.pid = owner?.pid ?? 0;
     this.comm = owner?.comm ?? "";
     this.protocol = f.protocol;
     this.family = f.family;
     this.saddr = f.saddr;
-    this.sport = f.sport;
     this.daddr = f.daddr;
-    this.dport = f.dport;
+    this.how = origin;
+    this.startKeys = startKeys;
+    this.rekey();
   }
 
   get startNs(): bigint | undefined {
@@ -501,7 +513,7 @@ export class ConnectionTable {
     segs = 1,
   ): void {
     if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
-      this.sockless.push({ host, f: { ...f }, state, timeNs }); // f may be the caller's scratch object
+      this.sockless.push({ host, f: copyFacts(f), state, timeNs }); // f may be the caller's scratch object
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);
@@ -600,6 +612,20 @@ export class ConnectionTable {
     const c = own ?? this.byTuple(host, f, atNs);
     if (c && resets > c.resets) c.resets = resets;
   }
+}
+
+/** A copy of `f` as plain values (the caller's may be a scratch object whose addresses are getters). */
+function copyFacts(f: SockFacts): SockFacts {
+  return {
+    sockLo: f.sockLo,
+    sockHi: f.sockHi,
+    family: f.family,
+    protocol: f.protocol,
+    saddr: f.saddr,
+    sport: f.sport,
+    daddr: f.daddr,
+    dport: f.dport,
+  };
 }
 
 /** `c` is the other end of f's flow: its local end is f's destination (and not also f's source). */

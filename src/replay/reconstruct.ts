@@ -80,16 +80,7 @@ export class Reconstructor {
   private readonly devHalves = new U64Halves();
   private readonly inoHalves = new U64Halves();
   /** sock()'s one SockFacts. */
-  private readonly facts: SockFacts = {
-    sockLo: 0,
-    sockHi: 0,
-    family: "",
-    protocol: "",
-    saddr: "",
-    sport: 0,
-    daddr: "",
-    dport: 0,
-  };
+  private readonly facts = new RecordSock();
 
   /**
    * Objects replay keeps and that grow with the input: processes, connections, files, loss gaps, exec
@@ -586,10 +577,9 @@ export class Reconstructor {
     f.sockHi = o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true);
     f.family = familyName(family);
     f.protocol = protocolName(protocol);
-    f.saddr = formatAddr(family, d, off + o.saddr);
     f.sport = v.getUint16(off + o.sport, true);
-    f.daddr = formatAddr(family, d, off + o.daddr);
     f.dport = v.getUint16(off + o.dport, true);
+    f.addresses(family, d, off + o.saddr, off + o.daddr);
     return f;
   }
 
@@ -659,6 +649,43 @@ export class Reconstructor {
         );
       }
     }
+  }
+}
+
+/**
+ * sock()'s SockFacts: the addresses are formatted when the connection table first reads them, and most
+ * records (a state change of a connection that has its addresses) never do.
+ */
+class RecordSock implements SockFacts {
+  sockLo = 0;
+  sockHi = 0;
+  family = "";
+  protocol = "";
+  sport = 0;
+  dport = 0;
+  private af = 0;
+  private bytes: Uint8Array = new Uint8Array(0);
+  private sAt = 0;
+  private dAt = 0;
+  private s: string | undefined = undefined;
+  private t: string | undefined = undefined;
+
+  /** The record's addresses, at `sAt` and `dAt` of `bytes` (read within the record's handling only). */
+  addresses(af: number, bytes: Uint8Array, sAt: number, dAt: number): void {
+    this.af = af;
+    this.bytes = bytes;
+    this.sAt = sAt;
+    this.dAt = dAt;
+    this.s = undefined;
+    this.t = undefined;
+  }
+
+  get saddr(): string {
+    return (this.s ??= formatAddr(this.af, this.bytes, this.sAt));
+  }
+
+  get daddr(): string {
+    return (this.t ??= formatAddr(this.af, this.bytes, this.dAt));
   }
 }
 
