@@ -106,6 +106,14 @@ export function addU64(sum: number | bigint, lo: number, hi: number): number | b
  * its process and creation number: two strings per file fewer kept, and none joined while replay rebuilds.
  */
 class Activity implements FileActivity {
+  // What a write flush reads first (fields are laid out in order): the keys a lookup compares, the totals.
+  /** Number(dev) and Number(ino), held inline: a match reads no bigint (see sameFile). Not rendered. */
+  readonly inoKey: number;
+  readonly devKey: number;
+  /** Totals flushed to the ring (the map was full): they add up. Not rendered. */
+  flushed: Flushed | undefined = undefined;
+  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. Not rendered. */
+  live: WriteTotals | undefined = undefined;
   readonly host: string;
   readonly pid: number;
   comm: string;
@@ -117,26 +125,23 @@ class Activity implements FileActivity {
   renamedTo: string | undefined = undefined;
   ops: FileOp[] = NO_OPS;
   pathTruncated = false;
-  /** Number(dev) and Number(ino), held inline: a match reads no bigint (see sameFile). Not rendered. */
-  readonly devKey: number;
-  readonly inoKey: number;
-  /** Totals flushed to the ring (the map was full): they add up. Not rendered. */
-  flushed: Flushed | undefined = undefined;
-  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. Not rendered. */
-  live: WriteTotals | undefined = undefined;
+  private readonly owner: ProcessEntity;
+  private readonly seq: number;
+  path: string;
+  dev: bigint;
+  ino: bigint;
 
-  constructor(
-    private readonly owner: ProcessEntity,
-    private readonly seq: number,
-    public path: string,
-    public dev: bigint,
-    public ino: bigint,
-  ) {
+  constructor(owner: ProcessEntity, seq: number, path: string, dev: bigint, ino: bigint) {
+    this.inoKey = Number(ino);
+    this.devKey = Number(dev);
     this.host = owner.host;
     this.pid = owner.pid;
     this.comm = owner.comm;
-    this.devKey = Number(dev);
-    this.inoKey = Number(ino);
+    this.owner = owner;
+    this.seq = seq;
+    this.path = path;
+    this.dev = dev;
+    this.ino = ino;
   }
 
   get id(): string {

@@ -12,7 +12,25 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
  * file op), not for every process: most short-lived processes are never named by id while replay rebuilds,
  * and an id each (~45 bytes, and the time to join it) was kept for all of them.
  */
+/**
+ * The images of a process not seen executing, shared (frozen: a push on it throws instead of giving every
+ * process the image): addExec gives a process its own list at its first image.
+ */
+const NO_EXECS: ExecImage[] = Object.freeze([]) as unknown as ExecImage[];
+
 class Process implements ProcessEntity {
+  // What every record of the process reads first (fields are laid out in order): its parent pid, and a
+  // write flush's file index.
+  readonly pid: number;
+  ppid: number;
+  fileIndex: unknown = undefined;
+  comm: string;
+  readonly host: string;
+  readonly startNs: bigint;
+  /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
+  private readonly offsetNs: bigint;
+  uid: number;
+  cgroupId: bigint | undefined;
   private madeId: string | undefined = undefined;
   parentId: string | undefined = undefined;
   parentOrigin: ProcessEntity["parentOrigin"] = "inferred";
@@ -21,25 +39,32 @@ class Process implements ProcessEntity {
   cgroupPath: string | undefined = undefined;
   container: ProcessEntity["container"] = undefined;
   origin: ProcessEntity["origin"] = "observed";
-  execs: ExecImage[] = [];
+  execs: ExecImage[] = NO_EXECS;
   exitNs: bigint | undefined = undefined;
   exitCode: number | undefined = undefined;
   exitSignal: number | undefined = undefined;
   forkNs: bigint | undefined = undefined;
-  fileIndex: unknown = undefined;
   parent: ProcessEntity | undefined = undefined;
 
   constructor(
-    readonly host: string,
-    readonly pid: number,
-    public ppid: number,
-    readonly startNs: bigint,
-    /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
-    private readonly offsetNs: bigint,
-    public comm: string,
-    public uid: number,
-    public cgroupId: bigint | undefined,
-  ) {}
+    host: string,
+    pid: number,
+    ppid: number,
+    startNs: bigint,
+    offsetNs: bigint,
+    comm: string,
+    uid: number,
+    cgroupId: bigint | undefined,
+  ) {
+    this.pid = pid;
+    this.ppid = ppid;
+    this.comm = comm;
+    this.host = host;
+    this.startNs = startNs;
+    this.offsetNs = offsetNs;
+    this.uid = uid;
+    this.cgroupId = cgroupId;
+  }
 
   get startBootNs(): bigint {
     return this.startNs - this.offsetNs;
