@@ -37,31 +37,32 @@ function addTo(byIno: Map<number, Tally[]>, t: Tally): void {
 }
 
 /**
- * A u64 as a record holds it, two u32 halves: its key (Number() of it, made without a bigint) and the exact
- * value, made only when asked for (a key from 2^53 on is rounded and may stand for several values).
+ * A u64 field of a record, where the record holds it (little-endian at `off` of `v`): its key (Number() of
+ * it, made from its u32 halves without a bigint) and the exact value, read only when asked for (a key from
+ * 2^53 on is rounded and may stand for several values; a new file keeps the value).
  */
-export class U64Halves {
-  lo = 0;
-  hi = 0;
+export class U64Field {
+  private v: DataView = new DataView(new ArrayBuffer(8));
+  private off = 0;
 
-  set(lo: number, hi: number): this {
-    this.lo = lo;
-    this.hi = hi;
+  at(v: DataView, off: number): this {
+    this.v = v;
+    this.off = off;
     return this;
   }
 
   /** Number(value): hi * 2^32 is exact, so the one addition rounds as Number() of the bigint does. */
   get key(): number {
-    return this.hi * 4294967296 + this.lo;
+    return this.v.getUint32(this.off + 4, true) * 4294967296 + this.v.getUint32(this.off, true);
   }
 
   get value(): bigint {
-    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    return this.v.getBigUint64(this.off, true);
   }
 }
 
 /** dev and ino of a record, as halves or as bigints (snapshots, unlink/rename/chmod). */
-type FileKey = bigint | U64Halves;
+type FileKey = bigint | U64Field;
 
 const keyOf = (x: FileKey): number => (typeof x === "bigint" ? Number(x) : x.key);
 const valueOf = (x: FileKey): bigint => (typeof x === "bigint" ? x : x.value);

@@ -3,7 +3,7 @@
 import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
 import { ConnectionTable, type SockFacts } from "./connections.js";
-import { FileTable, U64Halves } from "./files.js";
+import { FileTable, U64Field } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
 import { ExeHashes, ExecFileMaker } from "./exefile.js";
 import { LossTracker, lossTotal } from "./losses.js";
@@ -77,8 +77,8 @@ export class Reconstructor {
   at = { frame: 0, record: 0 };
   private cur: Current | undefined;
   /** A write flush's dev and ino, refilled per record (FileTable keeps neither object). */
-  private readonly devHalves = new U64Halves();
-  private readonly inoHalves = new U64Halves();
+  private readonly devField = new U64Field();
+  private readonly inoField = new U64Field();
   /** sock()'s one SockFacts. */
   private readonly facts = new RecordSock();
 
@@ -426,8 +426,8 @@ export class Reconstructor {
         this.listItems += (TEXT_OUT * pl) >> 10; // a long path: the file itself counts in files.size
         this.files.open(
           owner,
-          this.devHalves.set(v.getUint32(off + o.dev, true), v.getUint32(off + o.dev + 4, true)),
-          this.inoHalves.set(v.getUint32(off + o.ino, true), v.getUint32(off + o.ino + 4, true)),
+          this.devField.at(v, off + o.dev),
+          this.inoField.at(v, off + o.ino),
           cText(d, tail, Math.min(off + len, tail + pl)),
           (pf & PATH_TRUNC) !== 0,
         );
@@ -438,8 +438,8 @@ export class Reconstructor {
         // No bigint for dev, ino, bytes or calls unless a new file needs one (halves, summed in place).
         this.files.flush(
           owner,
-          this.devHalves.set(v.getUint32(off + o.dev, true), v.getUint32(off + o.dev + 4, true)),
-          this.inoHalves.set(v.getUint32(off + o.ino, true), v.getUint32(off + o.ino + 4, true)),
+          this.devField.at(v, off + o.dev),
+          this.inoField.at(v, off + o.ino),
           v.getUint32(off + o.bytes, true),
           v.getUint32(off + o.bytes + 4, true),
           v.getUint32(off + o.calls, true),

@@ -148,27 +148,17 @@ export class WordTable<T> {
       }
   }
 
-  /** murmur3's mixing of every word, from a per-table seed. */
+  /**
+   * Every word multiplied in and shifted down, from a per-table seed (a multiply-xorshift, cheaper than
+   * murmur3's rounds: the probe bound, not the hash, is what keeps a crafted session's collisions cheap).
+   */
   private hash(a: number, b: number, c: number, d: number): number {
-    let h = this.seed;
-    h = mix(h, a);
-    h = mix(h, b);
-    h = mix(h, c);
-    h = mix(h, d);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
+    let h = Math.imul(a ^ this.seed, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ b, 0x85ebca77);
+    h = Math.imul(h ^ (h >>> 13) ^ c, 0xc2b2ae3d);
+    h = Math.imul(h ^ (h >>> 16) ^ d, 0x27d4eb2f);
+    return (h ^ (h >>> 15)) >>> 0;
   }
-}
-
-function mix(h: number, w: number): number {
-  let k = Math.imul(w, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
 function overflowKey(a: number, b: number, c: number, d: number): string {

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_PROBE, WordTable } from "../../src/replay/wordtable.js";
-import { FileTable, U64Halves, addU64 } from "../../src/replay/files.js";
+import { FileTable, U64Field, addU64 } from "../../src/replay/files.js";
 import { ConnectionTable, type SockFacts } from "../../src/replay/connections.js";
 import { ProcessTable } from "../../src/replay/processes.js";
 
@@ -90,6 +90,13 @@ test("processes: one identity per (host, pid, start), incarnations of a pid in o
   assert.equal(t.at("h1", 101, 0n), e);
 });
 
+/** A record's u64 field holding `x`. */
+function field(x: bigint): U64Field {
+  const v = new DataView(new ArrayBuffer(8));
+  v.setBigUint64(0, x, true);
+  return new U64Field().at(v, 0);
+}
+
 test("write flushes add up exactly past 2^53 and 2^64, as bigints from there on", () => {
   const MAX = 0xffff_ffff;
   assert.equal(addU64(0, 5, 0), 5);
@@ -99,7 +106,7 @@ test("write flushes add up exactly past 2^53 and 2^64, as bigints from there on"
   assert.equal(addU64(2n ** 64n, MAX, MAX), 2n ** 65n - 1n);
   const p = new ProcessTable().ensure("h", 7, 1n, 1, 0, "w", undefined, 0n);
   const files = new FileTable();
-  const dev = new U64Halves().set(1, 0);
+  const dev = field(1n);
   const flushes: Array<[number, number, number, number]> = [
     [7, 0, 1, 0],
     [MAX, 0x1f_ffff, 1, 0], // 2^53 - 1 bytes
@@ -110,13 +117,13 @@ test("write flushes add up exactly past 2^53 and 2^64, as bigints from there on"
   let bytes = 0n;
   let calls = 0n;
   flushes.forEach(([bl, bh, cl, ch], i) => {
-    files.flush(p, dev, new U64Halves().set(2, 0), bl, bh, cl, ch, 100n - BigInt(i), 200n + BigInt(i % 2));
+    files.flush(p, dev, field(2n), bl, bh, cl, ch, 100n - BigInt(i), 200n + BigInt(i % 2));
     bytes += (BigInt(bh) << 32n) | BigInt(bl);
     calls += (BigInt(ch) << 32n) | BigInt(cl);
   });
   // A file keyed past 2^53: its halves' key is rounded, the exact value tells it from its neighbour.
-  files.flush(p, dev, new U64Halves().set(1, 0x20_0000), 1, 0, 1, 0, 5n, 6n);
-  files.flush(p, dev, new U64Halves().set(0, 0x20_0000), 2, 0, 1, 0, 5n, 6n);
+  files.flush(p, dev, field(2n ** 53n + 1n), 1, 0, 1, 0, 5n, 6n);
+  files.flush(p, dev, field(2n ** 53n), 2, 0, 1, 0, 5n, 6n);
   const [f, big1, big0] = files.finish();
   assert.equal(f!.bytes, bytes);
   assert.equal(f!.writes, calls);
