@@ -28,6 +28,15 @@ export class WordTable<T> {
   /** Keys whose probe found neither them nor a free slot within MAX_PROBE slots → their place in `items`. */
   private overflow: Map<string, number> | undefined = undefined;
   private readonly seed: number;
+  /**
+   * The key get() last found and its place in `items` (-1 for a: no key is -1 after >>> 0). A place never
+   * changes (growth keeps it, set() of a key replaces the value there), so this stays right.
+   */
+  private lastA = -1;
+  private lastB = 0;
+  private lastC = 0;
+  private lastD = 0;
+  private lastItem = 0;
 
   constructor(seed?: number) {
     this.seed = seed ?? randomBytes(4).readUInt32LE(0);
@@ -53,6 +62,8 @@ export class WordTable<T> {
     b >>>= 0;
     c >>>= 0;
     d >>>= 0;
+    // The key asked last: a process's or a socket's records often come one after another.
+    if (a === this.lastA && b === this.lastB && c === this.lastC && d === this.lastD) return this.items[this.lastItem];
     const k = this.keys;
     const mask = this.mask;
     let i = this.hash(a, b, c, d) & mask;
@@ -60,7 +71,14 @@ export class WordTable<T> {
       const at = i * STRIDE;
       const item = k[at + 4]!;
       if (item === 0) return undefined;
-      if (k[at] === a && k[at + 1] === b && k[at + 2] === c && k[at + 3] === d) return this.items[item - 1];
+      if (k[at] === a && k[at + 1] === b && k[at + 2] === c && k[at + 3] === d) {
+        this.lastA = a;
+        this.lastB = b;
+        this.lastC = c;
+        this.lastD = d;
+        this.lastItem = item - 1;
+        return this.items[item - 1];
+      }
       i = (i + 1) & mask;
     }
     const item = this.overflow?.get(overflowKey(a, b, c, d));

@@ -24,6 +24,12 @@ test("a table whose keys all collide stays exact, bounded per probe, and sends t
   assert.equal(t.size, 200);
   assert.ok(t.overflowed >= 200 - MAX_PROBE, `overflowed ${t.overflowed}`);
   keys.forEach((a, i) => assert.equal(t.get(a, 7, 9, 1), i + 1));
+  // The key found last, replaced: the next get sees the new value (get remembers its place, not its value).
+  assert.equal(t.get(keys[5]!, 7, 9, 1), 6);
+  t.set(keys[5]!, 7, 9, 1, 66);
+  assert.equal(t.get(keys[5]!, 7, 9, 1), 66);
+  assert.equal(t.get(keys[5]!, 7, 9, 2), undefined);
+  t.set(keys[5]!, 7, 9, 1, 6);
   // Replacing a value, in the slots and in the overflow.
   t.set(keys[0]!, 7, 9, 1, -1);
   t.set(keys[199]!, 7, 9, 1, -2);
