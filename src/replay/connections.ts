@@ -1,7 +1,7 @@
 // Connections: connect/accept results joined to TCP state changes, retransmits and resets by socket id.
 import { TimeMarks } from "./marks.js";
 import type { Connection, Direction, Origin, ProcessEntity } from "./model.js";
-import { RecentCache, u64 } from "./recent.js";
+import { HostNumbers, WordTable, u64 } from "./wordtable.js";
 import { flatId } from "./strings.js";
 
 /**
@@ -54,24 +54,33 @@ const EISCONN = 106;
  * kept, and none joined while replay rebuilds.
  */
 export class Conn implements Connection {
+  // The fields a retransmit or reset on a known connection reads and writes come first: their few cache
+  // lines, not the whole object's, are what the per-event path brings in (fields are laid out in order).
   owner: ProcessEntity | undefined;
+  readonly seq: number;
+  retransmits = 0;
+  resets = 0;
+  /** Bit 1: retransmitTimes is full, bit 2: resetTimes is (keepsTime reads no TimeMarks). Not rendered. */
+  marksFull = 0;
+  sport: number;
+  dport: number;
+  retransmitTimes: TimeMarks | undefined = undefined;
+  resetTimes: TimeMarks | undefined = undefined;
+  readonly host: string;
+  readonly sockId: bigint;
+  direction: Direction;
   pid: number;
   comm: string;
   protocol: string;
   family: string;
   saddr: string;
-  sport: number;
   daddr: string;
-  dport: number;
-  startNs: bigint | undefined = undefined;
+  private start: bigint | undefined = undefined;
+  private how: Origin;
   establishedNs: bigint | undefined = undefined;
   endNs: bigint | undefined = undefined;
   outcome: Connection["outcome"] = "pending";
   errno: number | undefined = undefined;
-  retransmits = 0;
-  resets = 0;
-  retransmitTimes: TimeMarks | undefined = undefined;
-  resetTimes: TimeMarks | undefined = undefined;
   connectSeen = false;
   resetInSynSent = false;
   closedFromState: number | undefined = undefined;
@@ -79,25 +88,59 @@ export class Conn implements Connection {
   snapshotNs: bigint | undefined = undefined;
   flowKey: string | undefined = undefined;
   flowPending = true;
+  /** The table's olderUseStart() of each connection, as a double by seq (isOlderAt). */
+  private readonly startKeys: StartKeys;
 
   constructor(
-    readonly host: string,
-    readonly seq: number,
-    readonly sockId: bigint,
+    host: string,
+    seq: number,
+    sockId: bigint,
     owner: ProcessEntity | undefined,
     f: SockFacts,
-    public direction: Direction,
-    public origin: Origin,
+    direction: Direction,
+    origin: Origin,
+    startKeys: StartKeys,
   ) {
     this.owner = owner;
+    this.seq = seq;
+    this.sport = f.sport;
+    this.dport = f.dport;
+    this.host = host;
+    this.sockId = sockId;
+    this.direction = direction;
     this.pid = owner?.pid ?? 0;
     this.comm = owner?.comm ?? "";
     this.protocol = f.protocol;
     this.family = f.family;
     this.saddr = f.saddr;
-    this.sport = f.sport;
     this.daddr = f.daddr;
-    this.dport = f.dport;
+    this.how = origin;
+    this.startKeys = startKeys;
+    this.rekey();
+  }
+
+  get startNs(): bigint | undefined {
+    return this.start;
+  }
+
+  set startNs(v: bigint | undefined) {
+    this.start = v;
+    this.rekey();
+  }
+
+  get origin(): Origin {
+    return this.how;
+  }
+
+  set origin(v: Origin) {
+    this.how = v;
+    this.rekey();
+  }
+
+  /** Keeps startKeys[seq] what olderUseStart() gives, as a double (-Infinity: none). */
+  private rekey(): void {
+    const start = this.how === "observed" ? this.start : undefined;
+    this.startKeys.at[this.seq] = start === undefined ? -Infinity : Number(start);
   }
 
   get id(): string {
@@ -109,12 +152,39 @@ export class Conn implements Connection {
   }
 }
 
+/**
+ * Each connection's olderUseStart() as a double, by creation number: the per-event isOlderAt test reads this
+ * small array, and neither the connection's start (a bigint elsewhere in the heap) nor a bigint of the
+ * event's time, unless the two are within NEAR_NS of each other.
+ */
+class StartKeys {
+  at = new Float64Array(1024);
+
+  /** Room for creation number `seq`. */
+  reserve(seq: number): void {
+    if (seq < this.at.length) return;
+    const grown = new Float64Array(this.at.length * 2);
+    grown.set(this.at);
+    this.at = grown;
+  }
+}
+
+/**
+ * Times as doubles are off by less than 2^13 ns (a u64 rounds to 2^11 at most, the offset added too): a
+ * difference wider than this decides an isOlderAt test exactly.
+ */
+const NEAR_NS = 65536;
+const TWO_32 = 4294967296;
+
 export class ConnectionTable {
   readonly all: Conn[] = [];
-  /** host → sock → the latest connection on that socket address (the kernel reuses addresses). */
-  private readonly socks = new Map<string, Map<bigint, Conn>>();
-  /** sock id halves → `socks`' connection, for the per-record lookup; the host is checked on a hit. */
-  private readonly recent = new RecentCache<Conn>();
+  private readonly startKeys = new StartKeys();
+  /**
+   * (sock id halves, host number) → the latest connection on that socket address (the kernel reuses
+   * addresses): the per-record lookup, with no bigint made and no Map chased.
+   */
+  private readonly socks = new WordTable<Conn>();
+  private readonly hosts = new HostNumbers();
   /**
    * host + 4-tuple (either way round) → its connections in creation order: byTuple runs for every row of
    * every flow_counters snapshot (up to 16,384), and a scan of all connections there made a long session
@@ -144,9 +214,12 @@ export class ConnectionTable {
     direction: Direction,
     owner: ProcessEntity | undefined,
   ): Conn {
-    // The kernel reuses socket addresses: the id of the connection last cached for this one is the same
-    // value, shared instead of a bigint kept per connection.
-    const sameSock = this.recent.get(f.sockLo, f.sockHi, 0);
+    // The kernel reuses socket addresses: the id of the connection last on this one is the same value,
+    // shared instead of a bigint kept per connection.
+    const sock = (f.sockLo | f.sockHi) !== 0;
+    const hostNo = this.hosts.of(host);
+    const sameSock = sock ? this.socks.get(f.sockLo, f.sockHi, hostNo, 0) : undefined;
+    this.startKeys.reserve(this.seq + 1);
     const c = new Conn(
       host,
       ++this.seq,
@@ -155,26 +228,18 @@ export class ConnectionTable {
       f,
       direction,
       origin,
+      this.startKeys,
     );
     this.all.push(c);
     this.pending.push(c);
-    if ((f.sockLo | f.sockHi) !== 0) {
-      let m = this.socks.get(host);
-      if (!m) this.socks.set(host, (m = new Map()));
-      m.set(c.sockId, c);
-      this.recent.set(f.sockLo, f.sockHi, 0, c); // a key has one slot: this replaces any stale entry of the socket
-    }
+    if (sock) this.socks.set(f.sockLo, f.sockHi, hostNo, 0, c);
     return c;
   }
 
   /** The latest connection on this socket, if any (none for socket id 0). */
   bySock(host: string, sockLo: number, sockHi: number): Conn | undefined {
     if ((sockLo | sockHi) === 0) return undefined;
-    const hit = this.recent.get(sockLo, sockHi, 0);
-    if (hit !== undefined && hit.host === host) return hit;
-    const c = this.socks.get(host)?.get(u64(sockLo, sockHi));
-    if (c) this.recent.set(sockLo, sockHi, 0, c);
-    return c;
+    return this.socks.get(sockLo, sockHi, this.hosts.of(host), 0);
   }
 
   /** `c`'s addresses changed: its place in `flows` is settled at the next syncFlows. */
@@ -448,7 +513,7 @@ export class ConnectionTable {
     segs = 1,
   ): void {
     if (kind === "sendReset" && (f.sockLo | f.sockHi) === 0) {
-      this.sockless.push({ host, f: { ...f }, state, timeNs }); // f may be the caller's scratch object
+      this.sockless.push({ host, f: copyFacts(f), state, timeNs }); // f may be the caller's scratch object
       return;
     }
     let c = this.bySock(host, f.sockLo, f.sockHi);
@@ -473,9 +538,21 @@ export class ConnectionTable {
     return start !== undefined && timeNs < start;
   }
 
+  /**
+   * isOlderUse(c, the event's time) for an event whose boot time is the u64 at `v[at]` (little-endian) and
+   * whose session's offset is `offsetNs` (`offsetApprox`: Number(offsetNs)). Exact: the doubles decide only
+   * when further apart than their error; else the times are made as bigints and compared.
+   */
+  isOlderAt(c: Conn, v: DataView, at: number, offsetNs: bigint, offsetApprox: number): boolean {
+    const d = v.getUint32(at + 4, true) * TWO_32 + v.getUint32(at, true) + offsetApprox - this.startKeys.at[c.seq]!;
+    if (d > NEAR_NS) return false;
+    if (d < -NEAR_NS) return true;
+    return this.isOlderUse(c, v.getBigUint64(at, true) + offsetNs);
+  }
+
   /** Whether tcpEventOn keeps this event's time: marks are capped, and past the cap no time need be made. */
   keepsTime(c: Conn, kind: TcpEventKind): boolean {
-    return !((kind === "retransmit" ? c.retransmitTimes : c.resetTimes)?.full ?? false);
+    return (c.marksFull & (kind === "retransmit" ? 1 : 2)) === 0;
   }
 
   /** tcpEvent on a connection already found (bySock); `timeNs` may be undefined only when keepsTime() is false. */
@@ -491,10 +568,18 @@ export class ConnectionTable {
     if (kind === "retransmit") {
       // Segments, not events: one retransmitted skb may carry several (what TcpRetransSegs counts).
       c.retransmits += Math.max(1, segs);
-      if (timeNs !== undefined) (c.retransmitTimes ??= new TimeMarks()).push(timeNs);
+      if (timeNs !== undefined) {
+        const marks = (c.retransmitTimes ??= new TimeMarks());
+        marks.push(timeNs);
+        if (marks.full) c.marksFull |= 1;
+      }
     } else {
       c.resets++;
-      if (timeNs !== undefined) (c.resetTimes ??= new TimeMarks()).push(timeNs);
+      if (timeNs !== undefined) {
+        const marks = (c.resetTimes ??= new TimeMarks());
+        marks.push(timeNs);
+        if (marks.full) c.marksFull |= 2;
+      }
       if (kind === "recvReset" && state === TCP.synSent) c.resetInSynSent = true;
     }
   }
@@ -527,6 +612,20 @@ export class ConnectionTable {
     const c = own ?? this.byTuple(host, f, atNs);
     if (c && resets > c.resets) c.resets = resets;
   }
+}
+
+/** A copy of `f` as plain values (the caller's may be a scratch object whose addresses are getters). */
+function copyFacts(f: SockFacts): SockFacts {
+  return {
+    sockLo: f.sockLo,
+    sockHi: f.sockHi,
+    family: f.family,
+    protocol: f.protocol,
+    saddr: f.saddr,
+    sport: f.sport,
+    daddr: f.daddr,
+    dport: f.dport,
+  };
 }
 
 /** `c` is the other end of f's flow: its local end is f's destination (and not also f's source). */

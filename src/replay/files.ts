@@ -36,10 +36,70 @@ function addTo(byIno: Map<number, Tally[]>, t: Tally): void {
   else byIno.set(t.inoKey, [t]);
 }
 
-/** Equal keys below 2^53 are equal numbers; from 2^53 on Number() rounds, so the bigints decide. */
-function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bigint): boolean {
+/**
+ * A u64 field of a record, where the record holds it (little-endian at `off` of `v`): its key (Number() of
+ * it, made from its u32 halves without a bigint) and the exact value, read only when asked for (a key from
+ * 2^53 on is rounded and may stand for several values; a new file keeps the value).
+ */
+export class U64Field {
+  private v: DataView = new DataView(new ArrayBuffer(8));
+  private off = 0;
+
+  at(v: DataView, off: number): this {
+    this.v = v;
+    this.off = off;
+    return this;
+  }
+
+  /** Number(value): hi * 2^32 is exact, so the one addition rounds as Number() of the bigint does. */
+  get key(): number {
+    return this.v.getUint32(this.off + 4, true) * 4294967296 + this.v.getUint32(this.off, true);
+  }
+
+  get value(): bigint {
+    return this.v.getBigUint64(this.off, true);
+  }
+}
+
+/** dev and ino of a record, as halves or as bigints (snapshots, unlink/rename/chmod). */
+type FileKey = bigint | U64Field;
+
+const keyOf = (x: FileKey): number => (typeof x === "bigint" ? Number(x) : x.key);
+const valueOf = (x: FileKey): bigint => (typeof x === "bigint" ? x : x.value);
+
+/** Equal keys below 2^53 are equal numbers; from 2^53 on Number() rounds, so the exact values decide. */
+function sameFile(t: Tally, devKey: number, inoKey: number, dev: FileKey, ino: FileKey): boolean {
   if (t.inoKey !== inoKey || t.devKey !== devKey) return false;
-  return (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) || (t.ino === ino && t.dev === dev);
+  return (
+    (inoKey <= Number.MAX_SAFE_INTEGER && devKey <= Number.MAX_SAFE_INTEGER) ||
+    (t.ino === valueOf(ino) && t.dev === valueOf(dev))
+  );
+}
+
+/**
+ * Totals flushed to the ring, added up in place: bytes and calls as numbers while exact (below 2^53), as
+ * bigints from there on, so a flush makes no totals object and no bigint for them.
+ */
+class Flushed {
+  bytes: number | bigint = 0;
+  calls: number | bigint = 0;
+  constructor(
+    public firstNs: bigint,
+    public lastNs: bigint,
+  ) {}
+
+  totals(): WriteTotals {
+    return { bytes: BigInt(this.bytes), calls: BigInt(this.calls), firstNs: this.firstNs, lastNs: this.lastNs };
+  }
+}
+
+/** `sum` plus the u64 (lo, hi), exactly: a number while the sum is below 2^53, else a bigint. */
+export function addU64(sum: number | bigint, lo: number, hi: number): number | bigint {
+  if (typeof sum === "number" && hi < 0x200000) {
+    const r = sum + (hi * 4294967296 + lo);
+    if (r <= Number.MAX_SAFE_INTEGER) return r;
+  }
+  return BigInt(sum) + ((BigInt(hi) << 32n) | BigInt(lo));
 }
 
 /**
@@ -47,6 +107,14 @@ function sameFile(t: Tally, devKey: number, inoKey: number, dev: bigint, ino: bi
  * its process and creation number: two strings per file fewer kept, and none joined while replay rebuilds.
  */
 class Activity implements FileActivity {
+  // What a write flush reads first (fields are laid out in order): the keys a lookup compares, the totals.
+  /** Number(dev) and Number(ino), held inline: a match reads no bigint (see sameFile). Not rendered. */
+  readonly inoKey: number;
+  readonly devKey: number;
+  /** Totals flushed to the ring (the map was full): they add up. Not rendered. */
+  flushed: Flushed | undefined = undefined;
+  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. Not rendered. */
+  live: WriteTotals | undefined = undefined;
   readonly host: string;
   readonly pid: number;
   comm: string;
@@ -58,26 +126,23 @@ class Activity implements FileActivity {
   renamedTo: string | undefined = undefined;
   ops: FileOp[] = NO_OPS;
   pathTruncated = false;
-  /** Number(dev) and Number(ino), held inline: a match reads no bigint (see sameFile). Not rendered. */
-  readonly devKey: number;
-  readonly inoKey: number;
-  /** Totals flushed to the ring (the map was full): they add up. Not rendered. */
-  flushed: WriteTotals | undefined = undefined;
-  /** The latest map snapshot of the key: cumulative, it supersedes earlier snapshots. Not rendered. */
-  live: WriteTotals | undefined = undefined;
+  private readonly owner: ProcessEntity;
+  private readonly seq: number;
+  path: string;
+  dev: bigint;
+  ino: bigint;
 
-  constructor(
-    private readonly owner: ProcessEntity,
-    private readonly seq: number,
-    public path: string,
-    public dev: bigint,
-    public ino: bigint,
-  ) {
+  constructor(owner: ProcessEntity, seq: number, path: string, dev: bigint, ino: bigint) {
+    this.inoKey = Number(ino);
+    this.devKey = Number(dev);
     this.host = owner.host;
     this.pid = owner.pid;
     this.comm = owner.comm;
-    this.devKey = Number(dev);
-    this.inoKey = Number(ino);
+    this.owner = owner;
+    this.seq = seq;
+    this.path = path;
+    this.dev = dev;
+    this.ino = ino;
   }
 
   get id(): string {
@@ -120,9 +185,9 @@ export class FileTable {
     else paths.set(f.path, [f]);
   }
 
-  private tally(p: ProcessEntity, dev: bigint, ino: bigint, path?: string): Tally {
-    const devKey = Number(dev);
-    const inoKey = Number(ino);
+  private tally(p: ProcessEntity, dev: FileKey, ino: FileKey, path?: string): Tally {
+    const devKey = keyOf(dev);
+    const inoKey = keyOf(ino);
     // The process's tallies (its fileIndex); past SCAN_MAX of them, ino → tallies. No string keys on the
     // hot path, and no Map per process for the many that write a file or two (two Maps each were ~340 bytes).
     // One tally is held as itself: most processes write one file, and a list each was ~56 bytes kept.
@@ -133,7 +198,9 @@ export class FileTable {
       const list = e === undefined ? undefined : Array.isArray(e) ? e : e.get(inoKey);
       if (list) for (const t of list) if (sameFile(t, devKey, inoKey, dev, ino)) return t;
     }
-    const t = this.create(p, path ?? `<inode ${dev >> 20n}:${dev & 0xfffffn}:${ino}>`, dev, ino);
+    const devN = valueOf(dev);
+    const inoN = valueOf(ino);
+    const t = this.create(p, path ?? `<inode ${devN >> 20n}:${devN & 0xfffffn}:${inoN}>`, devN, inoN);
     if (e === undefined) {
       p.fileIndex = t;
     } else if (!Array.isArray(e) && !(e instanceof Map)) {
@@ -150,7 +217,7 @@ export class FileTable {
   }
 
   /** ST_EV_FILE_OPEN: the path of (process, dev, ino). */
-  open(p: ProcessEntity, dev: bigint, ino: bigint, path: string, truncated: boolean): void {
+  open(p: ProcessEntity, dev: FileKey, ino: FileKey, path: string, truncated: boolean): void {
     const t = this.tally(p, dev, ino, path);
     if (t.path !== path && t.path.startsWith("<inode ")) {
       t.path = path;
@@ -160,13 +227,33 @@ export class FileTable {
     t.pathTruncated ||= truncated;
   }
 
-  /** ST_EV_FILE_WRITE: totals that went to the ring instead of the map. */
-  flush(p: ProcessEntity, dev: bigint, ino: bigint, w: WriteTotals): void {
+  /**
+   * ST_EV_FILE_WRITE: totals that went to the ring instead of the map. `bytes` and `calls` as the record's
+   * u32 halves, added up in place.
+   */
+  flush(
+    p: ProcessEntity,
+    dev: FileKey,
+    ino: FileKey,
+    bytesLo: number,
+    bytesHi: number,
+    callsLo: number,
+    callsHi: number,
+    firstNs: bigint,
+    lastNs: bigint,
+  ): void {
     const t = this.tally(p, dev, ino);
-    t.flushed = t.flushed ? add(t.flushed, w) : { ...w };
+    let f = t.flushed;
+    if (f === undefined) t.flushed = f = new Flushed(firstNs, lastNs);
+    else {
+      if (firstNs < f.firstNs) f.firstNs = firstNs;
+      if (lastNs > f.lastNs) f.lastNs = lastNs;
+    }
+    f.bytes = addU64(f.bytes, bytesLo, bytesHi);
+    f.calls = addU64(f.calls, callsLo, callsHi);
     // A snapshot taken before this flush may hold the same entry's earlier totals only if the entry
     // was since removed: the kernel flushes only keys absent from the map, so drop a live value older than it.
-    if (t.live && t.live.lastNs <= w.firstNs && t.live.firstNs < w.firstNs) t.live = undefined;
+    if (t.live && t.live.lastNs <= firstNs && t.live.firstNs < firstNs) t.live = undefined;
   }
 
   /** One `write_totals` row from a map snapshot (cumulative for its key). */
@@ -194,7 +281,8 @@ export class FileTable {
   /** Every file with totals folded in. */
   finish(): FileActivity[] {
     for (const t of this.all) {
-      const sum = t.flushed && t.live ? add(t.flushed, t.live) : (t.flushed ?? t.live);
+      const flushed = t.flushed?.totals();
+      const sum = flushed && t.live ? add(flushed, t.live) : (flushed ?? t.live);
       if (!sum) continue;
       t.bytes = sum.bytes;
       t.writes = sum.calls;

@@ -1,5 +1,5 @@
 // Process identity and parentage: pid + start time, exec chains, fork parents, snapshot roots, re-parenting.
-import { RecentCache, u64 } from "./recent.js";
+import { HostNumbers, WordTable } from "./wordtable.js";
 import { flatId } from "./strings.js";
 import type { ExecImage, ProcessEntity } from "./model.js";
 
@@ -12,7 +12,25 @@ export function processId(host: string, pid: number, startBootNs: bigint): strin
  * file op), not for every process: most short-lived processes are never named by id while replay rebuilds,
  * and an id each (~45 bytes, and the time to join it) was kept for all of them.
  */
+/**
+ * The images of a process not seen executing, shared (frozen: a push on it throws instead of giving every
+ * process the image): addExec gives a process its own list at its first image.
+ */
+const NO_EXECS: ExecImage[] = Object.freeze([]) as unknown as ExecImage[];
+
 class Process implements ProcessEntity {
+  // What every record of the process reads first (fields are laid out in order): its parent pid, and a
+  // write flush's file index.
+  readonly pid: number;
+  ppid: number;
+  fileIndex: unknown = undefined;
+  comm: string;
+  readonly host: string;
+  readonly startNs: bigint;
+  /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
+  private readonly offsetNs: bigint;
+  uid: number;
+  cgroupId: bigint | undefined;
   private madeId: string | undefined = undefined;
   parentId: string | undefined = undefined;
   parentOrigin: ProcessEntity["parentOrigin"] = "inferred";
@@ -21,25 +39,32 @@ class Process implements ProcessEntity {
   cgroupPath: string | undefined = undefined;
   container: ProcessEntity["container"] = undefined;
   origin: ProcessEntity["origin"] = "observed";
-  execs: ExecImage[] = [];
+  execs: ExecImage[] = NO_EXECS;
   exitNs: bigint | undefined = undefined;
   exitCode: number | undefined = undefined;
   exitSignal: number | undefined = undefined;
   forkNs: bigint | undefined = undefined;
-  fileIndex: unknown = undefined;
   parent: ProcessEntity | undefined = undefined;
 
   constructor(
-    readonly host: string,
-    readonly pid: number,
-    public ppid: number,
-    readonly startNs: bigint,
-    /** The session's realtime - boottime: startNs less it is the start boot time (no bigint kept for it). */
-    private readonly offsetNs: bigint,
-    public comm: string,
-    public uid: number,
-    public cgroupId: bigint | undefined,
-  ) {}
+    host: string,
+    pid: number,
+    ppid: number,
+    startNs: bigint,
+    offsetNs: bigint,
+    comm: string,
+    uid: number,
+    cgroupId: bigint | undefined,
+  ) {
+    this.pid = pid;
+    this.ppid = ppid;
+    this.comm = comm;
+    this.host = host;
+    this.startNs = startNs;
+    this.offsetNs = offsetNs;
+    this.uid = uid;
+    this.cgroupId = cgroupId;
+  }
 
   get startBootNs(): bigint {
     return this.startNs - this.offsetNs;
@@ -60,27 +85,27 @@ export class ProcessTable {
   private readonly all: ProcessEntity[] = [];
 
   /**
-   * host → pid → its one incarnation, or, once the pid was reused, every incarnation by start boot ns in
-   * order of appearance. The common case holds no Map per pid.
+   * (pid, start boot ns halves, host number) → the process: the lookup every kernel record makes, with no
+   * bigint made and no Map chased.
    */
-  private readonly byIdentity = new Map<string, Map<number, ProcessEntity | Map<bigint, ProcessEntity>>>();
-  /** (pid, start boot ns halves) → process, for the lookup every kernel record makes; the host is checked on a hit. */
-  private readonly recent = new RecentCache<ProcessEntity>();
+  private readonly byIdentity = new WordTable<Process>();
+  /**
+   * host → pid → its one incarnation, or every incarnation in order of appearance: made at the first
+   * incarnations() (re-parenting, resolve), kept up to date from then on. Most sessions ask it nothing while
+   * records are read, and a new process pays no insert into it.
+   */
+  private byPid: Map<string, Map<number, ProcessEntity | ProcessEntity[]>> | undefined = undefined;
+  private readonly hosts = new HostNumbers();
 
   /** The process with this identity, if known. */
   find(host: string, pid: number, startBootNs: bigint): ProcessEntity | undefined {
-    const e = this.byIdentity.get(host)?.get(pid);
-    if (e === undefined || e instanceof Map) return e?.get(startBootNs);
-    return e.startBootNs === startBootNs ? e : undefined;
+    if (startBootNs < 0n || startBootNs > U64_MAX) return undefined;
+    return this.byIdentity.get(pid, lo32(startBootNs), hi32(startBootNs), this.hosts.of(host));
   }
 
-  /** find() with the start time as the kernel record holds it, two u32 halves: a recent hit makes no bigint. */
+  /** find() with the start time as the kernel record holds it, two u32 halves. */
   findByHalves(host: string, pid: number, startLo: number, startHi: number): ProcessEntity | undefined {
-    const hit = this.recent.get(pid, startLo, startHi);
-    if (hit !== undefined && hit.host === host) return hit;
-    const p = this.find(host, pid, u64(startLo, startHi));
-    if (p) this.recent.set(pid, startLo, startHi, p); // a process identity never changes entity
-    return p;
+    return this.byIdentity.get(pid, startLo, startHi, this.hosts.of(host));
   }
 
   /**
@@ -98,14 +123,24 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    return this.find(host, tgid, startBootNs) ?? this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs);
+    return (
+      this.find(host, tgid, startBootNs) ??
+      this.addByHalves(
+        host,
+        tgid,
+        lo32(startBootNs),
+        hi32(startBootNs),
+        startBootNs,
+        ppid,
+        uid,
+        comm,
+        cgroupId,
+        offsetNs,
+      )
+    );
   }
 
-  /**
-   * ensure() with the start time's u32 halves too (a fork's child): one Map lookup per new process, its
-   * result used for the insert, and the new process goes in the recent cache, so its own next record
-   * finds it without one.
-   */
+  /** ensure() with the start time's u32 halves too (a fork's child). */
   ensureByHalves(
     host: string,
     tgid: number,
@@ -118,29 +153,13 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    const hit = this.recent.get(tgid, startLo, startHi);
-    if (hit !== undefined && hit.host === host) return hit;
-    let pids = this.byIdentity.get(host);
-    if (!pids) this.byIdentity.set(host, (pids = new Map()));
-    const e = pids.get(tgid);
-    let p =
-      e === undefined
-        ? undefined
-        : e instanceof Map
-          ? e.get(startBootNs)
-          : e.startBootNs === startBootNs
-            ? e
-            : undefined;
-    if (p === undefined) {
-      p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
-      this.all.push(p);
-      insert(pids, e, p);
-    }
-    this.recent.set(tgid, startLo, startHi, p);
-    return p;
+    return (
+      this.findByHalves(host, tgid, startLo, startHi) ??
+      this.addByHalves(host, tgid, startLo, startHi, startBootNs, ppid, uid, comm, cgroupId, offsetNs)
+    );
   }
 
-  /** A new process, for a caller whose findByHalves() of this identity just missed; kept in the recent cache. */
+  /** A new process, for a caller whose findByHalves() of this identity just missed. */
   addByHalves(
     host: string,
     tgid: number,
@@ -153,34 +172,22 @@ export class ProcessTable {
     cgroupId: bigint | undefined,
     offsetNs: bigint,
   ): ProcessEntity {
-    const p = this.add(host, tgid, startBootNs, ppid, uid, comm, cgroupId, offsetNs);
-    this.recent.set(tgid, startLo, startHi, p);
-    return p;
-  }
-
-  /** A new process with this identity (none is known: the caller checked). */
-  private add(
-    host: string,
-    tgid: number,
-    startBootNs: bigint,
-    ppid: number,
-    uid: number,
-    comm: string,
-    cgroupId: bigint | undefined,
-    offsetNs: bigint,
-  ): ProcessEntity {
     const p = new Process(host, tgid, ppid, startBootNs + offsetNs, offsetNs, comm, uid, cgroupId);
     this.all.push(p);
-    let pids = this.byIdentity.get(host);
-    if (!pids) this.byIdentity.set(host, (pids = new Map()));
-    insert(pids, pids.get(tgid), p);
+    const hostNo = this.hosts.of(host);
+    this.byIdentity.set(tgid, startLo, startHi, hostNo, p);
+    if (this.byPid !== undefined) indexPid(this.byPid, p);
     return p;
   }
 
   /** Every incarnation of `pid`, in order of appearance. */
   private incarnations(host: string, pid: number): Iterable<ProcessEntity> | undefined {
-    const e = this.byIdentity.get(host)?.get(pid);
-    return e === undefined ? undefined : e instanceof Map ? e.values() : [e];
+    if (this.byPid === undefined) {
+      this.byPid = new Map();
+      for (const p of this.all) indexPid(this.byPid, p);
+    }
+    const e = this.byPid.get(host)?.get(pid);
+    return e === undefined ? undefined : Array.isArray(e) ? e : [e];
   }
 
   /**
@@ -301,22 +308,24 @@ export class ProcessTable {
   }
 }
 
-/** Adds `p` to its host's pids, where `e` is what its pid held before (pids.get(p.pid)). */
-function insert(
-  pids: Map<number, ProcessEntity | Map<bigint, ProcessEntity>>,
-  e: ProcessEntity | Map<bigint, ProcessEntity> | undefined,
-  p: ProcessEntity,
-): void {
+/** Adds `p` to its host's pids, after the incarnations already there. */
+function indexPid(byPid: Map<string, Map<number, ProcessEntity | ProcessEntity[]>>, p: ProcessEntity): void {
+  let pids = byPid.get(p.host);
+  if (!pids) byPid.set(p.host, (pids = new Map()));
+  const e = pids.get(p.pid);
   if (e === undefined) pids.set(p.pid, p);
-  else if (e instanceof Map) e.set(p.startBootNs, p);
-  else
-    pids.set(
-      p.pid,
-      new Map([
-        [e.startBootNs, e],
-        [p.startBootNs, p],
-      ]),
-    );
+  else if (Array.isArray(e)) e.push(p);
+  else pids.set(p.pid, [e, p]);
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function lo32(x: bigint): number {
+  return Number(x & 0xffffffffn);
+}
+
+function hi32(x: bigint): number {
+  return Number((x >> 32n) & 0xffffffffn);
 }
 
 /** The first image as a one-element literal: push on [] reserves 16 slots, kept for every process. */

@@ -2,8 +2,8 @@
 // loss tables. Keeps entities only; the raw records are dropped as soon as they are read.
 import { forEachRecord } from "../events/framing.js";
 import { familyName, formatAddr, protocolName } from "./addr.js";
-import { ConnectionTable, olderUseStart, type SockFacts } from "./connections.js";
-import { FileTable } from "./files.js";
+import { ConnectionTable, type SockFacts } from "./connections.js";
+import { FileTable, U64Field } from "./files.js";
 import { HostInfo } from "./hostinfo.js";
 import { ExeHashes, ExecFileMaker } from "./exefile.js";
 import { LossTracker, lossTotal } from "./losses.js";
@@ -27,6 +27,8 @@ interface Current {
   info: SessionInfo;
   host: string;
   offsetNs: bigint;
+  /** Number(offsetNs), for tests of times that need no bigint (ConnectionTable.isOlderAt). */
+  offsetApprox: number;
   schema: SessionSchema;
   /** schema.byType as an array by type number: one indexed load per record instead of a Map lookup. */
   offsets: Array<Offsets | undefined>;
@@ -74,17 +76,11 @@ export class Reconstructor {
   /** Where the record being fed sits, for naming it in a skip: set by the loader. */
   at = { frame: 0, record: 0 };
   private cur: Current | undefined;
+  /** A write flush's dev and ino, refilled per record (FileTable keeps neither object). */
+  private readonly devField = new U64Field();
+  private readonly inoField = new U64Field();
   /** sock()'s one SockFacts. */
-  private readonly facts: SockFacts = {
-    sockLo: 0,
-    sockHi: 0,
-    family: "",
-    protocol: "",
-    saddr: "",
-    sport: 0,
-    daddr: "",
-    dport: 0,
-  };
+  private readonly facts = new RecordSock();
 
   /**
    * Objects replay keeps and that grow with the input: processes, connections, files, loss gaps, exec
@@ -134,7 +130,16 @@ export class Reconstructor {
     const schema = sessionSchema(md.schema);
     const offsets: Array<Offsets | undefined> = new Array<Offsets | undefined>(TYPE_SLOTS).fill(undefined);
     for (const [type, o] of schema.byType) if (type >= 0 && type < TYPE_SLOTS) offsets[type] = o;
-    this.cur = { info, host, offsetNs, schema, offsets, startBootNs: undefined, exeFiles: new ExecFileMaker() };
+    this.cur = {
+      info,
+      host,
+      offsetNs,
+      offsetApprox: Number(offsetNs),
+      schema,
+      offsets,
+      startBootNs: undefined,
+      exeFiles: new ExecFileMaker(),
+    };
   }
 
   /** One msgpack record of the current session (docs/RECORDS.md). Unknown kinds are skipped. */
@@ -392,10 +397,7 @@ export class Reconstructor {
                 v.getUint32(off + o.sock_id + 4, true),
               );
         // No closure for the time per record: it is made only for a connection it may predate.
-        if (
-          known &&
-          (olderUseStart(known) === undefined || !this.connections.isOlderUse(known, this.time(cur, v, tsAt)))
-        ) {
+        if (known && !this.connections.isOlderAt(known, v, tsAt, cur.offsetNs, cur.offsetApprox)) {
           if (known.sport === 0 || known.dport === 0) this.connections.fill(known, this.sock(d, v, off, o));
           this.connections.tcpEventOn(
             known,
@@ -424,8 +426,8 @@ export class Reconstructor {
         this.listItems += (TEXT_OUT * pl) >> 10; // a long path: the file itself counts in files.size
         this.files.open(
           owner,
-          v.getBigUint64(off + o.dev, true),
-          v.getBigUint64(off + o.ino, true),
+          this.devField.at(v, off + o.dev),
+          this.inoField.at(v, off + o.ino),
           cText(d, tail, Math.min(off + len, tail + pl)),
           (pf & PATH_TRUNC) !== 0,
         );
@@ -433,12 +435,18 @@ export class Reconstructor {
       }
       case ev.fileWrite: {
         if (!owner) return;
-        this.files.flush(owner, v.getBigUint64(off + o.dev, true), v.getBigUint64(off + o.ino, true), {
-          bytes: v.getBigUint64(off + o.bytes, true),
-          calls: v.getBigUint64(off + o.calls, true),
-          firstNs: v.getBigUint64(off + o.first_ns, true) + cur.offsetNs,
-          lastNs: v.getBigUint64(off + o.last_ns, true) + cur.offsetNs,
-        });
+        // No bigint for dev, ino, bytes or calls unless a new file needs one (halves, summed in place).
+        this.files.flush(
+          owner,
+          this.devField.at(v, off + o.dev),
+          this.inoField.at(v, off + o.ino),
+          v.getUint32(off + o.bytes, true),
+          v.getUint32(off + o.bytes + 4, true),
+          v.getUint32(off + o.calls, true),
+          v.getUint32(off + o.calls + 4, true),
+          v.getBigUint64(off + o.first_ns, true) + cur.offsetNs,
+          v.getBigUint64(off + o.last_ns, true) + cur.offsetNs,
+        );
         return;
       }
       case ev.unlink:
@@ -569,10 +577,9 @@ export class Reconstructor {
     f.sockHi = o.sock_id < 0 ? 0 : v.getUint32(off + o.sock_id + 4, true);
     f.family = familyName(family);
     f.protocol = protocolName(protocol);
-    f.saddr = formatAddr(family, d, off + o.saddr);
     f.sport = v.getUint16(off + o.sport, true);
-    f.daddr = formatAddr(family, d, off + o.daddr);
     f.dport = v.getUint16(off + o.dport, true);
+    f.addresses(family, d, off + o.saddr, off + o.daddr);
     return f;
   }
 
@@ -642,6 +649,43 @@ export class Reconstructor {
         );
       }
     }
+  }
+}
+
+/**
+ * sock()'s SockFacts: the addresses are formatted when the connection table first reads them, and most
+ * records (a state change of a connection that has its addresses) never do.
+ */
+class RecordSock implements SockFacts {
+  sockLo = 0;
+  sockHi = 0;
+  family = "";
+  protocol = "";
+  sport = 0;
+  dport = 0;
+  private af = 0;
+  private bytes: Uint8Array = new Uint8Array(0);
+  private sAt = 0;
+  private dAt = 0;
+  private s: string | undefined = undefined;
+  private t: string | undefined = undefined;
+
+  /** The record's addresses, at `sAt` and `dAt` of `bytes` (read within the record's handling only). */
+  addresses(af: number, bytes: Uint8Array, sAt: number, dAt: number): void {
+    this.af = af;
+    this.bytes = bytes;
+    this.sAt = sAt;
+    this.dAt = dAt;
+    this.s = undefined;
+    this.t = undefined;
+  }
+
+  get saddr(): string {
+    return (this.s ??= formatAddr(this.af, this.bytes, this.sAt));
+  }
+
+  get daddr(): string {
+    return (this.t ??= formatAddr(this.af, this.bytes, this.dAt));
   }
 }
 
