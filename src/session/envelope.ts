@@ -6,6 +6,40 @@ import { FILE_KEY_BYTES } from "./format.js";
 import { decryptFailure } from "./age-failure.js";
 
 /**
+ * age-encryption gives a Uint8Array's result through WHATWG `Response`, whose first use loads Node's fetch
+ * (undici): ~25 ms of every recording's and every replay's start for a 32-byte key. Handed streams, it
+ * returns streams, read here with their own reader.
+ */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    length += value.length;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  for (const p of parts) p.fill(0);
+  return out;
+}
+
+/**
  * Seals `fileKey` to each `age1…` recipient. Any age implementation can open the envelope, which is
  * what makes keys from age-keygen work. Throws UserError(bad-input) for an empty list or a malformed recipient.
  */
@@ -25,7 +59,7 @@ export async function sealFileKey(fileKey: Uint8Array, recipients: readonly stri
     }
   }
   try {
-    return await enc.encrypt(fileKey);
+    return await drain(await enc.encrypt(streamOf(fileKey)));
   } catch (e) {
     throw new UserError(`cannot encrypt to the recipients: ${(e as Error).message}`, "bad-input", { cause: e });
   }
@@ -65,7 +99,7 @@ export class KeyRing {
     if (known) return known.slice();
     let plain: Uint8Array;
     try {
-      plain = await this.decrypter.decrypt(envelope);
+      plain = await drain(await this.decrypter.decrypt(streamOf(envelope)));
     } catch (e) {
       if (decryptFailure(e) === "no-match")
         throw new UserError(`no matching key: none of the ${this.size} identities opens this session`, "wrong-key");
