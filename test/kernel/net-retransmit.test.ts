@@ -116,11 +116,23 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
 
   const retrans = records.filter((r) => r.type === EV.retransmit);
   const sent = (rs: DecodedRecord[]) => rs.reduce((s, r) => s + (r.err === 0 ? BigInt(r.segs as number) : 0n), 0n);
+  const tried = (rs: DecodedRecord[]) => rs.reduce((s, r) => s + BigInt(r.segs as number), 0n);
   const bySender = retrans.filter((r) => r.tgid === sender.pid);
   assert.ok(delta > 20n, `the drop rule should force retransmits (TcpRetransSegs +${delta})`);
   assert.equal(losses, 0n);
-  assert.equal(sent(retrans), delta, "every retransmitted segment in the netns is recorded");
-  assert.equal(sent(bySender), delta, "and attributed to the sending process");
+  // From 6.17 the tracepoint fires for failed retransmits too (err). One that failed before the kernel
+  // counted it (host queue busy, no memory to split it, out of window) is not in TcpRetransSegs; one whose
+  // transmit failed after (an skb clone refused under memory pressure) is. So TcpRetransSegs lies between
+  // the sent segments and all of them, and equals the sent ones whenever none failed.
+  const failed = retrans.filter((r) => r.err !== 0);
+  const seen = `${retrans.length} records, ${failed.length} failed (err, segs: ${failed.map((r) => `${String(r.err)}, ${String(r.segs)}`).join("; ")})`;
+  for (const [rs, what] of [
+    [retrans, "every retransmitted segment in the netns is recorded"],
+    [bySender, "and attributed to the sending process"],
+  ] as const) {
+    if (failed.length === 0) assert.equal(sent(rs), delta, `${what}: ${seen}`);
+    else assert.ok(sent(rs) <= delta && delta <= tried(rs), `${what}: TcpRetransSegs +${delta}, ${seen}`);
+  }
   for (const r of bySender) {
     assert.ok(((r.flags as number) & OWNER_FROM_SOCK) !== 0);
     assert.equal(r.sport, sport);
@@ -141,7 +153,7 @@ test("retransmits under 20% loss in a netns: the sender's count equals TcpRetran
   assert.ok(flow, "flow counter for the transfer");
   const v = new DataView(flow.value.buffer, flow.value.byteOffset);
   const field = (name: string) => FLOW_VAL.fields.find((f) => f.name === name)!.offset;
-  assert.equal(v.getBigUint64(field("retransmits"), true), delta);
+  assert.equal(v.getBigUint64(field("retransmits"), true), sent(bySender), "the flow counts the sent segments");
   assert.equal(v.getUint32(field("tgid"), true), sender.pid);
   // The nft drops, counted per drop reason (host-wide, so at least ours); none counted where the kernel
   // gives no reason (the session says "not available on this kernel" instead).
