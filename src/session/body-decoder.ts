@@ -19,7 +19,7 @@ export const HELD_BUDGET_BYTES = 32 * MIB;
 const AHEAD_FRAMES = 4;
 const AHEAD_BYTES = 16 * MIB;
 
-/** packJob's layout: the frame key, the frame prefix, the header digest, the previous chain hash. */
+/** The layout of a job's `packed` (filled in WorkerDecoder.submit, read by unpackJob): the frame key, the frame prefix, the header digest, the previous chain hash. */
 const KEY_BYTES = 32;
 const DIGEST_BYTES = 32;
 const PACKED_BYTES = KEY_BYTES + FRAME_PREFIX_BYTES + 2 * DIGEST_BYTES;
@@ -48,7 +48,7 @@ export const WORKER_MIN_FILE_BYTES = 8 * MIB;
 export type ToWorker =
   /**
    * A frame to open: its small byte fields packed in one array (the key, then the prefix, the header
-   * digest and the previous chain hash: see packJob), moved; its ciphertext in a shared buffer.
+   * digest and the previous chain hash: see PACKED_BYTES), moved; its ciphertext in a shared buffer.
    */
   | {
       readonly t: "job";
