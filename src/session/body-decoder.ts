@@ -24,9 +24,8 @@ const KEY_BYTES = 32;
 const DIGEST_BYTES = 32;
 const PACKED_BYTES = KEY_BYTES + FRAME_PREFIX_BYTES + 2 * DIGEST_BYTES;
 
-/** The worker's side of a job message: the BodyJob it was made from (views into `packed`). */
-export function unpackJob(m: Extract<ToWorker, { t: "job" }>): BodyJob {
-  const p = m.packed;
+/** A job message's BodyJob (views into `packed`: the message's own, or the reader's copy of it). */
+export function unpackJob(m: Extract<ToWorker, { t: "job" }>, p: Uint8Array = m.packed): BodyJob {
   const prefixEnd = KEY_BYTES + FRAME_PREFIX_BYTES;
   return {
     key: p.subarray(0, KEY_BYTES),
@@ -48,7 +47,7 @@ export const WORKER_MIN_FILE_BYTES = 8 * MIB;
 export type ToWorker =
   /**
    * A frame to open: its small byte fields packed in one array (the key, then the prefix, the header
-   * digest and the previous chain hash: see PACKED_BYTES), moved; its ciphertext in a shared buffer.
+   * digest and the previous chain hash: see PACKED_BYTES), copied; its ciphertext in a shared buffer.
    */
   | {
       readonly t: "job";
@@ -110,15 +109,29 @@ export class InlineDecoder implements BodyDecoder {
   }
 }
 
-/** Opens frames in a worker thread (body-worker.ts), up to AHEAD_FRAMES ahead of the caller. */
+/** A frame handed to the thread and not yet answered: what is needed to open it here if the thread dies. */
+interface Waiting {
+  readonly resolve: (o: OpenedBody) => void;
+  readonly reject: (e: Error) => void;
+  /** This thread's copy of the job's packed key and digests (the thread has its own): wiped once answered. */
+  readonly packed: Uint8Array;
+  readonly message: Extract<ToWorker, { t: "job" }>;
+}
+
+/**
+ * Opens frames in a worker thread (body-worker.ts), up to AHEAD_FRAMES ahead of the caller. If the thread
+ * fails (it cannot load, throws, or ends), the frames it owed and every later one are opened in the
+ * caller's thread: the same answers, so the same records and verdict, never an error of its own.
+ */
 export class WorkerDecoder implements BodyDecoder {
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (o: OpenedBody) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Waiting>();
   /** Ciphertext buffers the worker gave back, for the next frames' copies. */
   private readonly ciphers: SharedArrayBuffer[] = [];
   /** Buffers received from the worker and not yet given back: wiped at close. */
   private readonly received = new Set<SharedArrayBuffer | ArrayBuffer>();
-  private failed: Error | undefined;
+  /** Why the thread is no longer used (it failed), once it is not: frames are opened in this thread since. */
+  failed: string | undefined;
   /** Set when the thread has loaded and says so: until then submit() opens frames in this thread. */
   private ready = false;
   private closed = false;
@@ -136,10 +149,10 @@ export class WorkerDecoder implements BodyDecoder {
   ) {
     this.ready = fromFirstFrame;
     worker.on("message", (m: FromWorker | { readonly ready: true }) => this.reply(m));
-    worker.on("error", (e: Error) => this.fail(new Error(`frame decode thread failed: ${e.message}`)));
+    worker.on("error", (e: Error) => this.fail(`frame decode thread failed: ${e.message}`));
     this.exited = new Promise((resolve) =>
       worker.on("exit", (code) => {
-        if (!this.closed) this.fail(new Error(`frame decode thread ended (exit code ${code})`));
+        if (!this.closed) this.fail(`frame decode thread ended (exit code ${code})`);
         resolve();
       }),
     );
@@ -147,25 +160,26 @@ export class WorkerDecoder implements BodyDecoder {
   }
 
   /** The worker keeps the process alive while it owes frames, and only then. */
-  private wait(id: number, w: { resolve: (o: OpenedBody) => void; reject: (e: Error) => void }): void {
+  private wait(id: number, w: Waiting): void {
     if (this.waiting.size === 0) this.worker.ref();
     this.waiting.set(id, w);
   }
 
   private settled(id: number): void {
+    this.waiting.get(id)?.packed.fill(0);
     this.waiting.delete(id);
     if (this.waiting.size === 0) this.worker.unref();
   }
 
   wantsMore(frames: number, bytes: number): boolean {
-    return frames === 0 || (this.ready && frames < AHEAD_FRAMES && bytes < AHEAD_BYTES);
+    return frames === 0 || (this.ready && this.failed === undefined && frames < AHEAD_FRAMES && bytes < AHEAD_BYTES);
   }
 
   submit(job: BodyJob): Promise<OpenedBody> | OpenedBody {
-    if (this.failed) return Promise.reject(this.failed);
     // The thread takes ~0.1 s to load its modules: the frames before that are opened here, each into a
     // buffer of its own (frames opened ahead wait for bytes(), which copies them into the reused one).
-    if (!this.ready) return openBody(job, (n) => Buffer.allocUnsafe(n));
+    // So are all frames once the thread has failed.
+    if (!this.ready || this.failed !== undefined) return openBody(job, (n) => Buffer.allocUnsafe(n));
     const id = this.nextId++;
     const packed = new Uint8Array(PACKED_BYTES);
     let at = 0;
@@ -173,8 +187,6 @@ export class WorkerDecoder implements BodyDecoder {
       packed.set(part, at);
       at += part.length;
     }
-    const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject }));
-    opened.catch(() => undefined); // a frame read ahead and never taken must not be an unhandled rejection
     const message: ToWorker = {
       t: "job",
       id,
@@ -185,9 +197,12 @@ export class WorkerDecoder implements BodyDecoder {
       maxFrameBytes: job.limits.maxFrameBytes,
       maxFrameValues: job.limits.maxFrameValues,
     };
-    // The packed key is moved (and wiped there once used); the ciphertext's buffer is shared. One small
-    // array instead of four, and no objects inside: a message costs less to clone.
-    this.worker.postMessage(message, [packed.buffer]);
+    const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject, packed, message }));
+    opened.catch(() => undefined); // a frame read ahead and never taken must not be an unhandled rejection
+    // The packed key is copied to the thread (which wipes its copy once used), and this thread keeps its
+    // own until the answer comes, to open the frame itself if the thread fails; the ciphertext's buffer is
+    // shared. One small array instead of four, and no objects inside: a message costs less to clone.
+    this.worker.postMessage(message);
     return opened;
   }
 
@@ -218,7 +233,7 @@ export class WorkerDecoder implements BodyDecoder {
       own = this.into.take(from.length);
       own.set(from);
     }
-    if (this.closed || this.failed) {
+    if (this.closed || this.failed !== undefined) {
       if (shared) from.fill(0);
     } else {
       const message: ToWorker = { t: "release", bytes: from.length, buffer: shared ? buffer : undefined };
@@ -233,9 +248,10 @@ export class WorkerDecoder implements BodyDecoder {
     this.into.clear();
     for (const b of this.received) new Uint8Array(b).fill(0);
     this.received.clear();
+    for (const w of this.waiting.values()) w.packed.fill(0);
     this.waiting.clear();
     this.worker.ref(); // until it has ended
-    if (!this.failed) {
+    if (this.failed === undefined) {
       const message: ToWorker = { t: "close" };
       this.worker.postMessage(message); // it wipes its buffers and jobs, then ends
       const timer = setTimeout(() => void this.worker.terminate(), 2000);
@@ -278,20 +294,47 @@ export class WorkerDecoder implements BodyDecoder {
     }
   }
 
-  private fail(e: Error): void {
-    if (this.failed) return;
-    this.failed = e;
-    for (const w of this.waiting.values()) w.reject(e);
+  /**
+   * The thread failed: the frames it owed are opened here, in the order given, and so is every later one.
+   * An answer it sent before failing finds no frame waiting, and is wiped.
+   */
+  private fail(why: string): void {
+    if (this.failed !== undefined || this.closed) return;
+    this.failed = why;
+    const owed = [...this.waiting.values()];
     this.waiting.clear();
     this.worker.unref();
+    for (const w of owed) {
+      try {
+        w.resolve(openBody(unpackJob(w.message, w.packed), (n) => Buffer.allocUnsafe(n)));
+      } catch (e) {
+        w.reject(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        w.packed.fill(0);
+      }
+    }
+    void this.worker.terminate(); // it may still run (an error event comes before its exit)
   }
 }
 
-/** A worker when asked for (`ahead`), else in the caller's thread (also when a worker cannot be started). */
-export function bodyDecoder(ahead: boolean, into?: BodyBuffer, fromFirstFrame = false): BodyDecoder {
+/** The decode thread, running body-worker.ts. */
+export function decodeThread(): Worker {
+  return new Worker(new URL("./body-worker.js", import.meta.url));
+}
+
+/**
+ * A worker when asked for (`ahead`), else in the caller's thread (also when a worker cannot be started).
+ * `thread` (tests): starts the thread instead of decodeThread.
+ */
+export function bodyDecoder(
+  ahead: boolean,
+  into?: BodyBuffer,
+  fromFirstFrame = false,
+  thread: () => Worker = decodeThread,
+): BodyDecoder {
   if (!ahead) return new InlineDecoder(into);
   try {
-    return new WorkerDecoder(new Worker(new URL("./body-worker.js", import.meta.url)), fromFirstFrame);
+    return new WorkerDecoder(thread(), fromFirstFrame);
   } catch {
     return new InlineDecoder(into);
   }

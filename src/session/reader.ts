@@ -7,6 +7,7 @@ import { deriveFirstFrameKey, deriveHeaderMacKey, ratchetFrameKey } from "./keys
 import { BodyBuffer, DEFAULT_FRAME_LIMITS, unpackBody, type FrameLimits } from "./body.js";
 import { bodyDecoder, InlineDecoder, WORKER_MIN_FILE_BYTES, WorkerDecoder, type BodyDecoder } from "./body-decoder.js";
 import type { OpenedBody } from "./open-body.js";
+import type { Worker } from "node:worker_threads";
 import { openForScan, SessionScanner, type RawFrame } from "./scan.js";
 import type { SessionFinale } from "./writer.js";
 import { damageError, damageVerdict, SessionDamage, type SessionVerdict } from "./verdict.js";
@@ -33,6 +34,8 @@ export interface OpenSessionOptions {
   readonly decodeAheadMinBytes?: number;
   /** @internal Tests: with `decodeAhead`, the thread opens every frame (the first ones wait for it to load). */
   readonly decodeAheadFromFirstFrame?: boolean;
+  /** @internal Tests: starts the decode thread (one that fails), instead of body-decoder.ts's decodeThread. */
+  readonly decodeThread?: () => Worker;
 }
 
 /** An authenticated frame that was not decoded because it is over the frame limits. */
@@ -74,6 +77,11 @@ export class SessionReader {
   /** Frames opened ahead in the decode thread so far (0 when frames are opened in this thread). */
   get framesOpenedAhead(): number {
     return this.decoderMade instanceof WorkerDecoder ? this.decoderMade.openedAhead : 0;
+  }
+
+  /** Why the decode thread stopped being used (it failed: frames were opened in this thread since), if it did. */
+  get decodeThreadFailure(): string | undefined {
+    return this.decoderMade instanceof WorkerDecoder ? this.decoderMade.failed : undefined;
   }
 
   private get decoder(): BodyDecoder {
@@ -287,6 +295,7 @@ export async function openSession(path: string, options: OpenSessionOptions): Pr
         options.decodeAhead === true && sizeBytes >= (options.decodeAheadMinBytes ?? WORKER_MIN_FILE_BYTES),
         reuse ? new BodyBuffer() : undefined,
         options.decodeAheadFromFirstFrame === true,
+        options.decodeThread,
       ),
     );
     // Frame 0 holds only the metadata; reading it here makes `metadata` available before iteration.

@@ -1,0 +1,125 @@
+// The decode thread failing while replay reads (body-decoder.ts, WorkerDecoder): it ends, throws, or never
+// loads. The frames it owed and every later one are opened in the reader's thread instead: the same records
+// in the same order and the same verdict as without a thread, no error, and no thread left behind.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { openSession, type OpenSessionOptions } from "../../src/session/reader.js";
+import { frameSpans, normalize, tempDir, testKey, writeSession } from "./session-helpers.js";
+
+const failing = new URL("../helpers/failing-body-worker.js", import.meta.url);
+
+/** Threads of this process now (a decode thread is one while it runs). */
+function threads(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
+}
+
+async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (ok()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return ok();
+}
+
+interface Read {
+  records: string[];
+  verdict: string;
+  failure: string | undefined;
+  openedAhead: number;
+}
+
+/** Every record (as JSON, read before the next frame is asked for) and the verdict. */
+async function readAll(path: string, identity: string, thread?: () => Worker): Promise<Read> {
+  const options: OpenSessionOptions = thread
+    ? {
+        identities: [identity],
+        decodeAhead: true,
+        decodeAheadMinBytes: 0,
+        decodeAheadFromFirstFrame: true,
+        decodeThread: thread,
+      }
+    : { identities: [identity], reuseBuffers: true };
+  const reader = await openSession(path, options);
+  const records: string[] = [];
+  for await (const frame of reader.frames()) {
+    for (const r of frame.records) records.push(JSON.stringify(normalize(r)));
+    await new Promise((resolve) => setImmediate(resolve)); // the thread runs ahead meanwhile
+  }
+  const v = reader.verdict!;
+  return {
+    records,
+    verdict: `${v.status} ${v.framesGood} ${v.reason}`,
+    failure: reader.decodeThreadFailure,
+    openedAhead: reader.framesOpenedAhead,
+  };
+}
+
+async function session(dir: string, recipient: string): Promise<string> {
+  const frames = Array.from({ length: 30 }, (_, f) =>
+    Array.from({ length: 40 }, (_, i) => ({ k: "exec", f, i, d: new Uint8Array(300).fill((f * 7 + i) & 255) })),
+  );
+  return writeSession(join(dir, "s.sealtrace"), frames, { recipients: [recipient] });
+}
+
+const failures: Array<{ name: string; data: object; why: RegExp; answered: boolean }> = [
+  { name: "ends at its 5th frame", data: { exitAt: 5 }, why: /ended \(exit code 7\)/, answered: true },
+  { name: "throws at its 3rd frame", data: { throwAt: 3 }, why: /failed: the decode thread broke/, answered: true },
+  { name: "cannot load", data: { failLoad: true }, why: /failed: the decode thread cannot load/, answered: false },
+];
+
+for (const f of failures)
+  test(`the decode thread ${f.name}: every record and the verdict as without it, no thread left`, async () => {
+    const { dir, cleanup } = tempDir("ahead-fail");
+    try {
+      const key = await testKey();
+      const path = await session(dir, key.recipient);
+      const want = await readAll(path, key.identity);
+      assert.equal(want.records.length, 30 * 40);
+      const before = threads();
+      const got = await readAll(path, key.identity, () => new Worker(failing, { workerData: f.data }));
+      assert.match(got.failure ?? "no failure", f.why);
+      if (f.answered) assert.ok(got.openedAhead > 0, "the thread opened frames before it failed");
+      else assert.equal(got.openedAhead, 0);
+      assert.equal(got.verdict, want.verdict);
+      assert.equal(got.records.length, want.records.length);
+      assert.ok(
+        got.records.every((r, i) => r === want.records[i]),
+        "the same records in the same order",
+      );
+      assert.ok(await until(() => threads() <= before, 3000), `threads: ${threads()}, before ${before}`);
+    } finally {
+      cleanup();
+    }
+  });
+
+test("the decode thread ends mid-file on a damaged session: the same verdict (tampered, then cut off) as without it", async () => {
+  const { dir, cleanup } = tempDir("ahead-fail-damage");
+  try {
+    const key = await testKey();
+    const path = await session(dir, key.recipient);
+    const bytes = readFileSync(path);
+    const spans = frameSpans(bytes).frames;
+    const tampered = Buffer.from(bytes);
+    const hit = spans[20]!;
+    tampered[hit.start + 40]! ^= 0x10; // inside frame 20's ciphertext
+    const cut = bytes.subarray(0, spans[25]!.start + 50); // frame 25 cut short
+    for (const [name, damaged] of [
+      ["tampered", tampered],
+      ["cut", cut],
+    ] as const) {
+      const p = join(dir, `${name}.sealtrace`);
+      writeFileSync(p, damaged);
+      const want = await readAll(p, key.identity);
+      assert.match(want.verdict, name === "tampered" ? /^TAMPERED 20 / : /^UNSEALED 2[45] /);
+      const got = await readAll(p, key.identity, () => new Worker(failing, { workerData: { exitAt: 12 } }));
+      assert.match(got.failure ?? "no failure", /exit code 7/);
+      assert.equal(got.verdict, want.verdict, name);
+      assert.deepEqual(got.records, want.records, name);
+    }
+  } finally {
+    cleanup();
+  }
+});
