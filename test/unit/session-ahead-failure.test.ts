@@ -7,22 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { openSession, type OpenSessionOptions } from "../../src/session/reader.js";
-import { frameSpans, normalize, tempDir, testKey, writeSession } from "./session-helpers.js";
+import { frameSpans, normalize, tempDir, testKey, threads, until, writeSession } from "./session-helpers.js";
 
 const failing = new URL("../helpers/failing-body-worker.js", import.meta.url);
-
-/** Threads of this process now (a decode thread is one while it runs). */
-function threads(): number {
-  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
-}
-
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    if (ok()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return ok();
-}
 
 interface Read {
   records: string[];

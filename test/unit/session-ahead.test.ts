@@ -3,26 +3,12 @@
 // and the thread ends with the reader, also when the caller stops early.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openSession, type OpenSessionOptions } from "../../src/session/reader.js";
 import { HELD_BUDGET_BYTES } from "../../src/session/body-decoder.js";
-import { tempDir, testKey, writeSession } from "./session-helpers.js";
+import { tempDir, testKey, threads, until, writeSession } from "./session-helpers.js";
 
 const MIB = 1024 * 1024;
-
-/** Threads of this process now (the worker is one while it runs). */
-function threads(): number {
-  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
-}
-
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    if (ok()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return ok();
-}
 
 test(
   "frames of 20 MiB each (over the held budget together) come back whole and in order, opened ahead",

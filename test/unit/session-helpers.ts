@@ -1,5 +1,5 @@
 // Shared pieces of the session tests: temp dirs, test keys, and a map of where each frame sits in a file.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateX25519Identity, identityToRecipient } from "age-encryption";
@@ -61,4 +61,18 @@ export function normalize(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v)]));
   }
   return value;
+}
+
+/** Threads of this process now (a decode thread is one while it runs). */
+export function threads(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1]);
+}
+
+/** Waits up to `ms` for `ok()`, polling every 10 ms; its last answer. */
+export async function until(ok: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (ok()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return ok();
 }
