@@ -99,6 +99,14 @@ st=$(tr -cd '\12\40-\176' <"$job/status" | tail -n 1)
 case "$st" in
   "exit "*) exit "${st#exit }" ;;
 esac
-echo "vm.sh: $name ($kver): the VM ended without the command's exit code (${st:-no status}; qemu exit $qrc: $(tr -cd '\12\40-\176' <"$job/qemu.log" | tail -n 2)); console tail:" >&2
-tail -n 25 "$job/console.log" | tr -cd '\11\12\40-\176' >&2
+echo "vm.sh: $name ($kver): the VM ended without the command's exit code (${st:-no status}; qemu exit $qrc: $(tr -cd '\12\40-\176' <"$job/qemu.log" | tail -n 2)); console:" >&2
+# A kernel oops or panic names its cause at its first lines, not at the tail: from 5 lines before the first
+# report (at most 120 lines), else the tail.
+first=$(grep -n -m 1 -E 'BUG:|Oops|general protection|invalid opcode|WARNING:|Kernel panic|kernel BUG|Call Trace:' "$job/console.log" | cut -d: -f1 || true)
+if [ -n "$first" ]; then
+  tail -n "+$((first > 5 ? first - 5 : 1))" "$job/console.log" | head -n 120 | tr -cd '\11\12\40-\176' >&2
+else
+  tail -n 25 "$job/console.log" | tr -cd '\11\12\40-\176' >&2
+fi
+[ -n "${SEALTRACE_VM_CONSOLE:-}" ] && cp "$job/console.log" "$SEALTRACE_VM_CONSOLE"
 exit 125
