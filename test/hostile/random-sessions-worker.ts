@@ -133,7 +133,8 @@ const layouts = fc
     const copy = structuredClone(ALL_LAYOUTS) as unknown as Array<{ size: unknown; fields: unknown }>;
     for (const [li, fi, what, value] of bends) {
       const l = copy[li]!;
-      const fields = l.fields as Array<Record<string, unknown>>;
+      // An earlier bend may have replaced the fields with anything (null, a string): then no field to bend.
+      const fields = Array.isArray(l.fields) ? (l.fields as Array<Record<string, unknown>>) : [];
       const f = fields[fi % Math.max(1, fields.length)];
       if (what === "struct") l.size = value;
       else if (what === "fields") l.fields = value;
@@ -220,5 +221,5 @@ try {
   );
   parentPort!.postMessage({ ok: true, outcomes, worstMs, worstRssMiB });
 } catch (e) {
-  parentPort!.postMessage({ ok: false, error: (e as Error).message ?? String(e) });
+  parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }); // where it failed
 }
