@@ -24,8 +24,9 @@ const KEY_BYTES = 32;
 const DIGEST_BYTES = 32;
 const PACKED_BYTES = KEY_BYTES + FRAME_PREFIX_BYTES + 2 * DIGEST_BYTES;
 
-/** A job message's BodyJob (views into `packed`: the message's own, or the reader's copy of it). */
-export function unpackJob(m: Extract<ToWorker, { t: "job" }>, p: Uint8Array = m.packed): BodyJob {
+/** A job message's BodyJob (views into its `packed`). */
+export function unpackJob(m: Extract<ToWorker, { t: "job" }>): BodyJob {
+  const p = m.packed;
   const prefixEnd = KEY_BYTES + FRAME_PREFIX_BYTES;
   return {
     key: p.subarray(0, KEY_BYTES),
@@ -97,7 +98,7 @@ export class InlineDecoder implements BodyDecoder {
 
   submit(job: BodyJob): OpenedBody {
     const into = this.into;
-    return openBody(job, into ? (n) => into.take(n) : (n) => Buffer.allocUnsafe(n));
+    return into ? openBody(job, (n) => into.take(n)) : openHere(job);
   }
 
   bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array {
@@ -113,8 +114,7 @@ export class InlineDecoder implements BodyDecoder {
 interface Waiting {
   readonly resolve: (o: OpenedBody) => void;
   readonly reject: (e: Error) => void;
-  /** This thread's copy of the job's packed key and digests (the thread has its own): wiped once answered. */
-  readonly packed: Uint8Array;
+  /** The job as posted: its `packed` key and digests are this thread's copy (the thread got its own), wiped once answered. */
   readonly message: Extract<ToWorker, { t: "job" }>;
 }
 
@@ -165,8 +165,8 @@ export class WorkerDecoder implements BodyDecoder {
     this.waiting.set(id, w);
   }
 
-  private settled(id: number): void {
-    this.waiting.get(id)?.packed.fill(0);
+  private settled(id: number, w: Waiting): void {
+    w.message.packed.fill(0);
     this.waiting.delete(id);
     if (this.waiting.size === 0) this.worker.unref();
   }
@@ -179,7 +179,7 @@ export class WorkerDecoder implements BodyDecoder {
     // The thread takes ~0.1 s to load its modules: the frames before that are opened here, each into a
     // buffer of its own (frames opened ahead wait for bytes(), which copies them into the reused one).
     // So are all frames once the thread has failed.
-    if (!this.ready || this.failed !== undefined) return openBody(job, (n) => Buffer.allocUnsafe(n));
+    if (!this.ready || this.failed !== undefined) return openHere(job);
     const id = this.nextId++;
     const packed = new Uint8Array(PACKED_BYTES);
     let at = 0;
@@ -197,7 +197,7 @@ export class WorkerDecoder implements BodyDecoder {
       maxFrameBytes: job.limits.maxFrameBytes,
       maxFrameValues: job.limits.maxFrameValues,
     };
-    const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject, packed, message }));
+    const opened = new Promise<OpenedBody>((resolve, reject) => this.wait(id, { resolve, reject, message }));
     opened.catch(() => undefined); // a frame read ahead and never taken must not be an unhandled rejection
     // The packed key is copied to the thread (which wipes its copy once used), and this thread keeps its
     // own until the answer comes, to open the frame itself if the thread fails; the ciphertext's buffer is
@@ -226,7 +226,7 @@ export class WorkerDecoder implements BodyDecoder {
   bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array {
     const from = opened.msgpack;
     const buffer = from.buffer;
-    if (!this.received.delete(buffer)) return from; // opened here while the thread loaded: a buffer of its own
+    if (!this.received.delete(buffer)) return from; // opened here (while the thread loaded, or after it failed)
     const shared = buffer instanceof SharedArrayBuffer;
     let own = from; // a frame too big for a kept buffer was moved here: decoded where it is
     if (shared) {
@@ -248,7 +248,7 @@ export class WorkerDecoder implements BodyDecoder {
     this.into.clear();
     for (const b of this.received) new Uint8Array(b).fill(0);
     this.received.clear();
-    for (const w of this.waiting.values()) w.packed.fill(0);
+    for (const w of this.waiting.values()) w.message.packed.fill(0);
     this.waiting.clear();
     this.worker.ref(); // until it has ended
     if (this.failed === undefined) {
@@ -271,7 +271,7 @@ export class WorkerDecoder implements BodyDecoder {
     const w = this.waiting.get(m.id);
     if (m.kind === "records" && (this.closed || !w)) new Uint8Array(m.buffer).fill(0);
     if (!w) return;
-    this.settled(m.id);
+    this.settled(m.id, w);
     switch (m.kind) {
       case "records":
         this.received.add(m.buffer);
@@ -306,15 +306,20 @@ export class WorkerDecoder implements BodyDecoder {
     this.worker.unref();
     for (const w of owed) {
       try {
-        w.resolve(openBody(unpackJob(w.message, w.packed), (n) => Buffer.allocUnsafe(n)));
+        w.resolve(openHere(unpackJob(w.message)));
       } catch (e) {
         w.reject(e instanceof Error ? e : new Error(String(e)));
       } finally {
-        w.packed.fill(0);
+        w.message.packed.fill(0);
       }
     }
     void this.worker.terminate(); // it may still run (an error event comes before its exit)
   }
+}
+
+/** Opens a frame in the caller's thread, into a buffer of its own. */
+function openHere(job: BodyJob): OpenedBody {
+  return openBody(job, (n) => Buffer.allocUnsafe(n));
 }
 
 /** The decode thread, running body-worker.ts. */
