@@ -126,6 +126,10 @@ interface Waiting {
 export class WorkerDecoder implements BodyDecoder {
   private nextId = 0;
   private readonly waiting = new Map<number, Waiting>();
+  /** Frames the thread owed when it failed, in order, not yet opened here (see openOwed). */
+  private owed: Waiting[] = [];
+  /** The bytes of the owed frame opened last, until the reader takes them: the next is opened then. */
+  private owedUntaken: Uint8Array | undefined;
   /** Ciphertext buffers the worker gave back, for the next frames' copies. */
   private readonly ciphers: SharedArrayBuffer[] = [];
   /** Buffers received from the worker and not yet given back: wiped at close. */
@@ -226,6 +230,10 @@ export class WorkerDecoder implements BodyDecoder {
   bytes(opened: Extract<OpenedBody, { kind: "records" }>): Uint8Array {
     const from = opened.msgpack;
     const buffer = from.buffer;
+    if (from === this.owedUntaken) {
+      this.owedUntaken = undefined;
+      this.openOwed();
+    }
     if (!this.received.delete(buffer)) return from; // opened here (while the thread loaded, or after it failed)
     const shared = buffer instanceof SharedArrayBuffer;
     let own = from; // a frame too big for a kept buffer was moved here: decoded where it is
@@ -248,8 +256,9 @@ export class WorkerDecoder implements BodyDecoder {
     this.into.clear();
     for (const b of this.received) new Uint8Array(b).fill(0);
     this.received.clear();
-    for (const w of this.waiting.values()) w.message.packed.fill(0);
+    for (const w of [...this.waiting.values(), ...this.owed]) w.message.packed.fill(0);
     this.waiting.clear();
+    this.owed = [];
     this.worker.ref(); // until it has ended
     if (this.failed === undefined) {
       const message: ToWorker = { t: "close" };
@@ -295,25 +304,41 @@ export class WorkerDecoder implements BodyDecoder {
   }
 
   /**
-   * The thread failed: the frames it owed are opened here, in the order given, and so is every later one.
-   * An answer it sent before failing finds no frame waiting, and is wiped.
+   * The thread failed: the frames it owed are opened here, in order, and so is every later one. An answer
+   * it sent before failing finds no frame waiting, and is wiped.
    */
   private fail(why: string): void {
     if (this.failed !== undefined || this.closed) return;
     this.failed = why;
-    const owed = [...this.waiting.values()];
+    this.owed = [...this.waiting.values()];
     this.waiting.clear();
     this.worker.unref();
-    for (const w of owed) {
+    this.openOwed();
+    void this.worker.terminate(); // it may still run (an error event comes before its exit)
+  }
+
+  /**
+   * Opens owed frames up to the next one with records, whose bytes the reader takes (bytes()) before the
+   * one after it is opened: one decoded frame waits at a time, as with the thread's held budget, not all
+   * the frames it owed (up to AHEAD_FRAMES of --max-frame-mib each).
+   */
+  private openOwed(): void {
+    for (let w = this.owed.shift(); w !== undefined; w = this.owed.shift()) {
+      let opened: OpenedBody;
       try {
-        w.resolve(openHere(unpackJob(w.message)));
+        opened = openHere(unpackJob(w.message));
       } catch (e) {
         w.reject(e instanceof Error ? e : new Error(String(e)));
+        continue;
       } finally {
         w.message.packed.fill(0);
       }
+      w.resolve(opened);
+      if (opened.kind === "records") {
+        this.owedUntaken = opened.msgpack;
+        return;
+      }
     }
-    void this.worker.terminate(); // it may still run (an error event comes before its exit)
   }
 }
 

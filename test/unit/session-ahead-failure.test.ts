@@ -5,11 +5,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
 import { openSession, type OpenSessionOptions } from "../../src/session/reader.js";
 import { frameSpans, normalize, tempDir, testKey, threads, until, writeSession } from "./session-helpers.js";
 
 const failing = new URL("../helpers/failing-body-worker.js", import.meta.url);
+const MIB = 1024 * 1024;
+
+/** A full GC, so that what arrayBuffers counts is what is still held. */
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 interface Read {
   records: string[];
@@ -106,6 +113,43 @@ test("the decode thread ends mid-file on a damaged session: the same verdict (ta
       assert.equal(got.verdict, want.verdict, name);
       assert.deepEqual(got.records, want.records, name);
     }
+  } finally {
+    cleanup();
+  }
+});
+
+test("frames the thread owed when it ended are opened one at a time, as the reader takes them", async () => {
+  const { dir, cleanup } = tempDir("ahead-fail-held");
+  try {
+    const key = await testKey();
+    const frames = Array.from({ length: 6 }, (_, f) => [{ k: "ring", f, d: new Uint8Array(20 * MIB).fill(f + 1) }]);
+    const path = await writeSession(join(dir, "big.sealtrace"), frames, { recipients: [key.recipient] });
+    const reader = await openSession(path, {
+      identities: [key.identity],
+      decodeAhead: true,
+      decodeAheadMinBytes: 0,
+      decodeAheadFromFirstFrame: true,
+      // It ends as it is about to answer its first frame, once the reader has handed it 4: all are owed.
+      decodeThread: () => new Worker(failing, { workerData: { exitAt: 1, holdMs: 500 } }),
+    });
+    gc();
+    const before = process.memoryUsage().arrayBuffers; // the test's own frames among it
+    let first = -1;
+    let n = 0;
+    for await (const frame of reader.frames()) {
+      const r = frame.records[0] as { f: number; d: Uint8Array };
+      assert.ok(r.d.length === 20 * MIB && r.d.every((b) => b === r.f + 1), `frame ${frame.index}`);
+      if (first < 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the owed frames would all be opened by now
+        gc();
+        first = process.memoryUsage().arrayBuffers - before; // no earlier frame can be held yet
+      }
+      n++;
+    }
+    assert.equal(n, frames.length);
+    assert.match(reader.decodeThreadFailure ?? "no failure", /exit code 7/);
+    // At the first frame: it and at most the next one (40 MiB), not the 4 the thread owed (80 MiB).
+    assert.ok(first < 50 * MIB, `decoded bytes held at the first frame: ${(first / MIB).toFixed(0)} MiB`);
   } finally {
     cleanup();
   }
