@@ -184,7 +184,7 @@ export class Reconstructor {
           );
           return;
         }
-        this.map(cur, String(r.m), r.d, keySize, valueSize, t ?? 0n);
+        this.map(cur, nameText(r.m), r.d, keySize, valueSize, t ?? 0n);
         return;
       }
       case "cgroups":
@@ -207,7 +207,7 @@ export class Reconstructor {
         this.losses.add(
           cur.host,
           cur.info.index,
-          String(r.b),
+          nameText(r.b),
           lossTotal(r),
           (t ?? 0n) + cur.offsetNs,
           cur.info.startNs ?? (t ?? 0n) + cur.offsetNs,
@@ -719,6 +719,15 @@ const ARG_OUT = 12;
  */
 function imageUnits(textBytes: number, argc: number): number {
   return 1 + ((TEXT_OUT * textBytes + ARG_OUT * argc) >> 10);
+}
+
+/**
+ * A name field of a record (a loss record's bundle, a map snapshot's map) as text. Session content is
+ * hostile: String() of a decoded map whose `toString` key is not a function throws, so anything but a
+ * string or a number is named by its kind (`<a list>`, `<object>`), and the record still counts.
+ */
+function nameText(v: unknown): string {
+  return typeof v === "string" ? v : typeof v === "number" || typeof v === "bigint" ? String(v) : `<${describe(v)}>`;
 }
 
 function describe(v: unknown): string {

@@ -208,6 +208,39 @@ test("item 5: stored times outside u64 (1e308, -1) are ignored, never an Invalid
   assert.equal(JSON.parse(r.stdout).processes.length, 1);
 });
 
+test("a record's name that is a map with a `toString` key (not a function) is named by its kind; the loss still counts", async () => {
+  // String() of such a decoded map throws ("Cannot convert object to primitive value"): replay crashed
+  // with exit 1 (found by the random-sessions property under Node 24).
+  const path = await session([
+    normal,
+    [
+      { k: "loss", b: { toString: 0 }, t: 3n * S, ringFull: 5 },
+      {
+        k: "maps",
+        b: "filewrite",
+        m: { toString: 0, valueOf: 0 },
+        t: 3n * S,
+        keySize: 8,
+        valueSize: 8,
+        n: 1,
+        d: new Uint8Array(16),
+      },
+    ],
+  ]);
+  const r = await runCli(replay(path, "--format", "json"), 20_000);
+  assertBounded(r, SMALL, "toString maps");
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { losses: Array<{ bundle: string; count: number }>; processes: unknown[] };
+  assert.equal(doc.processes.length, 1);
+  assert.deepEqual(
+    doc.losses.map((l) => [l.bundle, l.count]),
+    [["<object>", 5]],
+  );
+  const text = await runCli(replay(path), 20_000);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /<object>/);
+});
+
 test("item 5: verify shows a header `created` no date can show as out of range, not a crash", async () => {
   const now = Date.now;
   Date.now = () => Number.MAX_SAFE_INTEGER;

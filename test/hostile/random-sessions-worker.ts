@@ -99,7 +99,7 @@ const record = fc.oneof(
   fc.record({
     k: fc.constant("maps"),
     b: smallText,
-    m: fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"),
+    m: fc.oneof(fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"), fc.anything({ maxDepth: 1 })),
     t: hostileNumber,
     keySize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 80 }), hostileNumber),
     valueSize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 300 }), hostileNumber),
