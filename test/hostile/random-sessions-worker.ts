@@ -115,6 +115,56 @@ const record = fc.oneof(
     dropped: hostileNumber,
   }),
   fc.record({ k: fc.constant("attach"), t: hostileNumber, startT: hostileNumber }),
+  // The host tables and executable hashes: lists of anything, files of anything, identities at the edges.
+  fc.record({
+    k: fc.constantFrom("cgroups", "proc-cgroups"),
+    t: hostileNumber,
+    entries: fc.oneof(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            id: hostileNumber,
+            pid: hostileNumber,
+            path: fc.oneof(smallText, fc.constant("/a"), hostileNumber),
+          }),
+          fc.anything({ maxDepth: 1 }),
+        ),
+        { maxLength: 4 },
+      ),
+      fc.anything({ maxDepth: 1 }),
+    ),
+  }),
+  fc.record({
+    k: fc.constant("users"),
+    t: hostileNumber,
+    passwd: fc.oneof(
+      fc.record({
+        path: fc.oneof(smallText, hostileNumber),
+        sha256: fc.oneof(smallText, fc.constant("0".repeat(64))),
+        bytes: hostileNumber,
+        error: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+        entries: fc.oneof(
+          fc.array(fc.oneof(fc.record({ id: hostileNumber, name: smallText }), fc.anything({ maxDepth: 1 })), {
+            maxLength: 4,
+          }),
+          fc.anything({ maxDepth: 1 }),
+        ),
+      }),
+      fc.anything({ maxDepth: 2 }),
+    ),
+    group: fc.anything({ maxDepth: 2 }),
+  }),
+  fc.record({
+    k: fc.constant("exe-hash"),
+    t: hostileNumber,
+    dev: hostileNumber,
+    ino: hostileNumber,
+    ctimeNs: hostileNumber,
+    sha256: fc.oneof(smallText, fc.constant("a".repeat(64)), fc.anything({ maxDepth: 1 })),
+    why: fc.oneof(fc.constantFrom("gone", "error:EACCES"), smallText, fc.anything({ maxDepth: 1 })),
+    via: fc.oneof(fc.constantFrom("proc", "path"), fc.anything({ maxDepth: 1 })),
+    tooLarge: fc.anything({ maxDepth: 1 }),
+  }),
   fc.anything({ maxDepth: 2, maxKeys: 4 }),
 );
 
