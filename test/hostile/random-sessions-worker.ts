@@ -10,6 +10,13 @@ import { ALL_LAYOUTS, EV, LAYOUT_BY_TYPE, type Layout } from "../../src/events/l
 import { applyFilter } from "../../src/replay/filter.js";
 import { loadSessions } from "../../src/replay/load.js";
 import { FORMATS, renderChunks, VIEWS } from "../../src/replay/render.js";
+import { huntReplay } from "../../src/hunt/evaluate.js";
+import { renderHuntHtml } from "../../src/hunt/html.js";
+import { renderHuntJson, renderHuntJsonl } from "../../src/hunt/json.js";
+import { buildReport } from "../../src/hunt/report.js";
+import { BUILTIN_RULES, loadRuleSet } from "../../src/hunt/ruleset.js";
+import { huntTextLines } from "../../src/hunt/text.js";
+import { terminalText } from "../../src/replay/text/style.js";
 import { writeSession } from "../unit/session-helpers.js";
 import * as E from "../unit/replay-encode.js";
 
@@ -231,6 +238,9 @@ const summary = fc.record({
   endBootNs: hostileNumber,
 });
 
+/** The built-in rule pack, hunted over every session that replays: hunt reads the same hostile content. */
+const rules = loadRuleSet([BUILTIN_RULES], "informational");
+
 let seq = 0;
 const outcomes = { replayed: 0, withEvents: 0, refused: 0 };
 try {
@@ -255,6 +265,18 @@ try {
               for (const chunk of renderChunks(filtered, view, format, false)) assert.equal(typeof chunk, "string");
             }
           }
+          const { report, ordered } = buildReport(
+            filtered,
+            huntReplay(filtered, rules.rules, rules.notEvaluated),
+            rules.belowLevel,
+          );
+          for (const text of [
+            renderHuntJson(report),
+            renderHuntJsonl(report),
+            renderHuntHtml(filtered, report, ordered),
+            terminalText(huntTextLines(report, [path]), false),
+          ])
+            assert.equal(typeof text, "string");
         } catch (e) {
           if (!isUserError(e)) throw e; // a bug: the property fails with its stack
           assert.ok([2, 5, 6, 7].includes(exitCodeOf(e)), `exit ${exitCodeOf(e)}: ${e.message}`);
