@@ -1,6 +1,7 @@
 // Property (issue 13 acceptance): random valid-but-hostile sessions, written with SessionWriter to a test
 // key (random records, kernel records, schemas, clocks and metadata), replay in every view and format
-// with a clear UserError (exit 2, 5, 6 or 7) at worst: never a bug's exception, a hang or unbounded memory.
+// and hunt (built-in rules, every hunt format) with a clear UserError (exit 2, 5, 6 or 7) at worst: never
+// a bug's exception, a hang or unbounded memory.
 // The property runs in a worker (random-sessions-worker.ts): a synchronous loop cannot be interrupted on
 // this thread, and the worker's heap limit turns "more than the stated memory" into a failure.
 import { test, after } from "node:test";
