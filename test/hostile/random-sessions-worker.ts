@@ -41,6 +41,19 @@ const hostileNumber = fc.oneof(
   fc.constant(null),
 );
 const smallText = fc.string({ unit: "binary", maxLength: 24 });
+/**
+ * Values of any shape, whose maps often carry the keys that change how JavaScript converts or walks an
+ * object (a `toString` that is not a function made String() throw in replay: found by this property).
+ * Not `toJSON`: msgpackr's encoder calls it, so the writer could not write such a map.
+ */
+const anything = (o: { maxDepth: number; maxKeys?: number }) =>
+  fc.anything({
+    ...o,
+    key: fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.constantFrom("toString", "valueOf", "constructor", "__proto__", "length", "then"),
+    ),
+  });
 
 const ident = fc.record({
   tgid: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.constant(0xffffffff)),
@@ -106,7 +119,7 @@ const record = fc.oneof(
   fc.record({
     k: fc.constant("maps"),
     b: smallText,
-    m: fc.oneof(fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"), fc.anything({ maxDepth: 1 })),
+    m: fc.oneof(fc.constantFrom("write_cache", "write_totals", "flow_counters", "other"), anything({ maxDepth: 1 })),
     t: hostileNumber,
     keySize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 80 }), hostileNumber),
     valueSize: fc.oneof(fc.constantFrom(0, 32), fc.integer({ min: -64, max: 300 }), hostileNumber),
@@ -115,7 +128,7 @@ const record = fc.oneof(
   }),
   fc.record({
     k: fc.constant("loss"),
-    b: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+    b: fc.oneof(smallText, anything({ maxDepth: 1 })),
     t: hostileNumber,
     ringFull: hostileNumber,
     mapFull: hostileNumber,
@@ -134,11 +147,11 @@ const record = fc.oneof(
             pid: hostileNumber,
             path: fc.oneof(smallText, fc.constant("/a"), hostileNumber),
           }),
-          fc.anything({ maxDepth: 1 }),
+          anything({ maxDepth: 1 }),
         ),
         { maxLength: 4 },
       ),
-      fc.anything({ maxDepth: 1 }),
+      anything({ maxDepth: 1 }),
     ),
   }),
   fc.record({
@@ -149,17 +162,17 @@ const record = fc.oneof(
         path: fc.oneof(smallText, hostileNumber),
         sha256: fc.oneof(smallText, fc.constant("0".repeat(64))),
         bytes: hostileNumber,
-        error: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+        error: fc.oneof(smallText, anything({ maxDepth: 1 })),
         entries: fc.oneof(
-          fc.array(fc.oneof(fc.record({ id: hostileNumber, name: smallText }), fc.anything({ maxDepth: 1 })), {
+          fc.array(fc.oneof(fc.record({ id: hostileNumber, name: smallText }), anything({ maxDepth: 1 })), {
             maxLength: 4,
           }),
-          fc.anything({ maxDepth: 1 }),
+          anything({ maxDepth: 1 }),
         ),
       }),
-      fc.anything({ maxDepth: 2 }),
+      anything({ maxDepth: 2 }),
     ),
-    group: fc.anything({ maxDepth: 2 }),
+    group: anything({ maxDepth: 2 }),
   }),
   fc.record({
     k: fc.constant("exe-hash"),
@@ -167,12 +180,12 @@ const record = fc.oneof(
     dev: hostileNumber,
     ino: hostileNumber,
     ctimeNs: hostileNumber,
-    sha256: fc.oneof(smallText, fc.constant("a".repeat(64)), fc.anything({ maxDepth: 1 })),
-    why: fc.oneof(fc.constantFrom("gone", "error:EACCES"), smallText, fc.anything({ maxDepth: 1 })),
-    via: fc.oneof(fc.constantFrom("proc", "path"), fc.anything({ maxDepth: 1 })),
-    tooLarge: fc.anything({ maxDepth: 1 }),
+    sha256: fc.oneof(smallText, fc.constant("a".repeat(64)), anything({ maxDepth: 1 })),
+    why: fc.oneof(fc.constantFrom("gone", "error:EACCES"), smallText, anything({ maxDepth: 1 })),
+    via: fc.oneof(fc.constantFrom("proc", "path"), anything({ maxDepth: 1 })),
+    tooLarge: anything({ maxDepth: 1 }),
   }),
-  fc.anything({ maxDepth: 2, maxKeys: 4 }),
+  anything({ maxDepth: 2, maxKeys: 4 }),
 );
 
 /** A stored layout, sometimes bent: a field's offset, size or kind changed, or the struct size. */
@@ -209,10 +222,10 @@ const metadata = fc.oneof(
       smallText,
       fc.constant(undefined),
     ),
-    runbook: fc.oneof(fc.record({ name: fc.oneof(smallText, hostileNumber) }), fc.anything({ maxDepth: 1 })),
+    runbook: fc.oneof(fc.record({ name: fc.oneof(smallText, hostileNumber) }), anything({ maxDepth: 1 })),
     bundles: fc.oneof(
       fc.array(fc.record({ name: fc.oneof(smallText, hostileNumber) }), { maxLength: 3 }),
-      fc.anything({ maxDepth: 1 }),
+      anything({ maxDepth: 1 }),
     ),
     clock: fc.record({ realtimeMinusBoottimeNs: fc.oneof(fc.constant(E.OFFSET_NS), hostileNumber) }),
     schema: fc.oneof(
@@ -226,14 +239,14 @@ const metadata = fc.oneof(
         ),
         layouts,
       }),
-      fc.anything({ maxDepth: 2, maxKeys: 3 }),
+      anything({ maxDepth: 2, maxKeys: 3 }),
     ),
   }),
-  fc.anything({ maxDepth: 2, maxKeys: 3 }),
+  anything({ maxDepth: 2, maxKeys: 3 }),
 );
 
 const summary = fc.record({
-  endReason: fc.oneof(smallText, fc.anything({ maxDepth: 1 })),
+  endReason: fc.oneof(smallText, anything({ maxDepth: 1 })),
   startBootNs: hostileNumber,
   endBootNs: hostileNumber,
 });
@@ -293,5 +306,8 @@ try {
   );
   parentPort!.postMessage({ ok: true, outcomes, worstMs, worstRssMiB });
 } catch (e) {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }); // where it failed
+  // fast-check's error names the counterexample; its cause is what the replay threw, and where.
+  const text = (x: unknown): string => (x instanceof Error ? (x.stack ?? x.message) : String(x));
+  const cause = e instanceof Error && e.cause !== undefined ? `\ncaused by: ${text(e.cause)}` : "";
+  parentPort!.postMessage({ ok: false, error: text(e) + cause });
 }
