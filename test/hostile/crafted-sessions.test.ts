@@ -211,6 +211,19 @@ test("item 5: stored times outside u64 (1e308, -1) are ignored, never an Invalid
 test("a record's name that is a map with a `toString` key (not a function) is named by its kind; the loss still counts", async () => {
   // String() of such a decoded map throws ("Cannot convert object to primitive value"): replay crashed
   // with exit 1 (found by the random-sessions property under Node 24).
+  // Each record alone first: the loss would crash the old code before the map snapshot was reached.
+  const mapsRecord = {
+    k: "maps",
+    b: "filewrite",
+    m: { toString: 0, valueOf: 0 },
+    t: 3n * S,
+    keySize: 8,
+    valueSize: 8,
+    n: 1,
+    d: new Uint8Array(16),
+  };
+  const alone = await runCli(replay(await session([normal, [mapsRecord]]), "--format", "json"), 20_000);
+  assert.equal(alone.code, 0, alone.stderr);
   const path = await session([
     normal,
     [
